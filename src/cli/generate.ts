@@ -1,0 +1,117 @@
+/**
+ * `sample`, `decode` and `interpolate`: make images from noise, from given latents, and along a
+ * path between two images or two seeds.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { GenloomError } from '../core/errors.ts';
+import { fromSeed } from '../core/random.ts';
+import { writeGif } from '../io/gif.ts';
+import { imageStrip, scaleUp, writePng } from '../io/image.ts';
+import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
+import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
+import { limits, openModel, parseChoice, parseInteger, requireImageShape, requireLatent } from './options.ts';
+
+export function sampleCommand(): Command {
+  return new Command('sample')
+    .description('generate images from seeded noise and write them as a PNG grid')
+    .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/vae)')
+    .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
+    .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
+    .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
+    .requiredOption('--out <file.png>', 'where to write the grid')
+    .action(async (dir: string, flags: { n: number; seed: number; columns?: number; out: string }, self: Command) => {
+      const model = await openModel(dir, self);
+      if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images`);
+      writeImageGrid(flags.out, model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample')), flags.columns);
+      model.dispose();
+      process.stdout.write(`wrote ${flags.n} samples to ${flags.out}\n`);
+    });
+}
+
+/** Reads latents from JSON: [[…], …], […], or `encode --json` output ({ latents: [[…]] }). */
+export function readLatentFile(path: string, latentDim: number): Float32Array[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new GenloomError(code ? 'NOT_FOUND' : 'CORRUPT_FILE', code ? `cannot read ${path} (${code})` : `${path} is not valid JSON`);
+  }
+  let rows: unknown = parsed;
+  if (rows && typeof rows === 'object' && !Array.isArray(rows) && 'latents' in rows) rows = (rows as { latents: unknown }).latents;
+  if (Array.isArray(rows) && rows.every((value) => typeof value === 'number')) rows = [rows];
+  if (!Array.isArray(rows) || rows.length === 0 || !rows.every((row) => Array.isArray(row) && row.every((value) => typeof value === 'number' && Number.isFinite(value)))) {
+    throw new GenloomError('CORRUPT_FILE', `${path} must hold a list of latent vectors (arrays of numbers) or encode --json output`);
+  }
+  const bad = (rows as number[][]).findIndex((row) => row.length !== latentDim);
+  if (bad >= 0) throw new GenloomError('SHAPE_MISMATCH', `${path}: latent ${bad} has ${(rows as number[][])[bad]!.length} numbers but the model's latent space has ${latentDim}`);
+  if (rows.length > limits.maxImages) throw new GenloomError('BAD_ARGUMENT', `${path} has ${rows.length} latents; decode at most ${limits.maxImages} at once`);
+  return (rows as number[][]).map((row) => Float32Array.from(row));
+}
+
+export function decodeCommand(): Command {
+  return new Command('decode')
+    .description('decode latent vectors (JSON) into images')
+    .argument('<model>', 'model directory')
+    .requiredOption('--z-file <file.json>', 'latents: [[z1…], …], or the output of encode --json')
+    .requiredOption('--out <file.png>', 'PNG (a grid when there are several latents)')
+    .action(async (dir: string, flags: { zFile: string; out: string }, self: Command) => {
+      const model = await openModel(dir, self);
+      const latent = requireLatent(model, dir);
+      const rows = readLatentFile(flags.zFile, latent.latentDim);
+      writeImageGrid(flags.out, decodeRows(latent, rows));
+      model.dispose();
+      process.stdout.write(`decoded ${rows.length} latent${rows.length > 1 ? 's' : ''} to ${flags.out}\n`);
+    });
+}
+
+interface InterpolateFlags {
+  from?: string;
+  to?: string;
+  seedFrom?: number;
+  seedTo?: number;
+  frames: number;
+  method: InterpolationMethod;
+  out: string;
+  delay: number;
+}
+
+export function interpolateCommand(): Command {
+  return new Command('interpolate')
+    .description('walk the latent space between two images (or two seeds): an animated GIF plus a PNG strip')
+    .argument('<model>', 'model directory')
+    .option('--from <image>', 'start image (PNG/JPEG)')
+    .option('--to <image>', 'end image')
+    .option('--seed-from <n>', 'start at the latent drawn from this seed (instead of --from)', parseInteger(0))
+    .option('--seed-to <n>', 'end at the latent drawn from this seed', parseInteger(0))
+    .option('--frames <n>', 'frames from start to end inclusive', parseInteger(2, limits.maxFrames), 16)
+    .option('--method <kind>', 'spherical (slerp) or linear', parseChoice(['spherical', 'linear'] as const), 'spherical')
+    .option('--delay <ms>', 'GIF frame delay', parseInteger(10, 10_000), 100)
+    .requiredOption('--out <file.gif>', 'the GIF; the strip goes beside it as .png')
+    .action(async (dir: string, flags: InterpolateFlags, self: Command) => {
+      const model = await openModel(dir, self);
+      const latent = requireLatent(model, dir);
+      const endpoint = (image: string | undefined, seed: number | undefined, which: string): Float32Array => {
+        if (image !== undefined) {
+          const tensor = readImagesForModel([image], requireImageShape(model, dir));
+          const [row] = encodeMeans(latent, tensor);
+          tensor.dispose();
+          return row!;
+        }
+        if (seed !== undefined) return fromSeed(seed).fork('sample').normalArray(latent.latentDim);
+        throw new GenloomError('BAD_ARGUMENT', `give --${which} <image> or --seed-${which} <n>`);
+      };
+      const start = endpoint(flags.from, flags.seedFrom, 'from');
+      const end = endpoint(flags.to, flags.seedTo, 'to');
+      const batch = decodeRows(latent, interpolate(start, end, flags.frames, flags.method));
+      const frames = tensorToImages(batch);
+      batch.dispose();
+      model.dispose();
+      const scale = displayScale(frames[0]!) * 2;
+      writeGif(flags.out, frames, { delayMs: flags.delay, scale });
+      const stripPath = flags.out.replace(/\.gif$/i, '') + '.png';
+      writePng(stripPath, scaleUp(imageStrip(frames), displayScale(frames[0]!)));
+      process.stdout.write(`wrote ${flags.frames} frames to ${flags.out} and ${stripPath}\n`);
+    });
+}

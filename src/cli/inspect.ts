@@ -1,0 +1,74 @@
+/**
+ * `eval` and `info`: what a model is and how good it is.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { currentBackend } from '../core/engine.ts';
+import { GenloomError } from '../core/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readManifest } from '../io/checkpoint.ts';
+import { readSafetensors } from '../io/safetensors.ts';
+import { limits, openModel, parseInteger, printJson } from './options.ts';
+
+interface EvalFlags {
+  dataset?: string;
+  importanceSamples: number;
+  limit: number;
+  seed: number;
+  json?: boolean;
+  record?: boolean;
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('evaluate a model on test data (VAE: negative ELBO, IWAE NLL bound, reconstruction error)')
+    .argument('<model>', 'model directory')
+    .option('--dataset <name|path>', 'test data (default: the training dataset\'s test split)')
+    .option('--importance-samples <k>', 'samples per image for the IWAE bound', parseInteger(1, limits.maxImportanceSamples), 1000)
+    .option('--limit <n>', 'test images for the IWAE bound (the ELBO uses all)', parseInteger(1, 1_000_000), 500)
+    .option('--seed <n>', 'seed for the Monte-Carlo estimates', parseInteger(0), 0)
+    .option('--json', 'print one JSON object')
+    .option('--record', 'store the results in the model\'s config.json under "metrics"')
+    .action(async (dir: string, flags: EvalFlags, self: Command) => {
+      const model = await openModel(dir, self);
+      if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
+      const started = performance.now();
+      const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
+      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, seed: flags.seed, quiet });
+      model.dispose();
+      const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
+      if (flags.record) {
+        const manifest = readManifest(dir);
+        manifest.metrics = { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') };
+        writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      }
+      if (flags.json) printJson(result);
+      else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(20)} ${typeof value === 'number' ? Number(value.toFixed(4)) : String(value)}\n`);
+    });
+}
+
+export function infoCommand(): Command {
+  return new Command('info')
+    .description('show a model\'s family, config, training and metrics')
+    .argument('<model>', 'model directory')
+    .option('--json', 'print config.json plus parameter counts as JSON')
+    .action((dir: string, flags: { json?: boolean }) => {
+      const manifest = readManifest(dir);
+      const weights = readSafetensors(join(dir, 'model.safetensors'));
+      let parameters = 0;
+      for (const tensor of weights.tensors.values()) parameters += tensor.data.length;
+      const hasOptimizer = existsSync(join(dir, 'optimizer.safetensors'));
+      const info = { directory: dir, parameters, tensors: weights.tensors.size, resumable: hasOptimizer, ...manifest };
+      if (flags.json) return printJson(info);
+      const training = manifest.training as Record<string, unknown>;
+      const lines = [
+        `${dir}: a ${manifest.family} model with ${parameters.toLocaleString('en')} parameters (genloom ${manifest.genloomVersion})`,
+        `config:   ${JSON.stringify(manifest.config)}`,
+        `trained:  ${training['step']} steps on ${training['dataset']} (seed ${training['seed']})${hasOptimizer ? ', resumable' : ''}`,
+        `command:  ${training['command'] ?? 'unknown'}`,
+      ];
+      if (manifest.metrics) lines.push(`metrics:  ${JSON.stringify(manifest.metrics)}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,54 @@
+/**
+ * The genloom command line: parse, validate, call the library, print. Errors a user can act on
+ * print as one line; --debug adds the stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { GenloomError } from '../core/errors.ts';
+import { genloomVersion } from '../version.ts';
+import { decodeCommand, interpolateCommand, sampleCommand } from './generate.ts';
+import { evalCommand, infoCommand } from './inspect.ts';
+import { attributeCommand, encodeCommand, latentMapCommand } from './latent.ts';
+import { trainCommand } from './train.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('genloom')
+    .description('train, generate with, explore and evaluate generative models')
+    .version(genloomVersion)
+    .option('--backend <name>', 'tensor backend: auto, native, wasm or cpu (also GENLOOM_BACKEND)')
+    .option('--quiet', 'no progress output')
+    .option('--debug', 'show stack traces on errors')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand()]) {
+    program.addCommand(command);
+  }
+  const exitOverride = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+/** Runs the CLI with `argv` (user arguments only) and returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its one-line message (or the help / version).
+      return error.exitCode;
+    }
+    const debug = argv.includes('--debug');
+    if (error instanceof GenloomError) {
+      process.stderr.write(`genloom: ${error.message}\n`);
+      if (debug) process.stderr.write(`${error.stack}\n`);
+      return error.code === 'BAD_ARGUMENT' ? 2 : 1;
+    }
+    process.stderr.write(`genloom: unexpected error: ${(error as Error)?.message ?? String(error)}${debug ? '' : ' (run with --debug for the stack)'}\n`);
+    if (debug) process.stderr.write(`${(error as Error)?.stack}\n`);
+    return 1;
+  }
+}

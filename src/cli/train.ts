@@ -1,0 +1,87 @@
+/**
+ * `genloom train <family>`: one subcommand per registered family, with the shared training flags and
+ * the family's own.
+ */
+import { Command, Option } from 'commander';
+import { initEngine } from '../core/engine.ts';
+import { families } from '../models/registry.ts';
+import { globalOptions, parseInteger, parseNumber, printJson } from './options.ts';
+
+interface SharedTrainFlags {
+  dataset?: string;
+  out: string;
+  seed?: number;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  resume?: boolean;
+  preset?: string;
+  imageSize?: number;
+  json?: boolean;
+}
+
+export function trainCommand(): Command {
+  const command = new Command('train').description('train a model: genloom train <family> --dataset … --out …');
+  for (const family of Object.values(families)) {
+    const sub = command
+      .command(family.name)
+      .description(family.summary)
+      .option('--dataset <name|path>', 'mnist, fashion-mnist, or a folder of images (subfolders = labels)')
+      .requiredOption('--out <dir>', 'model directory: checkpoints, metrics.jsonl, loss.png, samples.png')
+      .option('--seed <n>', 'random seed: the same seed gives the same model', parseInteger(0))
+      .option('--epochs <n>', 'passes over the dataset (default 10)', parseNumber(0.001, 10_000))
+      .option('--steps <n>', 'optimizer steps, instead of --epochs', parseInteger(1))
+      .option('--batch-size <n>', 'examples per step (default 128)', parseInteger(1, 4096))
+      .option('--lr <rate>', 'peak learning rate (default 1e-3, cosine decay)', parseNumber(1e-8, 10))
+      .option('--resume', 'continue the run in --out from its last checkpoint')
+      .addOption(new Option('--preset <name>', 'model size').choices(family.presets))
+      .option('--image-size <n>', 'for folders: resize images to n×n (default 32)', parseInteger(4, 256))
+      .option('--json', 'print the summary as JSON');
+    for (const option of family.options) sub.option(option.flags, option.description, option.parse);
+    sub.action(async (flags: SharedTrainFlags & Record<string, unknown>, self: Command) => {
+      const backend = await initEngine({ backend: globalOptions(self).backend });
+      const config: Record<string, unknown> = {};
+      for (const option of family.options) {
+        const key = camel(option.flags);
+        if (flags[key] !== undefined) config[option.configKey] = flags[key];
+      }
+      if (!flags.dataset && !flags.resume) {
+        self.error('error: --dataset is required (mnist, fashion-mnist, or a folder of images)');
+      }
+      const quiet = Boolean(globalOptions(self).quiet);
+      if (!quiet) process.stderr.write(`genloom: training ${family.name} on ${flags.dataset ?? 'the resumed dataset'} with the ${backend} backend\n`);
+      const summary = await family.train({
+        dataset: flags.dataset ?? '',
+        outDir: flags.out,
+        seed: flags.seed as number,
+        epochs: flags.epochs,
+        steps: flags.steps,
+        batchSize: flags.batchSize,
+        learningRate: flags.lr,
+        resume: Boolean(flags.resume),
+        preset: flags.preset,
+        imageSize: flags.imageSize,
+        config,
+        command: ['genloom', ...process.argv.slice(2)].join(' '),
+        quiet,
+        backend,
+      });
+      if (flags.json) printJson(summary);
+      else {
+        const losses = Object.entries(summary.last).map(([name, value]) => `${name} ${value.toFixed(3)}`).join(', ');
+        process.stdout.write(
+          `${summary.stoppedEarly ? 'stopped' : 'finished'} at step ${summary.steps}; saved to ${summary.outDir}${losses ? ` (${losses})` : ''}\n` +
+            (summary.stoppedEarly ? `continue with: genloom train ${family.name} --resume --out ${summary.outDir}\n` : ''),
+        );
+      }
+    });
+  }
+  return command;
+}
+
+/** "--latent-dim <n>" → "latentDim" (commander's attribute name). */
+function camel(flags: string): string {
+  const long = flags.split(/[ ,]+/).find((part) => part.startsWith('--'))!.slice(2);
+  return long.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}

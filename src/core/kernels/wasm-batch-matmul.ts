@@ -1,0 +1,96 @@
+/**
+ * A faster BatchMatMul for the tfjs wasm backend, installed over the stock kernel.
+ *
+ * The stock kernel (tfjs-backend-wasm 4.22, batch_mat_mul_impl.cc) uses XNNPACK only when both
+ * operands have batch size 1 and neither is transposed; every other call runs a scalar blocked
+ * loop that is about 10x slower. Training hits that loop everywhere: the backward pass of a dense
+ * layer is dY @ Wᵀ (transposeB) and Xᵀ @ dY (transposeA), and [B, M, K] @ [K, N] (a dense layer
+ * over a sequence) has a batch dimension. This wrapper rewrites those calls into the fast form:
+ *   - a transposed operand is materialised with wasm's Transpose kernel (O(size), well under the
+ *     product's O(M·N·K)) and the product is taken in plain layout;
+ *   - when b has no batch (or only 1s), a's batch folds into its rows: [B·M, K] @ [K, N] is one
+ *     XNNPACK call whose row-major [B·M, N] output is already the [B, M, N] result.
+ * True batched products (b with a batch > 1) keep the stock loop, transposes included: measured on
+ * [48, 64, 32]-sized operands, that loop takes the same time (11-12 ms) in every layout, so
+ * materialising a transpose there would only add its cost.
+ *
+ * The cache caveat: XNNPACK's packed copy of b is cached under b's tensor id alone, and a reshape
+ * shares its source's id. A tensor used as b with one [K, N] and later, through a reshaped view,
+ * with another would be multiplied with the stale packing. The wrapper remembers the [K, N] each
+ * buffer was first packed with and multiplies a private copy whenever a different one comes in.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { asWasmBackend, heapFloat32, overrideWasmKernel, runSingle } from './wasm-kernel-util.ts';
+
+const KERNEL_NAME = tf.BatchMatMul;
+
+/** [K, N] that each buffer's cached XNNPACK packing was built for, keyed by the shared dataId object. */
+const packedShapes = new WeakMap<object, string>();
+
+/** Installs the wrapper over the stock wasm BatchMatMul. Idempotent; false if wasm is not loaded. */
+export function registerWasmBatchMatMul(): boolean {
+  return overrideWasmKernel(KERNEL_NAME, (stock) => ((args: Parameters<tf.KernelFunc>[0]) => batchMatMulWasm(stock, args)) as tf.KernelFunc);
+}
+
+function batchMatMulWasm(stock: tf.KernelConfig, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  // Anything the fast path does not cover goes to the stock kernel unchanged, which also raises
+  // tfjs's own errors (dtype, mismatched inner dimensions, batch shapes that do not broadcast).
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || aRank < 2 || bRank < 2) return runSingle(stock, args);
+  const rows = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+  const innerA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const innerB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+  const columns = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  if (innerA !== innerB || rows * innerA * columns === 0 || batchA === 0) return runSingle(stock, args);
+  const outerShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (batchB !== 1) return runSingle(stock, args);
+
+  const backend = asWasmBackend(args.backend, KERNEL_NAME);
+  const temporaries: tf.TensorInfo[] = [];
+  try {
+    const plainA = transposeA ? transposeLastTwo(backend, a, temporaries) : a;
+    const plainB = transposeB ? transposeLastTwo(backend, b, temporaries) : b;
+    // Fold a's batch into its rows; a is not cached by the matmul, so a view of it is safe.
+    const viewA: tf.TensorInfo = { dataId: plainA.dataId, shape: [1, batchA * rows, innerA], dtype: 'float32' };
+    const viewB = withFreshPacking(backend, plainB, innerA, columns, temporaries);
+    const out = runSingle(stock, { inputs: { a: viewA, b: viewB }, backend, attrs: { transposeA: false, transposeB: false } });
+    return { dataId: out.dataId, shape: [...outerShape, rows, columns], dtype: 'float32' };
+  } finally {
+    for (const temporary of temporaries) backend.disposeData(temporary.dataId);
+  }
+}
+
+/** x with its last two axes swapped, by wasm's Transpose kernel; the buffer joins `temporaries`. */
+function transposeLastTwo(backend: BackendWasm, x: tf.TensorInfo, temporaries: tf.TensorInfo[]): tf.TensorInfo {
+  const transposeKernel = tf.getKernel(tf.Transpose, 'wasm');
+  if (transposeKernel == null) throw new Error(`${KERNEL_NAME} on wasm needs the wasm Transpose kernel, which is not registered.`);
+  const rank = x.shape.length;
+  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  // Transpose answers a permutation that only moves size-1 axes with the input's own buffer
+  // (refcount raised), so disposing the result is right in both cases.
+  const transposed = runSingle(transposeKernel, { inputs: { x }, backend, attrs: { perm } });
+  temporaries.push(transposed);
+  return transposed;
+}
+
+/**
+ * b as the right operand of an XNNPACK product of shape [K, N]. The first use of a buffer records
+ * its [K, N]; a later use with another shape (a reshaped view of the same data) gets a private copy,
+ * which carries a new id and so a packing of its own, freed when the copy is disposed.
+ */
+function withFreshPacking(backend: BackendWasm, b: tf.TensorInfo, inner: number, columns: number, temporaries: tf.TensorInfo[]): tf.TensorInfo {
+  const key = `${inner}x${columns}`;
+  const recorded = packedShapes.get(b.dataId);
+  if (recorded === undefined) packedShapes.set(b.dataId, key);
+  if (recorded === undefined || recorded === key) return b;
+  const copy = backend.makeOutput([1, inner, columns], 'float32');
+  temporaries.push(copy);
+  heapFloat32(backend, copy).set(heapFloat32(backend, b));
+  return copy;
+}

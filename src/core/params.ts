@@ -1,0 +1,102 @@
+/**
+ * Named trainable parameters, and their conversion to and from checkpoint tensors. A model's
+ * parameters are a flat, name-sorted record of tf.Variables ("encoder.conv1.kernel", …): the names
+ * are the safetensors keys, so a checkpoint reads the same in PyTorch.
+ */
+import * as tf from './tf.ts';
+import { GenloomError } from './errors.ts';
+import type { Random } from './random.ts';
+import type { StoredTensor } from '../io/safetensors.ts';
+
+export type Params = Record<string, tf.Variable>;
+
+export function toStored(tensor: tf.Tensor): StoredTensor {
+  const data = tensor.dataSync();
+  if (tensor.dtype === 'int32') return { dtype: 'I32', shape: tensor.shape.slice(), data: Int32Array.from(data) };
+  return { dtype: 'F32', shape: tensor.shape.slice(), data: Float32Array.from(data) };
+}
+
+export function paramsToStored(params: Params): Record<string, StoredTensor> {
+  const out: Record<string, StoredTensor> = {};
+  for (const name of Object.keys(params).sort()) out[name] = toStored(params[name]!);
+  return out;
+}
+
+/**
+ * Copies stored tensors into existing variables, refusing missing, extra or mis-shaped tensors with
+ * a message naming `source` (the file) and the tensor.
+ */
+export function assignStored(params: Params, stored: Map<string, StoredTensor>, source: string): void {
+  for (const [name, variable] of Object.entries(params)) {
+    const tensor = stored.get(name);
+    if (!tensor) throw new GenloomError('SHAPE_MISMATCH', `${source} has no tensor "${name}" that this model needs`);
+    if (tensor.shape.length !== variable.shape.length || tensor.shape.some((size, i) => size !== variable.shape[i])) {
+      throw new GenloomError(
+        'SHAPE_MISMATCH',
+        `${source}: tensor "${name}" has shape [${tensor.shape.join(', ')}] but the model's config needs [${variable.shape.join(', ')}]`,
+      );
+    }
+  }
+  for (const name of stored.keys()) {
+    if (!(name in params)) throw new GenloomError('SHAPE_MISMATCH', `${source} has a tensor "${name}" this model does not have`);
+  }
+  for (const [name, variable] of Object.entries(params)) {
+    const tensor = stored.get(name)!;
+    tf.tidy(() => variable.assign(tf.tensor(tensor.data, tensor.shape, variable.dtype)));
+  }
+}
+
+/**
+ * Value and gradients of `loss` with respect to every parameter, keyed by parameter name (tfjs keys
+ * gradients by its own variable names, which are not ours).
+ */
+export function gradientsOf(params: Params, loss: () => tf.Scalar): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const entries = Object.entries(params);
+  const { value, grads } = tf.variableGrads(loss, entries.map(([, variable]) => variable));
+  const byParam: tf.NamedTensorMap = {};
+  for (const [name, variable] of entries) {
+    const grad = grads[variable.name];
+    if (grad) byParam[name] = grad;
+  }
+  return { value, grads: byParam };
+}
+
+export function countParams(params: Params): number {
+  return Object.values(params).reduce((sum, variable) => sum + variable.size, 0);
+}
+
+export function disposeParams(params: Params): void {
+  for (const variable of Object.values(params)) variable.dispose();
+}
+
+/**
+ * Builds parameters: `init(name, shape)` says how each is initialised. Random values come from
+ * `random.fork(name)`, so adding a parameter never changes the others' initial values.
+ */
+export class ParamBuilder {
+  readonly params: Params = {};
+  constructor(private readonly random: Random) {}
+
+  /** He/Kaiming-uniform-style init scaled by fan-in: suits ReLU-family activations. */
+  weight(name: string, shape: number[], fanIn: number, gain = Math.SQRT2): tf.Variable {
+    const bound = gain * Math.sqrt(3 / fanIn);
+    const random = this.random.fork(name);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(size);
+    for (let i = 0; i < size; i++) values[i] = (random.uniform() * 2 - 1) * bound;
+    return this.add(name, tf.tensor(values, shape));
+  }
+
+  constant(name: string, shape: number[], value = 0): tf.Variable {
+    return this.add(name, tf.fill(shape, value));
+  }
+
+  private add(name: string, initial: tf.Tensor): tf.Variable {
+    if (name in this.params) throw new Error(`duplicate parameter name ${name}`);
+    // Unnamed: tfjs variable names are process-global, and two models may share parameter names.
+    const variable = tf.variable(initial, true);
+    initial.dispose();
+    this.params[name] = variable;
+    return variable;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A user's folder of PNG/JPEG images as a dataset. Images directly in the folder are unlabelled;
+ * images in subfolders take the subfolder's name as their label (sorted by name), so
+ * `faces/smiling/*.png` + `faces/neutral/*.png` gives two labels for attribute vectors. Every image
+ * is converted to the requested channels and resized (area-averaged when shrinking).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import { GenloomError } from '../core/errors.ts';
+import { readImage, resizeImage, toChannels } from '../io/image.ts';
+import type { ImageDataset } from './image-dataset.ts';
+
+const imageExtensions = new Set(['.png', '.jpg', '.jpeg']);
+
+/** Image files under `dir` (recursively), sorted for a stable order. */
+export function listImageFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (imageExtensions.has(extname(entry.name).toLowerCase())) out.push(path);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export interface FolderOptions {
+  height: number;
+  width: number;
+  /** 1 or 3; 'auto' picks 3 if any image has colour. */
+  channels: 1 | 3 | 'auto';
+}
+
+export function loadImageFolder(dir: string, options: FolderOptions): ImageDataset {
+  if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `dataset folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new GenloomError('BAD_ARGUMENT', `dataset ${dir} is a file, not a folder of images`);
+  const files = listImageFiles(dir);
+  if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no .png or .jpg images`);
+  const images = files.map((file) => readImage(file));
+  const channels = options.channels === 'auto' ? (images.some((image) => image.channels === 3) ? 3 : 1) : options.channels;
+  const size = options.height * options.width * channels;
+  const pixels = new Float32Array(files.length * size);
+  images.forEach((image, i) => {
+    pixels.set(resizeImage(toChannels(image, channels), options.width, options.height).data, i * size);
+  });
+  const dataset: ImageDataset = { name: dir, split: 'all', count: files.length, height: options.height, width: options.width, channels, pixels };
+  const labelOf = files.map((file) => {
+    const parts = relative(dir, file).split(sep);
+    return parts.length > 1 ? parts[0]! : null;
+  });
+  if (labelOf.every((label) => label !== null)) {
+    const labelNames = [...new Set(labelOf as string[])].sort();
+    dataset.labelNames = labelNames;
+    dataset.labels = Int32Array.from(labelOf, (label) => labelNames.indexOf(label!));
+  }
+  return dataset;
+}

@@ -1,0 +1,45 @@
+/**
+ * One entry point for image data: a built-in name or a path to the user's folder.
+ */
+import { existsSync } from 'node:fs';
+import { GenloomError } from '../core/errors.ts';
+import { builtinDatasets, loadBuiltin, type BuiltinDataset } from './builtin.ts';
+import { loadImageFolder } from './folder.ts';
+import type { ImageDataset } from './image-dataset.ts';
+
+export * from './image-dataset.ts';
+export { builtinDatasets } from './builtin.ts';
+
+export interface ImageDatasetOptions {
+  split: 'train' | 'test';
+  /** For folders: the size to resize to (built-ins are 28×28 greyscale). */
+  height?: number;
+  width?: number;
+  channels?: 1 | 3 | 'auto';
+}
+
+export function isBuiltinDataset(spec: string): spec is BuiltinDataset {
+  return (builtinDatasets as readonly string[]).includes(spec);
+}
+
+/**
+ * Loads `spec`: "mnist", "fashion-mnist", or a folder of images. A folder has no test split: both
+ * splits return all of it.
+ * @example
+ * const train = loadImageDataset('mnist', { split: 'train' });
+ */
+export function loadImageDataset(spec: string, options: ImageDatasetOptions): ImageDataset {
+  if (!spec) throw new GenloomError('BAD_ARGUMENT', `--dataset is required: one of ${builtinDatasets.join(', ')} or a folder of images`);
+  if (isBuiltinDataset(spec)) {
+    const dataset = loadBuiltin(spec, options.split);
+    if ((options.height && options.height !== 28) || (options.width && options.width !== 28)) {
+      throw new GenloomError('BAD_ARGUMENT', `${spec} images are 28×28; a model of size ${options.height}×${options.width} cannot use them`);
+    }
+    return dataset;
+  }
+  if (!/[\\/.]/.test(spec) && !existsSync(spec)) {
+    // A bare word that is neither a built-in nor a folder: most likely a typo, so say what exists.
+    throw new GenloomError('NOT_FOUND', `unknown dataset "${spec}": use ${builtinDatasets.join(', ')} or a path to a folder of images`);
+  }
+  return loadImageFolder(spec, { height: options.height ?? 32, width: options.width ?? 32, channels: options.channels ?? 'auto' });
+}

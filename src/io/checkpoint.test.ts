@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { GenloomError } from '../core/errors.ts';
+import { tempDir } from '../../test/fixtures.ts';
+import { loadCheckpoint, readManifest, saveCheckpoint, type CheckpointManifest } from './checkpoint.ts';
+
+const manifest = (step: number, family = 'vae'): CheckpointManifest => ({
+  format: 'genloom-checkpoint',
+  formatVersion: 1,
+  family,
+  genloomVersion: '0.1.0',
+  config: { latentDim: 2 },
+  training: { step },
+});
+
+function expectError(fn: () => unknown, code: string, pattern: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof GenloomError, `expected a GenloomError, got ${error}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, pattern);
+    assert.ok(!error.message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+test('save → load is bit-exact and keeps the run\'s other files', () => {
+  const dir = join(tempDir(), 'model');
+  const weights = { 'encoder.w': { dtype: 'F32' as const, shape: [2, 3], data: Float32Array.of(1.5, -0, 3e-39, 7, Number.NaN, -1) } };
+  saveCheckpoint(dir, { manifest: manifest(1), weights });
+  writeFileSync(join(dir, 'metrics.jsonl'), '{"step":1}\n');
+  saveCheckpoint(dir, { manifest: manifest(2), weights, optimizer: { step: { dtype: 'I32', shape: [], data: Int32Array.of(2) } } });
+  const loaded = loadCheckpoint(dir, { withOptimizer: true });
+  assert.equal(loaded.manifest.training.step, 2);
+  const back = loaded.weights.get('encoder.w')!;
+  assert.deepEqual(new Uint8Array(back.data.buffer), new Uint8Array(weights['encoder.w'].data.buffer));
+  assert.deepEqual(loaded.optimizer!.get('step')!.data, Int32Array.of(2));
+  assert.ok(existsSync(join(dir, 'metrics.jsonl')), 'files beside the checkpoint survive a save');
+  assert.deepEqual(readdirSync(join(dir, '..')), ['model'], 'no staging or old directories are left');
+});
+
+test('bad checkpoints give one-line errors naming the file and the problem', () => {
+  const root = tempDir();
+  expectError(() => loadCheckpoint(join(root, 'nope')), 'NOT_FOUND', /nope.*does not exist/);
+  const dir = join(root, 'model');
+  saveCheckpoint(dir, { manifest: manifest(3), weights: { w: { dtype: 'F32', shape: [1000], data: new Float32Array(1000) } } });
+  expectError(() => loadCheckpoint(dir, { expectFamily: 'gan' }), 'WRONG_FAMILY', /holds a vae model, not a gan/);
+  expectError(() => loadCheckpoint(dir, { withOptimizer: true }), 'NOT_FOUND', /optimizer\.safetensors/);
+  const weightsPath = join(dir, 'model.safetensors');
+  truncateSync(weightsPath, statSync(weightsPath).size - 100);
+  expectError(() => loadCheckpoint(dir), 'CORRUPT_FILE', /model\.safetensors.*truncated/);
+  writeFileSync(join(dir, 'config.json'), '{"format": "genloom-checkpoint", "family": ');
+  expectError(() => readManifest(dir), 'CORRUPT_FILE', /config\.json is not valid JSON/);
+  writeFileSync(join(dir, 'config.json'), '{"hello": 1}');
+  expectError(() => readManifest(dir), 'CORRUPT_FILE', /not a genloom checkpoint/);
+  expectError(() => readManifest(weightsPath), 'BAD_ARGUMENT', /is a file/);
+});
+
+test('a kill at any moment of a save leaves a complete, consistent checkpoint', async () => {
+  const dir = join(tempDir(), 'model');
+  const script = fileURLToPath(new URL('../../test/save-loop.ts', import.meta.url));
+  const delays = [700, 950, 1200, 1450, 1700];
+  for (const delay of delays) {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let saved = 0;
+    child.stdout.on('data', (chunk: Buffer) => (saved = Math.max(saved, ...chunk.toString().trim().split('\n').map(Number))));
+    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * 200));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    if (!existsSync(dir) && !existsSync(`${dir}.old`)) continue; // killed before the first save finished
+    const loaded = loadCheckpoint(dir, { withOptimizer: true });
+    const step = loaded.manifest.training.step;
+    assert.ok(step >= saved, `the checkpoint (step ${step}) is not older than the last completed save (${saved})`);
+    for (const name of ['a', 'b']) assert.ok(loaded.weights.get(name)!.data.every((value) => value === step), `${name} matches step ${step}`);
+    assert.ok(loaded.optimizer!.get('m')!.data.every((value) => value === step));
+  }
+});

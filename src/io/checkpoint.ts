@@ -1,0 +1,197 @@
+/**
+ * Checkpoints: a model directory holds
+ *   config.json             family, hyperparameters, data, training state, package version, metrics
+ *   model.safetensors       the weights (readable by PyTorch's safetensors)
+ *   optimizer.safetensors   optimizer moments and step, for --resume (absent in shipped models)
+ * beside whatever else a run writes there (metrics.jsonl, loss.png, samples).
+ *
+ * A save must never leave a broken checkpoint, even when killed half-way. The three files are
+ * written into a staging directory `<dir>.saving` (other files are hard-linked in, not copied),
+ * fsynced, and swapped in with two renames: `<dir>` → `<dir>.old`, `<dir>.saving` → `<dir>`. A kill
+ * at any point leaves either the old or the new checkpoint complete; `recoverCheckpoint` (run before
+ * every save and load) finishes or rolls back an interrupted swap.
+ */
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GenloomError } from '../core/errors.ts';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
+
+export const checkpointFormat = 'genloom-checkpoint';
+export const checkpointFormatVersion = 1;
+const weightsFile = 'model.safetensors';
+const optimizerFile = 'optimizer.safetensors';
+const configFile = 'config.json';
+const checkpointFiles = new Set([weightsFile, optimizerFile, configFile]);
+
+/** What config.json holds. `config` is the family's own validated hyperparameters. */
+export interface CheckpointManifest {
+  format: typeof checkpointFormat;
+  formatVersion: number;
+  family: string;
+  genloomVersion: string;
+  config: Record<string, unknown>;
+  /** How the model was trained: dataset, seed, step, epoch, the command line, … */
+  training: Record<string, unknown> & { step: number };
+  /** Latest evaluation results, filled in by `genloom eval`. */
+  metrics?: Record<string, unknown>;
+  /** The model this one was fine-tuned from, if any. */
+  parent?: string;
+}
+
+export interface Checkpoint {
+  manifest: CheckpointManifest;
+  weights: Map<string, StoredTensor>;
+  optimizer?: Map<string, StoredTensor>;
+}
+
+function writeFileSynced(path: string, data: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDirectory(path: string): void {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems do not allow fsync on directories; the renames are still atomic there.
+  }
+}
+
+/** Mirrors every file of `from` (except the checkpoint's own) into `to` by hard links. */
+function linkOtherFiles(from: string, to: string, topLevel = true): void {
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    if (topLevel && checkpointFiles.has(entry.name)) continue;
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      mkdirSync(target, { recursive: true });
+      linkOtherFiles(source, target, false);
+    } else if (entry.isFile()) {
+      try {
+        linkSync(source, target);
+      } catch {
+        copyFileSync(source, target);
+      }
+    }
+  }
+}
+
+/** Completes or rolls back a save that was interrupted; a no-op for a clean directory. */
+export function recoverCheckpoint(dir: string): void {
+  const old = `${dir}.old`;
+  const staging = `${dir}.saving`;
+  if (!existsSync(dir) && existsSync(old)) renameSync(old, dir); // killed between the two renames
+  if (existsSync(old)) rmSync(old, { recursive: true, force: true });
+  if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
+}
+
+/** Writes a checkpoint atomically (see the file comment). */
+export function saveCheckpoint(
+  dir: string,
+  checkpoint: { manifest: CheckpointManifest; weights: Record<string, StoredTensor>; optimizer?: Record<string, StoredTensor> },
+): void {
+  recoverCheckpoint(dir);
+  const staging = `${dir}.saving`;
+  mkdirSync(staging, { recursive: true });
+  const hadPrevious = existsSync(dir);
+  if (hadPrevious) linkOtherFiles(dir, staging);
+  const stepMetadata = { step: String(checkpoint.manifest.training.step), family: checkpoint.manifest.family };
+  writeFileSynced(join(staging, weightsFile), encodeSafetensors(checkpoint.weights, stepMetadata));
+  if (checkpoint.optimizer) {
+    writeFileSynced(join(staging, optimizerFile), encodeSafetensors(checkpoint.optimizer, stepMetadata));
+  }
+  writeFileSynced(join(staging, configFile), `${JSON.stringify(checkpoint.manifest, null, 2)}\n`);
+  fsyncDirectory(staging);
+  if (hadPrevious) renameSync(dir, `${dir}.old`);
+  renameSync(staging, dir);
+  fsyncDirectory(dirname(dir));
+  rmSync(`${dir}.old`, { recursive: true, force: true });
+}
+
+/** Reads and validates config.json of a model directory. */
+export function readManifest(dir: string): CheckpointManifest {
+  if (!existsSync(dir) && existsSync(`${dir}.old`)) recoverCheckpoint(dir);
+  if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `no model at ${dir}: the directory does not exist`);
+  if (!statSync(dir).isDirectory()) {
+    throw new GenloomError('BAD_ARGUMENT', `${dir} is a file; give the model's directory (the one holding config.json)`);
+  }
+  const path = join(dir, configFile);
+  if (!existsSync(path)) {
+    throw new GenloomError('NOT_FOUND', `${dir} is not a genloom model: it has no ${configFile}`);
+  }
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') {
+    throw new GenloomError('CORRUPT_FILE', `${path} is not a genloom checkpoint config (no "format": "${checkpointFormat}" and "family")`);
+  }
+  if (manifest.formatVersion > checkpointFormatVersion) {
+    throw new GenloomError('UNSUPPORTED', `${path} has checkpoint format ${manifest.formatVersion}; this genloom reads up to ${checkpointFormatVersion}: upgrade genloom`);
+  }
+  return manifest;
+}
+
+/**
+ * Loads a checkpoint. With `expectFamily`, a checkpoint of another family is refused with a message
+ * that says which family it is.
+ */
+export function loadCheckpoint(dir: string, options: { expectFamily?: string; withOptimizer?: boolean } = {}): Checkpoint {
+  const manifest = readManifest(dir);
+  if (options.expectFamily && manifest.family !== options.expectFamily) {
+    throw new GenloomError('WRONG_FAMILY', `${dir} holds a ${manifest.family} model, not a ${options.expectFamily}`);
+  }
+  const weightsPath = join(dir, weightsFile);
+  if (!existsSync(weightsPath)) throw new GenloomError('NOT_FOUND', `${dir} has no ${weightsFile}`);
+  const weights = readSafetensors(weightsPath);
+  const step = String(manifest.training.step);
+  if (weights.metadata['step'] !== undefined && weights.metadata['step'] !== step) {
+    throw new GenloomError('CORRUPT_FILE', `${weightsPath} is from step ${weights.metadata['step']} but ${configFile} says step ${step}`);
+  }
+  const checkpoint: Checkpoint = { manifest, weights: weights.tensors };
+  const optimizerPath = join(dir, optimizerFile);
+  if (options.withOptimizer) {
+    if (!existsSync(optimizerPath)) {
+      throw new GenloomError('NOT_FOUND', `${dir} has no ${optimizerFile}, so training cannot resume from it (shipped models omit it; fine-tune instead)`);
+    }
+    const optimizer = decodeSafetensors(readFileSync(optimizerPath), optimizerPath);
+    if (optimizer.metadata['step'] !== step) {
+      throw new GenloomError('CORRUPT_FILE', `${optimizerPath} is from step ${optimizer.metadata['step']} but ${configFile} says step ${step}`);
+    }
+    checkpoint.optimizer = optimizer.tensors;
+  }
+  return checkpoint;
+}
+
+/** True when `dir` holds a loadable checkpoint config (used by --resume to decide). */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, configFile)) || (!existsSync(dir) && existsSync(join(`${dir}.old`, configFile)));
+}

@@ -1,0 +1,144 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors), so PyTorch users can read
+ * genloom weights with `safetensors.torch.load_file`:
+ *   8 bytes   little-endian u64 N, the header's length
+ *   N bytes   UTF-8 JSON: { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {…} }
+ *   rest      the tensors' bytes, little-endian, row-major, offsets relative to the end of the header
+ * We write F32 and I32, tensors sorted by name and packed without gaps, and validate everything on
+ * read, because a truncated or hand-edited file must give an error that names it, never garbage.
+ */
+import { readFileSync } from 'node:fs';
+import { GenloomError } from '../core/errors.ts';
+
+export type SafetensorsDtype = 'F32' | 'I32';
+
+export interface StoredTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, StoredTensor>;
+  metadata: Record<string, string>;
+}
+
+const bytesPerElement: Record<SafetensorsDtype, number> = { F32: 4, I32: 4 };
+
+function elementCount(shape: number[]): number {
+  return shape.reduce((product, size) => product * size, 1);
+}
+
+/** Serialises tensors (and string metadata) to safetensors bytes. */
+export function encodeSafetensors(
+  tensors: Record<string, StoredTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const tensor = tensors[name]!;
+    if (tensor.data.length !== elementCount(tensor.shape)) {
+      throw new GenloomError(
+        'SHAPE_MISMATCH',
+        `tensor "${name}" has ${tensor.data.length} values but shape [${tensor.shape.join(', ')}]`,
+      );
+    }
+    const length = tensor.data.length * bytesPerElement[tensor.dtype];
+    header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + length] };
+    offset += length;
+  }
+  // The spec lets the header be padded with spaces; 8-byte alignment keeps the data aligned for
+  // readers that map it directly.
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - ((8 + Buffer.byteLength(headerText)) % 8)) % 8);
+  const headerBytes = Buffer.from(headerText, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let position = 8 + headerBytes.length;
+  for (const name of names) {
+    const data = tensors[name]!.data;
+    // Typed arrays are little-endian on every platform Node runs on.
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
+    position += data.byteLength;
+  }
+  return out;
+}
+
+/** Parses safetensors bytes; `source` names the file in error messages. */
+export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+  const corrupt = (problem: string) =>
+    new GenloomError('CORRUPT_FILE', `${source} is not a valid safetensors file: ${problem}`);
+  if (bytes.length < 8) throw corrupt(`only ${bytes.length} bytes (truncated?)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength < 2 || 8 + headerLength > bytes.length) {
+    throw corrupt(`header length ${headerLength} does not fit in ${bytes.length} bytes (truncated?)`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
+  } catch {
+    throw corrupt('its header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw corrupt('its header is not a JSON object');
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const tensors = new Map<string, StoredTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets: offsets } = entry as {
+      dtype?: unknown;
+      shape?: unknown;
+      data_offsets?: unknown;
+    };
+    if (dtype !== 'F32' && dtype !== 'I32') {
+      throw corrupt(`tensor "${name}" has dtype ${String(dtype)}; genloom reads F32 and I32`);
+    }
+    if (!Array.isArray(shape) || !shape.every((size) => Number.isInteger(size) && size >= 0)) {
+      throw corrupt(`tensor "${name}" has a bad shape`);
+    }
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((value) => Number.isInteger(value) && value >= 0)
+    ) {
+      throw corrupt(`tensor "${name}" has bad data_offsets`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const expectedBytes = elementCount(shape as number[]) * bytesPerElement[dtype];
+    if (end - begin !== expectedBytes) {
+      throw corrupt(`tensor "${name}" has ${end - begin} bytes for shape [${shape.join(', ')}]`);
+    }
+    if (end > dataLength) {
+      throw corrupt(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} (truncated?)`);
+    }
+    // Copy into a fresh, aligned buffer: the file's offsets need not be 4-byte aligned (and a Node
+    // Buffer's slice() is a view into a shared pool, not a copy).
+    const raw = new Uint8Array(end - begin);
+    raw.set(bytes.subarray(dataStart + begin, dataStart + end));
+    const data = dtype === 'F32' ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
+    tensors.set(name, { dtype, shape: shape as number[], data });
+  }
+  return { tensors, metadata };
+}
+
+/** Reads and parses a safetensors file, with errors that name it. */
+export function readSafetensors(path: string): SafetensorsFile {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new GenloomError('NOT_FOUND', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  return decodeSafetensors(bytes, path);
+}

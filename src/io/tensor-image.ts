@@ -1,0 +1,45 @@
+/**
+ * Between image tensors and image files.
+ */
+import * as tf from '../core/tf.ts';
+import { imageGrid, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
+
+/** Splits an image batch [B, H, W, C] into images (values clamped to [0, 1]); disposes nothing. */
+export function tensorToImages(batch: tf.Tensor4D): ImageData01[] {
+  const [count, height, width, channels] = batch.shape;
+  const data = batch.dataSync();
+  const size = height * width * channels;
+  return Array.from({ length: count }, (_, i) => ({
+    width,
+    height,
+    channels: channels as 1 | 3,
+    data: Float32Array.from(data.subarray(i * size, (i + 1) * size), (value) => Math.min(1, Math.max(0, value))),
+  }));
+}
+
+export function imagesToTensor(images: ImageData01[]): tf.Tensor4D {
+  const { height, width, channels } = images[0]!;
+  const size = height * width * channels;
+  const data = new Float32Array(images.length * size);
+  images.forEach((image, i) => data.set(image.data, i * size));
+  return tf.tensor4d(data, [images.length, height, width, channels]);
+}
+
+/** Reads image files and fits them to a model's [height, width, channels]. */
+export function readImagesForModel(paths: string[], shape: [number, number, number]): tf.Tensor4D {
+  const [height, width, channels] = shape;
+  return imagesToTensor(paths.map((path) => resizeImage(toChannels(readImage(path), channels as 1 | 3), width, height)));
+}
+
+/** Small images are enlarged (nearest neighbour) so a grid of 28×28 digits is pleasant to look at. */
+export function displayScale(image: { width: number }): number {
+  return image.width < 64 ? 2 : 1;
+}
+
+/** Writes a batch as one PNG grid and disposes the batch. */
+export function writeImageGrid(path: string, batch: tf.Tensor4D, columns?: number): void {
+  const images = tensorToImages(batch);
+  batch.dispose();
+  const grid = imageGrid(images, columns ? { columns } : {});
+  writePng(path, scaleUp(grid, displayScale(images[0]!)));
+}

@@ -1,0 +1,89 @@
+/**
+ * The contract every model family implements. The CLI, the server and the studio only ever reach a
+ * family through this interface and the registry.
+ */
+import type * as tf from '../core/tf.ts';
+import type { Random } from '../core/random.ts';
+import type { CheckpointManifest } from '../io/checkpoint.ts';
+
+/** A family-specific `train` flag, mapped onto a config key. */
+export interface FamilyOption {
+  /** Commander syntax, e.g. "--latent-dim <n>". */
+  flags: string;
+  description: string;
+  configKey: string;
+  parse: (value: string) => unknown;
+}
+
+/** The shared `train` request; every family reads the same flags the same way. */
+export interface TrainRequest {
+  dataset: string;
+  outDir: string;
+  seed: number;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  resume: boolean;
+  preset?: string;
+  /** For user folders: the square size images are resized to. */
+  imageSize?: number;
+  /** Family options by config key (only the ones the user gave). */
+  config: Record<string, unknown>;
+  /** The exact command line, recorded in config.json. */
+  command: string;
+  quiet: boolean;
+  backend: string;
+  /** Tests stop a run early to exercise --resume. */
+  shouldStop?: (step: number) => boolean;
+}
+
+export interface TrainSummary {
+  outDir: string;
+  steps: number;
+  stoppedEarly: boolean;
+  last: Record<string, number>;
+}
+
+/** What a loaded model can do; optional parts are the family's capabilities. */
+export interface LoadedModel {
+  family: string;
+  manifest: CheckpointManifest;
+  /** Image families: height, width, channels of what they make. */
+  imageShape?: [number, number, number];
+  labelNames?: string[];
+  /** Generate `count` images from seeded noise. */
+  sampleImages?(count: number, random: Random): tf.Tensor4D;
+  latent?: LatentModel;
+  /** Metrics for `genloom eval`. */
+  evaluate?(options: EvaluateOptions): Promise<Record<string, unknown>>;
+  dispose(): void;
+}
+
+/** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */
+export interface LatentModel {
+  latentDim: number;
+  /** Images [B, H, W, C] in [0, 1] → the posterior mean [B, latentDim] (and log-variance if any). */
+  encode(images: tf.Tensor4D): { mean: tf.Tensor2D; logVariance?: tf.Tensor2D };
+  /** Latents [B, latentDim] → images [B, H, W, C] in [0, 1]. */
+  decode(z: tf.Tensor2D): tf.Tensor4D;
+}
+
+export interface EvaluateOptions {
+  dataset?: string;
+  seed: number;
+  /** Importance samples for likelihood bounds. */
+  importanceSamples?: number;
+  /** How many test examples the expensive metrics use. */
+  limit?: number;
+  quiet: boolean;
+}
+
+export interface FamilyDefinition {
+  name: string;
+  summary: string;
+  presets: string[];
+  options: FamilyOption[];
+  train(request: TrainRequest): Promise<TrainSummary>;
+  load(dir: string, manifest: CheckpointManifest): LoadedModel;
+}

@@ -1,0 +1,27 @@
+/**
+ * The one explicit map from family name to its definition. Adding a family is one line here.
+ */
+import { GenloomError } from '../core/errors.ts';
+import { readManifest } from '../io/checkpoint.ts';
+import type { FamilyDefinition, LoadedModel } from './family.ts';
+import { vaeFamily } from './vae/index.ts';
+
+export const families: Record<string, FamilyDefinition> = {
+  vae: vaeFamily,
+};
+
+export function getFamily(name: string): FamilyDefinition {
+  const family = families[name];
+  if (!family) throw new GenloomError('BAD_ARGUMENT', `unknown model family "${name}": available are ${Object.keys(families).join(', ')}`);
+  return family;
+}
+
+/** Loads any genloom model directory through its family. */
+export function loadModel(dir: string): LoadedModel {
+  const manifest = readManifest(dir);
+  const family = families[manifest.family];
+  if (!family) {
+    throw new GenloomError('UNSUPPORTED', `${dir} holds a "${manifest.family}" model, which this genloom does not know (it knows ${Object.keys(families).join(', ')})`);
+  }
+  return family.load(dir, manifest);
+}

@@ -1,0 +1,85 @@
+/**
+ * Adam with decoupled weight decay (AdamW, Loshchilov & Hutter 2019), written out so its state is
+ * ours to checkpoint exactly: resuming restores m, v and the step bit for bit.
+ *
+ *   m ← β1·m + (1−β1)·g          v ← β2·v + (1−β2)·g²
+ *   θ ← θ − lr·( m̂ / (√v̂ + ε) + λ·θ ),   m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
+ */
+import * as tf from '../core/tf.ts';
+import { GenloomError } from '../core/errors.ts';
+import type { Params } from '../core/params.ts';
+import type { StoredTensor } from '../io/safetensors.ts';
+import { toStored } from '../core/params.ts';
+
+export interface AdamOptions {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export const defaultAdamOptions: AdamOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+
+export class AdamW {
+  step = 0;
+  private readonly firstMoment = new Map<string, tf.Variable>();
+  private readonly secondMoment = new Map<string, tf.Variable>();
+  readonly options: AdamOptions;
+
+  constructor(private readonly params: Params, options: Partial<AdamOptions> = {}) {
+    this.options = { ...defaultAdamOptions, ...options };
+    for (const [name, param] of Object.entries(params)) {
+      this.firstMoment.set(name, tf.variable(tf.zerosLike(param), false));
+      this.secondMoment.set(name, tf.variable(tf.zerosLike(param), false));
+    }
+  }
+
+  /** Applies one update with learning rate `learningRate`; disposes nothing it was given. */
+  apply(grads: tf.NamedTensorMap, learningRate: number): void {
+    this.step += 1;
+    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const [name, param] of Object.entries(this.params)) {
+        const grad = grads[name];
+        if (!grad) continue; // a frozen or unused parameter
+        const m = this.firstMoment.get(name)!;
+        const v = this.secondMoment.get(name)!;
+        const newM = m.mul(beta1).add(grad.mul(1 - beta1));
+        const newV = v.mul(beta2).add(grad.square().mul(1 - beta2));
+        m.assign(newM);
+        v.assign(newV);
+        let update = newM.div(correction1).div(newV.div(correction2).sqrt().add(epsilon));
+        if (weightDecay > 0) update = update.add(param.mul(weightDecay));
+        param.assign(param.sub(update.mul(learningRate)));
+      }
+    });
+  }
+
+  state(): Record<string, StoredTensor> {
+    const out: Record<string, StoredTensor> = { step: { dtype: 'I32', shape: [], data: Int32Array.of(this.step) } };
+    for (const [name, m] of this.firstMoment) out[`m.${name}`] = toStored(m);
+    for (const [name, v] of this.secondMoment) out[`v.${name}`] = toStored(v);
+    return out;
+  }
+
+  loadState(stored: Map<string, StoredTensor>, source: string): void {
+    const step = stored.get('step');
+    if (!step) throw new GenloomError('CORRUPT_FILE', `${source} has no optimizer step`);
+    for (const [prefix, moments] of [['m', this.firstMoment], ['v', this.secondMoment]] as const) {
+      for (const [name, variable] of moments) {
+        const tensor = stored.get(`${prefix}.${name}`);
+        if (!tensor || tensor.data.length !== variable.size) {
+          throw new GenloomError('SHAPE_MISMATCH', `${source} has no matching optimizer state for "${name}"`);
+        }
+        tf.tidy(() => variable.assign(tf.tensor(tensor.data, variable.shape)));
+      }
+    }
+    this.step = step.data[0]!;
+  }
+
+  dispose(): void {
+    for (const variable of [...this.firstMoment.values(), ...this.secondMoment.values()]) variable.dispose();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The loss-curve PNG a run keeps beside its checkpoints, drawn from metrics.jsonl.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { plotLines } from '../io/plot.ts';
+
+/** Keys of a metrics line that are not losses. */
+const notLosses = new Set(['step', 'epoch', 'learningRate', 'unitsPerSecond']);
+
+export async function writeLossCurve(metricsPath: string, pngPath: string): Promise<void> {
+  if (!existsSync(metricsPath)) return;
+  const lines = readFileSync(metricsPath, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, number>);
+  if (lines.length === 0) return;
+  const names = Object.keys(lines[0]!).filter((key) => !notLosses.has(key));
+  const series = names.map((name) => ({ name, points: lines.map((line) => ({ x: line['step']!, y: line[name]! })) }));
+  const png = await plotLines(series, { title: 'training loss (nats per example)', xLabel: 'step', yLabel: 'loss' });
+  writeFileAtomic(pngPath, png);
+}

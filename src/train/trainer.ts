@@ -1,0 +1,219 @@
+/**
+ * The one Trainer every family uses. It knows nothing about the model it trains beyond its named
+ * parameters and a loss function (minGPT's rule): it owns the step loop, data order, randomness,
+ * optimizer, learning-rate schedule, progress, metrics.jsonl, the loss-curve PNG, checkpoints,
+ * --resume and Ctrl-C.
+ *
+ * Determinism: step s draws its batch from the permutation of epoch ⌊s / stepsPerEpoch⌋ and its
+ * randomness from `fromSeed(seed).fork('step', s)`; both depend only on (seed, s). Together with the
+ * bit-exact optimizer state in the checkpoint, a resumed run reproduces an uninterrupted one.
+ */
+import * as tf from '../core/tf.ts';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenloomError } from '../core/errors.ts';
+import { assignStored, gradientsOf, paramsToStored, type Params } from '../core/params.ts';
+import { fromSeed } from '../core/random.ts';
+import type { Random } from '../core/random.ts';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
+import { AdamW, type AdamOptions } from './adam.ts';
+import { writeLossCurve } from './loss-curve.ts';
+import { createProgress } from './progress.ts';
+import { learningRateAt, type ScheduleOptions } from './schedule.ts';
+
+/** What a family gives the trainer. */
+export interface TrainableModel<Batch> {
+  params: Params;
+  /** The loss on one batch; `total` is minimised, `parts` are logged. Called under tf.tidy. */
+  loss(batch: Batch, random: Random): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+}
+
+export interface TrainerOptions<Batch> {
+  /** The model directory: checkpoints, metrics.jsonl and loss.png go here. */
+  outDir: string;
+  seed: number;
+  totalSteps: number;
+  batchSize: number;
+  /** Number of examples; batches are drawn from 0..datasetSize-1 without replacement per epoch. */
+  datasetSize: number;
+  /** Builds the batch for these example indices (tensors the trainer disposes). */
+  makeBatch(indices: Int32Array): Batch;
+  schedule: Omit<ScheduleOptions, 'totalSteps'>;
+  adam?: Partial<AdamOptions>;
+  /** Clip gradients to this global L2 norm (0 = off). */
+  clipNorm?: number;
+  checkpointEvery: number;
+  /** Average the logged losses over this many steps per metrics.jsonl line. */
+  logEvery: number;
+  /** config.json for a checkpoint at `step` (the trainer fills in training.step). */
+  manifest(step: number, epoch: number): CheckpointManifest;
+  resume?: boolean;
+  /** Runs after every checkpoint, e.g. to write a sample grid. */
+  afterCheckpoint?(step: number): void | Promise<void>;
+  /** Stops (with a checkpoint) before this step when true; Ctrl-C does the same. */
+  shouldStop?(step: number): boolean;
+  handleSignals?: boolean;
+  quiet?: boolean;
+  /** Items per step shown as throughput, e.g. images (defaults to batchSize). */
+  unitsPerStep?: number;
+}
+
+export interface TrainResult {
+  step: number;
+  stoppedEarly: boolean;
+  /** The last logged averages. */
+  last: Record<string, number>;
+}
+
+type Batch = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
+
+function disposeBatch(batch: unknown): void {
+  tf.dispose(batch as tf.TensorContainer);
+}
+
+/** Keeps metrics.jsonl consistent with the checkpoint a run resumes from. */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { step: number }).step <= step;
+      } catch {
+        return false;
+      }
+    });
+  writeFileSync(path, kept.length > 0 ? `${kept.join('\n')}\n` : '');
+}
+
+/**
+ * Trains `model` with AdamW.
+ * @example
+ * await train(vae, { outDir: 'runs/vae', seed: 1, totalSteps: 1000, batchSize: 64, datasetSize: n,
+ *   makeBatch: (indices) => gatherImages(data, indices), schedule: { name: 'constant', peak: 1e-3,
+ *   warmupSteps: 0, minFactor: 0.1 }, checkpointEvery: 500, logEvery: 50, manifest });
+ */
+export async function train<B extends Batch>(model: TrainableModel<B>, options: TrainerOptions<B>): Promise<TrainResult> {
+  const { outDir, seed, totalSteps, datasetSize } = options;
+  if (datasetSize < 1) throw new GenloomError('EMPTY_DATASET', 'the dataset has no examples to train on');
+  if (!(totalSteps >= 1)) throw new GenloomError('BAD_ARGUMENT', `--steps/--epochs must give at least one step (got ${totalSteps})`);
+  const batchSize = Math.min(options.batchSize, datasetSize);
+  const stepsPerEpoch = Math.floor(datasetSize / batchSize);
+  const root = fromSeed(seed);
+  const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
+  const optimizer = new AdamW(model.params, options.adam);
+  const metricsPath = join(outDir, 'metrics.jsonl');
+  mkdirSync(outDir, { recursive: true });
+
+  let step = 0;
+  if (options.resume && hasCheckpoint(outDir)) {
+    const checkpoint = loadCheckpoint(outDir, { withOptimizer: true });
+    assignStored(model.params, checkpoint.weights, join(outDir, 'model.safetensors'));
+    optimizer.loadState(checkpoint.optimizer!, join(outDir, 'optimizer.safetensors'));
+    step = checkpoint.manifest.training.step;
+    truncateMetrics(metricsPath, step);
+  } else if (!options.resume) {
+    writeFileSync(metricsPath, '');
+  }
+
+  const save = async (atStep: number) => {
+    const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
+    manifest.training.step = atStep;
+    saveCheckpoint(outDir, { manifest, weights: paramsToStored(model.params), optimizer: optimizer.state() });
+    await writeLossCurve(metricsPath, join(outDir, 'loss.png'));
+    await options.afterCheckpoint?.(atStep);
+  };
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: the last checkpoint is intact on disk
+    interrupted = true;
+    process.stderr.write('\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
+  };
+  if (options.handleSignals) process.on('SIGINT', onSignal);
+
+  const progress = createProgress({ total: totalSteps, label: 'train', quiet: options.quiet });
+  let permutation: Int32Array | null = null;
+  let permutationEpoch = -1;
+  const sums: Record<string, number> = {};
+  let summed = 0;
+  let windowStart = performance.now();
+  let last: Record<string, number> = {};
+  let stoppedEarly = false;
+  const unitsPerStep = options.unitsPerStep ?? batchSize;
+
+  try {
+    while (step < totalSteps) {
+      if (interrupted || options.shouldStop?.(step)) {
+        stoppedEarly = true;
+        break;
+      }
+      const epoch = Math.floor(step / stepsPerEpoch);
+      if (epoch !== permutationEpoch) {
+        permutation = root.fork('epoch', epoch).permutation(datasetSize);
+        permutationEpoch = epoch;
+      }
+      const offset = (step % stepsPerEpoch) * batchSize;
+      const batch = options.makeBatch(permutation!.subarray(offset, offset + batchSize));
+      const learningRate = learningRateAt(step, schedule);
+      const values = trainStep(model, optimizer, batch, root.fork('step', step), learningRate, options.clipNorm ?? 0);
+      disposeBatch(batch);
+      if (!Number.isFinite(values['loss']!)) {
+        throw new GenloomError('BAD_ARGUMENT', `the loss became ${values['loss']} at step ${step}; the last checkpoint is kept. Try a lower --lr`);
+      }
+      step += 1;
+      for (const [name, value] of Object.entries(values)) sums[name] = (sums[name] ?? 0) + value;
+      summed += 1;
+      if (summed === options.logEvery || step === totalSteps) {
+        const seconds = (performance.now() - windowStart) / 1000;
+        last = Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / summed]));
+        const line = { step, epoch: step / stepsPerEpoch, learningRate, ...last, unitsPerSecond: (summed * unitsPerStep) / seconds };
+        appendFileSync(metricsPath, `${JSON.stringify(line)}\n`);
+        for (const name of Object.keys(sums)) delete sums[name];
+        summed = 0;
+        windowStart = performance.now();
+      }
+      progress.update(step, last['loss'] !== undefined ? { loss: last['loss'] } : values);
+      if (step % options.checkpointEvery === 0 && step < totalSteps) await save(step);
+    }
+    await save(step);
+  } finally {
+    progress.stop();
+    optimizer.dispose();
+    if (options.handleSignals) process.off('SIGINT', onSignal);
+  }
+  return { step, stoppedEarly, last };
+}
+
+/** One optimisation step; returns the loss parts as numbers (`loss` is the total). */
+function trainStep<B>(
+  model: TrainableModel<B>,
+  optimizer: AdamW,
+  batch: B,
+  random: Random,
+  learningRate: number,
+  clipNorm: number,
+): Record<string, number> {
+  const kept: Record<string, tf.Scalar> = {};
+  const { value, grads } = gradientsOf(model.params, () => {
+    const { total, parts } = model.loss(batch, random);
+    for (const [name, part] of Object.entries(parts)) kept[name] = tf.keep(part);
+    return total;
+  });
+  if (clipNorm > 0) {
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((grad) => grad.square().sum()))).dataSync()[0]!);
+    if (norm > clipNorm) {
+      for (const name of Object.keys(grads)) {
+        const clipped = grads[name]!.mul(clipNorm / norm);
+        grads[name]!.dispose();
+        grads[name] = clipped;
+      }
+    }
+  }
+  optimizer.apply(grads, learningRate);
+  const values: Record<string, number> = { loss: value.dataSync()[0]! };
+  for (const [name, part] of Object.entries(kept)) values[name] = part.dataSync()[0]!;
+  tf.dispose([value, grads, kept] as tf.TensorContainer);
+  return values;
+}
