@@ -41,7 +41,7 @@ async function tryWasm(): Promise<boolean> {
 }
 
 function requestedBackend(explicit?: string): BackendName | 'auto' {
-  const requested = (explicit ?? process.env['GENLOOM_BACKEND'] ?? 'auto').toLowerCase();
+  const requested = (explicit || process.env['GENLOOM_BACKEND'] || 'auto').toLowerCase();
   if (requested === 'auto' || (backendNames as readonly string[]).includes(requested)) {
     return requested as BackendName | 'auto';
   }

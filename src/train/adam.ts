@@ -29,8 +29,8 @@ export class AdamW {
   constructor(private readonly params: Params, options: Partial<AdamOptions> = {}) {
     this.options = { ...defaultAdamOptions, ...options };
     for (const [name, param] of Object.entries(params)) {
-      this.firstMoment.set(name, tf.variable(tf.zerosLike(param), false));
-      this.secondMoment.set(name, tf.variable(tf.zerosLike(param), false));
+      this.firstMoment.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
+      this.secondMoment.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false)));
     }
   }
 

@@ -32,6 +32,7 @@ import {
   runSingle,
   runWasmMatMul,
 } from './wasm-kernel-util.ts';
+import { conv2dBackpropInputByPhases } from './wasm-conv2d-backprop-input-phases.ts';
 
 const KERNEL_NAME = tf.Conv2DBackpropInput;
 
@@ -40,6 +41,14 @@ const KERNEL_NAME = tf.Conv2DBackpropInput;
  * decoder layer does not grow the wasm heap (which never shrinks) by the full N*K.
  */
 const MAX_COLUMN_FLOATS = 16 * 1024 * 1024;
+
+/**
+ * Which implementation runs. 'auto' takes the phase convolution (wasm-conv2d-backprop-input-phases.ts)
+ * from PHASES_MIN_STACKED_CHANNELS output channels of that convolution and GEMM + col2im below it;
+ * tests and benchmarks force one or the other.
+ */
+export const conv2dBackpropInputOptions: { strategy: 'auto' | 'gemm' | 'phases' } = { strategy: 'auto' };
+const PHASES_MIN_STACKED_CHANNELS = 8;
 
 /** Installs genloom's kernel over the stock one (kept for NCHW). Idempotent; false if wasm is not loaded. */
 export function registerWasmConv2DBackpropInput(): boolean {
@@ -69,6 +78,12 @@ function conv2dBackpropInputWasm(stock: tf.KernelConfig, args: Parameters<tf.Ker
     );
   }
   requireShape(dy, convInfo.outShape, KERNEL_NAME, 'dy');
+
+  const stackedChannels = convInfo.strideHeight * convInfo.strideWidth * convInfo.inChannels;
+  const { strategy } = conv2dBackpropInputOptions;
+  if (convInfo.batchSize > 0 && (strategy === 'phases' || (strategy === 'auto' && stackedChannels >= PHASES_MIN_STACKED_CHANNELS))) {
+    return conv2dBackpropInputByPhases(backend, dy, filter, convInfo, KERNEL_NAME);
+  }
 
   const { batchSize, outHeight, outWidth, outChannels } = convInfo;
   const patchSize = convInfo.filterHeight * convInfo.filterWidth * convInfo.inChannels;

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench -- NAME [--json] [--backend B]`: speed measurements for people (a table) and
+ * scripts (one JSON object). Benchmarks are scripts, never timed tests.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { initEngine } from '../src/core/engine.ts';
+import { GenloomError } from '../src/core/errors.ts';
+import { benchVae } from './vae.ts';
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae };
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { json: { type: 'boolean' }, backend: { type: 'string' }, quick: { type: 'boolean' } },
+});
+try {
+  const name = positionals[0];
+  if (!name || !benches[name]) throw new GenloomError('BAD_ARGUMENT', `name a benchmark: ${Object.keys(benches).join(', ')} (e.g. npm run bench -- vae)`);
+  const backend = await initEngine({ backend: values.backend });
+  const rows = await benches[name]!({ quick: Boolean(values.quick) });
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
+  const date = new Date().toISOString();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ bench: name, backend, date, machine, results: rows })}\n`);
+  } else {
+    process.stdout.write(`genloom bench ${name} — backend ${backend}, ${machine.cores}× ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}\n\n`);
+    const width = Math.max(...rows.map((row) => row.name.length));
+    for (const row of rows) process.stdout.write(`${row.name.padEnd(width)}  ${row.value.toFixed(row.value < 10 ? 2 : 1).padStart(10)} ${row.unit}${row.note ? `   (${row.note})` : ''}\n`);
+  }
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`);
+  process.exitCode = error instanceof GenloomError ? 2 : 1;
+}

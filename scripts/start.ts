@@ -1,0 +1,44 @@
+/**
+ * `npm start`: says what genloom can do, then shows it — a sample grid and a latent walk from the
+ * shipped starter model, written to ./out. (The web studio takes this over in a later version.)
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../src/cli/main.ts';
+import { families } from '../src/models/registry.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const starter = join(root, 'models', 'vae-mnist');
+const out = join(process.cwd(), 'out');
+
+process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
+
+Families: ${Object.values(families).map((family) => `${family.name} (${family.summary})`).join('; ')}
+
+  genloom train vae --dataset mnist --epochs 10 --latent-dim 16 --out runs/vae --seed 1
+  genloom sample models/vae-mnist --n 64 --seed 7 --out grid.png
+  genloom encode models/vae-mnist digit.png --json
+  genloom interpolate models/vae-mnist --seed-from 1 --seed-to 2 --frames 16 --out walk.gif
+  genloom latent-map models/vae-mnist --dataset mnist --out map.png
+  genloom attribute models/vae-mnist --dataset mnist --label 7 --strength 1.5 --input x.png --out y.png
+  genloom eval models/vae-mnist --json
+  genloom <command> --help for every option
+
+`);
+
+if (!existsSync(join(starter, 'config.json'))) {
+  process.stderr.write(`genloom: the starter model ${starter} is missing; train one with the command in README.md\n`);
+  process.exit(1);
+}
+mkdirSync(out, { recursive: true });
+const steps: string[][] = [
+  ['sample', starter, '--n', '64', '--seed', '7', '--out', join(out, 'vae-samples.png')],
+  ['interpolate', starter, '--seed-from', '1', '--seed-to', '2', '--frames', '24', '--out', join(out, 'vae-walk.gif')],
+];
+for (const args of steps) {
+  process.stdout.write(`$ genloom ${args.join(' ')}\n`);
+  const code = await runCli(args);
+  if (code !== 0) process.exit(code);
+}
+process.stdout.write(`\nOpen ${join(out, 'vae-samples.png')} and ${join(out, 'vae-walk.gif')} to see them.\n`);
