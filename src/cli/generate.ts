@@ -75,6 +75,7 @@ interface InterpolateFlags {
   method: InterpolationMethod;
   out: string;
   delay: number;
+  invert?: boolean;
 }
 
 export function interpolateCommand(): Command {
@@ -88,13 +89,14 @@ export function interpolateCommand(): Command {
     .option('--frames <n>', 'frames from start to end inclusive', parseInteger(2, limits.maxFrames), 16)
     .option('--method <kind>', 'spherical (slerp) or linear', parseChoice(['spherical', 'linear'] as const), 'spherical')
     .option('--delay <ms>', 'GIF frame delay', parseInteger(10, 10_000), 100)
+    .option('--invert', 'invert the images first (dark-on-light drawings for MNIST-style models)')
     .requiredOption('--out <file.gif>', 'the GIF; the strip goes beside it as .png')
     .action(async (dir: string, flags: InterpolateFlags, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
       const endpoint = (image: string | undefined, seed: number | undefined, which: string): Float32Array => {
         if (image !== undefined) {
-          const tensor = readImagesForModel([image], requireImageShape(model, dir));
+          const tensor = readImagesForModel([image], requireImageShape(model, dir), flags.invert);
           const [row] = encodeMeans(latent, tensor);
           tensor.dispose();
           return row!;

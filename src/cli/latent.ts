@@ -41,12 +41,13 @@ export function encodeCommand(): Command {
     .argument('<model>', 'model directory')
     .argument('<images...>', 'PNG/JPEG files or folders')
     .option('--json', 'print { latents, images, logVariances } as JSON (for decode --z-file)')
+    .option('--invert', 'invert the images first (dark-on-light drawings for a light-on-dark model such as MNIST)')
     .option('--out <file.json>', 'also write the JSON to a file')
-    .action(async (dir: string, inputs: string[], flags: { json?: boolean; out?: string }, self: Command) => {
+    .action(async (dir: string, inputs: string[], flags: { json?: boolean; out?: string; invert?: boolean }, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
       const paths = expandImagePaths(inputs);
-      const images = readImagesForModel(paths, requireImageShape(model, dir));
+      const images = readImagesForModel(paths, requireImageShape(model, dir), flags.invert);
       const { mean, logVariance } = latent.encode(images);
       const dim = latent.latentDim;
       const means = mean.dataSync();
@@ -118,6 +119,7 @@ interface AttributeFlags {
   input: string[];
   out: string;
   limit: number;
+  invert?: boolean;
 }
 
 export function attributeCommand(): Command {
@@ -131,6 +133,7 @@ export function attributeCommand(): Command {
     .option('--strength <s>', 'how far to move along the attribute (negative removes it)', parseNumber(-100, 100), 1)
     .option('--limit <n>', 'examples per side used to estimate the vector', parseInteger(1, 20_000), 5000)
     .requiredOption('--input <images...>', 'images to edit')
+    .option('--invert', 'invert the input and folder images first (dark-on-light drawings for MNIST-style models)')
     .requiredOption('--out <file.png>', 'the edited image(s)')
     .action(async (dir: string, flags: AttributeFlags, self: Command) => {
       const model = await openModel(dir, self);
@@ -141,7 +144,7 @@ export function attributeCommand(): Command {
       if (flags.with || flags.without) {
         if (!flags.with || !flags.without) throw new GenloomError('BAD_ARGUMENT', 'give both --with <folder> and --without <folder>');
         const encodeFolder = (folder: string) => {
-          const images = readImagesForModel(expandImagePaths([folder]).slice(0, flags.limit), shape);
+          const images = readImagesForModel(expandImagePaths([folder]).slice(0, flags.limit), shape, flags.invert);
           const rows = encodeMeans(latent, images);
           images.dispose();
           return rows;
@@ -165,7 +168,7 @@ export function attributeCommand(): Command {
         negative = side(false);
       }
       const direction = attributeVector(positive, negative);
-      const inputs = readImagesForModel(expandImagePaths(flags.input), shape);
+      const inputs = readImagesForModel(expandImagePaths(flags.input), shape, flags.invert);
       const edited = encodeMeans(latent, inputs).map((z) => addScaled(z, direction, flags.strength));
       inputs.dispose();
       writeImageGrid(flags.out, decodeRows(latent, edited));

@@ -25,10 +25,18 @@ export function imagesToTensor(images: ImageData01[]): tf.Tensor4D {
   return tf.tensor4d(data, [images.length, height, width, channels]);
 }
 
-/** Reads image files and fits them to a model's [height, width, channels]. */
-export function readImagesForModel(paths: string[], shape: [number, number, number]): tf.Tensor4D {
+/**
+ * Reads image files and fits them to a model's [height, width, channels]. `invert` turns dark-on-light
+ * drawings into the light-on-dark of MNIST-style training data.
+ */
+export function readImagesForModel(paths: string[], shape: [number, number, number], invert = false): tf.Tensor4D {
   const [height, width, channels] = shape;
-  return imagesToTensor(paths.map((path) => resizeImage(toChannels(readImage(path), channels as 1 | 3), width, height)));
+  return imagesToTensor(
+    paths.map((path) => {
+      const image = resizeImage(toChannels(readImage(path), channels as 1 | 3), width, height);
+      return invert ? { ...image, data: image.data.map((value) => 1 - value) } : image;
+    }),
+  );
 }
 
 /** Small images are enlarged (nearest neighbour) so a grid of 28×28 digits is pleasant to look at. */

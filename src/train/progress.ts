@@ -61,11 +61,15 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   }
   const every = Math.max(1, Math.floor(options.total / (options.plainLines ?? 20)));
   let lastPrinted = -1;
+  let lastPrintedAt = performance.now();
   return {
     update(done, values) {
       const itemsPerSecond = rate(done);
-      if (done !== options.total && done - lastPrinted < every) return;
+      // Print every `every` items, and at least every 30 s so a slow run still shows life.
+      const quietFor = performance.now() - lastPrintedAt;
+      if (done !== options.total && done - lastPrinted < every && quietFor < 30_000) return;
       lastPrinted = done;
+      lastPrintedAt = performance.now();
       const remaining = itemsPerSecond > 0 ? (options.total - done) / itemsPerSecond : 0;
       process.stderr.write(
         `${options.label} ${done}/${options.total}  ${formatValues(values)}  ${itemsPerSecond.toFixed(2)} it/s  ETA ${Math.round(remaining)}s\n`,

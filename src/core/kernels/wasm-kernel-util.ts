@@ -83,35 +83,35 @@ export function requireNhwc(dataFormat: string | undefined, kernelName: string):
 }
 
 /**
- * Marks a kernel function as genloom's replacement of a stock wasm kernel. A global symbol rather
- * than module state, so a second copy of this module (two import paths, a test runner reloading it)
- * still recognises the replacement and never wraps a wrapper.
+ * Property of genloom's replacement kernel functions that holds the stock config they replaced. A
+ * global symbol rather than module state, so a second copy of this module (two import paths, a
+ * test runner reloading it) still recognises a replacement and never wraps a wrapper.
  */
-const OVERRIDE_MARK = Symbol.for('genloom.wasmKernelOverride');
+const STOCK_KERNEL = Symbol.for('genloom.wasmStockKernel');
 
 /**
  * Replaces the stock wasm kernel `kernelName` with `makeKernelFunc(stock)`; the stock config stays
- * reachable through the closure for the cases genloom's kernel hands back. Idempotent.
- *
- * The replacement keeps the stock setupFunc: tfjs runs setup functions at setBackend time, and the
- * stock kernel function only works once its setup has bound the wasm export it calls. Returns false
- * when there is no stock kernel to replace (the wasm backend package was never imported).
+ * reachable (the closure, and stockWasmKernel) for the cases genloom's kernel hands back.
+ * Idempotent. The replacement keeps the stock setupFunc: tfjs runs setup functions at setBackend
+ * time, and the stock kernel function only works once its setup has bound the wasm export it
+ * calls. Returns false when there is nothing to replace (the wasm backend was never imported).
  */
 export function overrideWasmKernel(kernelName: string, makeKernelFunc: (stock: tf.KernelConfig) => tf.KernelFunc): boolean {
   const current = tf.getKernel(kernelName, 'wasm');
   if (current == null) return false;
-  if ((current.kernelFunc as unknown as Record<symbol, unknown>)[OVERRIDE_MARK] === true) return true;
+  if (stockWasmKernel(kernelName) != null) return true;
   const kernelFunc = makeKernelFunc(current);
-  Object.defineProperty(kernelFunc, OVERRIDE_MARK, { value: true });
+  Object.defineProperty(kernelFunc, STOCK_KERNEL, { value: current });
   tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({ ...current, kernelFunc });
   return true;
 }
 
-/** True once overrideWasmKernel has replaced the registered wasm kernel `kernelName`. */
-export function isOverridden(kernelName: string): boolean {
+/** The stock wasm kernel that genloom's registered replacement of `kernelName` wraps, or null. */
+export function stockWasmKernel(kernelName: string): tf.KernelConfig | null {
   const kernel = tf.getKernel(kernelName, 'wasm');
-  return kernel != null && (kernel.kernelFunc as unknown as Record<symbol, unknown>)[OVERRIDE_MARK] === true;
+  const stock = (kernel?.kernelFunc as unknown as Record<symbol, tf.KernelConfig | undefined> | undefined)?.[STOCK_KERNEL];
+  return stock ?? null;
 }
 
 /** Calls a kernel function that must return exactly one output. */

@@ -31,7 +31,7 @@ export const vaePresets = {
   /** For tests and first experiments: trains in seconds. */
   tiny: { latentDim: 2, convChannels: [8, 16], hiddenUnits: 32 },
   /** The default: the shipped MNIST model. */
-  small: { latentDim: 16, convChannels: [32, 64], hiddenUnits: 256 },
+  small: { latentDim: 16, convChannels: [32, 64], hiddenUnits: 128 },
   /** More capacity for 32×32/64×64 colour folders. */
   base: { latentDim: 64, convChannels: [32, 64, 128], hiddenUnits: 512 },
 } as const satisfies Record<string, Partial<VaeConfig>>;
