@@ -2,6 +2,19 @@
  * Conv2DBackpropInput for the tfjs wasm backend, installed over the stock kernel. It is both the
  * input gradient of conv2d and the forward pass of conv2dTranspose (every decoder upsampling
  * layer); the stock kernel is a naive scalar loop, one of the two costs that dominated a VAE step.
+ * Two implementations, chosen per call (conv2dBackpropInputOptions):
+ *   - phases: one XNNPACK Conv2D over dy with the sub-pixel filters stacked along its output
+ *     channels (wasm-conv2d-backprop-input-phases.ts), for layers with enough channels;
+ *   - GEMM + col2im (this file), for the thin layers where XNNPACK with few output channels is slow.
+ * Measured (2-core machine under load, min of 4; dx shape / filter / stride):
+ *   [128,14,14,32] / [4,4,32,64] / 2   stock ~200 ms, gemm 59-77 ms, phases 43-45 ms
+ *   [32,16,16,64]  / [3,3,64,64] / 1   gemm 78 ms, phases 43 ms
+ *   [32,16,16,8]   / [4,4,8,64]  / 2   gemm 5.4 ms, phases 3.9 ms
+ *   [128,28,28,1]  / [4,4,1,32]  / 2   gemm 3.8 ms, phases 4.3 ms
+ *   [32,16,16,4]   / [3,3,4,64]  / 1   gemm 5.3 ms, phases 5.9 ms
+ * The textbook alternative, XNNPACK Conv2D over the zero-dilated dy with the flipped filter, lost
+ * to both (116 ms and 49 ms on the first and fourth rows): a stride-s dilation makes s² - 1 of
+ * every s² multiply-adds hit an inserted zero.
  *
  * dx[b, y, x, c] = sum over (oy, ox, fr, fc) with y = oy*sh + fr - padTop, x = ox*sw + fc - padLeft
  *                  of dy[b, oy, ox, oc] * W[fr, fc, c, oc]   (summed over oc)
@@ -12,10 +25,6 @@
  *   cols = dy2d @ Wt -> [N, K] (XNNPACK: a plain-layout product, its fast path)
  * then each row n = (b, oy, ox) of cols holds, per tap (fr, fc), the C values to add into
  * dx[b, oy*sh + fr - padTop, ox*sw + fc - padLeft, :], a contiguous run in NHWC.
- *
- * Measured against the alternative, XNNPACK's Conv2D over the zero-dilated dy with the flipped
- * filter, this wins because a stride-s dilation makes s² - 1 of every s² multiply-adds hit zeros
- * (see the measurements in wasm-matmul-deconv.test.ts's header).
  *
  * NHWC only; NCHW goes to the stock kernel, which supports it. The op has no dilations (tfjs
  * rejects dilated conv2d gradients upstream), so an attrs.dilations other than 1 is an error.
@@ -37,17 +46,17 @@ import { conv2dBackpropInputByPhases } from './wasm-conv2d-backprop-input-phases
 const KERNEL_NAME = tf.Conv2DBackpropInput;
 
 /**
- * Upper bound on the cols buffer, in floats (64 MiB): larger problems run batch by batch, so a big
- * decoder layer does not grow the wasm heap (which never shrinks) by the full N*K.
+ * strategy: 'auto' takes the phase convolution from PHASES_MIN_STACKED_CHANNELS output channels of
+ * that convolution (strideH * strideW * C; the table above puts the crossover between 4 and 8) and
+ * GEMM + col2im below; tests and benchmarks force one or the other.
+ * maxColumnFloats: upper bound on GEMM + col2im's cols buffer (default 16 Mi floats = 64 MiB);
+ * larger problems run a few images at a time, so a big layer does not grow the wasm heap (which
+ * never shrinks) by the full N*K.
  */
-const MAX_COLUMN_FLOATS = 16 * 1024 * 1024;
-
-/**
- * Which implementation runs. 'auto' takes the phase convolution (wasm-conv2d-backprop-input-phases.ts)
- * from PHASES_MIN_STACKED_CHANNELS output channels of that convolution and GEMM + col2im below it;
- * tests and benchmarks force one or the other.
- */
-export const conv2dBackpropInputOptions: { strategy: 'auto' | 'gemm' | 'phases' } = { strategy: 'auto' };
+export const conv2dBackpropInputOptions: { strategy: 'auto' | 'gemm' | 'phases'; maxColumnFloats: number } = {
+  strategy: 'auto',
+  maxColumnFloats: 16 * 1024 * 1024,
+};
 const PHASES_MIN_STACKED_CHANNELS = 8;
 
 /** Installs genloom's kernel over the stock one (kept for NCHW). Idempotent; false if wasm is not loaded. */
@@ -94,7 +103,7 @@ function conv2dBackpropInputWasm(stock: tf.KernelConfig, args: Parameters<tf.Ker
 
   const filterT = backend.makeOutput([1, outChannels, patchSize], 'float32');
   transposeInto(heapFloat32(backend, filterT), heapFloat32(backend, filter), patchSize, outChannels);
-  const imagesPerChunk = Math.max(1, Math.min(batchSize, Math.floor(MAX_COLUMN_FLOATS / (pixelsPerImage * patchSize))));
+  const imagesPerChunk = Math.max(1, Math.min(batchSize, Math.floor(conv2dBackpropInputOptions.maxColumnFloats / (pixelsPerImage * patchSize))));
   try {
     for (let firstImage = 0; firstImage < batchSize; firstImage += imagesPerChunk) {
       const images = Math.min(imagesPerChunk, batchSize - firstImage);
