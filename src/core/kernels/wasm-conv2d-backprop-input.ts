@@ -7,7 +7,7 @@
  *     channels (wasm-conv2d-backprop-input-phases.ts), for layers with enough channels;
  *   - GEMM + col2im (this file), for the thin layers where XNNPACK with few output channels is slow.
  * Measured (2-core machine under load, min of 4; dx shape / filter / stride):
- *   [128,14,14,32] / [4,4,32,64] / 2   stock ~200 ms, gemm 59-77 ms, phases 43-45 ms
+ *   [128,14,14,32] / [4,4,32,64] / 2   stock 150-180 ms, gemm 59-77 ms, phases 43-45 ms
  *   [32,16,16,64]  / [3,3,64,64] / 1   gemm 78 ms, phases 43 ms
  *   [32,16,16,8]   / [4,4,8,64]  / 2   gemm 5.4 ms, phases 3.9 ms
  *   [128,28,28,1]  / [4,4,1,32]  / 2   gemm 3.8 ms, phases 4.3 ms

@@ -1,9 +1,9 @@
 /**
- * Helpers for wasm-kernels.test.ts: deterministic data, running one computation on a backend with
+ * Helpers for the wasm kernel tests: deterministic data, running one computation on a backend with
  * leak checks, and comparing results between backends.
  */
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../tf.ts';
 
 export type BackendName = 'cpu' | 'wasm';
 export type Pad = 'same' | 'valid' | number | number[][];

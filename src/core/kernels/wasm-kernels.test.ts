@@ -6,8 +6,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '../tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels, WASM_KERNEL_CONFIGS } from './wasm-kernels.ts';
@@ -27,13 +26,7 @@ import {
 } from './wasm-kernels.test-util.ts';
 
 before(async () => {
-  // tfjs-core's node bundle registers no gradient functions (the @tensorflow/tfjs union package
-  // normally does it), so tf.grad would fail with "gradient function not found". They are only
-  // shipped as ES modules in dist/; loading them through require lets tsx transpile them and
-  // resolve their extensionless imports. They register into the same global registry and engine.
-  if (tf.getGradient(tf.Conv2D) == null) {
-    createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  }
+  // '../tf.ts' loads the @tensorflow/tfjs union package, which registers the gradients tf.grad needs.
   registerWasmKernels();
   assert.ok(await tf.setBackend('wasm'));
   await tf.ready();
