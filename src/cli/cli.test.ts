@@ -2,7 +2,7 @@
  * The CLI as a user runs it: the real bin in a child process, on a tiny dataset the test writes.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -124,4 +124,26 @@ test('bad input gives a one-line error that names the problem', () => {
   writeFileSync(join(shapeMismatch, 'config.json'), JSON.stringify({ ...config, config: { ...config.config, latentDim: 5 } }));
   fails(/tensor "[a-z.]+" has shape \[.*\] but the model's config needs/, 'sample', shapeMismatch, '--out', out('z.png'));
   copyFileSync(join(model, 'config.json'), join(shapeMismatch, 'config.json'));
+});
+
+test('Ctrl-C during training saves a checkpoint and exits cleanly; --resume continues it', async () => {
+  const dir = out('interrupted');
+  const child = spawn(process.execPath, [bin, 'train', 'vae', '--dataset', data, '--steps', '100000', '--batch-size', '4', '--preset', 'tiny', '--image-size', '16', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+    // Interrupt once training is under way (the first progress line).
+    if (/train \d+\/100000/.test(stderr) && !child.killed) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, `exit code after Ctrl-C (stderr: ${stderr})`);
+  const match = /stopped at step (\d+)/.exec(stdout);
+  assert.ok(match, `says where it stopped: ${stdout}`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  assert.equal(config.training.step, Number(match[1]));
+  assert.match(stdout, /continue with: genloom train vae --resume --out/);
+  ok('--quiet', 'train', 'vae', '--resume', '--out', dir, '--steps', String(Number(match[1]) + 2));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).training.step, Number(match[1]) + 2);
 });

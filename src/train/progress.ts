@@ -67,7 +67,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
       const itemsPerSecond = rate(done);
       // Print every `every` items, and at least every 30 s so a slow run still shows life.
       const quietFor = performance.now() - lastPrintedAt;
-      if (done !== options.total && done - lastPrinted < every && quietFor < 30_000) return;
+      if (lastPrinted >= 0 && done !== options.total && done - lastPrinted < every && quietFor < 30_000) return;
       lastPrinted = done;
       lastPrintedAt = performance.now();
       const remaining = itemsPerSecond > 0 ? (options.total - done) / itemsPerSecond : 0;

@@ -145,6 +145,8 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
 
   try {
     while (step < totalSteps) {
+      // Steps are synchronous: yield to the event loop so a Ctrl-C (SIGINT) handler can run.
+      await new Promise((resolve) => setImmediate(resolve));
       if (interrupted || options.shouldStop?.(step)) {
         stoppedEarly = true;
         break;

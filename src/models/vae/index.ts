@@ -27,8 +27,13 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
   }
   const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
-  const imageSize = request.imageSize ?? (isBuiltinDataset(datasetSpec) ? 28 : 32);
-  const data = loadImageDataset(datasetSpec, { split: 'train', height: imageSize, width: imageSize });
+  const previousConfig = previous?.config as { imageHeight?: number; imageWidth?: number } | undefined;
+  const defaultSize = isBuiltinDataset(datasetSpec) ? 28 : 32;
+  const data = loadImageDataset(datasetSpec, {
+    split: 'train',
+    height: request.imageSize ?? previousConfig?.imageHeight ?? defaultSize,
+    width: request.imageSize ?? previousConfig?.imageWidth ?? defaultSize,
+  });
   const config: VaeConfig = previous
     ? parseVaeConfig({ ...(previous.config as Record<string, unknown>), ...request.config })
     : parseVaeConfig(
