@@ -33,6 +33,11 @@ test('writeFileAtomic reports an unwritable path as a GenloomError naming it and
     assert.ok(error.message.includes(target));
     return true;
   });
+  // Node's own recursive mkdir spins forever here (procfs answers ENOENT); ours must fail fast.
+  if (fs.existsSync('/proc/self')) assert.throws(() => writeFileAtomic('/proc/genloom-missing/child/file.txt', 'x'), GenloomError);
+  const dangling = path.join(directory, 'dangling');
+  fs.symlinkSync(path.join(directory, 'does-not-exist'), dangling);
+  assert.throws(() => writeFileAtomic(path.join(dangling, 'sub', 'file.txt'), 'x'), GenloomError);
   const directoryTarget = path.join(directory, 'a-directory');
   fs.mkdirSync(directoryTarget);
   assert.throws(() => writeFileAtomic(directoryTarget, 'x'), GenloomError);

@@ -15,7 +15,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const directory = nodePath.dirname(nodePath.resolve(path));
   const temporaryPath = `${path}.tmp-${process.pid}`;
   try {
-    fs.mkdirSync(directory, { recursive: true });
+    makeDirectories(directory);
     const descriptor = fs.openSync(temporaryPath, 'w');
     try {
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -35,6 +35,27 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     throw new GenloomError('BAD_ARGUMENT', `cannot write ${path}: ${reason}`, { cause: error });
   }
   syncDirectory(directory);
+}
+
+/**
+ * Creates `directory` and its missing ancestors one level at a time. Not `mkdirSync(recursive)`:
+ * Node's native loop spins forever when mkdir keeps answering ENOENT under an existing parent
+ * (paths under /proc, dangling symlinks, stale mounts), which would freeze the process.
+ */
+function makeDirectories(directory: string): void {
+  const missing: string[] = [];
+  for (let current = directory; !fs.existsSync(current); current = nodePath.dirname(current)) {
+    missing.push(current);
+    if (nodePath.dirname(current) === current) break;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      fs.mkdirSync(path);
+    } catch (error) {
+      // Another process may have created it meanwhile; any other failure is final.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** Best-effort cleanup: the original write error is the one worth reporting. */
