@@ -6,10 +6,11 @@
  *   train (60,002 / 10,000). This is not Zalando's official split; numbers on it are not
  *   comparable with published Fashion-MNIST results. Parsed once, then cached as binary.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import type { ImageDataset } from './image-dataset.ts';
 
 const require = createRequire(import.meta.url);
@@ -83,9 +84,7 @@ function buildFashionCache(): Record<'train' | 'test', Uint8Array> {
     out[split] = bytes;
     const path = fashionCachePath(split);
     try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.tmp-${process.pid}`, bytes);
-      renameSync(`${path}.tmp-${process.pid}`, path);
+      writeFileAtomic(path, bytes);
     } catch {
       // Not writable (a read-only install): fine, the next run parses the JSON again.
     }

@@ -16,18 +16,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const temporaryPath = `${path}.tmp-${process.pid}`;
   try {
     makeDirectories(directory);
-    const descriptor = fs.openSync(temporaryPath, 'w');
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      let written = 0;
-      // writeSync may write fewer bytes than asked (large buffers, some file systems): loop.
-      while (written < bytes.length) {
-        written += fs.writeSync(descriptor, bytes, written, bytes.length - written);
-      }
-      fs.fsyncSync(descriptor);
-    } finally {
-      fs.closeSync(descriptor);
-    }
+    writeFileSynced(temporaryPath, data);
     fs.renameSync(temporaryPath, path);
   } catch (error) {
     removeQuietly(temporaryPath);
@@ -37,12 +26,28 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   syncDirectory(directory);
 }
 
+/** Writes `data` to `path` and fsyncs it, so the bytes are on disk before anything renames it. */
+export function writeFileSynced(path: string, data: Uint8Array | string): void {
+  const descriptor = fs.openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    // writeSync may write fewer bytes than asked (large buffers, some file systems): loop.
+    while (written < bytes.length) {
+      written += fs.writeSync(descriptor, bytes, written, bytes.length - written);
+    }
+    fs.fsyncSync(descriptor);
+  } finally {
+    fs.closeSync(descriptor);
+  }
+}
+
 /**
  * Creates `directory` and its missing ancestors one level at a time. Not `mkdirSync(recursive)`:
  * Node's native loop spins forever when mkdir keeps answering ENOENT under an existing parent
  * (paths under /proc, dangling symlinks, stale mounts), which would freeze the process.
  */
-function makeDirectories(directory: string): void {
+export function makeDirectories(directory: string): void {
   const missing: string[] = [];
   for (let current = directory; !fs.existsSync(current); current = nodePath.dirname(current)) {
     missing.push(current);
@@ -68,7 +73,7 @@ function removeQuietly(path: string): void {
 }
 
 /** Flushes a directory entry to disk; best effort because some platforms (Windows) cannot open directories. */
-function syncDirectory(directory: string): void {
+export function syncDirectory(directory: string): void {
   let descriptor: number | undefined;
   try {
     descriptor = fs.openSync(directory, 'r');

@@ -12,22 +12,18 @@
  * every save and load) finishes or rolls back an interrupted swap.
  */
 import {
-  closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   linkSync,
-  mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
+import { makeDirectories, syncDirectory, writeFileSynced } from './atomic.ts';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
 
 export const checkpointFormat = 'genloom-checkpoint';
@@ -58,31 +54,6 @@ export interface Checkpoint {
   optimizer?: Map<string, StoredTensor>;
 }
 
-function writeFileSynced(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDirectory(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some file systems do not allow fsync on directories; the renames are still atomic there.
-  }
-}
-
 /** Mirrors every file of `from` (except the checkpoint's own) into `to` by hard links. */
 function linkOtherFiles(from: string, to: string, topLevel = true): void {
   for (const entry of readdirSync(from, { withFileTypes: true })) {
@@ -90,7 +61,7 @@ function linkOtherFiles(from: string, to: string, topLevel = true): void {
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     if (entry.isDirectory()) {
-      mkdirSync(target, { recursive: true });
+      makeDirectories(target);
       linkOtherFiles(source, target, false);
     } else if (entry.isFile()) {
       try {
@@ -118,7 +89,7 @@ export function saveCheckpoint(
 ): void {
   recoverCheckpoint(dir);
   const staging = `${dir}.saving`;
-  mkdirSync(staging, { recursive: true });
+  makeDirectories(staging);
   const hadPrevious = existsSync(dir);
   if (hadPrevious) linkOtherFiles(dir, staging);
   const stepMetadata = { step: String(checkpoint.manifest.training.step), family: checkpoint.manifest.family };
@@ -127,10 +98,10 @@ export function saveCheckpoint(
     writeFileSynced(join(staging, optimizerFile), encodeSafetensors(checkpoint.optimizer, stepMetadata));
   }
   writeFileSynced(join(staging, configFile), `${JSON.stringify(checkpoint.manifest, null, 2)}\n`);
-  fsyncDirectory(staging);
+  syncDirectory(staging);
   if (hadPrevious) renameSync(dir, `${dir}.old`);
   renameSync(staging, dir);
-  fsyncDirectory(dirname(dir));
+  syncDirectory(dirname(dir));
   rmSync(`${dir}.old`, { recursive: true, force: true });
 }
 

@@ -9,12 +9,13 @@
  * bit-exact optimizer state in the checkpoint, a resumed run reproduces an uninterrupted one.
  */
 import * as tf from '../core/tf.ts';
-import { appendFileSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { assignStored, gradientsOf, paramsToStored, type Params } from '../core/params.ts';
 import { fromSeed } from '../core/random.ts';
 import type { Random } from '../core/random.ts';
+import { makeDirectories } from '../io/atomic.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
 import { AdamW, type AdamOptions } from './adam.ts';
 import { writeLossCurve } from './loss-curve.ts';
@@ -104,7 +105,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
   const optimizer = new AdamW(model.params, options.adam);
   const metricsPath = join(outDir, 'metrics.jsonl');
-  mkdirSync(outDir, { recursive: true });
+  makeDirectories(outDir);
 
   let step = 0;
   if (options.resume && hasCheckpoint(outDir)) {
