@@ -83,11 +83,9 @@ export async function evaluateVae(
     const indices = Array.from({ length: Math.min(batchSize, targets.count - start) }, (_, i) => start + i);
     const [reconstruction, kl, mse] = tf.tidy(() => {
       const images = gatherImages(targets, indices);
-      const { mean, logVariance } = vae.encode(images);
-      const epsilon = tf.tensor(random.normalArray(mean.size), mean.shape);
-      const z = mean.add(tf.exp(logVariance.mul(0.5)).mul(epsilon)) as tf.Tensor2D;
-      const nll = vae.logLikelihood(images, vae.decodeLogits(z)).neg().sum();
-      const klTerm = mean.square().add(tf.exp(logVariance)).sub(1).sub(logVariance).sum().mul(0.5);
+      const { reconstruction: nllPerImage, kl: klPerImage, mean } = vae.elboTerms(images, random);
+      const nll = nllPerImage.sum();
+      const klTerm = klPerImage.sum();
       // Reconstruction error of the deterministic path x → μ(x) → mean image.
       const squaredError = vae.decode(mean).sub(images).square().mean([1, 2, 3]).sum();
       return [nll.dataSync()[0]!, klTerm.dataSync()[0]!, squaredError.dataSync()[0]!];

@@ -119,16 +119,29 @@ export class Vae {
     });
   }
 
+  /**
+   * The two ELBO terms per image, in nats: −log pθ(x|z) for one z = μ + σ ⊙ ε with ε from
+   * `epsilonRandom`, and the closed-form KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − 1 − log σ²).
+   * Also returns the posterior mean, for callers that need the deterministic path.
+   */
+  elboTerms(targets: tf.Tensor4D, epsilonRandom: Random): { reconstruction: tf.Tensor1D; kl: tf.Tensor1D; mean: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const { mean, logVariance } = this.encode(targets);
+      const epsilon = tf.tensor(epsilonRandom.normalArray(mean.size), mean.shape);
+      const z = mean.add(tf.exp(logVariance.mul(0.5)).mul(epsilon)) as tf.Tensor2D;
+      const reconstruction = this.logLikelihood(targets, this.decodeLogits(z)).neg() as tf.Tensor1D;
+      const kl = mean.square().add(tf.exp(logVariance)).sub(1).sub(logVariance).sum(1).mul(0.5) as tf.Tensor1D;
+      return { reconstruction, kl, mean };
+    });
+  }
+
   /** The training objective on a batch; `random` supplies the binarization and ε. */
   loss(images: tf.Tensor4D, random: Random): VaeLoss {
     return tf.tidy(() => {
       const targets = this.config.likelihood === 'bernoulli' ? this.binarize(images, random.fork('binarize')) : images;
-      const { mean, logVariance } = this.encode(targets);
-      const epsilon = tf.tensor(random.fork('epsilon').normalArray(mean.size), mean.shape);
-      const z = mean.add(tf.exp(logVariance.mul(0.5)).mul(epsilon)) as tf.Tensor2D;
-      const reconstruction = this.logLikelihood(targets, this.decodeLogits(z)).neg().mean() as tf.Scalar;
-      // KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − 1 − log σ²), closed form.
-      const kl = mean.square().add(tf.exp(logVariance)).sub(1).sub(logVariance).sum(1).mul(0.5).mean() as tf.Scalar;
+      const terms = this.elboTerms(targets, random.fork('epsilon'));
+      const reconstruction = terms.reconstruction.mean() as tf.Scalar;
+      const kl = terms.kl.mean() as tf.Scalar;
       const total = reconstruction.add(kl.mul(this.config.beta)) as tf.Scalar;
       const parts: VaeLoss['parts'] = { reconstruction, kl };
       if (this.config.beta !== 1) parts.negativeElbo = reconstruction.add(kl) as tf.Scalar;
