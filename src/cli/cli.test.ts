@@ -2,39 +2,17 @@
  * The CLI as a user runs it: the real bin in a child process, on a tiny dataset the test writes.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tempDir, writeShapeFolder } from '../../test/fixtures.ts';
+import { bin, fails, ok } from '../../test/cli.ts';
 
-const bin = fileURLToPath(new URL('../../bin/genloom.js', import.meta.url));
 const root = tempDir();
 const data = writeShapeFolder(join(root, 'shapes'), 12);
 const model = join(root, 'model');
 const out = (name: string) => join(root, name);
-
-function genloom(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GENLOOM_BACKEND: '' } });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function ok(...args: string[]): string {
-  const result = genloom(...args);
-  assert.equal(result.code, 0, `genloom ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-/** A failure ends with one error line that matches `pattern`, with no stack trace. */
-function fails(pattern: RegExp, ...args: string[]): void {
-  const result = genloom(...args);
-  assert.notEqual(result.code, 0, `genloom ${args.join(' ')} should fail`);
-  const errorLines = result.stderr.trim().split('\n').filter((line) => /error|genloom: (?!training)/i.test(line));
-  assert.equal(errorLines.length, 1, `one line of error, got:\n${result.stderr}`);
-  assert.match(errorLines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-}
 
 test('train → sample → encode → decode → interpolate → latent-map → attribute → eval → info', () => {
   ok('--quiet', 'train', 'vae', '--dataset', data, '--steps', '8', '--batch-size', '8', '--preset', 'tiny', '--image-size', '16', '--out', model, '--seed', '1');
@@ -95,6 +73,8 @@ test('bad input gives a one-line error that names the problem', () => {
   fails(/--n.*out of range/, 'sample', model, '--n', '100000000', '--out', out('z.png'));
   fails(/no model at \/nope/, 'sample', '/nope', '--out', out('z.png'));
   fails(/unknown command 'smaple'/, 'smaple', model);
+  fails(/is not a conditional model/, 'sample', model, '--label', '1', '--out', out('z.png'));
+  fails(/--truncation and --reject are for GANs/, 'sample', model, '--reject', '--out', out('z.png'));
 
   const corrupt = out('corrupt.png');
   writeFileSync(corrupt, 'not really a png');

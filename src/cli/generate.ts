@@ -3,29 +3,79 @@
  * path between two images or two seeds.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
+import { resolveLabel } from '../data/index.ts';
+import { makeDirectories } from '../io/atomic.ts';
+import type { LoadedModel } from '../models/family.ts';
+import * as tf from '../core/tf.ts';
 import { writeGif } from '../io/gif.ts';
 import { imageStrip, scaleUp, writePng } from '../io/image.ts';
 import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
-import { limits, openModel, parseChoice, parseInteger, requireImageShape, requireLatent } from './options.ts';
+import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
+
+interface SampleFlags {
+  n: number;
+  seed: number;
+  columns?: number;
+  out: string;
+  label?: string;
+  truncation?: number;
+  reject?: boolean;
+  format: 'grid' | 'files';
+}
+
+/** A label given as an index or a name, checked against the model's labels; the error lists them. */
+export function resolveModelLabel(model: LoadedModel, dir: string, label: string): number {
+  if (!model.conditional) throw new GenloomError('BAD_ARGUMENT', `${dir} is not a conditional model: it takes no --label (train with --conditional)`);
+  const names = model.labelNames ?? [];
+  const index = resolveLabel({ name: dir, labelNames: names }, label);
+  if (index < 0) throw new GenloomError('BAD_ARGUMENT', `unknown label "${label}": ${dir} knows ${names.map((name, i) => (name === String(i) ? name : `${i}=${name}`)).join(', ')}`);
+  return index;
+}
 
 export function sampleCommand(): Command {
   return new Command('sample')
-    .description('generate images from seeded noise and write them as a PNG grid')
-    .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/vae)')
+    .description('generate images from seeded noise (and a label) and write them as a PNG grid or files')
+    .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/gan)')
     .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
     .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
+    .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker)')
+    .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
+    .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
+    .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, …', parseChoice(['grid', 'files'] as const), 'grid')
     .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
-    .requiredOption('--out <file.png>', 'where to write the grid')
-    .action(async (dir: string, flags: { n: number; seed: number; columns?: number; out: string }, self: Command) => {
+    .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files')
+    .action(async (dir: string, flags: SampleFlags, self: Command) => {
+      if (flags.truncation !== undefined && !(flags.truncation > 0 && flags.truncation <= 1)) {
+        throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${flags.truncation})`);
+      }
       const model = await openModel(dir, self);
       if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images`);
-      writeImageGrid(flags.out, model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample')), flags.columns);
+      if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
+        throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
+      }
+      const label = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);
+      const batch = model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample'), {
+        labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label),
+        truncation: flags.truncation,
+        reject: flags.reject,
+      });
       model.dispose();
-      process.stdout.write(`wrote ${flags.n} samples to ${flags.out}\n`);
+      if (flags.format === 'files') {
+        const images = tensorToImages(batch);
+        batch.dispose();
+        makeDirectories(flags.out);
+        const scale = displayScale(images[0]!);
+        images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
+        process.stdout.write(`wrote ${flags.n} samples to ${flags.out}/sample-000.png …\n`);
+      } else {
+        writeImageGrid(flags.out, batch, flags.columns);
+        process.stdout.write(`wrote ${flags.n} samples to ${flags.out}\n`);
+      }
     });
 }
 
@@ -76,6 +126,7 @@ interface InterpolateFlags {
   out: string;
   delay: number;
   invert?: boolean;
+  label?: string;
 }
 
 export function interpolateCommand(): Command {
@@ -90,10 +141,18 @@ export function interpolateCommand(): Command {
     .option('--method <kind>', 'spherical (slerp) or linear', parseChoice(['spherical', 'linear'] as const), 'spherical')
     .option('--delay <ms>', 'GIF frame delay', parseInteger(10, 10_000), 100)
     .option('--invert', 'invert the images first (dark-on-light drawings for MNIST-style models)')
+    .option('--label <label>', 'conditional models: keep this label throughout (default: each seed draws its own and the walk morphs between them)')
     .requiredOption('--out <file.gif>', 'the GIF; the strip goes beside it as .png')
     .action(async (dir: string, flags: InterpolateFlags, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
+      const classes = latent.conditionDim ?? 0;
+      const fixedLabel = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);
+      // Conditional models: a one-hot label per end, mixed along the walk like the latents.
+      const endLabel = (seed: number | undefined) => {
+        const label = fixedLabel ?? fromSeed(seed ?? 0).fork('label').integer(classes);
+        return Float32Array.from({ length: classes }, (_, i) => (i === label ? 1 : 0));
+      };
       const endpoint = (image: string | undefined, seed: number | undefined, which: string): Float32Array => {
         if (image !== undefined) {
           const tensor = readImagesForModel([image], requireImageShape(model, dir), flags.invert);
@@ -106,7 +165,14 @@ export function interpolateCommand(): Command {
       };
       const start = endpoint(flags.from, flags.seedFrom, 'from');
       const end = endpoint(flags.to, flags.seedTo, 'to');
-      const batch = decodeRows(latent, interpolate(start, end, flags.frames, flags.method));
+      const rows = interpolate(start, end, flags.frames, flags.method);
+      let batch: tf.Tensor4D;
+      if (classes > 0) {
+        const conditions = interpolate(endLabel(flags.seedFrom), endLabel(flags.seedTo), flags.frames, 'linear');
+        batch = decodeRows(latent, rows, conditions);
+      } else {
+        batch = decodeRows(latent, rows);
+      }
       const frames = tensorToImages(batch);
       batch.dispose();
       model.dispose();

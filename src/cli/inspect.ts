@@ -18,16 +18,20 @@ interface EvalFlags {
   seed: number;
   json?: boolean;
   record?: boolean;
+  samples?: number;
+  classifier?: string;
 }
 
 export function evalCommand(): Command {
   return new Command('eval')
-    .description('evaluate a model on test data (VAE: negative ELBO, IWAE NLL bound, reconstruction error)')
+    .description('evaluate a model (VAE: −ELBO, IWAE NLL bound; GAN: fid_classifier, precision/recall, conditional accuracy; classifier: test accuracy)')
     .argument('<model>', 'model directory')
     .option('--dataset <name|path>', 'test data (default: the training dataset\'s test split)')
     .option('--importance-samples <k>', 'samples per image for the IWAE bound', parseInteger(1, limits.maxImportanceSamples), 1000)
     .option('--limit <n>', 'test images for the IWAE bound (the ELBO uses all)', parseInteger(1, 1_000_000), 500)
-    .option('--seed <n>', 'seed for the Monte-Carlo estimates', parseInteger(0), 0)
+    .option('--samples <n>', 'image generators: samples for the image metrics', parseInteger(100, 100_000), 10_000)
+    .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
+    .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
     .option('--json', 'print one JSON object')
     .option('--record', 'store the results in the model\'s config.json under "metrics"')
     .action(async (dir: string, flags: EvalFlags, self: Command) => {
@@ -35,7 +39,7 @@ export function evalCommand(): Command {
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
-      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, seed: flags.seed, quiet });
+      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, seed: flags.seed, quiet });
       model.dispose();
       const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
       if (flags.record) {
@@ -44,7 +48,7 @@ export function evalCommand(): Command {
         writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       }
       if (flags.json) printJson(result);
-      else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(20)} ${typeof value === 'number' ? Number(value.toFixed(4)) : String(value)}\n`);
+      else printMetrics(result);
     });
 }
 
@@ -71,4 +75,16 @@ export function infoCommand(): Command {
       if (manifest.metrics) lines.push(`metrics:  ${JSON.stringify(manifest.metrics)}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** Metrics as aligned lines; a nested reference (real data measured the same way) sits beside each figure. */
+function printMetrics(result: Record<string, unknown>): void {
+  const reference = (result['reference'] ?? {}) as Record<string, unknown>;
+  const format = (value: unknown) => (typeof value === 'number' ? String(Number(value.toFixed(4))) : typeof value === 'object' ? JSON.stringify(value) : String(value));
+  for (const [key, value] of Object.entries(result)) {
+    if (key === 'reference') continue;
+    const beside = key in reference ? `   (real data: ${format(reference[key])})` : '';
+    process.stdout.write(`${key.padEnd(24)} ${format(value)}${beside}\n`);
+  }
+  if (reference['description']) process.stdout.write(`${'real data'.padEnd(24)} ${String(reference['description'])}\n`);
 }

@@ -4,6 +4,8 @@
 import { statSync } from 'node:fs';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
+import { fromSeed } from '../core/random.ts';
+import { embed, featureNetDir, loadFeatureNet } from '../metrics/generator-eval.ts';
 import { gatherImages, indicesWithLabel, loadImageDataset, resolveLabel, takeImages, type ImageDataset } from '../data/index.ts';
 import { listImageFiles } from '../data/folder.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -12,7 +14,7 @@ import { readImagesForModel, writeImageGrid } from '../io/tensor-image.ts';
 import { addScaled, attributeVector, decodeRows, encodeMeans, manifoldLatents } from '../latent/latent.ts';
 import { project2d, projectionMethods, type ProjectionMethod } from '../latent/projection.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
-import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson, requireImageShape, requireLatent } from './options.ts';
+import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson, requireEncoder, requireImageShape, requireLatent } from './options.ts';
 
 function roundRow(row: Float32Array): number[] {
   return Array.from(row, (value) => Number(value.toFixed(6)));
@@ -46,9 +48,10 @@ export function encodeCommand(): Command {
     .action(async (dir: string, inputs: string[], flags: { json?: boolean; out?: string; invert?: boolean }, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
+      const encode = requireEncoder(model, dir);
       const paths = expandImagePaths(inputs);
       const images = readImagesForModel(paths, requireImageShape(model, dir), flags.invert);
-      const { mean, logVariance } = latent.encode(images);
+      const { mean, logVariance } = encode(images);
       const dim = latent.latentDim;
       const means = mean.dataSync();
       const logVariances = logVariance?.dataSync();
@@ -92,6 +95,7 @@ export function latentMapCommand(): Command {
     .action(async (dir: string, flags: { dataset?: string; limit: number; method: ProjectionMethod; seed: number; grid: number; out: string }, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
+      requireEncoder(model, dir);
       const dataset = takeImages(datasetForModel(model, dir, flags.dataset, 'test'), flags.limit);
       const points = project2d(encodeDataset(latent, dataset), flags.method, flags.seed);
       const title = latent.latentDim <= 2 ? `latent space of ${dir}` : `${flags.method.toUpperCase()} of ${latent.latentDim}-D latents of ${dir}`;
@@ -120,6 +124,9 @@ interface AttributeFlags {
   out: string;
   limit: number;
   invert?: boolean;
+  seed: number;
+  n: number;
+  classifier?: string;
 }
 
 export function attributeCommand(): Command {
@@ -132,13 +139,18 @@ export function attributeCommand(): Command {
     .option('--without <folder>', 'and a folder of examples that do not')
     .option('--strength <s>', 'how far to move along the attribute (negative removes it)', parseNumber(-100, 100), 1)
     .option('--limit <n>', 'examples per side used to estimate the vector', parseInteger(1, 20_000), 5000)
-    .requiredOption('--input <images...>', 'images to edit')
+    .option('--input <images...>', 'images to edit (models with an encoder, e.g. a VAE)')
+    .option('--seed <n>', 'models without an encoder (GAN): edit the samples of this seed', parseInteger(0), 0)
+    .option('--n <count>', 'models without an encoder: how many samples to edit', parseInteger(1, limits.maxImages), 8)
+    .option('--classifier <dir>', 'models without an encoder: the classifier that labels the model\'s own samples (default: the shipped one)')
     .option('--invert', 'invert the input and folder images first (dark-on-light drawings for MNIST-style models)')
     .requiredOption('--out <file.png>', 'the edited image(s)')
     .action(async (dir: string, flags: AttributeFlags, self: Command) => {
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
       const shape = requireImageShape(model, dir);
+      if (!latent.encode) return attributeBySamples(model, latent, dir, flags);
+      if (!flags.input) throw new GenloomError('BAD_ARGUMENT', 'give --input <images...> to edit');
       let positive: Float32Array[];
       let negative: Float32Array[];
       if (flags.with || flags.without) {
@@ -175,4 +187,36 @@ export function attributeCommand(): Command {
       model.dispose();
       process.stdout.write(`applied the attribute (strength ${flags.strength}, from ${positive.length} vs ${negative.length} examples) to ${edited.length} image(s): ${flags.out}\n`);
     });
+}
+
+/**
+ * Attribute vectors for a model without an encoder (a GAN): the model's own samples, labelled by
+ * the dataset's classifier, split into those with the label and the rest; the vector is the
+ * difference of their mean latents, applied to the samples of --seed.
+ */
+function attributeBySamples(model: LoadedModel, latent: LatentModel, dir: string, flags: AttributeFlags): void {
+  if ((latent.conditionDim ?? 0) > 0) {
+    throw new GenloomError('BAD_ARGUMENT', `${dir} is conditional: its labels are an input, so sample with --label instead of an attribute vector`);
+  }
+  if (flags.label === undefined) throw new GenloomError('BAD_ARGUMENT', 'give --label <label>: the attribute is learned from the model\'s own samples that the classifier gives this label');
+  const datasetSpec = flags.dataset ?? ((model.manifest.training as Record<string, unknown>)['dataset'] as string);
+  const featureNet = loadFeatureNet(featureNetDir(datasetSpec, flags.classifier));
+  const label = resolveLabel({ name: datasetSpec, labelNames: featureNet.labelNames }, flags.label);
+  if (label < 0) throw new GenloomError('BAD_ARGUMENT', `unknown label "${flags.label}": the classifier knows ${(featureNet.labelNames ?? []).join(', ')}`);
+  const count = Math.min(flags.limit, 4000);
+  const random = fromSeed('attribute-examples');
+  const rows = Array.from({ length: count }, () => random.normalArray(latent.latentDim));
+  const { predictions } = embed(featureNet.classifier, count, (start, size) => decodeRows(latent, rows.slice(start, start + size)));
+  featureNet.dispose();
+  const positive = rows.filter((_, i) => predictions[i] === label);
+  const negative = rows.filter((_, i) => predictions[i] !== label);
+  if (positive.length < 10) throw new GenloomError('BAD_ARGUMENT', `only ${positive.length} of ${count} samples were classified as "${flags.label}": too few to estimate an attribute`);
+  const direction = attributeVector(positive, negative);
+  const seedRandom = fromSeed(flags.seed).fork('sample');
+  const originals = Array.from({ length: flags.n }, () => seedRandom.normalArray(latent.latentDim));
+  const edited = originals.map((z) => addScaled(z, direction, flags.strength));
+  // Two rows: the samples as drawn, then with the attribute added.
+  writeImageGrid(flags.out, decodeRows(latent, [...originals, ...edited]), flags.n);
+  model.dispose();
+  process.stdout.write(`applied the attribute "${flags.label}" (strength ${flags.strength}, from ${positive.length} vs ${negative.length} of the model's samples) to ${flags.n} samples of seed ${flags.seed}: ${flags.out} (top: before, bottom: after)\n`);
 }

@@ -58,6 +58,13 @@ export function requireLatent(model: LoadedModel, dir: string): LatentModel {
   return model.latent;
 }
 
+/** The encoder of a model's latent space, or an error saying it has none (a GAN only decodes). */
+export function requireEncoder(model: LoadedModel, dir: string): Required<LatentModel>['encode'] {
+  const latent = requireLatent(model, dir);
+  if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model: it has no encoder to map images to latents; use seeds (e.g. --seed-from/--seed-to)`);
+  return latent.encode;
+}
+
 export function requireImageShape(model: LoadedModel, dir: string): [number, number, number] {
   if (!model.imageShape) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not make images`);
   return model.imageShape;

@@ -51,4 +51,9 @@ test('missing, empty, corrupt and mistyped datasets give errors naming them', ()
   writeFileSync(join(root, 'bad', 'x.png'), 'garbage');
   expectError(() => loadImageDataset(join(root, 'bad'), { split: 'train' }), 'CORRUPT_FILE', /x\.png/);
   expectError(() => loadImageDataset('mnist', { split: 'train', height: 32, width: 32 }), 'BAD_ARGUMENT', /28×28/);
+  mkdirSync(join(root, 'stray', 'cats'), { recursive: true });
+  writePng(join(root, 'stray', 'cats', 'a.png'), { width: 4, height: 4, channels: 1, data: new Float32Array(16) });
+  writeFileSync(join(root, 'stray', 'cats', 'notes.txt'), 'hello');
+  writeFileSync(join(root, 'stray', '.DS_Store'), '');
+  expectError(() => loadImageDataset(join(root, 'stray'), { split: 'train' }), 'BAD_ARGUMENT', /notes\.txt, which is not a \.png or \.jpg image/);
 });

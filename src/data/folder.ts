@@ -12,8 +12,14 @@ import type { ImageDataset } from './image-dataset.ts';
 
 const imageExtensions = new Set(['.png', '.jpg', '.jpeg']);
 
-/** Image files under `dir` (recursively), sorted for a stable order. */
-export function listImageFiles(dir: string): string[] {
+/** Files a file manager leaves behind, which a dataset folder may hold without being wrong. */
+const systemFiles = new Set(['thumbs.db', 'desktop.ini']);
+
+/**
+ * Image files under `dir` (recursively), sorted for a stable order. With `strict`, any other file
+ * (hidden and system files aside) is an error naming it, so a stray file is not silently skipped.
+ */
+export function listImageFiles(dir: string, strict = false): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -21,6 +27,9 @@ export function listImageFiles(dir: string): string[] {
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (imageExtensions.has(extname(entry.name).toLowerCase())) out.push(path);
+      else if (strict && !systemFiles.has(entry.name.toLowerCase())) {
+        throw new GenloomError('BAD_ARGUMENT', `dataset folder ${dir} holds ${path}, which is not a .png or .jpg image: move it out of the folder`);
+      }
     }
   };
   walk(dir);
@@ -37,7 +46,7 @@ export interface FolderOptions {
 export function loadImageFolder(dir: string, options: FolderOptions): ImageDataset {
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `dataset folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new GenloomError('BAD_ARGUMENT', `dataset ${dir} is a file, not a folder of images`);
-  const files = listImageFiles(dir);
+  const files = listImageFiles(dir, true);
   if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no .png or .jpg images`);
   const images = files.map((file) => readImage(file));
   const channels = options.channels === 'auto' ? (images.some((image) => image.channels === 3) ? 3 : 1) : options.channels;

@@ -45,20 +45,26 @@ export function interpolate(a: Float32Array, b: Float32Array, frames: number, me
 
 /** Posterior means of `images` in chunks, as rows. */
 export function encodeMeans(model: LatentModel, images: tf.Tensor4D, chunk = 500): Float32Array[] {
+  const encode = model.encode;
+  if (!encode) throw new GenloomError('UNSUPPORTED', 'this model has no encoder: it cannot map images to latents (use seeds instead)');
   const rows: Float32Array[] = [];
   for (let start = 0; start < images.shape[0]; start += chunk) {
     const size = Math.min(chunk, images.shape[0] - start);
-    const values = tf.tidy(() => model.encode(images.slice([start, 0, 0, 0], [size, -1, -1, -1])).mean.dataSync());
+    const values = tf.tidy(() => encode(images.slice([start, 0, 0, 0], [size, -1, -1, -1])).mean.dataSync());
     for (let i = 0; i < size; i++) rows.push(Float32Array.from(values.subarray(i * model.latentDim, (i + 1) * model.latentDim)));
   }
   return rows;
 }
 
-export function decodeRows(model: LatentModel, rows: Float32Array[]): tf.Tensor4D {
+/** Decodes latent rows (with one condition row each for conditional models) into an image batch. */
+export function decodeRows(model: LatentModel, rows: Float32Array[], conditions?: Float32Array[]): tf.Tensor4D {
   return tf.tidy(() => {
-    const flat = new Float32Array(rows.length * model.latentDim);
-    rows.forEach((row, i) => flat.set(row, i * model.latentDim));
-    return model.decode(tf.tensor2d(flat, [rows.length, model.latentDim]));
+    const stack = (values: Float32Array[], width: number) => {
+      const flat = new Float32Array(values.length * width);
+      values.forEach((row, i) => flat.set(row, i * width));
+      return tf.tensor2d(flat, [values.length, width]);
+    };
+    return model.decode(stack(rows, model.latentDim), conditions ? stack(conditions, model.conditionDim ?? 0) : undefined);
   });
 }
 

@@ -52,21 +52,46 @@ export interface LoadedModel {
   /** Image families: height, width, channels of what they make. */
   imageShape?: [number, number, number];
   labelNames?: string[];
+  /** Whether the model takes a label (index into labelNames) when it generates. */
+  conditional?: boolean;
   /** Generate `count` images from seeded noise. */
-  sampleImages?(count: number, random: Random): tf.Tensor4D;
+  sampleImages?(count: number, random: Random, options?: SampleOptions): tf.Tensor4D;
   latent?: LatentModel;
+  /** Image classifiers: the feature net of the image metrics. */
+  classifier?: ImageClassifier;
   /** Metrics for `genloom eval`. */
   evaluate?(options: EvaluateOptions): Promise<Record<string, unknown>>;
   dispose(): void;
 }
 
+export interface SampleOptions {
+  /** One label per image (conditional models). */
+  labels?: ArrayLike<number>;
+  /** Truncation ψ in (0, 1]: latents pulled toward the mean; 1 = none. */
+  truncation?: number;
+  /** Discriminator rejection sampling (GANs). */
+  reject?: boolean;
+}
+
 /** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */
 export interface LatentModel {
   latentDim: number;
-  /** Images [B, H, W, C] in [0, 1] → the posterior mean [B, latentDim] (and log-variance if any). */
-  encode(images: tf.Tensor4D): { mean: tf.Tensor2D; logVariance?: tf.Tensor2D };
-  /** Latents [B, latentDim] → images [B, H, W, C] in [0, 1]. */
-  decode(z: tf.Tensor2D): tf.Tensor4D;
+  /** Conditional models: the size of the one-hot label input decode() takes (0 or absent: none). */
+  conditionDim?: number;
+  /** Images [B, H, W, C] in [0, 1] → the posterior mean [B, latentDim]; absent when there is no encoder (GAN). */
+  encode?(images: tf.Tensor4D): { mean: tf.Tensor2D; logVariance?: tf.Tensor2D };
+  /** Latents [B, latentDim] (and one-hot or mixed labels [B, conditionDim]) → images [B, H, W, C] in [0, 1]. */
+  decode(z: tf.Tensor2D, condition?: tf.Tensor2D): tf.Tensor4D;
+}
+
+/** Labels images; its penultimate features are the space image metrics are measured in. */
+export interface ImageClassifier {
+  classes: number;
+  featureDim: number;
+  /** Images [B, H, W, C] in [0, 1] → features [B, featureDim]. */
+  features(images: tf.Tensor4D): tf.Tensor2D;
+  /** Features → class logits [B, classes]. */
+  logitsFromFeatures(features: tf.Tensor2D): tf.Tensor2D;
 }
 
 export interface EvaluateOptions {
@@ -76,6 +101,10 @@ export interface EvaluateOptions {
   importanceSamples?: number;
   /** How many test examples the expensive metrics use. */
   limit?: number;
+  /** Image generators: how many samples the image metrics draw. */
+  samples?: number;
+  /** Image generators: the classifier whose features the metrics use (default: the shipped one). */
+  classifier?: string;
   quiet: boolean;
 }
 

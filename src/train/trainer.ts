@@ -20,13 +20,37 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointManifest 
 import { AdamW, type AdamOptions } from './adam.ts';
 import { writeLossCurve } from './loss-curve.ts';
 import { createProgress } from './progress.ts';
+import type { StoredTensor } from '../io/safetensors.ts';
 import { learningRateAt, type ScheduleOptions } from './schedule.ts';
+
+export type LossFunction<Batch> = (batch: Batch, random: Random) => { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+
+/**
+ * One of several optimisers a step runs in turn: a GAN's discriminator then generator. Each phase
+ * has its own AdamW over its own parameters (stored in the checkpoint under "<name>.").
+ */
+export interface TrainingPhase<Batch> {
+  /** Its total is logged as "<name>Loss". */
+  name: string;
+  params: Params;
+  loss: LossFunction<Batch>;
+  /** Multiplies the scheduled learning rate (two time-scale update rule, TTUR). */
+  learningRateScale?: number;
+  adam?: Partial<AdamOptions>;
+}
 
 /** What a family gives the trainer. */
 export interface TrainableModel<Batch> {
+  /** Everything the checkpoint stores, including state no optimiser touches (EMA weights, …). */
   params: Params;
   /** The loss on one batch; `total` is minimised, `parts` are logged. Called under tf.tidy. */
-  loss(batch: Batch, random: Random): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+  loss?: LossFunction<Batch>;
+  /** Instead of `loss`: phases optimised one after the other in each step. */
+  phases?: TrainingPhase<Batch>[];
+  /** Runs before each step's gradients (e.g. spectral-norm power iteration), outside the tape. */
+  beforeStep?(step: number): void;
+  /** Runs after each step's updates (e.g. an exponential moving average of weights). */
+  afterStep?(step: number): void;
 }
 
 export interface TrainerOptions<Batch> {
@@ -37,8 +61,8 @@ export interface TrainerOptions<Batch> {
   batchSize: number;
   /** Number of examples; batches are drawn from 0..datasetSize-1 without replacement per epoch. */
   datasetSize: number;
-  /** Builds the batch for these example indices (tensors the trainer disposes). */
-  makeBatch(indices: Int32Array): Batch;
+  /** Builds the batch for these example indices (tensors the trainer disposes); `random` is for augmentation. */
+  makeBatch(indices: Int32Array, random: Random): Batch;
   schedule: Omit<ScheduleOptions, 'totalSteps'>;
   adam?: Partial<AdamOptions>;
   /** Clip gradients to this global L2 norm (0 = off). */
@@ -66,7 +90,7 @@ export interface TrainResult {
   last: Record<string, number>;
 }
 
-type Batch = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
+type Batch = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap | { [name: string]: tf.Tensor };
 
 function disposeBatch(batch: unknown): void {
   tf.dispose(batch as tf.TensorContainer);
@@ -103,7 +127,8 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const stepsPerEpoch = Math.floor(datasetSize / batchSize);
   const root = fromSeed(seed);
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
-  const optimizer = new AdamW(model.params, options.adam);
+  const phases = phasesOf(model, options.adam);
+  const optimizers = phases.map((phase) => new AdamW(phase.params, phase.adam));
   const metricsPath = join(outDir, 'metrics.jsonl');
   makeDirectories(outDir);
 
@@ -111,7 +136,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   if (options.resume && hasCheckpoint(outDir)) {
     const checkpoint = loadCheckpoint(outDir, { withOptimizer: true });
     assignStored(model.params, checkpoint.weights, join(outDir, 'model.safetensors'));
-    optimizer.loadState(checkpoint.optimizer!, join(outDir, 'optimizer.safetensors'));
+    loadOptimizerStates(phases, optimizers, checkpoint.optimizer!, join(outDir, 'optimizer.safetensors'));
     step = checkpoint.manifest.training.step;
     truncateMetrics(metricsPath, step);
   } else if (!options.resume) {
@@ -121,7 +146,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const save = async (atStep: number) => {
     const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
     manifest.training.step = atStep;
-    saveCheckpoint(outDir, { manifest, weights: paramsToStored(model.params), optimizer: optimizer.state() });
+    saveCheckpoint(outDir, { manifest, weights: paramsToStored(model.params), optimizer: optimizerStates(phases, optimizers) });
     await writeLossCurve(metricsPath, join(outDir, 'loss.png'));
     await options.afterCheckpoint?.(atStep);
   };
@@ -158,13 +183,25 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
         permutationEpoch = epoch;
       }
       const offset = (step % stepsPerEpoch) * batchSize;
-      const batch = options.makeBatch(permutation!.subarray(offset, offset + batchSize));
+      const stepRandom = root.fork('step', step);
+      const batch = options.makeBatch(permutation!.subarray(offset, offset + batchSize), stepRandom.fork('batch'));
       const learningRate = learningRateAt(step, schedule);
-      const values = trainStep(model, optimizer, batch, root.fork('step', step), learningRate, options.clipNorm ?? 0);
+      model.beforeStep?.(step);
+      const values: Record<string, number> = {};
+      phases.forEach((phase, i) => {
+        const random = phases.length === 1 ? stepRandom : stepRandom.fork(phase.name);
+        const scale = phase.learningRateScale ?? 1;
+        const phaseValues = trainStep(phase, optimizers[i]!, batch, random, learningRate * scale, options.clipNorm ?? 0);
+        const lossName = phases.length === 1 ? 'loss' : `${phase.name}Loss`;
+        if (!Number.isFinite(phaseValues['loss']!)) {
+          throw new GenloomError('BAD_ARGUMENT', `the ${lossName} became ${phaseValues['loss']} at step ${step}; the last checkpoint is kept. Try a lower --lr`);
+        }
+        values[lossName] = phaseValues['loss']!;
+        delete phaseValues['loss'];
+        Object.assign(values, phaseValues);
+      });
       disposeBatch(batch);
-      if (!Number.isFinite(values['loss']!)) {
-        throw new GenloomError('BAD_ARGUMENT', `the loss became ${values['loss']} at step ${step}; the last checkpoint is kept. Try a lower --lr`);
-      }
+      model.afterStep?.(step);
       step += 1;
       for (const [name, value] of Object.entries(values)) sums[name] = (sums[name] ?? 0) + value;
       summed += 1;
@@ -183,15 +220,40 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
     await save(step);
   } finally {
     progress.stop();
-    optimizer.dispose();
+    for (const optimizer of optimizers) optimizer.dispose();
     if (options.handleSignals) process.off('SIGINT', onSignal);
   }
   return { step, stoppedEarly, last };
 }
 
-/** One optimisation step; returns the loss parts as numbers (`loss` is the total). */
+function phasesOf<B>(model: TrainableModel<B>, adam: Partial<AdamOptions> | undefined): TrainingPhase<B>[] {
+  if (model.phases) return model.phases;
+  if (!model.loss) throw new Error('a trainable model needs loss() or phases');
+  return [{ name: '', params: model.params, loss: model.loss, adam }];
+}
+
+/** One phase's optimizer state is stored as-is; several phases prefix theirs with "<name>.". */
+function optimizerStates<B>(phases: TrainingPhase<B>[], optimizers: AdamW[]): Record<string, StoredTensor> {
+  if (phases.length === 1) return optimizers[0]!.state();
+  const out: Record<string, StoredTensor> = {};
+  phases.forEach((phase, i) => {
+    for (const [key, tensor] of Object.entries(optimizers[i]!.state())) out[`${phase.name}.${key}`] = tensor;
+  });
+  return out;
+}
+
+function loadOptimizerStates<B>(phases: TrainingPhase<B>[], optimizers: AdamW[], stored: Map<string, StoredTensor>, source: string): void {
+  if (phases.length === 1) return optimizers[0]!.loadState(stored, source);
+  phases.forEach((phase, i) => {
+    const prefix = `${phase.name}.`;
+    const own = new Map([...stored].filter(([key]) => key.startsWith(prefix)).map(([key, tensor]) => [key.slice(prefix.length), tensor]));
+    optimizers[i]!.loadState(own, `${source} (${phase.name})`);
+  });
+}
+
+/** One optimisation step of one phase; returns the loss parts as numbers (`loss` is the total). */
 function trainStep<B>(
-  model: TrainableModel<B>,
+  model: { params: Params; loss: LossFunction<B> },
   optimizer: AdamW,
   batch: B,
   random: Random,

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { GenloomError } from '../../core/errors.ts';
+import { parseFamilyConfig } from '../config-util.ts';
 
 export const vaeConfigSchema = z
   .object({
@@ -49,17 +50,7 @@ export const vaeDefaults = {
 
 /** Merges `overrides` over a preset over the defaults and validates the result. */
 export function parseVaeConfig(overrides: Record<string, unknown>, preset: string = 'small'): VaeConfig {
-  if (!(preset in vaePresets)) {
-    throw new GenloomError('BAD_ARGUMENT', `unknown VAE preset "${preset}": choose one of ${Object.keys(vaePresets).join(', ')}`);
-  }
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-  const merged = { ...vaeDefaults, ...vaePresets[preset as VaePreset], ...defined };
-  const parsed = vaeConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new GenloomError('BAD_ARGUMENT', `invalid VAE config: ${issue.path.join('.') || 'config'}: ${issue.message}`);
-  }
-  const config = parsed.data;
+  const config = parseFamilyConfig('VAE', vaeConfigSchema, vaeDefaults, vaePresets, overrides, preset);
   const factor = 2 ** config.convChannels.length;
   if (config.imageHeight % factor !== 0 || config.imageWidth % factor !== 0) {
     throw new GenloomError(

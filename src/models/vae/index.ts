@@ -3,16 +3,15 @@
  * checkpoint, and expose sampling, the latent space and evaluation to the CLI.
  */
 import { join } from 'node:path';
-import { GenloomError } from '../../core/errors.ts';
 import { assignStored } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
-import { loadCheckpoint, readManifest, hasCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { prepareImageTraining, trainingCadence } from '../image-training.ts';
+import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { train } from '../../train/trainer.ts';
-import { genloomVersion } from '../../version.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { parseVaeConfig, vaePresets, type VaeConfig } from './config.ts';
+import { parseVaeConfig, vaePresets } from './config.ts';
 import { evaluateVae } from './evaluate.ts';
 import { Vae } from './vae.ts';
 
@@ -20,59 +19,11 @@ const toInt = (value: string) => Number.parseInt(value, 10);
 const toNumber = (value: string) => Number(value);
 
 async function trainVae(request: TrainRequest): Promise<TrainSummary> {
-  // --resume continues with the settings the run was started with, unless flags override them.
-  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
-  if (previous && previous.family !== 'vae') {
-    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a vae checkpoint there`);
-  }
-  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
-  const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
-  const previousConfig = previous?.config as { imageHeight?: number; imageWidth?: number } | undefined;
-  const defaultSize = isBuiltinDataset(datasetSpec) ? 28 : 32;
-  const data = loadImageDataset(datasetSpec, {
-    split: 'train',
-    height: request.imageSize ?? previousConfig?.imageHeight ?? defaultSize,
-    width: request.imageSize ?? previousConfig?.imageWidth ?? defaultSize,
-  });
-  const config: VaeConfig = previous
-    ? parseVaeConfig({ ...(previous.config as Record<string, unknown>), ...request.config })
-    : parseVaeConfig(
-        { ...request.config, imageHeight: data.height, imageWidth: data.width, channels: data.channels, likelihood: request.config['likelihood'] ?? (isBuiltinDataset(datasetSpec) ? 'bernoulli' : 'gaussian') },
-        request.preset,
-      );
-  if (config.imageHeight !== data.height || config.imageWidth !== data.width || config.channels !== data.channels) {
-    throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${request.outDir} is for ${config.imageHeight}×${config.imageWidth}×${config.channels} images but ${datasetSpec} gives ${data.height}×${data.width}×${data.channels}`);
-  }
-  const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
-  const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? 128;
-  const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? 1e-3;
-  const stepsPerEpoch = Math.max(1, Math.floor(data.count / Math.min(batchSize, data.count)));
-  const epochs = request.epochs ?? (request.steps === undefined ? ((previousTraining['epochs'] as number) ?? 10) : undefined);
-  const totalSteps = request.steps ?? Math.round((epochs ?? 1) * stepsPerEpoch);
-
+  const setup = prepareImageTraining('vae', request, { batchSize: 128, learningRate: 1e-3, epochs: 10 }, parseVaeConfig, (_, spec) => ({
+    likelihood: isBuiltinDataset(spec) ? 'bernoulli' : 'gaussian',
+  }));
+  const { data, config, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
   const vae = new Vae(config, fromSeed(seed).fork('init'));
-  const manifest = (step: number, epoch: number): CheckpointManifest => ({
-    format: 'genloom-checkpoint',
-    formatVersion: 1,
-    family: 'vae',
-    genloomVersion,
-    config: { ...config },
-    training: {
-      step,
-      epoch,
-      totalSteps,
-      dataset: datasetSpec,
-      imagesSeen: step * Math.min(batchSize, data.count),
-      labelNames: data.labelNames,
-      seed,
-      epochs,
-      batchSize,
-      learningRate,
-      schedule: 'cosine',
-      backend: request.backend,
-      command: request.command,
-    },
-  });
   try {
     const result = await train(vae, {
       outDir: request.outDir,
@@ -82,9 +33,8 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
       datasetSize: data.count,
       makeBatch: (indices) => gatherImages(data, indices),
       schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(200, Math.floor(totalSteps / 10)), minFactor: 0.05 },
-      checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 2000)),
-      logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
-      manifest,
+      ...trainingCadence(totalSteps, stepsPerEpoch),
+      manifest: (step, epoch) => setup.manifest(step, epoch, { schedule: 'cosine' }),
       resume: request.resume,
       // A fixed seed for the progress grid, so successive grids show the same latents improving.
       afterCheckpoint: () => writeImageGrid(join(request.outDir, 'samples.png'), vae.sample(64, fromSeed('progress-grid'))),

@@ -1,0 +1,157 @@
+/**
+ * Judging an image generator: draw samples, embed them and real images with the dataset's
+ * classifier, and report fid_classifier, precision/recall, conditional accuracy and class coverage,
+ * always beside the same figures for real data (the test set against the training set), so a
+ * number means something.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '../core/tf.ts';
+import { GenloomError } from '../core/errors.ts';
+import { fromSeed, type Random } from '../core/random.ts';
+import { gatherImages, loadImageDataset, type ImageDataset } from '../data/index.ts';
+import type { ImageClassifier, LoadedModel } from '../models/family.ts';
+import { classifierFamily } from '../models/classifier/index.ts';
+import { readManifest } from '../io/checkpoint.ts';
+import { createProgress } from '../train/progress.ts';
+import { classCoverageEntropy, conditionalAccuracy, fitGaussian, frechetDistance, precisionRecall, type FeatureSet } from './image-metrics.ts';
+
+/** The shipped feature nets, by built-in dataset. */
+const shippedClassifiers: Record<string, string> = { mnist: 'classifier-mnist', 'fashion-mnist': 'classifier-fashion' };
+const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/** The classifier directory for `dataset`: the one given, else the shipped one for a built-in. */
+export function featureNetDir(dataset: string, given?: string): string {
+  if (given) return given;
+  const shipped = shippedClassifiers[dataset];
+  if (!shipped) {
+    throw new GenloomError('BAD_ARGUMENT', `no shipped classifier for "${dataset}": train one (genloom train classifier --dataset ${dataset} --out runs/cls) and pass --classifier runs/cls`);
+  }
+  const dir = `${modelsDir}${shipped}`;
+  if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `the feature net ${dir} is missing: train it with genloom train classifier --dataset ${dataset} --out ${dir}`);
+  return dir;
+}
+
+export function loadFeatureNet(dir: string): LoadedModel & { classifier: ImageClassifier } {
+  // Not through the registry: the families that call this are themselves in the registry.
+  const manifest = readManifest(dir);
+  if (manifest.family !== 'classifier') throw new GenloomError('WRONG_FAMILY', `${dir} is a ${manifest.family} model; the image metrics need a classifier`);
+  return classifierFamily.load(dir, manifest) as LoadedModel & { classifier: ImageClassifier };
+}
+
+export interface Embedded {
+  features: FeatureSet;
+  predictions: Int32Array;
+}
+
+/** Features and predicted labels for images produced batch by batch. */
+export function embed(classifier: ImageClassifier, count: number, makeBatch: (start: number, size: number) => tf.Tensor4D, batchSize = 250, onProgress?: (done: number) => void): Embedded {
+  const data = new Float32Array(count * classifier.featureDim);
+  const predictions = new Int32Array(count);
+  for (let start = 0; start < count; start += batchSize) {
+    const size = Math.min(batchSize, count - start);
+    tf.tidy(() => {
+      const images = makeBatch(start, size);
+      const features = classifier.features(images);
+      data.set(features.dataSync() as Float32Array, start * classifier.featureDim);
+      predictions.set(tf.argMax(classifier.logitsFromFeatures(features), 1).dataSync() as Int32Array, start);
+    });
+    onProgress?.(start + size);
+  }
+  return { features: { count, dim: classifier.featureDim, data }, predictions };
+}
+
+function embedDataset(classifier: ImageClassifier, data: ImageDataset, indices: Int32Array): Embedded {
+  return embed(classifier, indices.length, (start, size) => gatherImages(data, indices.subarray(start, start + size)));
+}
+
+function firstRows(set: FeatureSet, count: number): FeatureSet {
+  const n = Math.min(count, set.count);
+  return { count: n, dim: set.dim, data: set.data.subarray(0, n * set.dim) };
+}
+
+export interface GeneratorToJudge {
+  /** Images [B, H, W, C] in [0, 1]; `labels` is set for conditional models. */
+  generate(count: number, labels: Int32Array | null, random: Random): tf.Tensor4D;
+  conditional: boolean;
+  imageShape: [number, number, number];
+}
+
+export interface GeneratorEvalOptions {
+  dataset: string;
+  classifierDir?: string;
+  /** Generated images for the Fréchet distance and coverage (default 10,000). */
+  samples?: number;
+  /** Images per set for precision/recall (default 5,000: the k-NN search is quadratic). */
+  precisionRecallSamples?: number;
+  seed: number;
+  quiet: boolean;
+}
+
+const round = (value: number) => Number(value.toFixed(4));
+
+/**
+ * Metrics of a generator against `dataset`'s training images (a fixed 10,000-image subset), and the
+ * reference: the test split measured the same way.
+ */
+export function evaluateGenerator(generator: GeneratorToJudge, options: GeneratorEvalOptions): Record<string, unknown> {
+  const samples = options.samples ?? 10_000;
+  const prSamples = options.precisionRecallSamples ?? 5000;
+  const [height, width, channels] = generator.imageShape;
+  const dir = featureNetDir(options.dataset, options.classifierDir);
+  const featureNet = loadFeatureNet(dir);
+  try {
+    const { classifier } = featureNet;
+    const train = loadImageDataset(options.dataset, { split: 'train', height, width, channels: channels as 1 | 3 });
+    const test = loadImageDataset(options.dataset, { split: 'test', height, width, channels: channels as 1 | 3 });
+    const trainIndices = fromSeed('genloom-fid-reference').permutation(train.count).subarray(0, Math.min(10_000, train.count));
+    const testIndices = Int32Array.from({ length: Math.min(10_000, test.count) }, (_, i) => i);
+    const trainEmbedded = embedDataset(classifier, train, trainIndices);
+    const testEmbedded = embedDataset(classifier, test, testIndices);
+    const trainFit = fitGaussian(trainEmbedded.features);
+    const classes = classifier.classes;
+
+    const requested = generator.conditional ? Int32Array.from({ length: samples }, (_, i) => i % classes) : null;
+    const random = fromSeed(options.seed).fork('eval-samples');
+    const progress = createProgress({ total: samples, label: 'sample', quiet: options.quiet });
+    const generated = embed(
+      classifier,
+      samples,
+      (start, size) => generator.generate(size, requested ? requested.subarray(start, start + size) : null, random.fork(start)),
+      250,
+      (done) => progress.update(done, {}),
+    );
+    progress.stop();
+
+    const trainForPr = firstRows(trainEmbedded.features, prSamples);
+    const model = {
+      fid_classifier: round(frechetDistance(trainFit, fitGaussian(generated.features))),
+      ...mapValues(precisionRecall(trainForPr, firstRows(generated.features, prSamples)), round),
+      class_coverage_entropy: round(classCoverageEntropy(generated.predictions, classes)),
+      ...(requested ? { conditional_accuracy: round(conditionalAccuracy(generated.predictions, requested)) } : {}),
+    };
+    const testLabels = test.labels ? testIndices.map((i) => test.labels![i]!) : null;
+    const reference = {
+      description: `the ${test.count >= 10_000 ? '10,000' : test.count} real test images measured the same way`,
+      fid_classifier: round(frechetDistance(trainFit, fitGaussian(testEmbedded.features))),
+      ...mapValues(precisionRecall(trainForPr, firstRows(testEmbedded.features, prSamples)), round),
+      class_coverage_entropy: round(classCoverageEntropy(testEmbedded.predictions, classes)),
+      ...(testLabels ? { conditional_accuracy: round(conditionalAccuracy(testEmbedded.predictions, testLabels)) } : {}),
+    };
+    return {
+      featureNet: dir.replace(modelsDir, 'models/'),
+      featureNote: 'fid_classifier is a Fréchet distance on the features of the project\'s own classifier, not the Inception FID',
+      samples,
+      precisionRecallSamples: Math.min(prSamples, samples),
+      againstTrainImages: trainIndices.length,
+      ...model,
+      reference,
+    };
+  } finally {
+    featureNet.dispose();
+  }
+}
+
+function mapValues<T extends Record<string, number>>(record: T, map: (value: number) => number): T {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)])) as T;
+}

@@ -1,0 +1,108 @@
+/**
+ * What every image family does before its step loop: read --resume's previous settings, load the
+ * dataset at the right size, merge the config, work out steps, and build config.json. One copy, so
+ * `--resume`, `--epochs` and the recorded manifest mean the same for the VAE, the GAN and the
+ * classifier.
+ */
+import { GenloomError } from '../core/errors.ts';
+import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/index.ts';
+import { hasCheckpoint, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
+import { genloomVersion } from '../version.ts';
+import type { TrainRequest } from './family.ts';
+
+export interface ImageTrainingDefaults {
+  batchSize: number;
+  learningRate: number;
+  epochs: number;
+}
+
+export interface ImageTrainingSetup<Config> {
+  data: ImageDataset;
+  datasetSpec: string;
+  config: Config;
+  seed: number;
+  batchSize: number;
+  learningRate: number;
+  epochs: number | undefined;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /** config.json at a step; `extra` adds family-specific training fields. */
+  manifest(step: number, epoch: number, extra?: Record<string, unknown>): CheckpointManifest;
+}
+
+interface ImageConfigShape {
+  imageHeight: number;
+  imageWidth: number;
+  channels: number;
+}
+
+/**
+ * @param parseConfig merges user overrides over a preset and validates (throws GenloomError).
+ * @param fromData config keys that follow from the dataset on a fresh run (size, channels, classes…).
+ */
+export function prepareImageTraining<Config extends ImageConfigShape>(
+  family: string,
+  request: TrainRequest,
+  defaults: ImageTrainingDefaults,
+  parseConfig: (overrides: Record<string, unknown>, preset?: string) => Config,
+  fromData: (data: ImageDataset, datasetSpec: string) => Record<string, unknown>,
+): ImageTrainingSetup<Config> {
+  // --resume continues with the settings the run was started with, unless flags override them.
+  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
+  if (previous && previous.family !== family) {
+    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a ${family} checkpoint there`);
+  }
+  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
+  const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
+  const previousConfig = previous?.config as Partial<ImageConfigShape> | undefined;
+  const defaultSize = isBuiltinDataset(datasetSpec) ? 28 : 32;
+  const data = loadImageDataset(datasetSpec, {
+    split: 'train',
+    height: request.imageSize ?? previousConfig?.imageHeight ?? defaultSize,
+    width: request.imageSize ?? previousConfig?.imageWidth ?? defaultSize,
+  });
+  const config = previous
+    ? parseConfig({ ...(previous.config as Record<string, unknown>), ...request.config })
+    : parseConfig({ imageHeight: data.height, imageWidth: data.width, channels: data.channels, ...fromData(data, datasetSpec), ...request.config }, request.preset);
+  if (config.imageHeight !== data.height || config.imageWidth !== data.width || config.channels !== data.channels) {
+    throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${request.outDir} is for ${config.imageHeight}×${config.imageWidth}×${config.channels} images but ${datasetSpec} gives ${data.height}×${data.width}×${data.channels}`);
+  }
+  const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
+  const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? defaults.batchSize;
+  const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? defaults.learningRate;
+  const stepsPerEpoch = Math.max(1, Math.floor(data.count / Math.min(batchSize, data.count)));
+  const epochs = request.epochs ?? (request.steps === undefined ? ((previousTraining['epochs'] as number) ?? defaults.epochs) : undefined);
+  const totalSteps = request.steps ?? Math.round((epochs ?? 1) * stepsPerEpoch);
+
+  const manifest = (step: number, epoch: number, extra: Record<string, unknown> = {}): CheckpointManifest => ({
+    format: 'genloom-checkpoint',
+    formatVersion: 1,
+    family,
+    genloomVersion,
+    config: { ...config } as Record<string, unknown>,
+    training: {
+      step,
+      epoch,
+      totalSteps,
+      dataset: datasetSpec,
+      imagesSeen: step * Math.min(batchSize, data.count),
+      labelNames: data.labelNames,
+      seed,
+      epochs,
+      batchSize,
+      learningRate,
+      ...extra,
+      backend: request.backend,
+      command: request.command,
+    },
+  });
+  return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, manifest };
+}
+
+/** How often a run checkpoints and logs: every epoch (at most 2000 steps), ~20 log lines. */
+export function trainingCadence(totalSteps: number, stepsPerEpoch: number): { checkpointEvery: number; logEvery: number } {
+  return {
+    checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 2000)),
+    logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
+  };
+}
