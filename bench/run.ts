@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/core/engine.ts';
 import { GenloomError } from '../src/core/errors.ts';
+import { benchGan } from './gan.ts';
 import { benchVae } from './vae.ts';
 
 export interface BenchRow {
@@ -15,7 +16,7 @@ export interface BenchRow {
   note?: string;
 }
 
-const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae };
+const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -9,11 +9,7 @@ import { parseVaeConfig } from '../src/models/vae/config.ts';
 import { Vae } from '../src/models/vae/vae.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+import { medianMs } from './timing.ts';
 
 export async function benchVae({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const batchSize = 128;
@@ -27,26 +23,14 @@ export async function benchVae({ quick }: { quick: boolean }): Promise<BenchRow[
     tf.dispose([value, grads] as tf.TensorContainer);
   };
   const repeats = quick ? 3 : 10;
-  for (let i = 0; i < 2; i++) step(i); // warm-up: kernel setup, weight packing
-  const stepTimes: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    step(i);
-    stepTimes.push(performance.now() - start);
-  }
-  const sampleTimes = (count: number) => {
-    tf.dispose(vae.sample(count, fromSeed(0)));
-    const times: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const start = performance.now();
+  // Warm-up: kernel setup, weight packing.
+  const stepMs = medianMs((i) => step(i + 2), repeats, 2);
+  const sampleTimes = (count: number) =>
+    medianMs((i) => {
       const batch = vae.sample(count, fromSeed(i));
       batch.dataSync();
       batch.dispose();
-      times.push(performance.now() - start);
-    }
-    return median(times);
-  };
-  const stepMs = median(stepTimes);
+    }, repeats);
   const rows: BenchRow[] = [
     { name: 'train step (batch 128)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
     { name: 'train throughput', value: (batchSize * 1000) / stepMs, unit: 'images/s' },

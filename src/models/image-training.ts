@@ -6,9 +6,12 @@
  */
 import { GenloomError } from '../core/errors.ts';
 import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/index.ts';
-import { hasCheckpoint, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
+import { join } from 'node:path';
+import { assignStored, type Params } from '../core/params.ts';
+import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
+import type { TrainResult } from '../train/trainer.ts';
 import { genloomVersion } from '../version.ts';
-import type { TrainRequest } from './family.ts';
+import type { TrainRequest, TrainSummary } from './family.ts';
 
 export interface ImageTrainingDefaults {
   batchSize: number;
@@ -105,4 +108,31 @@ export function trainingCadence(totalSteps: number, stepsPerEpoch: number): { ch
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 2000)),
     logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
   };
+}
+
+/** The trainer options every family passes through from the request unchanged. */
+export function runControls(request: TrainRequest) {
+  return {
+    outDir: request.outDir,
+    resume: request.resume,
+    shouldStop: request.shouldStop,
+    // Tests stop runs themselves; a user's Ctrl-C is handled by the trainer.
+    handleSignals: !request.shouldStop,
+    quiet: request.quiet,
+  };
+}
+
+export function trainSummary(request: TrainRequest, result: TrainResult): TrainSummary {
+  return { outDir: request.outDir, steps: result.step, stoppedEarly: result.stoppedEarly, last: result.last };
+}
+
+/** Reads `dir`'s weights (refusing another family's checkpoint) into `params`. */
+export function loadWeights(dir: string, family: string, params: Params): void {
+  const checkpoint = loadCheckpoint(dir, { expectFamily: family });
+  assignStored(params, checkpoint.weights, join(dir, 'model.safetensors'));
+}
+
+/** Parses a flag like "32,64" into integers. */
+export function parseIntegerList(value: string): number[] {
+  return value.split(',').map((part) => Number.parseInt(part, 10));
 }

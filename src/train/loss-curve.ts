@@ -15,8 +15,11 @@ export async function writeLossCurve(metricsPath: string, pngPath: string): Prom
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, number>);
   if (lines.length === 0) return;
-  const names = Object.keys(lines[0]!).filter((key) => !notLosses.has(key));
+  const logged = Object.keys(lines[0]!).filter((key) => !notLosses.has(key));
+  // Accuracies and other rates have their own scale: the curve shows the losses when there are any.
+  const losses = logged.filter((key) => /loss|elbo|reconstruction|kl/i.test(key));
+  const names = losses.length > 0 ? losses : logged;
   const series = names.map((name) => ({ name, points: lines.map((line) => ({ x: line['step']!, y: line[name]! })) }));
-  const png = await plotLines(series, { title: 'training loss (nats per example)', xLabel: 'step', yLabel: 'loss' });
+  const png = await plotLines(series, { title: 'training loss', xLabel: 'step', yLabel: 'loss' });
   writeFileAtomic(pngPath, png);
 }

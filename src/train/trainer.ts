@@ -229,7 +229,8 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
 function phasesOf<B>(model: TrainableModel<B>, adam: Partial<AdamOptions> | undefined): TrainingPhase<B>[] {
   if (model.phases) return model.phases;
   if (!model.loss) throw new Error('a trainable model needs loss() or phases');
-  return [{ name: '', params: model.params, loss: model.loss, adam }];
+  const loss = model.loss.bind(model);
+  return [{ name: '', params: model.params, loss, adam }];
 }
 
 /** One phase's optimizer state is stored as-is; several phases prefix theirs with "<name>.". */

@@ -2,16 +2,14 @@
  * The classifier family: `genloom train classifier` makes the feature nets the image metrics use
  * (models/classifier-mnist, models/classifier-fashion), and any user can train one on a folder.
  */
-import { join } from 'node:path';
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
-import { assignStored } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import { loadImageDataset, type ImageDataset } from '../../data/index.ts';
-import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { prepareImageTraining, trainingCadence } from '../image-training.ts';
+import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { Classifier, shiftImages, type ClassifierBatch } from './classifier.ts';
 import { classifierPresets, parseClassifierConfig } from './config.ts';
 import { classifyDataset } from './evaluate.ts';
@@ -32,7 +30,7 @@ async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
     const result = await train<ClassifierBatch>(
       { params: classifier.params, loss: (batch, random) => classifier.loss(batch, random) },
       {
-        outDir: request.outDir,
+        ...runControls(request),
         seed,
         totalSteps,
         batchSize,
@@ -44,13 +42,9 @@ async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
         schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(200, Math.floor(totalSteps / 10)), minFactor: 0.02 },
         ...trainingCadence(totalSteps, stepsPerEpoch),
         manifest: (step, epoch) => setup.manifest(step, epoch, { schedule: 'cosine', augmentation: `random shifts of up to ${config.augmentShift} px` }),
-        resume: request.resume,
-        shouldStop: request.shouldStop,
-        handleSignals: !request.shouldStop,
-        quiet: request.quiet,
       },
     );
-    return { outDir: request.outDir, steps: result.step, stoppedEarly: result.stoppedEarly, last: result.last };
+    return trainSummary(request, result);
   } finally {
     classifier.dispose();
   }
@@ -58,9 +52,8 @@ async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
 
 function loadClassifier(dir: string, manifest: CheckpointManifest): LoadedModel {
   const config = parseClassifierConfig(manifest.config);
-  const checkpoint = loadCheckpoint(dir, { expectFamily: 'classifier' });
   const classifier = new Classifier(config, fromSeed(0));
-  assignStored(classifier.params, checkpoint.weights, join(dir, 'model.safetensors'));
+  loadWeights(dir, 'classifier', classifier.params);
   const training = manifest.training as Record<string, unknown>;
   const labelNames = training['labelNames'] as string[] | undefined;
   return {
@@ -108,7 +101,7 @@ export const classifierFamily: FamilyDefinition = {
   summary: 'image classifier: labels images, and is the feature net of the image metrics (fid_classifier, precision/recall)',
   presets: Object.keys(classifierPresets),
   options: [
-    { flags: '--conv-channels <list>', description: 'channels of the 3×3 conv layers, e.g. 16,32,64', configKey: 'convChannels', parse: (value) => value.split(',').map(toInt) },
+    { flags: '--conv-channels <list>', description: 'channels of the 3×3 conv layers, e.g. 16,32,64', configKey: 'convChannels', parse: parseIntegerList },
     { flags: '--feature-dim <n>', description: 'width of the feature layer the image metrics use', configKey: 'featureDim', parse: toInt },
     { flags: '--dropout <p>', description: 'dropout on the features while training', configKey: 'dropout', parse: Number },
     { flags: '--augment-shift <px>', description: 'random shifts of up to this many pixels while training (0 = off)', configKey: 'augmentShift', parse: toInt },

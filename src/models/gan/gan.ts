@@ -119,7 +119,9 @@ export class Gan {
       let logits = tf.add(tf.matMul(features, outWeight), this.params['d.out.bias']!).reshape([-1]) as tf.Tensor1D;
       if (this.conditional && labels) {
         const embed = spectrallyNormalized(this.params, 'd.embed.weight') as tf.Tensor2D;
-        const projection = tf.sum(tf.mul(tf.gather(embed, labels.toInt()), features), 1);
+        // A one-hot product rather than a gather: the same rows, and much faster on wasm.
+        const rows = tf.matMul(tf.oneHot(labels.toInt(), this.config.classes).toFloat(), embed);
+        const projection = tf.sum(tf.mul(rows, features), 1);
         logits = tf.add(logits, projection);
       }
       return logits;

@@ -5,15 +5,14 @@
 import { join } from 'node:path';
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
-import { assignStored } from '../../core/params.ts';
 import { fromSeed, type Random } from '../../core/random.ts';
 import { gatherImages } from '../../data/index.ts';
-import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateGenerator } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { prepareImageTraining, trainingCadence } from '../image-training.ts';
+import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, toUnit, type GanBatch } from './gan.ts';
 import { createCollapseMonitor } from './monitor.ts';
@@ -37,7 +36,7 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
     const result = await train<GanBatch>(
       { params: gan.params, phases: gan.phases(gan.config.discriminatorLearningRateRatio), beforeStep: () => gan.beforeStep(), afterStep: (step) => gan.afterStep(step) },
       {
-        outDir: request.outDir,
+        ...runControls(request),
         seed,
         totalSteps,
         batchSize,
@@ -54,19 +53,15 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
             generatorLearningRate: learningRate,
             discriminatorLearningRate: learningRate * gan.config.discriminatorLearningRateRatio,
           }),
-        resume: request.resume,
         afterCheckpoint: (step) => {
           // Fixed latents, so successive grids show the same samples improving; one row per label.
           const grid = gan.sample(gridLabels?.length ?? 64, fromSeed('progress-grid'), gridLabels ? { labels: gridLabels } : {});
           writeImageGrid(join(request.outDir, 'samples.png'), grid, gridLabels ? gan.config.classes : undefined);
           monitor(gan, step);
         },
-        shouldStop: request.shouldStop,
-        handleSignals: !request.shouldStop,
-        quiet: request.quiet,
       },
     );
-    return { outDir: request.outDir, steps: result.step, stoppedEarly: result.stoppedEarly, last: result.last };
+    return trainSummary(request, result);
   } finally {
     gan.dispose();
   }
@@ -101,9 +96,8 @@ function sampleGan(gan: Gan, count: number, random: Random, options: SampleOptio
 
 function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
   const config = parseGanConfig(manifest.config);
-  const checkpoint = loadCheckpoint(dir, { expectFamily: 'gan' });
   const gan = new Gan(config, fromSeed(0));
-  assignStored(gan.params, checkpoint.weights, join(dir, 'model.safetensors'));
+  loadWeights(dir, 'gan', gan.params);
   const training = manifest.training as Record<string, unknown>;
   return {
     family: 'gan',
@@ -147,8 +141,8 @@ export const ganFamily: FamilyDefinition = {
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (sample with --label)', configKey: 'conditional', parse: () => true },
     { flags: '--latent-dim <n>', description: 'size of the noise vector z', configKey: 'latentDim', parse: toInt },
-    { flags: '--g-channels <list>', description: 'generator channels per upsampling layer, e.g. 32,16', configKey: 'generatorChannels', parse: (value) => value.split(',').map(toInt) },
-    { flags: '--d-channels <list>', description: 'discriminator channels per downsampling layer, e.g. 32,64', configKey: 'discriminatorChannels', parse: (value) => value.split(',').map(toInt) },
+    { flags: '--g-channels <list>', description: 'generator channels per upsampling layer, e.g. 32,16', configKey: 'generatorChannels', parse: parseIntegerList },
+    { flags: '--d-channels <list>', description: 'discriminator channels per downsampling layer, e.g. 32,64', configKey: 'discriminatorChannels', parse: parseIntegerList },
     { flags: '--loss <kind>', description: 'hinge (default) or non-saturating', configKey: 'loss', parse: String },
     { flags: '--ema-decay <d>', description: 'decay of the generator weight average used for sampling (0 = off)', configKey: 'emaDecay', parse: Number },
     { flags: '--d-lr-ratio <r>', description: 'discriminator learning rate ÷ generator learning rate (TTUR; default 2)', configKey: 'discriminatorLearningRateRatio', parse: Number },

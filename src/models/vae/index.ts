@@ -3,11 +3,10 @@
  * checkpoint, and expose sampling, the latent space and evaluation to the CLI.
  */
 import { join } from 'node:path';
-import { assignStored } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
-import { prepareImageTraining, trainingCadence } from '../image-training.ts';
-import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
@@ -26,7 +25,7 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
   const vae = new Vae(config, fromSeed(seed).fork('init'));
   try {
     const result = await train(vae, {
-      outDir: request.outDir,
+      ...runControls(request),
       seed,
       totalSteps,
       batchSize,
@@ -35,14 +34,10 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
       schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(200, Math.floor(totalSteps / 10)), minFactor: 0.05 },
       ...trainingCadence(totalSteps, stepsPerEpoch),
       manifest: (step, epoch) => setup.manifest(step, epoch, { schedule: 'cosine' }),
-      resume: request.resume,
       // A fixed seed for the progress grid, so successive grids show the same latents improving.
       afterCheckpoint: () => writeImageGrid(join(request.outDir, 'samples.png'), vae.sample(64, fromSeed('progress-grid'))),
-      shouldStop: request.shouldStop,
-      handleSignals: !request.shouldStop,
-      quiet: request.quiet,
     });
-    return { outDir: request.outDir, steps: result.step, stoppedEarly: result.stoppedEarly, last: result.last };
+    return trainSummary(request, result);
   } finally {
     vae.dispose();
   }
@@ -50,9 +45,8 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
 
 function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
   const config = parseVaeConfig(manifest.config);
-  const checkpoint = loadCheckpoint(dir, { expectFamily: 'vae' });
   const vae = new Vae(config, fromSeed(0));
-  assignStored(vae.params, checkpoint.weights, join(dir, 'model.safetensors'));
+  loadWeights(dir, 'vae', vae.params);
   const training = manifest.training as Record<string, unknown>;
   return {
     family: 'vae',
@@ -96,7 +90,7 @@ export const vaeFamily: FamilyDefinition = {
     { flags: '--latent-dim <n>', description: 'size of the latent space z', configKey: 'latentDim', parse: toInt },
     { flags: '--beta <value>', description: 'weight of the KL term (1 = the true ELBO; >1 disentangles)', configKey: 'beta', parse: toNumber },
     { flags: '--likelihood <kind>', description: 'bernoulli (binarized, MNIST) or gaussian (continuous images)', configKey: 'likelihood', parse: String },
-    { flags: '--conv-channels <list>', description: 'channels of the encoder conv layers, e.g. 32,64', configKey: 'convChannels', parse: (value) => value.split(',').map(toInt) },
+    { flags: '--conv-channels <list>', description: 'channels of the encoder conv layers, e.g. 32,64', configKey: 'convChannels', parse: parseIntegerList },
     { flags: '--hidden-units <n>', description: 'units of the dense hidden layer', configKey: 'hiddenUnits', parse: toInt },
   ],
   train: trainVae,

@@ -1,0 +1,43 @@
+// Kernel-time breakdown of one training step of a family's default model (a development aid, not a
+// benchmark): npx tsx scripts/profile.ts vae|gan [backend]
+import * as tf from '../src/core/tf.ts';
+import { initEngine } from '../src/core/engine.ts';
+import { gradientsOf, type Params } from '../src/core/params.ts';
+import { fromSeed } from '../src/core/random.ts';
+import { parseGanConfig } from '../src/models/gan/config.ts';
+import { Gan } from '../src/models/gan/gan.ts';
+import { parseVaeConfig } from '../src/models/vae/config.ts';
+import { Vae } from '../src/models/vae/vae.ts';
+
+type Phase = { params: Params; loss: () => tf.Scalar };
+
+function vaeStep(): Phase[] {
+  const vae = new Vae(parseVaeConfig({}), fromSeed(1));
+  const images = tf.randomUniform([128, 28, 28, 1]) as tf.Tensor4D;
+  return [{ params: vae.params, loss: () => vae.loss(images, fromSeed(2)).total }];
+}
+
+function ganStep(): Phase[] {
+  const gan = new Gan(parseGanConfig({ classes: 10 }), fromSeed(1));
+  const batch = { images: tf.randomUniform([64, 28, 28, 1]) as tf.Tensor4D, labels: tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32') };
+  return gan.phases(2).map((phase) => ({ params: phase.params, loss: () => phase.loss(batch, fromSeed(2)).total }));
+}
+
+const [family = 'vae', backend] = process.argv.slice(2);
+await initEngine({ backend });
+const phases = family === 'gan' ? ganStep() : vaeStep();
+const step = () => {
+  for (const phase of phases) {
+    const { value, grads } = gradientsOf(phase.params, phase.loss);
+    value.dataSync();
+    tf.dispose([value, grads] as tf.TensorContainer);
+  }
+};
+step();
+const t0 = performance.now();
+for (let i = 0; i < 3; i++) step();
+console.log(`${family}: ms/step`, ((performance.now() - t0) / 3).toFixed(1));
+const profile = await tf.profile(step);
+const byKernel = new Map<string, number>();
+for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+console.log([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([n, t]) => `${n} ${t.toFixed(1)}`).join('\n'));
