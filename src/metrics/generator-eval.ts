@@ -155,3 +155,20 @@ export function evaluateGenerator(generator: GeneratorToJudge, options: Generato
 function mapValues<T extends Record<string, number>>(record: T, map: (value: number) => number): T {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)])) as T;
 }
+
+/**
+ * The image metrics of a model's samples when a feature net exists for its dataset (a built-in, or
+ * --classifier); otherwise a note saying how to get them. For families whose main metric is another
+ * (a VAE's likelihood), so their samples are judged on the same scale as a GAN's.
+ */
+export function sampleQuality(
+  dataset: string,
+  options: { classifier?: string; samples?: number; seed: number; quiet: boolean },
+  generate: GeneratorToJudge['generate'],
+  imageShape: [number, number, number],
+): Record<string, unknown> {
+  if (!options.classifier && !(dataset in shippedClassifiers)) {
+    return { sampleMetrics: `skipped: no shipped classifier for ${dataset}; pass --classifier DIR for fid_classifier, precision and recall` };
+  }
+  return evaluateGenerator({ generate, conditional: false, imageShape }, { dataset, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet });
+}

@@ -10,7 +10,7 @@ import * as tf from '../../core/tf.ts';
 import { readSafetensors } from '../../io/safetensors.ts';
 import { tempDir, writeShapeFolder } from '../../../test/fixtures.ts';
 import type { TrainRequest } from '../family.ts';
-import { parseGanConfig } from './config.ts';
+import { channelsForSize, parseGanConfig } from './config.ts';
 import { Gan } from './gan.ts';
 import { ganFamily } from './index.ts';
 import { rejectionSample } from './rejection.ts';
@@ -137,4 +137,18 @@ test('--conditional on an unlabelled folder says so', async () => {
   for (let i = 0; i < 4; i++) copyFileSync(join(dataset, 'ring', `${i}.png`), join(flat, `${i}.png`));
   await assert.rejects(ganFamily.train(request(join(root, 'nolabels'), { dataset: flat })), /--conditional needs labels, but .*flat is unlabelled/);
   assert.equal(tf.memory().numTensors >= 0, true);
+});
+
+test('layer lists fit 32×32 and 64×64 colour folders', () => {
+  for (const size of [32, 64]) {
+    const config = parseGanConfig({ imageHeight: size, imageWidth: size, channels: 3, ...channelsForSize(size, 'tiny') }, 'tiny');
+    const gan = new Gan(config, fromSeed(1));
+    const images = gan.sample(2, fromSeed(2));
+    assert.deepEqual(images.shape, [2, size, size, 3]);
+    const logits = gan.discriminate(images, null);
+    assert.deepEqual(logits.shape, [2]);
+    tf.dispose([images, logits]);
+    gan.dispose();
+  }
+  assert.throws(() => parseGanConfig({ imageHeight: 28, imageWidth: 28, generatorChannels: [8, 8, 8] }), /must be divisible by 8 for 3 generator layers/);
 });

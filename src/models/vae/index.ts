@@ -12,6 +12,7 @@ import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { parseVaeConfig, vaePresets } from './config.ts';
 import { evaluateVae } from './evaluate.ts';
+import { sampleQuality } from '../../metrics/generator-eval.ts';
 import { Vae } from './vae.ts';
 
 const toInt = (value: string) => Number.parseInt(value, 10);
@@ -76,6 +77,7 @@ function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
         binarization: config.likelihood === 'bernoulli' ? 'fixed stochastic binarization of the test images (seed "genloom-test-binarization")' : 'none (continuous pixels)',
         units: 'nats per image',
         ...result,
+        ...sampleQuality(spec, options, (count, _labels, random) => vae.sample(count, random), [config.imageHeight, config.imageWidth, config.channels]),
       };
     },
     dispose: () => vae.dispose(),
