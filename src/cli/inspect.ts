@@ -9,7 +9,7 @@ import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
-import { limits, openModel, parseInteger, printJson } from './options.ts';
+import { limits, openModel, parseInteger, parseNumber, printJson } from './options.ts';
 
 interface EvalFlags {
   dataset?: string;
@@ -20,6 +20,7 @@ interface EvalFlags {
   record?: boolean;
   samples?: number;
   classifier?: string;
+  truncation?: number;
 }
 
 export function evalCommand(): Command {
@@ -31,6 +32,7 @@ export function evalCommand(): Command {
     .option('--limit <n>', 'test images for the IWAE bound (the ELBO uses all)', parseInteger(1, 1_000_000), 500)
     .option('--samples <n>', 'image generators: samples for the image metrics', parseInteger(100, 100_000), 10_000)
     .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
+    .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber())
     .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
     .option('--json', 'print one JSON object')
     .option('--record', 'store the results in the model\'s config.json under "metrics"')
@@ -39,7 +41,7 @@ export function evalCommand(): Command {
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
-      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, seed: flags.seed, quiet });
+      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, truncation: flags.truncation, seed: flags.seed, quiet });
       model.dispose();
       const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
       if (flags.record) {

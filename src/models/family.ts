@@ -105,6 +105,8 @@ export interface EvaluateOptions {
   samples?: number;
   /** Image generators: the classifier whose features the metrics use (default: the shipped one). */
   classifier?: string;
+  /** GANs: the truncation ψ the samples are drawn with (default 1: none). */
+  truncation?: number;
   quiet: boolean;
 }
 

@@ -96,7 +96,9 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
       learningRate,
       ...extra,
       backend: request.backend,
-      command: request.command,
+      // The command that started the run, and each --resume after it: together they reproduce it.
+      command: previous ? (previousTraining['command'] as string) : request.command,
+      ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
     },
   });
   return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, manifest };

@@ -78,7 +78,10 @@ test('resume reproduces an uninterrupted run (two optimizers, EMA and spectral-n
   const interrupted = join(root, 'interrupted');
   const first = await ganFamily.train(request(interrupted, { shouldStop: (step) => step === 3 }));
   assert.equal(first.steps, 3);
-  await ganFamily.train(request(interrupted, { resume: true, dataset: '', config: {} }));
+  await ganFamily.train(request(interrupted, { resume: true, dataset: '', config: {}, command: 'genloom train gan --resume' }));
+  const training = JSON.parse(readFileSync(join(interrupted, 'config.json'), 'utf8')).training;
+  assert.equal(training.command, 'test', 'config.json keeps the command that started the run');
+  assert.deepEqual(training.resumedWith, ['genloom train gan --resume'], 'and each --resume after it');
   assert.deepEqual(readFileSync(join(interrupted, 'model.safetensors')), readFileSync(join(straight, 'model.safetensors')));
   assert.deepEqual(readFileSync(join(interrupted, 'optimizer.safetensors')), readFileSync(join(straight, 'optimizer.safetensors')));
 });

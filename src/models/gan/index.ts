@@ -116,13 +116,16 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
     },
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
+      const truncation = options.truncation ?? 1;
+      if (!(truncation > 0 && truncation <= 1)) throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${truncation})`);
       return {
         family: 'gan',
         dataset: spec,
         conditional: gan.conditional,
+        truncation,
         ...evaluateGenerator(
           {
-            generate: (count, labels, random) => gan.sample(count, random, labels ? { labels } : {}),
+            generate: (count, labels, random) => gan.sample(count, random, { truncation, ...(labels ? { labels } : {}) }),
             conditional: gan.conditional,
             imageShape: [config.imageHeight, config.imageWidth, config.channels],
           },
