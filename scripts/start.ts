@@ -10,6 +10,7 @@ import { families } from '../src/models/registry.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const starter = join(root, 'models', 'vae-mnist');
+const ganStarter = join(root, 'models', 'gan-mnist');
 const out = join(process.cwd(), 'out');
 
 process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
@@ -23,6 +24,9 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom latent-map models/vae-mnist --dataset mnist --out map.png
   genloom attribute models/vae-mnist --dataset mnist --label 7 --strength 1.5 --input x.png --out y.png
   genloom eval models/vae-mnist --json
+  genloom train gan --dataset fashion-mnist --conditional --epochs 7 --out runs/gan --seed 1
+  genloom sample models/gan-mnist --n 64 --label 7 --truncation 0.8 --seed 3 --out sevens.png
+  genloom eval models/gan-mnist --json
   genloom <command> --help for every option
 
 `);
@@ -36,9 +40,15 @@ const steps: string[][] = [
   ['sample', starter, '--n', '64', '--seed', '7', '--out', join(out, 'vae-samples.png')],
   ['interpolate', starter, '--seed-from', '1', '--seed-to', '2', '--frames', '24', '--out', join(out, 'vae-walk.gif')],
 ];
+if (existsSync(join(ganStarter, 'config.json'))) {
+  steps.push(
+    ['sample', ganStarter, '--n', '64', '--label', '7', '--seed', '3', '--out', join(out, 'gan-sevens.png')],
+    ['interpolate', ganStarter, '--seed-from', '1', '--seed-to', '2', '--frames', '24', '--out', join(out, 'gan-walk.gif')],
+  );
+}
 for (const args of steps) {
   process.stdout.write(`$ genloom ${args.join(' ')}\n`);
   const code = await runCli(args);
   if (code !== 0) process.exit(code);
 }
-process.stdout.write(`\nOpen ${join(out, 'vae-samples.png')} and ${join(out, 'vae-walk.gif')} to see them.\n`);
+process.stdout.write(`\nOpen the PNGs and GIFs in ${out} to see them.\n`);
