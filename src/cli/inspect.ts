@@ -38,6 +38,7 @@ export function evalCommand(): Command {
     .option('--record', 'store the results in the model\'s config.json under "metrics"')
     .action(async (dir: string, flags: EvalFlags, self: Command) => {
       const model = await openModel(dir, self);
+      if (flags.truncation !== undefined && model.family !== 'gan') throw new GenloomError('BAD_ARGUMENT', `--truncation is for GANs; ${dir} is a ${model.family} model`);
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);

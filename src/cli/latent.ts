@@ -151,6 +151,7 @@ export function attributeCommand(): Command {
       const shape = requireImageShape(model, dir);
       if (!latent.encode) return attributeBySamples(model, latent, dir, flags);
       if (!flags.input) throw new GenloomError('BAD_ARGUMENT', 'give --input <images...> to edit');
+      const inputPaths = expandImagePaths(flags.input);
       let positive: Float32Array[];
       let negative: Float32Array[];
       if (flags.with || flags.without) {
@@ -180,7 +181,7 @@ export function attributeCommand(): Command {
         negative = side(false);
       }
       const direction = attributeVector(positive, negative);
-      const inputs = readImagesForModel(expandImagePaths(flags.input), shape, flags.invert);
+      const inputs = readImagesForModel(inputPaths, shape, flags.invert);
       const edited = encodeMeans(latent, inputs).map((z) => addScaled(z, direction, flags.strength));
       inputs.dispose();
       writeImageGrid(flags.out, decodeRows(latent, edited));
@@ -202,6 +203,7 @@ function attributeBySamples(model: LoadedModel, latent: LatentModel, dir: string
   const datasetSpec = flags.dataset ?? ((model.manifest.training as Record<string, unknown>)['dataset'] as string);
   const featureNet = loadFeatureNet(featureNetDir(datasetSpec, flags.classifier));
   const label = resolveLabel({ name: datasetSpec, labelNames: featureNet.labelNames }, flags.label);
+  if (label < 0) featureNet.dispose();
   if (label < 0) throw new GenloomError('BAD_ARGUMENT', `unknown label "${flags.label}": the classifier knows ${(featureNet.labelNames ?? []).join(', ')}`);
   const count = Math.min(flags.limit, 4000);
   const random = fromSeed('attribute-examples');

@@ -74,6 +74,8 @@ export interface GeneratorToJudge {
   /** Images [B, H, W, C] in [0, 1]; `labels` is set for conditional models. */
   generate(count: number, labels: Int32Array | null, random: Random): tf.Tensor4D;
   conditional: boolean;
+  /** Conditional models: how many labels they take (must match the classifier's). */
+  classes?: number;
   imageShape: [number, number, number];
 }
 
@@ -102,10 +104,18 @@ export function evaluateGenerator(generator: GeneratorToJudge, options: Generato
   const featureNet = loadFeatureNet(dir);
   try {
     const { classifier } = featureNet;
+    const netShape = featureNet.imageShape!;
+    if (netShape.some((size, i) => size !== generator.imageShape[i])) {
+      throw new GenloomError('SHAPE_MISMATCH', `the classifier ${dir} takes ${netShape.join('×')} images but the model makes ${generator.imageShape.join('×')}`);
+    }
+    if (generator.classes !== undefined && generator.classes > 0 && generator.classes !== classifier.classes) {
+      throw new GenloomError('SHAPE_MISMATCH', `the model has ${generator.classes} labels but the classifier ${dir} knows ${classifier.classes}`);
+    }
     const train = loadImageDataset(options.dataset, { split: 'train', height, width, channels: channels as 1 | 3 });
     const test = loadImageDataset(options.dataset, { split: 'test', height, width, channels: channels as 1 | 3 });
     const trainIndices = fromSeed('genloom-fid-reference').permutation(train.count).subarray(0, Math.min(10_000, train.count));
-    const testIndices = Int32Array.from({ length: Math.min(10_000, test.count) }, (_, i) => i);
+    // A folder has no test split (both "splits" are all of it): the reference is then not held out.
+    const testIndices = fromSeed('genloom-fid-test').permutation(test.count).subarray(0, Math.min(10_000, test.count));
     const trainEmbedded = embedDataset(classifier, train, trainIndices);
     const testEmbedded = embedDataset(classifier, test, testIndices);
     const trainFit = fitGaussian(trainEmbedded.features);
@@ -132,7 +142,7 @@ export function evaluateGenerator(generator: GeneratorToJudge, options: Generato
     };
     const testLabels = test.labels ? testIndices.map((i) => test.labels![i]!) : null;
     const reference = {
-      description: `the ${test.count >= 10_000 ? '10,000' : test.count} real test images measured the same way`,
+      description: test.split === 'test' ? `${testIndices.length} real test images measured the same way` : `${testIndices.length} real images of ${options.dataset} (a folder has no held-out split) measured the same way`,
       fid_classifier: round(frechetDistance(trainFit, fitGaussian(testEmbedded.features))),
       ...mapValues(precisionRecall(trainForPr, firstRows(testEmbedded.features, prSamples)), round),
       class_coverage_entropy: round(classCoverageEntropy(testEmbedded.predictions, classes)),

@@ -73,4 +73,6 @@ test('conditional accuracy and class-coverage entropy', () => {
   assert.ok(Math.abs(classCoverageEntropy([0, 1, 2, 3], 4) - 1) < 1e-12, 'uniform coverage is 1');
   assert.equal(classCoverageEntropy([2, 2, 2, 2], 4), 0, 'one class is 0');
   assert.ok(Math.abs(classCoverageEntropy([0, 0, 1, 1], 4) - 0.5) < 1e-12, 'two of four classes: log 2 / log 4');
+  assert.throws(() => classCoverageEntropy([0, 4], 4), /prediction 4 is outside 0..3/);
+  assert.throws(() => classCoverageEntropy([], 4), /at least 2 classes and 1 prediction/);
 });

@@ -169,8 +169,13 @@ export function conditionalAccuracy(predicted: ArrayLike<number>, requested: Arr
  * classes equally, 0 when every sample is one class (mode collapse).
  */
 export function classCoverageEntropy(predicted: ArrayLike<number>, classes: number): number {
+  if (classes < 2 || predicted.length === 0) throw new GenloomError('BAD_ARGUMENT', 'class coverage needs at least 2 classes and 1 prediction');
   const counts = new Float64Array(classes);
-  for (let i = 0; i < predicted.length; i++) counts[predicted[i]!] += 1;
+  for (let i = 0; i < predicted.length; i++) {
+    const label = predicted[i]!;
+    if (!(label >= 0 && label < classes)) throw new GenloomError('BAD_ARGUMENT', `prediction ${label} is outside 0..${classes - 1}`);
+    counts[label] += 1;
+  }
   let entropy = 0;
   for (const count of counts) {
     if (count === 0) continue;

@@ -96,8 +96,8 @@ function disposeBatch(batch: unknown): void {
   tf.dispose(batch as tf.TensorContainer);
 }
 
-/** Keeps metrics.jsonl consistent with the checkpoint a run resumes from. */
-function truncateMetrics(path: string, step: number): void {
+/** Keeps a per-step JSON-lines log (metrics.jsonl, …) consistent with the checkpoint a run resumes from. */
+export function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
   const kept = readFileSync(path, 'utf8')
     .split('\n')
@@ -128,7 +128,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const root = fromSeed(seed);
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
   const phases = phasesOf(model, options.adam);
-  const optimizers = phases.map((phase) => new AdamW(phase.params, phase.adam));
+  const optimizers = phases.map((phase) => new AdamW(phase.params, { ...options.adam, ...phase.adam }));
   const metricsPath = join(outDir, 'metrics.jsonl');
   makeDirectories(outDir);
 

@@ -71,6 +71,9 @@ function loadClassifier(dir: string, manifest: CheckpointManifest): LoadedModel 
       const spec = options.dataset ?? (training['dataset'] as string);
       const test: ImageDataset = loadImageDataset(spec, { split: 'test', height: config.imageHeight, width: config.imageWidth, channels: config.channels });
       if (!test.labels) throw new GenloomError('BAD_ARGUMENT', `${spec} has no labels to measure accuracy against`);
+      if ((test.labelNames?.length ?? 0) !== config.classes) {
+        throw new GenloomError('SHAPE_MISMATCH', `${spec} has ${test.labelNames?.length ?? 0} labels but the classifier knows ${config.classes}`);
+      }
       const { predictions, meanLoss } = classifyDataset(classifier, test);
       let correct = 0;
       const perClass = new Array<{ correct: number; total: number }>(config.classes).fill({ correct: 0, total: 0 }).map(() => ({ correct: 0, total: 0 }));

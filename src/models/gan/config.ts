@@ -58,7 +58,7 @@ export function parseGanConfig(overrides: Record<string, unknown>, preset = 'sma
 
 /** Layer lists that fit an image size: as many stride-2 layers as leave a start of at most 8×8. */
 export function channelsForSize(size: number, preset: string): Partial<GanConfig> {
-  if (size === 28 || !(preset in ganPresets)) return {};
+  if (!(preset in ganPresets)) return {};
   const base = ganPresets[preset as keyof typeof ganPresets];
   let layers = 0;
   while (size % 2 ** (layers + 1) === 0 && size / 2 ** layers > 8 && layers < 5) layers++;

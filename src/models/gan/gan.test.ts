@@ -104,6 +104,7 @@ test('the same seed and label give the same samples; labels, truncation and reje
   assert.notDeepEqual(draw(1, { truncation: 0.5 }), draw(1));
   assert.throws(() => draw(1, { truncation: 1.5 }), /truncation must be in \(0, 1\]/);
   assert.throws(() => draw(1, { truncation: 0 }), /truncation must be in \(0, 1\]/);
+  assert.throws(() => draw(1, { labels: [0, 1, 2, 0] }), /label 2 is outside this model's labels 0..1/);
   const rejected = draw(3, { reject: true, labels: [1, 1, 1, 1] });
   assert.deepEqual(rejected, draw(3, { reject: true, labels: [1, 1, 1, 1] }), 'rejection sampling is seeded too');
   assert.ok(rejected.every((value) => value >= 0 && value <= 1), 'pixels in [0, 1]');

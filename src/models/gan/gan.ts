@@ -15,6 +15,7 @@
  * sampling uses. Pixels: data in [0, 1] is shown to D as [−1, 1]; G ends in tanh.
  */
 import * as tf from '../../core/tf.ts';
+import { GenloomError } from '../../core/errors.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import type { TrainingPhase } from '../../train/trainer.ts';
@@ -135,7 +136,12 @@ export class Gan {
 
   /** Labels for `count` images: the given ones, or uniform draws. */
   labels(count: number, random: Random, given?: ArrayLike<number>): Int32Array {
-    if (given) return Int32Array.from(given);
+    if (given) {
+      const labels = Int32Array.from(given);
+      const bad = labels.find((label) => !(label >= 0 && label < this.config.classes));
+      if (bad !== undefined) throw new GenloomError('BAD_ARGUMENT', `label ${bad} is outside this model's labels 0..${this.config.classes - 1}`);
+      return labels;
+    }
     return Int32Array.from({ length: count }, () => random.integer(this.config.classes));
   }
 

@@ -7,7 +7,7 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed, type Random } from '../../core/random.ts';
 import { gatherImages } from '../../data/index.ts';
-import type { CheckpointManifest } from '../../io/checkpoint.ts';
+import { hasCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateGenerator } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
@@ -30,7 +30,8 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   });
   const { data, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
   const gan = new Gan(setup.config, fromSeed(seed).fork('init'));
-  const monitor = createCollapseMonitor(data, setup.datasetSpec, join(request.outDir, 'monitor.jsonl'), request.quiet);
+  const resumeStep = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir).training.step : undefined;
+  const monitor = createCollapseMonitor(data, setup.datasetSpec, join(request.outDir, 'monitor.jsonl'), request.quiet, resumeStep);
   const gridLabels = gan.conditional ? Int32Array.from({ length: 10 * gan.config.classes }, (_, i) => i % gan.config.classes) : undefined;
   try {
     const result = await train<GanBatch>(
@@ -127,6 +128,7 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
           {
             generate: (count, labels, random) => gan.sample(count, random, { truncation, ...(labels ? { labels } : {}) }),
             conditional: gan.conditional,
+            classes: gan.config.classes,
             imageShape: [config.imageHeight, config.imageWidth, config.channels],
           },
           { dataset: spec, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet },

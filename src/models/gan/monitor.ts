@@ -3,7 +3,10 @@
  * ship one) it measures how evenly samples cover the classes; otherwise it compares the spread of
  * samples with the spread of real images. Either way a collapse prints a warning and is recorded.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { makeDirectories } from '../../io/atomic.ts';
+import { truncateMetrics } from '../../train/trainer.ts';
 import * as tf from '../../core/tf.ts';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, type ImageDataset } from '../../data/index.ts';
@@ -33,7 +36,14 @@ function meanPairwiseDistance(images: tf.Tensor4D): number {
   });
 }
 
-export function createCollapseMonitor(data: ImageDataset, datasetSpec: string, logPath: string, quiet: boolean): (gan: Gan, step: number) => CollapseCheck {
+/** `resumeStep`: the step a resumed run continues from (later lines are dropped); absent for a fresh run. */
+export function createCollapseMonitor(data: ImageDataset, datasetSpec: string, logPath: string, quiet: boolean, resumeStep?: number): (gan: Gan, step: number) => CollapseCheck {
+  if (resumeStep === undefined) {
+    makeDirectories(dirname(logPath));
+    writeFileSync(logPath, '');
+  } else {
+    truncateMetrics(logPath, resumeStep);
+  }
   const sampleCount = 500;
   const realSpread = tf.tidy(() => {
     const indices = fromSeed('collapse-monitor').permutation(data.count).subarray(0, Math.min(256, data.count));

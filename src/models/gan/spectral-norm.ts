@@ -16,7 +16,9 @@ export function addSpectralNorm(builder: ParamBuilder, name: string, fanIn: numb
   const random = fromSeed(`spectral-norm:${name}`);
   const u = random.normalArray(out);
   const norm = Math.hypot(...u);
-  builder.constant(`${name}.sn_u`, [out]).assign(tf.tensor1d(u.map((value) => value / norm)));
+  const initial = tf.tensor1d(u.map((value) => value / norm));
+  builder.constant(`${name}.sn_u`, [out]).assign(initial);
+  initial.dispose();
   builder.constant(`${name}.sn_v`, [fanIn]);
 }
 
