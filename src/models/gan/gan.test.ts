@@ -8,11 +8,12 @@ import { ParamBuilder } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
 import { readSafetensors } from '../../io/safetensors.ts';
-import { tempDir, writeShapeFolder } from '../../../test/fixtures.ts';
+import { shapeDataset, tempDir, writeShapeFolder } from '../../../test/fixtures.ts';
 import type { TrainRequest } from '../family.ts';
 import { channelsForSize, parseGanConfig } from './config.ts';
 import { Gan } from './gan.ts';
 import { ganFamily } from './index.ts';
+import { createCollapseMonitor } from './monitor.ts';
 import { rejectionSample } from './rejection.ts';
 import { addSpectralNorm, powerIterate, spectrallyNormalized } from './spectral-norm.ts';
 
@@ -155,4 +156,20 @@ test('layer lists fit 32×32 and 64×64 colour folders', () => {
     gan.dispose();
   }
   assert.throws(() => parseGanConfig({ imageHeight: 28, imageWidth: 28, generatorChannels: [8, 8, 8] }), /must be divisible by 8 for 3 generator layers/);
+});
+
+test('the mode-collapse check warns when every sample is the same image', () => {
+  const data = shapeDataset(64, 16);
+  const config = parseGanConfig({ imageHeight: 16, imageWidth: 16, ...channelsForSize(16, 'tiny') }, 'tiny');
+  const gan = new Gan(config, fromSeed(1));
+  const logPath = join(root, 'monitor.jsonl');
+  const check = createCollapseMonitor(data, 'shapes', logPath, true);
+  assert.equal(check(gan, 5000).warning, undefined, 'a random generator still spreads its samples');
+  // Zero every generator weight but the output bias: all samples become the same flat image.
+  for (const [name, variable] of Object.entries(gan.params)) if (name.startsWith('ema.g.')) variable.assign(tf.zerosLike(variable));
+  const collapsed = check(gan, 6000);
+  assert.equal(collapsed.diversityRatio, 0);
+  assert.match(collapsed.warning ?? '', /possible mode collapse at step 6000/);
+  assert.equal(readFileSync(logPath, 'utf8').trim().split('\n').length, 2, 'each check is recorded in monitor.jsonl');
+  gan.dispose();
 });
