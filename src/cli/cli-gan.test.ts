@@ -35,6 +35,8 @@ test('train classifier and conditional gan → sample by label → reject → fi
 
   ok('sample', gan, '--n', '3', '--reject', '--format', 'files', '--out', out('files'));
   assert.deepEqual(readdirSync(out('files')).sort(), ['sample-000.png', 'sample-001.png', 'sample-002.png']);
+  ok('sample', gan, '--n', '2', '--format', 'files', '--out', out('files'));
+  assert.deepEqual(readdirSync(out('files')).sort(), ['sample-000.png', 'sample-001.png'], 'a new set replaces the old one');
 
   ok('interpolate', gan, '--seed-from', '1', '--seed-to', '2', '--frames', '4', '--out', out('walk.gif'));
   assert.equal(readFileSync(out('walk.gif')).subarray(0, 6).toString(), 'GIF89a');
@@ -47,6 +49,15 @@ test('train classifier and conditional gan → sample by label → reject → fi
   }
   assert.match(ok('eval', gan, '--classifier', classifier, '--samples', '100'), /fid_classifier\s+[\d.]+\s+\(real data: [\d.]+\)/);
   assert.match(ok('train', 'gan', '--help'), /--conditional/);
+});
+
+test('an unconditional GAN: attribute vectors from its own samples, labelled by a classifier', () => {
+  const plain = out('plain-gan');
+  ok('--quiet', 'train', 'gan', '--dataset', data, '--steps', '4', '--batch-size', '8', '--preset', 'tiny', '--image-size', '16', '--out', plain, '--seed', '2');
+  const said = ok('attribute', plain, '--label', 'ring', '--classifier', classifier, '--seed', '3', '--n', '4', '--limit', '400', '--out', out('ring.png'));
+  assert.match(said, /applied the attribute "ring" .* from \d+ vs \d+ of the model's samples\) to 4 samples of seed 3/);
+  assert.ok(existsSync(out('ring.png')));
+  fails(/is conditional: its labels are an input/, 'attribute', gan, '--label', 'ring', '--classifier', classifier, '--out', out('z.png'));
 });
 
 test('GAN bad input: unknown labels list the valid ones; truncation out of range; no encoder; unlabelled folder', () => {

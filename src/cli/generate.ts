@@ -2,7 +2,7 @@
  * `sample`, `decode` and `interpolate`: make images from noise, from given latents, and along a
  * path between two images or two seeds.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
@@ -46,7 +46,7 @@ export function sampleCommand(): Command {
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
-    .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, …', parseChoice(['grid', 'files'] as const), 'grid')
+    .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
     .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
     .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files')
     .action(async (dir: string, flags: SampleFlags, self: Command) => {
@@ -69,6 +69,8 @@ export function sampleCommand(): Command {
         const images = tensorToImages(batch);
         batch.dispose();
         makeDirectories(flags.out);
+        // A folder of samples is one set: an earlier, larger set's extra files would mix in.
+        for (const name of readdirSync(flags.out)) if (/^sample-\d{3,}\.png$/.test(name)) unlinkSync(join(flags.out, name));
         const scale = displayScale(images[0]!);
         images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
         process.stdout.write(`wrote ${flags.n} samples to ${flags.out}/sample-000.png …\n`);
