@@ -73,6 +73,9 @@ const conv2DCases: Conv2DCase[] = [
   { xShape: [3, 7, 6, 6], filterShape: [3, 2, 6, 5], strides: [2, 1], pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
   { xShape: [2, 9, 8, 4], filterShape: [3, 3, 4, 3], strides: 2, pad: 1, roundingMode: 'round' },
   { xShape: [1, 11, 9, 5], filterShape: [5, 4, 5, 2], strides: 3, pad: 'valid' },
+  // One output channel (a greyscale image layer): the direct path.
+  { xShape: [2, 6, 5, 4], filterShape: [3, 3, 4, 1], strides: 1, pad: 'same' },
+  { xShape: [3, 9, 8, 3], filterShape: [4, 4, 3, 1], strides: 2, pad: 'valid' },
 ];
 
 describe('Conv2DBackpropFilter on wasm matches cpu', () => {
