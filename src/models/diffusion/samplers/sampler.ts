@@ -1,0 +1,72 @@
+/**
+ * The one interface every diffusion sampler implements, and what they share: the timesteps they
+ * visit and turning a network output (ε or v) into estimates of x_0 and ε. Samplers know nothing
+ * about networks: they call `denoise(x_t, t)`.
+ */
+import * as tf from '../../../core/tf.ts';
+import type { Random } from '../../../core/random.ts';
+import { GenloomError } from '../../../core/errors.ts';
+import { alphaBarAt, type NoiseSchedule } from '../schedule.ts';
+
+export type PredictionTarget = 'epsilon' | 'v';
+
+/** The network: noisy images x_t at integer step t (1…T) → its prediction (ε or v), same shape. */
+export type Denoiser = (x: tf.Tensor4D, t: number) => tf.Tensor4D;
+
+export interface SampleRequest {
+  schedule: NoiseSchedule;
+  prediction: PredictionTarget;
+  denoise: Denoiser;
+  /** Pure noise x_T to start from (the caller draws it, so a seed fixes it). */
+  start: tf.Tensor4D;
+  /** How many network evaluations (≤ T); the steps are spread evenly over 1…T. */
+  steps: number;
+  /** Noise for stochastic samplers. */
+  random: Random;
+  /** DDIM's η: 0 deterministic, 1 as stochastic as DDPM. */
+  eta?: number;
+  /** Clip the x_0 estimate to the data range [−1, 1] (images). */
+  clip?: boolean;
+  /** Called after each step with the current x and the x_0 estimate (not kept: copy what you need). */
+  onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
+}
+
+/** A sampler: noise → sample, one `denoise` call per step. */
+export type Sampler = (request: SampleRequest) => tf.Tensor4D;
+
+/** The steps visited, descending from T: `count` evenly spaced values in 1…T, always including T. */
+export function timesteps(total: number, count: number): number[] {
+  if (!Number.isInteger(count) || count < 1 || count > total) throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${total} for this model (got ${count})`);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(Math.round(total - (i * total) / count));
+  return out;
+}
+
+/** Estimates of x_0 and ε from the network output at step t. */
+export function estimates(request: SampleRequest, x: tf.Tensor4D, t: number): { x0: tf.Tensor4D; noise: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const alphaBar = alphaBarAt(request.schedule, t);
+    const a = Math.sqrt(alphaBar);
+    const b = Math.sqrt(1 - alphaBar);
+    const output = request.denoise(x, t);
+    let x0: tf.Tensor4D;
+    let noise: tf.Tensor4D;
+    if (request.prediction === 'v') {
+      x0 = tf.sub(tf.mul(x, a), tf.mul(output, b)) as tf.Tensor4D;
+      noise = tf.add(tf.mul(x, b), tf.mul(output, a)) as tf.Tensor4D;
+    } else {
+      noise = output;
+      x0 = tf.div(tf.sub(x, tf.mul(output, b)), a) as tf.Tensor4D;
+    }
+    if (request.clip) {
+      // Keep ε consistent with the clipped x_0, as DDIM implementations do.
+      x0 = tf.clipByValue(x0, -1, 1) as tf.Tensor4D;
+      noise = tf.div(tf.sub(x, tf.mul(x0, a)), b) as tf.Tensor4D;
+    }
+    return { x0, noise };
+  });
+}
+
+export function gaussianLike(x: tf.Tensor4D, random: Random): tf.Tensor4D {
+  return tf.tensor4d(random.normalArray(x.size), x.shape);
+}
