@@ -60,7 +60,7 @@ test('with the exact denoiser of Gaussian data, samples have the data\'s mean an
   for (const [name, sampler, steps] of samplers) {
     const start = tf.tensor4d(fromSeed('gaussian-start').normalArray(4000), [1, 40, 100, 1]);
     const sample = sampler({ schedule, prediction: 'epsilon', denoise: gaussianOracle(mean, std), start, steps, random: fromSeed(2) });
-    const values = sample.dataSync();
+    const values = Array.from(sample.dataSync());
     const sampleMean = values.reduce((sum, value) => sum + value, 0) / values.length;
     const sampleStd = Math.sqrt(values.reduce((sum, value) => sum + (value - sampleMean) ** 2, 0) / values.length);
     assert.ok(Math.abs(sampleMean - mean) < 0.03, `${name}: mean ${sampleMean}`);
