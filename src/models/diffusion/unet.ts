@@ -1,0 +1,174 @@
+/**
+ * A small U-Net denoiser (Ronneberger et al. 2015, as adapted by Ho et al. 2020): residual blocks
+ * with group norm and SiLU that take a sinusoidal time embedding (plus a class embedding for
+ * conditional models), 3×3 stride-2 downsampling, nearest-neighbour upsampling, skip connections,
+ * and single-head self-attention at the lowest resolution. Groundwork for the diffusion family: the
+ * network only, apart from schedules and samplers.
+ *
+ * Labels: class index `classes` is the "no label" embedding that classifier-free guidance trains
+ * with (label dropout) and samples with.
+ */
+import * as tf from '../../core/tf.ts';
+import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
+import type { Random } from '../../core/random.ts';
+import { addDense, dense } from '../layers.ts';
+
+export interface UNetConfig {
+  imageHeight: number;
+  imageWidth: number;
+  channels: number;
+  /** 0: unconditional. */
+  classes: number;
+  /** Channels at full resolution; level i has baseChannels · channelMultipliers[i]. */
+  baseChannels: number;
+  channelMultipliers: number[];
+  groups: number;
+}
+
+export class UNet {
+  readonly params: Params;
+  private readonly levelChannels: number[];
+  private readonly embedDim: number;
+
+  constructor(readonly config: UNetConfig, random: Random) {
+    const { channels, classes, baseChannels, channelMultipliers } = config;
+    this.levelChannels = channelMultipliers.map((m) => baseChannels * m);
+    this.embedDim = 4 * baseChannels;
+    const b = new ParamBuilder(random);
+    addDense(b, 'time.0', baseChannels, this.embedDim);
+    addDense(b, 'time.1', this.embedDim, this.embedDim);
+    if (classes > 0) b.weight('label.embedding', [classes + 1, this.embedDim], 1, 1);
+    addConv(b, 'in', 3, channels, baseChannels);
+    let current = baseChannels;
+    const skips: number[] = [];
+    this.levelChannels.forEach((width, level) => {
+      this.addResBlock(b, `down${level}.res`, current, width);
+      current = width;
+      skips.push(width);
+      if (level < this.levelChannels.length - 1) addConv(b, `down${level}.downsample`, 3, width, width);
+    });
+    this.addResBlock(b, 'mid.res0', current, current);
+    addGroupNorm(b, 'mid.attention.norm', current);
+    addDense(b, 'mid.attention.qkv', current, 3 * current);
+    addDense(b, 'mid.attention.out', current, current, 0);
+    this.addResBlock(b, 'mid.res1', current, current);
+    [...this.levelChannels].reverse().forEach((width, reversed) => {
+      const level = this.levelChannels.length - 1 - reversed;
+      this.addResBlock(b, `up${level}.res`, current + skips[level]!, width);
+      current = width;
+      if (level > 0) addConv(b, `up${level}.upsample`, 3, width, width);
+    });
+    addGroupNorm(b, 'out.norm', current);
+    // Zero-initialised output: the untrained network predicts 0, a stable start.
+    b.constant('out.weight', [3, 3, current, channels]);
+    b.constant('out.bias', [channels]);
+    this.params = b.params;
+  }
+
+  private addResBlock(b: ParamBuilder, name: string, inChannels: number, outChannels: number): void {
+    addGroupNorm(b, `${name}.norm0`, inChannels);
+    addConv(b, `${name}.conv0`, 3, inChannels, outChannels);
+    addDense(b, `${name}.time`, this.embedDim, outChannels);
+    addGroupNorm(b, `${name}.norm1`, outChannels);
+    addConv(b, `${name}.conv1`, 3, outChannels, outChannels, 0.1);
+    if (inChannels !== outChannels) addConv(b, `${name}.skip`, 1, inChannels, outChannels, 1);
+  }
+
+  /** x_t [B, H, W, C], integer steps t [B], labels [B] (index `classes` = none) → prediction [B, H, W, C]. */
+  apply(x: tf.Tensor4D, steps: ArrayLike<number>, labels: ArrayLike<number> | null): tf.Tensor4D {
+    return tf.tidy(() => {
+      const p = this.params;
+      const groups = this.config.groups;
+      let embedding = timeEmbedding(steps, this.config.baseChannels);
+      embedding = dense(p, 'time.1', tf.mul(tf.sigmoid(dense(p, 'time.0', embedding)), dense(p, 'time.0', embedding)) as tf.Tensor2D);
+      if (this.config.classes > 0) {
+        const given = labels ?? new Array<number>(x.shape[0]).fill(this.config.classes);
+        const oneHot = tf.oneHot(tf.tensor1d(Array.from(given), 'int32'), this.config.classes + 1).toFloat() as tf.Tensor2D;
+        embedding = tf.add(embedding, tf.matMul(oneHot, p['label.embedding'] as tf.Tensor2D));
+      }
+      const resBlock = (name: string, h: tf.Tensor4D): tf.Tensor4D => {
+        let out = conv(p, `${name}.conv0`, silu(groupNorm(p, `${name}.norm0`, h, groups)));
+        const timeShift = dense(p, `${name}.time`, silu(embedding) as tf.Tensor2D);
+        out = tf.add(out, timeShift.reshape([timeShift.shape[0], 1, 1, -1])) as tf.Tensor4D;
+        out = conv(p, `${name}.conv1`, silu(groupNorm(p, `${name}.norm1`, out, groups)));
+        const skip = p[`${name}.skip.weight`] ? conv(p, `${name}.skip`, h) : h;
+        return tf.add(skip, out) as tf.Tensor4D;
+      };
+      let h = conv(p, 'in', x);
+      const skips: tf.Tensor4D[] = [];
+      this.levelChannels.forEach((_, level) => {
+        h = resBlock(`down${level}.res`, h);
+        skips.push(h);
+        if (level < this.levelChannels.length - 1) h = conv(p, `down${level}.downsample`, h, 2);
+      });
+      h = resBlock('mid.res0', h);
+      h = attention(p, 'mid.attention', h, groups);
+      h = resBlock('mid.res1', h);
+      for (let level = this.levelChannels.length - 1; level >= 0; level--) {
+        const skip = skips[level]!;
+        if (h.shape[1] !== skip.shape[1] || h.shape[2] !== skip.shape[2]) {
+          h = conv(p, `up${level + 1}.upsample`, tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]));
+        }
+        h = resBlock(`up${level}.res`, tf.concat([h, skip], 3));
+      }
+      return tf.add(tf.conv2d(silu(groupNorm(p, 'out.norm', h, groups)), p['out.weight'] as tf.Tensor4D, 1, 'same'), p['out.bias']!) as tf.Tensor4D;
+    });
+  }
+
+  dispose(): void {
+    disposeParams(this.params);
+  }
+}
+
+function addConv(b: ParamBuilder, name: string, size: number, inChannels: number, outChannels: number, gain?: number): void {
+  b.weight(`${name}.weight`, [size, size, inChannels, outChannels], size * size * inChannels, gain);
+  b.constant(`${name}.bias`, [outChannels]);
+}
+
+function conv(p: Params, name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
+  return tf.add(tf.conv2d(x, p[`${name}.weight`] as tf.Tensor4D, stride, 'same'), p[`${name}.bias`]!) as tf.Tensor4D;
+}
+
+function addGroupNorm(b: ParamBuilder, name: string, channels: number): void {
+  b.constant(`${name}.scale`, [channels], 1);
+  b.constant(`${name}.shift`, [channels]);
+}
+
+/** Group normalisation (Wu & He 2018): statistics over each image's pixels and a group of channels. */
+function groupNorm(p: Params, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const g = Math.min(groups, channels);
+  const grouped = x.reshape([batch, height * width, g, channels / g]);
+  const { mean, variance } = tf.moments(grouped, [1, 3], true);
+  const normalized = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([batch, height, width, channels]);
+  return tf.add(tf.mul(normalized, p[`${name}.scale`]!), p[`${name}.shift`]!) as tf.Tensor4D;
+}
+
+function silu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.sigmoid(x)) as T;
+}
+
+/** Single-head self-attention over the pixels, with a residual connection. */
+function attention(p: Params, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const tokens = groupNorm(p, `${name}.norm`, x, groups).reshape([batch * height * width, channels]) as tf.Tensor2D;
+  const qkv = dense(p, `${name}.qkv`, tokens).reshape([batch, height * width, 3 * channels]);
+  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(channels)));
+  const mixed = tf.matMul(weights, v).reshape([batch * height * width, channels]) as tf.Tensor2D;
+  return tf.add(x, dense(p, `${name}.out`, mixed).reshape([batch, height, width, channels])) as tf.Tensor4D;
+}
+
+/** Sinusoidal embedding of integer steps (Vaswani et al. 2017), `dim` wide. */
+export function timeEmbedding(steps: ArrayLike<number>, dim: number): tf.Tensor2D {
+  const half = Math.floor(dim / 2);
+  const values = new Float32Array(steps.length * dim);
+  for (let i = 0; i < steps.length; i++) {
+    for (let j = 0; j < half; j++) {
+      const angle = steps[i]! * Math.exp((-Math.log(10_000) * j) / half);
+      values[i * dim + j] = Math.sin(angle);
+      values[i * dim + half + j] = Math.cos(angle);
+    }
+  }
+  return tf.tensor2d(values, [steps.length, dim]);
+}
