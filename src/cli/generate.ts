@@ -25,6 +25,9 @@ interface SampleFlags {
   label?: string;
   truncation?: number;
   reject?: boolean;
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
   format: 'grid' | 'files';
 }
 
@@ -46,6 +49,9 @@ export function sampleCommand(): Command {
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
+    .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
+    .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
+    .option('--guidance <w>', 'diffusion: classifier-free guidance scale (1 = none, 3 = strong)', parseNumber(0, 50))
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
     .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
     .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files')
@@ -58,11 +64,17 @@ export function sampleCommand(): Command {
       if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
         throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
       }
+      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined) && model.family !== 'diffusion') {
+        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps and --guidance are for diffusion models; ${dir} is a ${model.family} model`);
+      }
       const label = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);
       const batch = model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample'), {
         labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label),
         truncation: flags.truncation,
         reject: flags.reject,
+        sampler: flags.sampler,
+        steps: flags.steps,
+        guidance: flags.guidance,
       });
       model.dispose();
       if (flags.format === 'files') {

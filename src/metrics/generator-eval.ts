@@ -180,5 +180,14 @@ export function sampleQuality(
   if (!options.classifier && !(dataset in shippedClassifiers)) {
     return { sampleMetrics: `skipped: no shipped classifier for ${dataset}; pass --classifier DIR for fid_classifier, precision and recall` };
   }
-  return evaluateGenerator({ generate, conditional: false, imageShape }, { dataset, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet });
+  return evaluateForEval({ generate, conditional: false, imageShape }, dataset, options);
+}
+
+/** `evaluateGenerator` with the options as `genloom eval` passes them to a family. */
+export function evaluateForEval(
+  generator: GeneratorToJudge,
+  dataset: string,
+  options: { classifier?: string; samples?: number; seed: number; quiet: boolean },
+): Record<string, unknown> {
+  return evaluateGenerator(generator, { dataset, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet });
 }

@@ -71,6 +71,10 @@ export interface SampleOptions {
   truncation?: number;
   /** Discriminator rejection sampling (GANs). */
   reject?: boolean;
+  /** Diffusion: the sampler (ddpm, ddim, dpm-solver), its number of steps, and the guidance scale. */
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
 }
 
 /** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */

@@ -138,3 +138,12 @@ export function loadWeights(dir: string, family: string, params: Params): void {
 export function parseIntegerList(value: string): number[] {
   return value.split(',').map((part) => Number.parseInt(part, 10));
 }
+
+/** The `classes` config of a `--conditional` run (0 without it); unlabelled data is an error. */
+export function conditionalClasses(conditional: unknown, data: ImageDataset, spec: string): number {
+  if (!conditional) return 0;
+  if (!data.labels || !data.labelNames) {
+    throw new GenloomError('BAD_ARGUMENT', `--conditional needs labels, but ${spec} is unlabelled: put the images in one subfolder per label`);
+  }
+  return data.labelNames.length;
+}

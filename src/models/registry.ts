@@ -5,12 +5,14 @@ import { GenloomError } from '../core/errors.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import type { FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
+import { diffusionFamily } from './diffusion/index.ts';
 import { ganFamily } from './gan/index.ts';
 import { vaeFamily } from './vae/index.ts';
 
 export const families: Record<string, FamilyDefinition> = {
   vae: vaeFamily,
   gan: ganFamily,
+  diffusion: diffusionFamily,
   classifier: classifierFamily,
 };
 

@@ -9,10 +9,10 @@ import { fromSeed, type Random } from '../../core/random.ts';
 import { gatherImages } from '../../data/index.ts';
 import { hasCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
-import { evaluateGenerator } from '../../metrics/generator-eval.ts';
+import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, toUnit, type GanBatch } from './gan.ts';
 import { createCollapseMonitor } from './monitor.ts';
@@ -23,10 +23,7 @@ const toInt = (value: string) => Number.parseInt(value, 10);
 async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
   const setup = prepareImageTraining('gan', { ...request, config }, { batchSize: 64, learningRate: 2e-4, epochs: 10 }, parseGanConfig, (data, spec) => {
-    if (conditional && (!data.labels || !data.labelNames)) {
-      throw new GenloomError('BAD_ARGUMENT', `--conditional needs labels, but ${spec} is unlabelled: put the images in one subfolder per label`);
-    }
-    return { ...channelsForSize(data.height, request.preset ?? 'small'), classes: conditional ? data.labelNames!.length : 0 };
+    return { ...channelsForSize(data.height, request.preset ?? 'small'), classes: conditionalClasses(conditional, data, spec) };
   });
   const { data, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
   const gan = new Gan(setup.config, fromSeed(seed).fork('init'));
@@ -124,14 +121,15 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
         dataset: spec,
         conditional: gan.conditional,
         truncation,
-        ...evaluateGenerator(
+        ...evaluateForEval(
           {
             generate: (count, labels, random) => gan.sample(count, random, { truncation, ...(labels ? { labels } : {}) }),
             conditional: gan.conditional,
             classes: gan.config.classes,
             imageShape: [config.imageHeight, config.imageWidth, config.channels],
           },
-          { dataset: spec, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet },
+          spec,
+          options,
         ),
       };
     },

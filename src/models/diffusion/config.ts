@@ -1,0 +1,50 @@
+/**
+ * The diffusion model's hyperparameters: the U-Net's size, the noise schedule and the training
+ * objective, validated and saved beside the weights.
+ */
+import { z } from 'zod';
+import { GenloomError } from '../../core/errors.ts';
+import { parseFamilyConfig } from '../config-util.ts';
+
+export const diffusionConfigSchema = z
+  .object({
+    imageHeight: z.number().int().min(4).max(256),
+    imageWidth: z.number().int().min(4).max(256),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    /** 0: unconditional; otherwise labels, with label dropout for classifier-free guidance. */
+    classes: z.number().int().min(0).max(1000),
+    baseChannels: z.number().int().min(4).max(512),
+    /** One U-Net level per entry; every level but the last halves the resolution. */
+    channelMultipliers: z.array(z.number().int().min(1).max(16)).min(1).max(5),
+    groups: z.number().int().min(1).max(64),
+    schedule: z.enum(['linear', 'cosine']),
+    timesteps: z.number().int().min(10).max(10_000),
+    prediction: z.enum(['epsilon', 'v']),
+    /** Share of training examples whose label is replaced by "none" (classifier-free guidance). */
+    labelDropout: z.number().min(0).max(1),
+  })
+  .strict();
+
+export type DiffusionConfig = z.infer<typeof diffusionConfigSchema>;
+
+export const diffusionPresets = {
+  tiny: { baseChannels: 8, channelMultipliers: [1, 2], groups: 4 },
+  small: { baseChannels: 32, channelMultipliers: [1, 2, 2], groups: 8 },
+  base: { baseChannels: 64, channelMultipliers: [1, 2, 2], groups: 16 },
+} as const satisfies Record<string, Partial<DiffusionConfig>>;
+
+const defaults = { imageHeight: 28, imageWidth: 28, channels: 1, classes: 0, schedule: 'cosine', timesteps: 1000, prediction: 'epsilon', labelDropout: 0.1 } as const;
+
+export function parseDiffusionConfig(overrides: Record<string, unknown>, preset = 'small'): DiffusionConfig {
+  const config = parseFamilyConfig('diffusion', diffusionConfigSchema, defaults, diffusionPresets, overrides, preset);
+  const downsamplings = config.channelMultipliers.length - 1;
+  if (downsamplings > 0 && (Math.ceil(config.imageHeight / 2 ** downsamplings) < 2 || Math.ceil(config.imageWidth / 2 ** downsamplings) < 2)) {
+    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.imageHeight}×${config.imageWidth} is too small for ${config.channelMultipliers.length} U-Net levels`);
+  }
+  for (const multiplier of config.channelMultipliers) {
+    if ((config.baseChannels * multiplier) % Math.min(config.groups, config.baseChannels * multiplier) !== 0) {
+      throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.baseChannels * multiplier} channels do not split into ${config.groups} groups`);
+    }
+  }
+  return config;
+}

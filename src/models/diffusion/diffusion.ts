@@ -1,0 +1,118 @@
+/**
+ * A denoising diffusion model (Ho et al. 2020): the U-Net learns to predict the noise (or v) that
+ * the forward process added, at a random step t; sampling runs one of the samplers from pure noise,
+ * with classifier-free guidance (Ho & Salimans 2022) for conditional models:
+ *
+ *   prediction = uncond + w·(cond − uncond)     (w = 1: plain conditional; w = 0: unconditional)
+ */
+import * as tf from '../../core/tf.ts';
+import { GenloomError } from '../../core/errors.ts';
+import type { Random } from '../../core/random.ts';
+import type { DiffusionConfig } from './config.ts';
+import { ddim, ddpm } from './samplers/ddim.ts';
+import { dpmSolver2m } from './samplers/dpm-solver.ts';
+import type { Sampler } from './samplers/sampler.ts';
+import { alphaBarAt, makeSchedule, type NoiseSchedule } from './schedule.ts';
+import { UNet } from './unet.ts';
+
+export type DiffusionBatch = { images: tf.Tensor4D; labels?: tf.Tensor1D };
+
+export const samplers: Record<string, Sampler> = { ddpm, ddim, 'dpm-solver': dpmSolver2m };
+export type SamplerName = keyof typeof samplers;
+
+export interface DiffusionSampleOptions {
+  labels?: ArrayLike<number>;
+  sampler?: string;
+  /** Network evaluations (default: all T for ddpm, 50 for ddim, 20 for dpm-solver). */
+  steps?: number;
+  /** Classifier-free guidance scale w (conditional models; default 1: no guidance). */
+  guidance?: number;
+  eta?: number;
+  onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
+}
+
+export class Diffusion {
+  readonly unet: UNet;
+  readonly schedule: NoiseSchedule;
+
+  constructor(readonly config: DiffusionConfig, random: Random) {
+    this.unet = new UNet(config, random);
+    this.schedule = makeSchedule(config.schedule, config.timesteps);
+  }
+
+  get params() {
+    return this.unet.params;
+  }
+
+  get conditional(): boolean {
+    return this.config.classes > 0;
+  }
+
+  /** Mean squared error of the prediction at uniformly drawn steps (the "simple" loss of Ho et al.). */
+  loss(batch: DiffusionBatch, random: Random): { total: tf.Scalar; parts: Record<string, tf.Scalar> } {
+    const count = batch.images.shape[0];
+    const shape = batch.images.shape;
+    const steps = Array.from({ length: count }, () => 1 + random.integer(this.config.timesteps));
+    const alphaBars = steps.map((t) => alphaBarAt(this.schedule, t));
+    const noise = tf.tensor4d(random.fork('noise').normalArray(batch.images.size), shape);
+    const a = tf.tensor4d(alphaBars.map(Math.sqrt), [count, 1, 1, 1]);
+    const b = tf.tensor4d(alphaBars.map((value) => Math.sqrt(1 - value)), [count, 1, 1, 1]);
+    const data = tf.sub(tf.mul(batch.images, 2), 1);
+    const noisy = tf.add(tf.mul(data, a), tf.mul(noise, b)) as tf.Tensor4D;
+    let labels: number[] | null = null;
+    if (this.conditional) {
+      const given = batch.labels!.dataSync();
+      const dropout = random.fork('label-dropout');
+      labels = Array.from(given, (label) => (dropout.uniform() < this.config.labelDropout ? this.config.classes : label));
+    }
+    const target = this.config.prediction === 'v' ? tf.sub(tf.mul(noise, a), tf.mul(data, b)) : noise;
+    const total = tf.mean(tf.square(tf.sub(this.unet.apply(noisy, steps, labels), target))) as tf.Scalar;
+    return { total, parts: {} };
+  }
+
+  /** `count` images [B, H, W, C] in [0, 1] from seeded noise. */
+  sample(count: number, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
+    const samplerName = options.sampler ?? 'ddim';
+    const sampler = samplers[samplerName];
+    if (!sampler) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
+    const steps = options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
+    const guidance = options.guidance ?? 1;
+    if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
+    const labelRandom = random.fork('labels');
+    const labels = this.conditional ? Array.from(options.labels ?? Array.from({ length: count }, () => labelRandom.integer(this.config.classes))) : null;
+    if (labels?.some((label) => !(label >= 0 && label < this.config.classes))) {
+      throw new GenloomError('BAD_ARGUMENT', `labels must be in 0..${this.config.classes - 1}`);
+    }
+    const none = new Array<number>(count).fill(this.config.classes);
+    const denoise = (x: tf.Tensor4D, t: number): tf.Tensor4D =>
+      tf.tidy(() => {
+        const steps = new Array<number>(count).fill(t);
+        if (!labels || guidance === 1) return this.unet.apply(x, steps, labels);
+        const unconditional = this.unet.apply(x, steps, none);
+        if (guidance === 0) return unconditional;
+        const conditional = this.unet.apply(x, steps, labels);
+        return tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidance)) as tf.Tensor4D;
+      });
+    const { imageHeight, imageWidth, channels } = this.config;
+    const start = tf.tensor4d(random.fork('start').normalArray(count * imageHeight * imageWidth * channels), [count, imageHeight, imageWidth, channels]);
+    const sample = sampler({
+      schedule: this.schedule,
+      prediction: this.config.prediction,
+      denoise,
+      start,
+      steps,
+      random: random.fork('sampler'),
+      eta: options.eta,
+      clip: true,
+      onStep: options.onStep,
+    });
+    start.dispose();
+    const images = tf.tidy(() => tf.clipByValue(tf.div(tf.add(sample, 1), 2), 0, 1) as tf.Tensor4D);
+    sample.dispose();
+    return images;
+  }
+
+  dispose(): void {
+    this.unet.dispose();
+  }
+}

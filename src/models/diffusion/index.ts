@@ -1,0 +1,106 @@
+/**
+ * The diffusion family: train a U-Net denoiser (unconditional or --conditional with label dropout),
+ * sample with DDPM, DDIM or DPM-Solver++ and classifier-free guidance, and evaluate with the image
+ * metrics.
+ */
+import { join } from 'node:path';
+import * as tf from '../../core/tf.ts';
+import { fromSeed } from '../../core/random.ts';
+import { gatherImages } from '../../data/index.ts';
+import type { CheckpointManifest } from '../../io/checkpoint.ts';
+import { writeImageGrid } from '../../io/tensor-image.ts';
+import { evaluateForEval } from '../../metrics/generator-eval.ts';
+import { train } from '../../train/trainer.ts';
+import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
+import { conditionalClasses, loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { diffusionPresets, parseDiffusionConfig } from './config.ts';
+import { Diffusion, type DiffusionBatch } from './diffusion.ts';
+
+async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
+  const { conditional, ...config } = request.config;
+  const setup = prepareImageTraining('diffusion', { ...request, config }, { batchSize: 64, learningRate: 1e-3, epochs: 10 }, parseDiffusionConfig, (data, spec) => {
+    return { classes: conditionalClasses(conditional, data, spec) };
+  });
+  const { data, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
+  const model = new Diffusion(setup.config, fromSeed(seed).fork('init'));
+  const gridLabels = model.conditional ? Int32Array.from({ length: 4 * model.config.classes }, (_, i) => i % model.config.classes) : undefined;
+  try {
+    const result = await train<DiffusionBatch>(
+      { params: model.params, loss: (batch, random) => model.loss(batch, random) },
+      {
+        ...runControls(request),
+        seed,
+        totalSteps,
+        batchSize,
+        datasetSize: data.count,
+        makeBatch: (indices) => ({
+          images: gatherImages(data, indices),
+          ...(model.conditional ? { labels: tf.tensor1d(Array.from(indices, (i) => data.labels![i]!), 'int32') } : {}),
+        }),
+        schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(500, Math.floor(totalSteps / 10)), minFactor: 0.05 },
+        clipNorm: 1,
+        ...trainingCadence(totalSteps, stepsPerEpoch),
+        manifest: (step, epoch) => setup.manifest(step, epoch, { schedule: 'cosine' }),
+        afterCheckpoint: () => {
+          const grid = model.sample(gridLabels?.length ?? 16, fromSeed('progress-grid'), { labels: gridLabels, sampler: 'ddim', steps: 20 });
+          writeImageGrid(join(request.outDir, 'samples.png'), grid, gridLabels ? model.config.classes : undefined);
+        },
+      },
+    );
+    return trainSummary(request, result);
+  } finally {
+    model.dispose();
+  }
+}
+
+function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
+  const config = parseDiffusionConfig(manifest.config);
+  const model = new Diffusion(config, fromSeed(0));
+  loadWeights(dir, 'diffusion', model.params);
+  const training = manifest.training as Record<string, unknown>;
+  return {
+    family: 'diffusion',
+    manifest,
+    imageShape: [config.imageHeight, config.imageWidth, config.channels],
+    labelNames: training['labelNames'] as string[] | undefined,
+    conditional: model.conditional,
+    sampleImages: (count, random, options = {}) =>
+      model.sample(count, random, { labels: options.labels, sampler: options.sampler, steps: options.steps, guidance: options.guidance }),
+    async evaluate(options) {
+      const spec = options.dataset ?? (training['dataset'] as string);
+      return {
+        family: 'diffusion',
+        dataset: spec,
+        conditional: model.conditional,
+        ...evaluateForEval(
+          {
+            generate: (count, labels, random) => model.sample(count, random, labels ? { labels } : {}),
+            conditional: model.conditional,
+            classes: config.classes,
+            imageShape: [config.imageHeight, config.imageWidth, config.channels],
+          },
+          spec,
+          options,
+        ),
+      };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+export const diffusionFamily: FamilyDefinition = {
+  name: 'diffusion',
+  summary: 'denoising diffusion model: a U-Net learns to remove noise step by step; samples from pure noise (and labels, with guidance)',
+  presets: Object.keys(diffusionPresets),
+  options: [
+    { flags: '--conditional', description: 'condition on the dataset\'s labels (with label dropout, for classifier-free guidance)', configKey: 'conditional', parse: () => true },
+    { flags: '--base-channels <n>', description: 'U-Net channels at full resolution', configKey: 'baseChannels', parse: (value) => Number.parseInt(value, 10) },
+    { flags: '--channel-multipliers <list>', description: 'channels per U-Net level as multiples of the base, e.g. 1,2,2', configKey: 'channelMultipliers', parse: parseIntegerList },
+    { flags: '--noise-schedule <kind>', description: 'cosine (default) or linear', configKey: 'schedule', parse: String },
+    { flags: '--timesteps <n>', description: 'diffusion steps T (default 1000)', configKey: 'timesteps', parse: (value) => Number.parseInt(value, 10) },
+    { flags: '--prediction <kind>', description: 'epsilon (default) or v', configKey: 'prediction', parse: String },
+    { flags: '--label-dropout <p>', description: 'share of labels replaced by "none" while training (classifier-free guidance)', configKey: 'labelDropout', parse: Number },
+  ],
+  train: trainDiffusion,
+  load: loadDiffusion,
+};
