@@ -1,9 +1,11 @@
 // Kernel-time breakdown of one training step of a family's default model (a development aid, not a
-// benchmark): npx tsx scripts/profile.ts vae|gan [backend]
+// benchmark): npx tsx scripts/profile.ts vae|gan|diffusion [backend]
 import * as tf from '../src/core/tf.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { gradientsOf, type Params } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
+import { parseDiffusionConfig } from '../src/models/diffusion/config.ts';
+import { Diffusion } from '../src/models/diffusion/diffusion.ts';
 import { parseGanConfig } from '../src/models/gan/config.ts';
 import { Gan } from '../src/models/gan/gan.ts';
 import { parseVaeConfig } from '../src/models/vae/config.ts';
@@ -23,9 +25,15 @@ function ganStep(): Phase[] {
   return gan.phases(2).map((phase) => ({ params: phase.params, loss: () => phase.loss(batch, fromSeed(2)).total }));
 }
 
+function diffusionStep(): Phase[] {
+  const model = new Diffusion(parseDiffusionConfig({ classes: 10 }), fromSeed(1));
+  const batch = { images: tf.randomUniform([64, 28, 28, 1]) as tf.Tensor4D, labels: tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32') };
+  return [{ params: model.params, loss: () => model.loss(batch, fromSeed(2)).total }];
+}
+
 const [family = 'vae', backend] = process.argv.slice(2);
 await initEngine({ backend });
-const phases = family === 'gan' ? ganStep() : vaeStep();
+const phases = family === 'gan' ? ganStep() : family === 'diffusion' ? diffusionStep() : vaeStep();
 const step = () => {
   for (const phase of phases) {
     const { value, grads } = gradientsOf(phase.params, phase.loss);
