@@ -203,8 +203,10 @@ function attributeBySamples(model: LoadedModel, latent: LatentModel, dir: string
   const datasetSpec = flags.dataset ?? ((model.manifest.training as Record<string, unknown>)['dataset'] as string);
   const featureNet = loadFeatureNet(featureNetDir(datasetSpec, flags.classifier));
   const label = resolveLabel({ name: datasetSpec, labelNames: featureNet.labelNames }, flags.label);
-  if (label < 0) featureNet.dispose();
-  if (label < 0) throw new GenloomError('BAD_ARGUMENT', `unknown label "${flags.label}": the classifier knows ${(featureNet.labelNames ?? []).join(', ')}`);
+  if (label < 0) {
+    featureNet.dispose();
+    throw new GenloomError('BAD_ARGUMENT', `unknown label "${flags.label}": the classifier knows ${(featureNet.labelNames ?? []).join(', ')}`);
+  }
   const count = Math.min(flags.limit, 4000);
   const random = fromSeed('attribute-examples');
   const rows = Array.from({ length: count }, () => random.normalArray(latent.latentDim));

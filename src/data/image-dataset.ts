@@ -34,6 +34,12 @@ export function gatherImages(dataset: ImageDataset, indices: ArrayLike<number>):
   return tf.tensor4d(out, [indices.length, dataset.height, dataset.width, dataset.channels]);
 }
 
+/** The labels of the images at `indices` as an int32 tensor [B]; the dataset must have labels. */
+export function gatherLabels(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor1D {
+  const labels = dataset.labels!;
+  return tf.tensor1d(Int32Array.from(indices, (i) => labels[i]!), 'int32');
+}
+
 /** The first `count` images (or all) as a new dataset sharing nothing with the original. */
 export function takeImages(dataset: ImageDataset, count: number): ImageDataset {
   const n = Math.min(count, dataset.count);

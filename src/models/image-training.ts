@@ -29,6 +29,8 @@ export interface ImageTrainingSetup<Config> {
   epochs: number | undefined;
   totalSteps: number;
   stepsPerEpoch: number;
+  /** The step of the checkpoint a --resume continues from; undefined for a fresh run. */
+  resumeStep: number | undefined;
   /** config.json at a step; `extra` adds family-specific training fields. */
   manifest(step: number, epoch: number, extra?: Record<string, unknown>): CheckpointManifest;
 }
@@ -101,7 +103,8 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
       ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
     },
   });
-  return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, manifest };
+  const resumeStep = previous?.training.step;
+  return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, resumeStep, manifest };
 }
 
 /** How often a run checkpoints and logs: every epoch (at most 2000 steps), ~20 log lines. */
@@ -134,9 +137,14 @@ export function loadWeights(dir: string, family: string, params: Params): void {
   assignStored(params, checkpoint.weights, join(dir, 'model.safetensors'));
 }
 
+/** Parses an integer family flag (bad values are caught by the config schema). */
+export function parseIntegerFlag(value: string): number {
+  return Number.parseInt(value, 10);
+}
+
 /** Parses a flag like "32,64" into integers. */
 export function parseIntegerList(value: string): number[] {
-  return value.split(',').map((part) => Number.parseInt(part, 10));
+  return value.split(',').map(parseIntegerFlag);
 }
 
 /** The `classes` config of a `--conditional` run (0 without it); unlabelled data is an error. */

@@ -5,16 +5,14 @@
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
-import { loadImageDataset, type ImageDataset } from '../../data/index.ts';
+import { gatherLabels, loadImageDataset, type ImageDataset } from '../../data/index.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { Classifier, shiftImages, type ClassifierBatch } from './classifier.ts';
 import { classifierPresets, parseClassifierConfig } from './config.ts';
 import { classifyDataset } from './evaluate.ts';
-
-const toInt = (value: string) => Number.parseInt(value, 10);
 
 async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
   const setup = prepareImageTraining('classifier', request, { batchSize: 128, learningRate: 2e-3, epochs: 8 }, parseClassifierConfig, (data, spec) => {
@@ -23,7 +21,6 @@ async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
   });
   const { data, config, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
   if (!data.labels) throw new GenloomError('BAD_ARGUMENT', `${setup.datasetSpec} has no labels: a classifier needs a labelled dataset`);
-  const labels = data.labels;
   const classifier = new Classifier(config, fromSeed(seed).fork('init'));
   const shape: [number, number, number] = [data.height, data.width, data.channels];
   try {
@@ -37,7 +34,7 @@ async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
         datasetSize: data.count,
         makeBatch: (indices, random) => ({
           images: tf.tensor4d(shiftImages(data.pixels, indices, shape, config.augmentShift, random), [indices.length, ...shape]),
-          labels: tf.tensor1d(Array.from(indices, (i) => labels[i]!), 'int32'),
+          labels: gatherLabels(data, indices),
         }),
         schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(200, Math.floor(totalSteps / 10)), minFactor: 0.02 },
         ...trainingCadence(totalSteps, stepsPerEpoch),
@@ -105,9 +102,9 @@ export const classifierFamily: FamilyDefinition = {
   presets: Object.keys(classifierPresets),
   options: [
     { flags: '--conv-channels <list>', description: 'channels of the 3×3 conv layers, e.g. 16,32,64', configKey: 'convChannels', parse: parseIntegerList },
-    { flags: '--feature-dim <n>', description: 'width of the feature layer the image metrics use', configKey: 'featureDim', parse: toInt },
+    { flags: '--feature-dim <n>', description: 'width of the feature layer the image metrics use', configKey: 'featureDim', parse: parseIntegerFlag },
     { flags: '--dropout <p>', description: 'dropout on the features while training', configKey: 'dropout', parse: Number },
-    { flags: '--augment-shift <px>', description: 'random shifts of up to this many pixels while training (0 = off)', configKey: 'augmentShift', parse: toInt },
+    { flags: '--augment-shift <px>', description: 'random shifts of up to this many pixels while training (0 = off)', configKey: 'augmentShift', parse: parseIntegerFlag },
   ],
   train: trainClassifier,
   load: loadClassifier,

@@ -4,15 +4,14 @@
  * metrics.
  */
 import { join } from 'node:path';
-import * as tf from '../../core/tf.ts';
 import { fromSeed } from '../../core/random.ts';
-import { gatherImages } from '../../data/index.ts';
+import { gatherImages, gatherLabels } from '../../data/index.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
 import { Diffusion, type DiffusionBatch } from './diffusion.ts';
 
@@ -35,7 +34,7 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
         datasetSize: data.count,
         makeBatch: (indices) => ({
           images: gatherImages(data, indices),
-          ...(model.conditional ? { labels: tf.tensor1d(Array.from(indices, (i) => data.labels![i]!), 'int32') } : {}),
+          ...(model.conditional ? { labels: gatherLabels(data, indices) } : {}),
         }),
         schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(500, Math.floor(totalSteps / 10)), minFactor: 0.05 },
         clipNorm: 1,
@@ -94,10 +93,10 @@ export const diffusionFamily: FamilyDefinition = {
   presets: Object.keys(diffusionPresets),
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (with label dropout, for classifier-free guidance)', configKey: 'conditional', parse: () => true },
-    { flags: '--base-channels <n>', description: 'U-Net channels at full resolution', configKey: 'baseChannels', parse: (value) => Number.parseInt(value, 10) },
+    { flags: '--base-channels <n>', description: 'U-Net channels at full resolution', configKey: 'baseChannels', parse: parseIntegerFlag },
     { flags: '--channel-multipliers <list>', description: 'channels per U-Net level as multiples of the base, e.g. 1,2,2', configKey: 'channelMultipliers', parse: parseIntegerList },
     { flags: '--noise-schedule <kind>', description: 'cosine (default) or linear', configKey: 'schedule', parse: String },
-    { flags: '--timesteps <n>', description: 'diffusion steps T (default 1000)', configKey: 'timesteps', parse: (value) => Number.parseInt(value, 10) },
+    { flags: '--timesteps <n>', description: 'diffusion steps T (default 1000)', configKey: 'timesteps', parse: parseIntegerFlag },
     { flags: '--prediction <kind>', description: 'epsilon (default) or v', configKey: 'prediction', parse: String },
     { flags: '--label-dropout <p>', description: 'share of labels replaced by "none" while training (classifier-free guidance)', configKey: 'labelDropout', parse: Number },
   ],

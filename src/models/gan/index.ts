@@ -6,19 +6,17 @@ import { join } from 'node:path';
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed, type Random } from '../../core/random.ts';
-import { gatherImages } from '../../data/index.ts';
-import { hasCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { gatherImages, gatherLabels } from '../../data/index.ts';
+import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, toUnit, type GanBatch } from './gan.ts';
 import { createCollapseMonitor } from './monitor.ts';
 import { rejectionSample } from './rejection.ts';
-
-const toInt = (value: string) => Number.parseInt(value, 10);
 
 async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -27,8 +25,7 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   });
   const { data, seed, batchSize, learningRate, totalSteps, stepsPerEpoch } = setup;
   const gan = new Gan(setup.config, fromSeed(seed).fork('init'));
-  const resumeStep = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir).training.step : undefined;
-  const monitor = createCollapseMonitor(data, setup.datasetSpec, join(request.outDir, 'monitor.jsonl'), request.quiet, resumeStep);
+  const monitor = createCollapseMonitor(data, setup.datasetSpec, join(request.outDir, 'monitor.jsonl'), request.quiet, setup.resumeStep);
   const gridLabels = gan.conditional ? Int32Array.from({ length: 10 * gan.config.classes }, (_, i) => i % gan.config.classes) : undefined;
   try {
     const result = await train<GanBatch>(
@@ -41,7 +38,7 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
         datasetSize: data.count,
         makeBatch: (indices) => ({
           images: gatherImages(data, indices),
-          ...(gan.conditional ? { labels: tf.tensor1d(Array.from(indices, (i) => data.labels![i]!), 'int32') } : {}),
+          ...(gan.conditional ? { labels: gatherLabels(data, indices) } : {}),
         }),
         schedule: { name: 'constant', peak: learningRate, warmupSteps: 0, minFactor: 1 },
         ...trainingCadence(totalSteps, stepsPerEpoch),
@@ -143,7 +140,7 @@ export const ganFamily: FamilyDefinition = {
   presets: Object.keys(ganPresets),
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (sample with --label)', configKey: 'conditional', parse: () => true },
-    { flags: '--latent-dim <n>', description: 'size of the noise vector z', configKey: 'latentDim', parse: toInt },
+    { flags: '--latent-dim <n>', description: 'size of the noise vector z', configKey: 'latentDim', parse: parseIntegerFlag },
     { flags: '--g-channels <list>', description: 'generator channels per upsampling layer, e.g. 32,16', configKey: 'generatorChannels', parse: parseIntegerList },
     { flags: '--d-channels <list>', description: 'discriminator channels per downsampling layer, e.g. 32,64', configKey: 'discriminatorChannels', parse: parseIntegerList },
     { flags: '--loss <kind>', description: 'hinge (default) or non-saturating', configKey: 'loss', parse: String },

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
-import { loadWeights, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { train } from '../../train/trainer.ts';
@@ -15,7 +15,6 @@ import { evaluateVae } from './evaluate.ts';
 import { sampleQuality } from '../../metrics/generator-eval.ts';
 import { Vae } from './vae.ts';
 
-const toInt = (value: string) => Number.parseInt(value, 10);
 const toNumber = (value: string) => Number(value);
 
 async function trainVae(request: TrainRequest): Promise<TrainSummary> {
@@ -89,11 +88,11 @@ export const vaeFamily: FamilyDefinition = {
   summary: 'variational autoencoder: a smooth latent space you can encode into, walk and decode',
   presets: Object.keys(vaePresets),
   options: [
-    { flags: '--latent-dim <n>', description: 'size of the latent space z', configKey: 'latentDim', parse: toInt },
+    { flags: '--latent-dim <n>', description: 'size of the latent space z', configKey: 'latentDim', parse: parseIntegerFlag },
     { flags: '--beta <value>', description: 'weight of the KL term (1 = the true ELBO; >1 disentangles)', configKey: 'beta', parse: toNumber },
     { flags: '--likelihood <kind>', description: 'bernoulli (binarized, MNIST) or gaussian (continuous images)', configKey: 'likelihood', parse: String },
     { flags: '--conv-channels <list>', description: 'channels of the encoder conv layers, e.g. 32,64', configKey: 'convChannels', parse: parseIntegerList },
-    { flags: '--hidden-units <n>', description: 'units of the dense hidden layer', configKey: 'hiddenUnits', parse: toInt },
+    { flags: '--hidden-units <n>', description: 'units of the dense hidden layer', configKey: 'hiddenUnits', parse: parseIntegerFlag },
   ],
   train: trainVae,
   load: loadVae,
