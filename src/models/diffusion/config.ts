@@ -17,28 +17,36 @@ export const diffusionConfigSchema = z
     /** One U-Net level per entry; every level but the last halves the resolution. */
     channelMultipliers: z.array(z.number().int().min(1).max(16)).min(1).max(5),
     groups: z.number().int().min(1).max(64),
+    /** Side of the patches folded into channels (space-to-depth) so the U-Net runs at lower resolution. */
+    patchSize: z.number().int().min(1).max(8),
     schedule: z.enum(['linear', 'cosine']),
     timesteps: z.number().int().min(10).max(10_000),
     prediction: z.enum(['epsilon', 'v']),
     /** Share of training examples whose label is replaced by "none" (classifier-free guidance). */
     labelDropout: z.number().min(0).max(1),
+    /** Decay of the weight average that sampling uses (0: sample from the latest weights). */
+    emaDecay: z.number().min(0).max(0.99999),
   })
   .strict();
 
 export type DiffusionConfig = z.infer<typeof diffusionConfigSchema>;
 
 export const diffusionPresets = {
-  tiny: { baseChannels: 8, channelMultipliers: [1, 2], groups: 4 },
-  small: { baseChannels: 32, channelMultipliers: [1, 2, 2], groups: 8 },
-  base: { baseChannels: 64, channelMultipliers: [1, 2, 2], groups: 16 },
+  tiny: { baseChannels: 8, channelMultipliers: [1, 2], groups: 4, patchSize: 1 },
+  small: { baseChannels: 32, channelMultipliers: [1, 2, 2], groups: 8, patchSize: 2 },
+  base: { baseChannels: 64, channelMultipliers: [1, 2, 2], groups: 16, patchSize: 2 },
 } as const satisfies Record<string, Partial<DiffusionConfig>>;
 
-const defaults = { imageHeight: 28, imageWidth: 28, channels: 1, classes: 0, schedule: 'cosine', timesteps: 1000, prediction: 'epsilon', labelDropout: 0.1 } as const;
+const defaults = { imageHeight: 28, imageWidth: 28, channels: 1, classes: 0, schedule: 'cosine', timesteps: 1000, prediction: 'epsilon', labelDropout: 0.1, emaDecay: 0.999 } as const;
 
 export function parseDiffusionConfig(overrides: Record<string, unknown>, preset = 'small'): DiffusionConfig {
   const config = parseFamilyConfig('diffusion', diffusionConfigSchema, defaults, diffusionPresets, overrides, preset);
+  if (config.imageHeight % config.patchSize !== 0 || config.imageWidth % config.patchSize !== 0) {
+    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.imageHeight}×${config.imageWidth} images do not split into ${config.patchSize}×${config.patchSize} patches`);
+  }
   const downsamplings = config.channelMultipliers.length - 1;
-  if (downsamplings > 0 && (Math.ceil(config.imageHeight / 2 ** downsamplings) < 2 || Math.ceil(config.imageWidth / 2 ** downsamplings) < 2)) {
+  const [height, width] = [config.imageHeight / config.patchSize, config.imageWidth / config.patchSize];
+  if (downsamplings > 0 && (Math.ceil(height / 2 ** downsamplings) < 2 || Math.ceil(width / 2 ** downsamplings) < 2)) {
     throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.imageHeight}×${config.imageWidth} is too small for ${config.channelMultipliers.length} U-Net levels`);
   }
   for (const multiplier of config.channelMultipliers) {

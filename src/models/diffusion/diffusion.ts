@@ -7,7 +7,9 @@
  */
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
+import type { Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
+import { updateAverage } from '../../train/ema.ts';
 import type { DiffusionConfig } from './config.ts';
 import { ddim, ddpm } from './samplers/ddim.ts';
 import { dpmSolver2m } from './samplers/dpm-solver.ts';
@@ -32,16 +34,28 @@ export interface DiffusionSampleOptions {
 }
 
 export class Diffusion {
+  /** The network that training updates. */
   readonly unet: UNet;
+  /** Its exponential moving average (parameters "ema.*"), which sampling uses. */
+  readonly averaged: UNet;
   readonly schedule: NoiseSchedule;
+  /** Every parameter, as checkpointed: the U-Net's and the average's. */
+  readonly params: Params;
 
   constructor(readonly config: DiffusionConfig, random: Random) {
     this.unet = new UNet(config, random);
+    this.averaged = new UNet(config, random.fork('average'));
+    this.params = { ...this.unet.params };
+    for (const [name, variable] of Object.entries(this.averaged.params)) {
+      variable.assign(this.unet.params[name]!);
+      this.params[`ema.${name}`] = variable;
+    }
     this.schedule = makeSchedule(config.schedule, config.timesteps);
   }
 
-  get params() {
-    return this.unet.params;
+  /** After each training step: move the average toward the current weights. */
+  afterStep(step: number): void {
+    updateAverage(this.averaged.params, this.unet.params, step, this.config.emaDecay);
   }
 
   get conditional(): boolean {
@@ -87,10 +101,11 @@ export class Diffusion {
     const denoise = (x: tf.Tensor4D, t: number): tf.Tensor4D =>
       tf.tidy(() => {
         const steps = new Array<number>(count).fill(t);
-        if (!labels || guidance === 1) return this.unet.apply(x, steps, labels);
-        const unconditional = this.unet.apply(x, steps, none);
+        const network = this.averaged;
+        if (!labels || guidance === 1) return network.apply(x, steps, labels);
+        const unconditional = network.apply(x, steps, none);
         if (guidance === 0) return unconditional;
-        const conditional = this.unet.apply(x, steps, labels);
+        const conditional = network.apply(x, steps, labels);
         return tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidance)) as tf.Tensor4D;
       });
     const { imageHeight, imageWidth, channels } = this.config;
@@ -114,5 +129,6 @@ export class Diffusion {
 
   dispose(): void {
     this.unet.dispose();
+    this.averaged.dispose();
   }
 }

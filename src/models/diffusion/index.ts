@@ -25,7 +25,11 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   const gridLabels = model.conditional ? Int32Array.from({ length: 4 * model.config.classes }, (_, i) => i % model.config.classes) : undefined;
   try {
     const result = await train<DiffusionBatch>(
-      { params: model.params, loss: (batch, random) => model.loss(batch, random) },
+      {
+        params: model.params,
+        phases: [{ name: 'denoiser', params: model.unet.params, loss: (batch, random) => model.loss(batch, random) }],
+        afterStep: (step) => model.afterStep(step),
+      },
       {
         ...runControls(request),
         seed,
@@ -98,6 +102,8 @@ export const diffusionFamily: FamilyDefinition = {
     { flags: '--noise-schedule <kind>', description: 'cosine (default) or linear', configKey: 'schedule', parse: String },
     { flags: '--timesteps <n>', description: 'diffusion steps T (default 1000)', configKey: 'timesteps', parse: parseIntegerFlag },
     { flags: '--prediction <kind>', description: 'epsilon (default) or v', configKey: 'prediction', parse: String },
+    { flags: '--patch-size <n>', description: 'fold n×n patches into channels so the U-Net runs at 1/n resolution (small and base: 2)', configKey: 'patchSize', parse: parseIntegerFlag },
+    { flags: '--ema-decay <d>', description: 'decay of the weight average used for sampling (0 = off)', configKey: 'emaDecay', parse: Number },
     { flags: '--label-dropout <p>', description: 'share of labels replaced by "none" while training (classifier-free guidance)', configKey: 'labelDropout', parse: Number },
   ],
   train: trainDiffusion,

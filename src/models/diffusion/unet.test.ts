@@ -7,11 +7,11 @@ import * as tf from '../../core/tf.ts';
 import { AdamW } from '../../train/adam.ts';
 import { shapeDataset } from '../../../test/fixtures.ts';
 import { alphaBarAt, makeSchedule } from './schedule.ts';
-import { UNet, type UNetConfig } from './unet.ts';
+import { UNet, depthToSpace, spaceToDepth, type UNetConfig } from './unet.ts';
 
 await initEngine();
 
-const config: UNetConfig = { imageHeight: 12, imageWidth: 12, channels: 1, classes: 2, baseChannels: 8, channelMultipliers: [1, 2], groups: 4 };
+const config: UNetConfig = { imageHeight: 12, imageWidth: 12, channels: 1, classes: 2, baseChannels: 8, channelMultipliers: [1, 2], groups: 4, patchSize: 1 };
 
 test('the U-Net maps noisy images, steps and labels to a prediction of the same shape; labels change it', () => {
   const unet = new UNet(config, fromSeed(1));
@@ -57,5 +57,20 @@ test('a tiny U-Net learns to predict the noise on a tiny batch (the ε loss fall
   assert.ok(last < first * 0.6, `ε loss fell from ${first.toFixed(3)} to ${last.toFixed(3)}`);
   tf.dispose(images);
   optimizer.dispose();
+  unet.dispose();
+});
+
+test('patches fold into channels in row-major order and unfold back exactly; a patch-2 U-Net keeps the image shape', () => {
+  const x = tf.tensor4d(Float32Array.from({ length: 2 * 4 * 6 * 3 }, (_, i) => i), [2, 4, 6, 3]);
+  const folded = spaceToDepth(x, 2);
+  assert.deepEqual(folded.shape, [2, 2, 3, 12]);
+  // The first folded pixel holds pixels (0,0), (0,1), (1,0), (1,1) of the first image, 3 channels each.
+  const pixel = (row: number, column: number) => [0, 1, 2].map((c) => (row * 6 + column) * 3 + c);
+  assert.deepEqual(Array.from(folded.dataSync().slice(0, 12)), [...pixel(0, 0), ...pixel(0, 1), ...pixel(1, 0), ...pixel(1, 1)]);
+  assert.deepEqual(depthToSpace(folded, 2).dataSync(), x.dataSync());
+  const unet = new UNet({ ...config, patchSize: 2 }, fromSeed(4));
+  const out = unet.apply(tf.zeros([3, 12, 12, 1]) as tf.Tensor4D, [1, 2, 3], [0, 1, 2]);
+  assert.deepEqual(out.shape, [3, 12, 12, 1]);
+  tf.dispose([x, folded, out]);
   unet.dispose();
 });

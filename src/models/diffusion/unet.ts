@@ -23,6 +23,12 @@ export interface UNetConfig {
   baseChannels: number;
   channelMultipliers: number[];
   groups: number;
+  /**
+   * Side of the square patches folded into channels before the first layer and unfolded after the
+   * last (space-to-depth). 2 runs the whole U-Net at half resolution: about 4× fewer operations,
+   * which is what makes 28×28 training practical on a CPU.
+   */
+  patchSize: number;
 }
 
 export class UNet {
@@ -38,7 +44,8 @@ export class UNet {
     addDense(b, 'time.0', baseChannels, this.embedDim);
     addDense(b, 'time.1', this.embedDim, this.embedDim);
     if (classes > 0) b.weight('label.embedding', [classes + 1, this.embedDim], 1, 1);
-    addConv(b, 'in', 3, channels, baseChannels);
+    const patchChannels = channels * config.patchSize ** 2;
+    addConv(b, 'in', 3, patchChannels, baseChannels);
     let current = baseChannels;
     const skips: number[] = [];
     this.levelChannels.forEach((width, level) => {
@@ -60,8 +67,8 @@ export class UNet {
     });
     addGroupNorm(b, 'out.norm', current);
     // Zero-initialised output: the untrained network predicts 0, a stable start.
-    b.constant('out.weight', [3, 3, current, channels]);
-    b.constant('out.bias', [channels]);
+    b.constant('out.weight', [3, 3, current, patchChannels]);
+    b.constant('out.bias', [patchChannels]);
     this.params = b.params;
   }
 
@@ -94,7 +101,7 @@ export class UNet {
         const skip = p[`${name}.skip.weight`] ? conv(p, `${name}.skip`, h) : h;
         return tf.add(skip, out) as tf.Tensor4D;
       };
-      let h = conv(p, 'in', x);
+      let h = conv(p, 'in', spaceToDepth(x, this.config.patchSize));
       const skips: tf.Tensor4D[] = [];
       this.levelChannels.forEach((_, level) => {
         h = resBlock(`down${level}.res`, h);
@@ -111,13 +118,35 @@ export class UNet {
         }
         h = resBlock(`up${level}.res`, tf.concat([h, skip], 3));
       }
-      return tf.add(tf.conv2d(silu(groupNorm(p, 'out.norm', h, groups)), p['out.weight'] as tf.Tensor4D, 1, 'same'), p['out.bias']!) as tf.Tensor4D;
+      const out = tf.add(tf.conv2d(silu(groupNorm(p, 'out.norm', h, groups)), p['out.weight'] as tf.Tensor4D, 1, 'same'), p['out.bias']!) as tf.Tensor4D;
+      return depthToSpace(out, this.config.patchSize);
     });
   }
 
   dispose(): void {
     disposeParams(this.params);
   }
+}
+
+/** [B, H, W, C] → [B, H/s, W/s, s·s·C]: each s×s patch becomes one pixel's channels. */
+export function spaceToDepth(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  if (size === 1) return x;
+  const [batch, height, width, channels] = x.shape;
+  return x
+    .reshape([batch, height / size, size, width / size, size, channels])
+    .transpose([0, 1, 3, 2, 4, 5])
+    .reshape([batch, height / size, width / size, size * size * channels]);
+}
+
+/** The inverse of spaceToDepth. */
+export function depthToSpace(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  if (size === 1) return x;
+  const [batch, height, width, depth] = x.shape;
+  const channels = depth / (size * size);
+  return x
+    .reshape([batch, height, width, size, size, channels])
+    .transpose([0, 1, 3, 2, 4, 5])
+    .reshape([batch, height * size, width * size, channels]);
 }
 
 function addConv(b: ParamBuilder, name: string, size: number, inChannels: number, outChannels: number, gain?: number): void {

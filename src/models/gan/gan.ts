@@ -18,6 +18,7 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
+import { updateAverage } from '../../train/ema.ts';
 import type { TrainingPhase } from '../../train/trainer.ts';
 import { addDense, addUpConv, dense, upConv } from '../layers.ts';
 import type { GanConfig } from './config.ts';
@@ -208,15 +209,9 @@ export class Gan {
     powerIterate(this.params);
   }
 
-  /** After each step: move the averaged generator toward the current one (warm-up as in BigGAN-style EMA). */
+  /** After each step: move the averaged generator toward the current one. */
   afterStep(step: number): void {
-    const decay = Math.min(this.config.emaDecay, (1 + step) / (10 + step));
-    tf.tidy(() => {
-      for (const [name, variable] of Object.entries(this.generatorParams)) {
-        const average = this.params[`ema.${name}`]!;
-        average.assign(tf.add(tf.mul(average, decay), tf.mul(variable, 1 - decay)));
-      }
-    });
+    updateAverage(this.averagedGenerator(), this.generatorParams, step, this.config.emaDecay);
   }
 
   dispose(): void {
