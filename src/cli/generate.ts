@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
-import { resolveLabel } from '../data/index.ts';
 import { makeDirectories } from '../io/atomic.ts';
-import type { LoadedModel } from '../models/family.ts';
 import * as tf from '../core/tf.ts';
 import { writeGif } from '../io/gif.ts';
 import { imageStrip, scaleUp, writePng } from '../io/image.ts';
 import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
+import { TrajectoryRecorder } from './diffusion.ts';
+import { resolveCondition, resolveModelLabel } from './labels.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
 
 interface SampleFlags {
@@ -28,16 +28,10 @@ interface SampleFlags {
   sampler?: string;
   steps?: number;
   guidance?: number;
+  prompt?: string;
+  trajectory?: boolean;
+  delay: number;
   format: 'grid' | 'files';
-}
-
-/** A label given as an index or a name, checked against the model's labels; the error lists them. */
-export function resolveModelLabel(model: LoadedModel, dir: string, label: string): number {
-  if (!model.conditional) throw new GenloomError('BAD_ARGUMENT', `${dir} is not a conditional model: it takes no --label (train with --conditional)`);
-  const names = model.labelNames ?? [];
-  const index = resolveLabel({ name: dir, labelNames: names }, label);
-  if (index < 0) throw new GenloomError('BAD_ARGUMENT', `unknown label "${label}": ${dir} knows ${names.map((name, i) => (name === String(i) ? name : `${i}=${name}`)).join(', ')}`);
-  return index;
 }
 
 export function sampleCommand(): Command {
@@ -47,11 +41,14 @@ export function sampleCommand(): Command {
     .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
     .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker)')
+    .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
     .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
     .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
     .option('--guidance <w>', 'diffusion: classifier-free guidance scale (1 = none, 3 = strong)', parseNumber(0, 50))
+    .option('--trajectory', 'diffusion: --out is a GIF of the denoising, step by step, with a PNG strip of x_t and the x_0 estimate beside it')
+    .option('--delay <ms>', 'GIF frame delay for --trajectory', parseInteger(10, 10_000), 80)
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
     .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
     .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files')
@@ -64,10 +61,12 @@ export function sampleCommand(): Command {
       if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
         throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
       }
-      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined) && model.family !== 'diffusion') {
-        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps and --guidance are for diffusion models; ${dir} is a ${model.family} model`);
+      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined || flags.trajectory) && model.family !== 'diffusion') {
+        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps, --guidance and --trajectory are for diffusion models; ${dir} is a ${model.family} model`);
       }
-      const label = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);
+      if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
+      const label = resolveCondition(model, dir, flags);
+      const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
       const batch = model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample'), {
         labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label),
         truncation: flags.truncation,
@@ -75,9 +74,14 @@ export function sampleCommand(): Command {
         sampler: flags.sampler,
         steps: flags.steps,
         guidance: flags.guidance,
+        onStep: recorder?.onStep,
       });
       model.dispose();
-      if (flags.format === 'files') {
+      if (recorder) {
+        batch.dispose();
+        const stripPath = recorder.write(flags.out, flags.delay);
+        process.stdout.write(`wrote the denoising of ${flags.n} sample${flags.n > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}\n`);
+      } else if (flags.format === 'files') {
         const images = tensorToImages(batch);
         batch.dispose();
         makeDirectories(flags.out);

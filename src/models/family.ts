@@ -57,6 +57,8 @@ export interface LoadedModel {
   /** Generate `count` images from seeded noise. */
   sampleImages?(count: number, random: Random, options?: SampleOptions): tf.Tensor4D;
   latent?: LatentModel;
+  /** Diffusion models: editing existing images. */
+  editing?: ImageEditing;
   /** Image classifiers: the feature net of the image metrics. */
   classifier?: ImageClassifier;
   /** Metrics for `genloom eval`. */
@@ -75,6 +77,16 @@ export interface SampleOptions {
   sampler?: string;
   steps?: number;
   guidance?: number;
+  /** Diffusion: called after each denoising step with x_t and the x_0 estimate, as images in [0, 1] (not kept: copy them). */
+  onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
+}
+
+/** Editing images with a model that can denoise (diffusion). Images are [B, H, W, C] in [0, 1]. */
+export interface ImageEditing {
+  /** Noise the images partway (strength in [0, 1]) and denoise them again: SDEdit's img2img. */
+  img2img(images: tf.Tensor4D, strength: number, random: Random, options?: SampleOptions): tf.Tensor4D;
+  /** Fill where `mask` [B or 1, H, W, 1] is 1 to agree with the rest of the image. */
+  inpaint(images: tf.Tensor4D, mask: tf.Tensor4D, random: Random, options?: SampleOptions): tf.Tensor4D;
 }
 
 /** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */

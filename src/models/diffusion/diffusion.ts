@@ -71,7 +71,7 @@ export class Diffusion {
     const noise = tf.tensor4d(random.fork('noise').normalArray(batch.images.size), shape);
     const a = tf.tensor4d(alphaBars.map(Math.sqrt), [count, 1, 1, 1]);
     const b = tf.tensor4d(alphaBars.map((value) => Math.sqrt(1 - value)), [count, 1, 1, 1]);
-    const data = tf.sub(tf.mul(batch.images, 2), 1);
+    const data = toData(batch.images);
     const noisy = tf.add(tf.mul(data, a), tf.mul(noise, b)) as tf.Tensor4D;
     let labels: number[] | null = null;
     if (this.conditional) {
@@ -86,49 +86,134 @@ export class Diffusion {
 
   /** `count` images [B, H, W, C] in [0, 1] from seeded noise. */
   sample(count: number, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
-    const samplerName = options.sampler ?? 'ddim';
-    const sampler = samplers[samplerName];
-    if (!sampler) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
-    const steps = options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
-    const guidance = options.guidance ?? 1;
-    if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
-    const labelRandom = random.fork('labels');
-    const labels = this.conditional ? Array.from(options.labels ?? Array.from({ length: count }, () => labelRandom.integer(this.config.classes))) : null;
-    if (labels?.some((label) => !(label >= 0 && label < this.config.classes))) {
-      throw new GenloomError('BAD_ARGUMENT', `labels must be in 0..${this.config.classes - 1}`);
-    }
-    const none = new Array<number>(count).fill(this.config.classes);
-    const denoise = (x: tf.Tensor4D, t: number): tf.Tensor4D =>
-      tf.tidy(() => {
-        const steps = new Array<number>(count).fill(t);
-        const network = this.averaged;
-        if (!labels || guidance === 1) return network.apply(x, steps, labels);
-        const unconditional = network.apply(x, steps, none);
-        if (guidance === 0) return unconditional;
-        const conditional = network.apply(x, steps, labels);
-        return tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidance)) as tf.Tensor4D;
-      });
     const { imageHeight, imageWidth, channels } = this.config;
     const start = tf.tensor4d(random.fork('start').normalArray(count * imageHeight * imageWidth * channels), [count, imageHeight, imageWidth, channels]);
-    const sample = sampler({
-      schedule: this.schedule,
-      prediction: this.config.prediction,
-      denoise,
-      start,
-      steps,
-      random: random.fork('sampler'),
-      eta: options.eta,
-      clip: true,
-      onStep: options.onStep,
-    });
-    start.dispose();
-    const images = tf.tidy(() => tf.clipByValue(tf.div(tf.add(sample, 1), 2), 0, 1) as tf.Tensor4D);
-    sample.dispose();
-    return images;
+    return this.denoiseFrom(start, this.config.timesteps, random, options);
+  }
+
+  /**
+   * SDEdit (Meng et al. 2022): noise the images [B, H, W, C] in [0, 1] to step strength·T, then
+   * denoise (toward `labels`, for conditional models). Strength 0 returns the images; 1 ignores them.
+   * The sampler takes strength·steps of its steps, so a weaker edit costs less.
+   */
+  img2img(images: tf.Tensor4D, strength: number, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
+    if (!(strength >= 0 && strength <= 1)) throw new GenloomError('BAD_ARGUMENT', `--strength must be in [0, 1] (got ${strength})`);
+    this.checkImages(images);
+    const total = this.config.timesteps;
+    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1 && options.steps <= total)) {
+      throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${total} for this model (got ${options.steps})`);
+    }
+    const startStep = Math.round(strength * total);
+    if (startStep === 0) return tf.clone(images);
+    const steps = Math.max(1, Math.round(this.defaultSteps(options) * strength));
+    const start = tf.tidy(() => this.addNoise(toData(images), startStep, random.fork('start')));
+    return this.denoiseFrom(start, startStep, random, { ...options, steps: Math.min(steps, startStep) });
+  }
+
+  /**
+   * Inpainting by replacement (as in RePaint, without its resampling): sample from noise, and after
+   * every step put the known pixels back, noised to that step, so the model fills the masked region
+   * to agree with them. `mask` [B or 1, H, W, 1] is 1 where pixels are to be filled, 0 where kept.
+   */
+  inpaint(images: tf.Tensor4D, mask: tf.Tensor4D, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
+    this.checkImages(images);
+    const [count, height, width] = images.shape;
+    if (mask.shape[1] !== height || mask.shape[2] !== width || mask.shape[3] !== 1 || (mask.shape[0] !== 1 && mask.shape[0] !== count)) {
+      throw new GenloomError('SHAPE_MISMATCH', `the mask is ${mask.shape[1]}×${mask.shape[2]} but the images are ${height}×${width}`);
+    }
+    const known = toData(images);
+    const keep = tf.sub(1, mask);
+    const constrainRandom = random.fork('known');
+    const constrain = (x: tf.Tensor4D, s: number): tf.Tensor4D =>
+      tf.tidy(() => {
+        const noisedKnown = s === 0 ? known : this.addNoise(known, s, constrainRandom.fork(s));
+        return tf.add(tf.mul(noisedKnown, keep), tf.mul(x, mask)) as tf.Tensor4D;
+      });
+    const start = tf.tensor4d(random.fork('start').normalArray(images.size), images.shape);
+    try {
+      return this.denoiseFrom(start, this.config.timesteps, random, options, constrain);
+    } finally {
+      tf.dispose([known, keep]);
+    }
+  }
+
+  /** x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε for data-range images (the forward process, in closed form). */
+  private addNoise(data: tf.Tensor4D, t: number, random: Random): tf.Tensor4D {
+    const alphaBar = alphaBarAt(this.schedule, t);
+    return tf.tidy(() => tf.add(tf.mul(data, Math.sqrt(alphaBar)), tf.mul(tf.tensor4d(random.normalArray(data.size), data.shape), Math.sqrt(1 - alphaBar))) as tf.Tensor4D);
+  }
+
+  private checkImages(images: tf.Tensor4D): void {
+    const { imageHeight, imageWidth, channels } = this.config;
+    const [, height, width, depth] = images.shape;
+    if (height !== imageHeight || width !== imageWidth || depth !== channels) {
+      throw new GenloomError('SHAPE_MISMATCH', `the model works on ${imageHeight}×${imageWidth}×${channels} images, not ${height}×${width}×${depth}`);
+    }
+  }
+
+  private defaultSteps(options: DiffusionSampleOptions): number {
+    const samplerName = options.sampler ?? 'ddim';
+    return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
+  }
+
+  /** Runs the chosen sampler from `start` (at step startStep; disposed) and returns images in [0, 1]. */
+  private denoiseFrom(start: tf.Tensor4D, startStep: number, random: Random, options: DiffusionSampleOptions, constrain?: (x: tf.Tensor4D, s: number) => tf.Tensor4D): tf.Tensor4D {
+    const count = start.shape[0];
+    try {
+      const samplerName = options.sampler ?? 'ddim';
+      const sampler = samplers[samplerName];
+      if (!sampler) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
+      const guidance = options.guidance ?? 1;
+      if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
+      const labelRandom = random.fork('labels');
+      const labels = this.conditional ? Array.from(options.labels ?? Array.from({ length: count }, () => labelRandom.integer(this.config.classes))) : null;
+      if (labels?.some((label) => !(label >= 0 && label < this.config.classes))) {
+        throw new GenloomError('BAD_ARGUMENT', `labels must be in 0..${this.config.classes - 1}`);
+      }
+      const none = new Array<number>(count).fill(this.config.classes);
+      const denoise = (x: tf.Tensor4D, t: number): tf.Tensor4D =>
+        tf.tidy(() => {
+          const steps = new Array<number>(count).fill(t);
+          const network = this.averaged;
+          if (!labels || guidance === 1) return network.apply(x, steps, labels);
+          const unconditional = network.apply(x, steps, none);
+          if (guidance === 0) return unconditional;
+          const conditional = network.apply(x, steps, labels);
+          return tf.add(unconditional, tf.mul(tf.sub(conditional, unconditional), guidance)) as tf.Tensor4D;
+        });
+      const sample = sampler({
+        schedule: this.schedule,
+        prediction: this.config.prediction,
+        denoise,
+        start,
+        startStep,
+        steps: this.defaultSteps(options),
+        random: random.fork('sampler'),
+        eta: options.eta,
+        clip: true,
+        constrain,
+        onStep: options.onStep,
+      });
+      const images = tf.tidy(() => toImages(sample));
+      sample.dispose();
+      return images;
+    } finally {
+      start.dispose();
+    }
   }
 
   dispose(): void {
     this.unet.dispose();
     this.averaged.dispose();
   }
+}
+
+/** Images in [0, 1] → the model's data range [−1, 1]. */
+function toData(images: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.sub(tf.mul(images, 2), 1) as tf.Tensor4D);
+}
+
+/** The model's data range → images in [0, 1] (clipped). */
+export function toImages(data: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.clipByValue(tf.div(tf.add(data, 1), 2), 0, 1) as tf.Tensor4D);
 }

@@ -10,10 +10,11 @@ import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
-import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
+import * as tf from '../../core/tf.ts';
+import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
 import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
-import { Diffusion, type DiffusionBatch } from './diffusion.ts';
+import { Diffusion, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -67,8 +68,11 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
     imageShape: [config.imageHeight, config.imageWidth, config.channels],
     labelNames: training['labelNames'] as string[] | undefined,
     conditional: model.conditional,
-    sampleImages: (count, random, options = {}) =>
-      model.sample(count, random, { labels: options.labels, sampler: options.sampler, steps: options.steps, guidance: options.guidance }),
+    sampleImages: (count, random, options = {}) => model.sample(count, random, diffusionOptions(options)),
+    editing: {
+      img2img: (images, strength, random, options = {}) => model.img2img(images, strength, random, diffusionOptions(options)),
+      inpaint: (images, mask, random, options = {}) => model.inpaint(images, mask, random, diffusionOptions(options)),
+    },
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
       return {
@@ -88,6 +92,18 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
       };
     },
     dispose: () => model.dispose(),
+  };
+}
+
+/** The family-neutral sample options as the diffusion model takes them (trajectory frames as images). */
+function diffusionOptions(options: SampleOptions): DiffusionSampleOptions {
+  const onStep = options.onStep;
+  return {
+    labels: options.labels,
+    sampler: options.sampler,
+    steps: options.steps,
+    guidance: options.guidance,
+    onStep: onStep && ((index, t, x, x0) => tf.tidy(() => onStep(index, t, toImages(x), toImages(x0)))),
   };
 }
 

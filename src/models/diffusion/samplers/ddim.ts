@@ -6,11 +6,11 @@
  */
 import * as tf from '../../../core/tf.ts';
 import { alphaBarAt } from '../schedule.ts';
-import { estimates, gaussianLike, timesteps, type SampleRequest, type Sampler } from './sampler.ts';
+import { estimates, finishStep, gaussianLike, timesteps, type SampleRequest, type Sampler } from './sampler.ts';
 
 export const ddim: Sampler = (request) => {
   const eta = request.eta ?? 0;
-  const steps = timesteps(request.schedule.steps, request.steps);
+  const steps = timesteps(request);
   let x = tf.clone(request.start);
   steps.forEach((t, index) => {
     const s = steps[index + 1] ?? 0;
@@ -21,8 +21,7 @@ export const ddim: Sampler = (request) => {
       const sigma = eta * Math.sqrt((1 - alphaS) / (1 - alphaT)) * Math.sqrt(Math.max(0, 1 - alphaT / alphaS));
       let out = tf.add(tf.mul(x0, Math.sqrt(alphaS)), tf.mul(noise, Math.sqrt(Math.max(0, 1 - alphaS - sigma * sigma))));
       if (sigma > 0) out = tf.add(out, tf.mul(gaussianLike(x, request.random.fork('step', index)), sigma));
-      request.onStep?.(index, t, out as tf.Tensor4D, x0);
-      return out as tf.Tensor4D;
+      return finishStep(request, index, t, s, out as tf.Tensor4D, x0);
     });
     x.dispose();
     x = next;

@@ -10,10 +10,10 @@
  */
 import * as tf from '../../../core/tf.ts';
 import { alphaBarAt } from '../schedule.ts';
-import { estimates, timesteps, type Sampler } from './sampler.ts';
+import { estimates, finishStep, timesteps, type Sampler } from './sampler.ts';
 
 export const dpmSolver2m: Sampler = (request) => {
-  const steps = timesteps(request.schedule.steps, request.steps);
+  const steps = timesteps(request);
   const lambda = (alphaBar: number) => 0.5 * Math.log(alphaBar / (1 - alphaBar));
   let x = tf.clone(request.start);
   const previous: { x0: tf.Tensor4D | null; h: number } = { x0: null, h: 0 };
@@ -37,8 +37,7 @@ export const dpmSolver2m: Sampler = (request) => {
         const ratio = Math.sqrt((1 - alphaS) / (1 - alphaT));
         out = tf.sub(tf.mul(x, ratio), tf.mul(data, Math.sqrt(alphaS) * Math.expm1(-h))) as tf.Tensor4D;
       }
-      request.onStep?.(index, t, out, x0);
-      return out;
+      return finishStep(request, index, t, s, out, x0);
     });
     previous.x0?.dispose();
     previous.x0 = x0;

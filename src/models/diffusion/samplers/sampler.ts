@@ -17,9 +17,11 @@ export interface SampleRequest {
   schedule: NoiseSchedule;
   prediction: PredictionTarget;
   denoise: Denoiser;
-  /** Pure noise x_T to start from (the caller draws it, so a seed fixes it). */
+  /** Where to start: pure noise x_T (the caller draws it, so a seed fixes it), or x at `startStep`. */
   start: tf.Tensor4D;
-  /** How many network evaluations (≤ T); the steps are spread evenly over 1…T. */
+  /** The step `start` is at (default T). Lower starts from a partly noised image: SDEdit's img2img. */
+  startStep?: number;
+  /** How many network evaluations (≤ the start step); the steps are spread evenly over 1…start. */
   steps: number;
   /** Noise for stochastic samplers. */
   random: Random;
@@ -27,18 +29,34 @@ export interface SampleRequest {
   eta?: number;
   /** Clip the x_0 estimate to the data range [−1, 1] (images). */
   clip?: boolean;
-  /** Called after each step with the current x and the x_0 estimate (not kept: copy what you need). */
+  /**
+   * Replaces each new x (at step s, 0 at the end) with a constrained one, e.g. inpainting puts the
+   * known pixels back, noised to step s. Returns a new tensor.
+   */
+  constrain?(x: tf.Tensor4D, s: number): tf.Tensor4D;
+  /** Called after each step with the new x and the x_0 estimate it came from (not kept: copy what you need). */
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
 
 /** A sampler: noise → sample, one `denoise` call per step. */
 export type Sampler = (request: SampleRequest) => tf.Tensor4D;
 
-/** The steps visited, descending from T: `count` evenly spaced values in 1…T, always including T. */
-export function timesteps(total: number, count: number): number[] {
-  if (!Number.isInteger(count) || count < 1 || count > total) throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${total} for this model (got ${count})`);
+/** The steps a request visits, descending: `steps` evenly spaced values in 1…start, always including start. */
+export function timesteps(request: Pick<SampleRequest, 'schedule' | 'startStep' | 'steps'>): number[] {
+  const total = request.schedule.steps;
+  const from = request.startStep ?? total;
+  if (!Number.isInteger(from) || from < 1 || from > total) throw new GenloomError('BAD_ARGUMENT', `the start step must be 1..${total} (got ${from})`);
+  const count = request.steps;
+  if (!Number.isInteger(count) || count < 1 || count > from) throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${from} for this model (got ${count})`);
   const out: number[] = [];
-  for (let i = 0; i < count; i++) out.push(Math.round(total - (i * total) / count));
+  for (let i = 0; i < count; i++) out.push(Math.round(from - (i * from) / count));
+  return out;
+}
+
+/** The end of one step at s: the constraint (if any), then the onStep callback. Returns the new x. */
+export function finishStep(request: SampleRequest, index: number, t: number, s: number, x: tf.Tensor4D, x0: tf.Tensor4D): tf.Tensor4D {
+  const out = request.constrain ? request.constrain(x, s) : x;
+  request.onStep?.(index, t, out, x0);
   return out;
 }
 

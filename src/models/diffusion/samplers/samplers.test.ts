@@ -32,11 +32,15 @@ function gaussianOracle(mean: number, std: number): Denoiser {
     });
 }
 
-test('timesteps spread evenly from T down', () => {
-  assert.deepEqual(timesteps(1000, 4), [1000, 750, 500, 250]);
-  assert.deepEqual(timesteps(10, 10), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
-  assert.throws(() => timesteps(1000, 0), /--steps must be 1..1000/);
-  assert.throws(() => timesteps(1000, 1001), /--steps must be 1..1000/);
+test('timesteps spread evenly from T (or the start step) down', () => {
+  const ten = makeSchedule('linear', 10);
+  assert.deepEqual(timesteps({ schedule, steps: 4 }), [1000, 750, 500, 250]);
+  assert.deepEqual(timesteps({ schedule: ten, steps: 10 }), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  assert.deepEqual(timesteps({ schedule, startStep: 600, steps: 3 }), [600, 400, 200]);
+  assert.throws(() => timesteps({ schedule, steps: 0 }), /--steps must be 1..1000/);
+  assert.throws(() => timesteps({ schedule, steps: 1001 }), /--steps must be 1..1000/);
+  assert.throws(() => timesteps({ schedule, startStep: 600, steps: 601 }), /--steps must be 1..600/);
+  assert.throws(() => timesteps({ schedule, startStep: 0, steps: 1 }), /start step must be 1..1000/);
 });
 
 for (const prediction of ['epsilon', 'v'] as const) {
@@ -67,6 +71,53 @@ test('with the exact denoiser of Gaussian data, samples have the data\'s mean an
     assert.ok(Math.abs(sampleStd - std) < 0.03, `${name}: std ${sampleStd}`);
     tf.dispose([sample, start]);
   }
+});
+
+/** Draws N(mean, std²) data noised to step t: what SDEdit and inpainting start from. */
+function noisedGaussian(mean: number, std: number, t: number, count: number, seed: string): { data: Float32Array; noised: tf.Tensor4D } {
+  const alphaBar = alphaBarAt(schedule, t);
+  const data = fromSeed(seed).normalArray(count).map((z) => mean + std * z);
+  const noise = fromSeed(seed).fork('noise').normalArray(count);
+  const noised = tf.tensor4d(data.map((x, i) => Math.sqrt(alphaBar) * x + Math.sqrt(1 - alphaBar) * noise[i]!), [1, 40, count / 40, 1]);
+  return { data, noised };
+}
+
+test('starting from data noised to step 400 (img2img), every sampler still ends on the data distribution', () => {
+  const [mean, std] = [-0.2, 0.4];
+  for (const [name, sampler, steps] of samplers) {
+    const { noised } = noisedGaussian(mean, std, 400, 4000, 'partway');
+    const sample = sampler({ schedule, prediction: 'epsilon', denoise: gaussianOracle(mean, std), start: noised, startStep: 400, steps, random: fromSeed(3) });
+    const values = Array.from(sample.dataSync());
+    const sampleMean = values.reduce((sum, value) => sum + value, 0) / values.length;
+    const sampleStd = Math.sqrt(values.reduce((sum, value) => sum + (value - sampleMean) ** 2, 0) / values.length);
+    assert.ok(Math.abs(sampleMean - mean) < 0.03, `${name}: mean ${sampleMean}`);
+    assert.ok(Math.abs(sampleStd - std) < 0.03, `${name}: std ${sampleStd}`);
+    tf.dispose([sample, noised]);
+  }
+});
+
+test('a constraint (inpainting\'s known pixels) holds exactly at the end, and the free pixels follow the data', () => {
+  const [mean, std] = [0.3, 0.2];
+  const known = noisedGaussian(mean, std, 1, 4000, 'known').data;
+  const mask = tf.tensor4d(Float32Array.from({ length: 4000 }, (_, i) => (i % 2 === 0 ? 1 : 0)), [1, 40, 100, 1]);
+  const knownTensor = tf.tensor4d(known, [1, 40, 100, 1]);
+  for (const [name, sampler, steps] of samplers) {
+    const constrain = (x: tf.Tensor4D, s: number) =>
+      tf.tidy(() => {
+        const alphaBar = alphaBarAt(schedule, s);
+        const noisedKnown = tf.add(tf.mul(knownTensor, Math.sqrt(alphaBar)), tf.mul(tf.tensor4d(fromSeed('c').fork(s).normalArray(4000), x.shape), Math.sqrt(1 - alphaBar)));
+        return tf.add(tf.mul(noisedKnown, mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
+      });
+    const start = tf.tensor4d(fromSeed('inpaint-start').normalArray(4000), [1, 40, 100, 1]);
+    const sample = sampler({ schedule, prediction: 'epsilon', denoise: gaussianOracle(mean, std), start, steps, random: fromSeed(4), constrain });
+    const values = sample.dataSync();
+    const free = Array.from(values).filter((_, i) => i % 2 === 1);
+    for (let i = 0; i < 4000; i += 2) assert.equal(values[i], known[i], `${name}: known pixel ${i} is kept`);
+    const freeMean = free.reduce((sum, value) => sum + value, 0) / free.length;
+    assert.ok(Math.abs(freeMean - mean) < 0.03, `${name}: free pixels' mean ${freeMean}`);
+    tf.dispose([sample, start]);
+  }
+  tf.dispose([mask, knownTensor]);
 });
 
 test('stochastic samplers are fixed by their seed; DDIM with η = 0 needs none', () => {
