@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/core/engine.ts';
 import { GenloomError } from '../src/core/errors.ts';
+import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
 import { benchVae } from './vae.ts';
 
@@ -16,7 +17,7 @@ export interface BenchRow {
   note?: string;
 }
 
-const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan };
+const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -9,7 +9,7 @@ import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
-import { limits, openModel, parseInteger, parseNumber, printJson } from './options.ts';
+import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson } from './options.ts';
 
 interface EvalFlags {
   dataset?: string;
@@ -21,6 +21,9 @@ interface EvalFlags {
   samples?: number;
   classifier?: string;
   truncation?: number;
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
 }
 
 export function evalCommand(): Command {
@@ -33,21 +36,33 @@ export function evalCommand(): Command {
     .option('--samples <n>', 'image generators: samples for the image metrics', parseInteger(100, 100_000), 10_000)
     .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
     .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber())
+    .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
+    .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
+    .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 1: none)', parseNumber(0, 50))
     .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
     .option('--json', 'print one JSON object')
-    .option('--record', 'store the results in the model\'s config.json under "metrics"')
+    .option('--record', 'store the results in the model\'s config.json: under "metrics" (the latest) and "evaluations" (one per sampling setting)')
     .action(async (dir: string, flags: EvalFlags, self: Command) => {
       const model = await openModel(dir, self);
       if (flags.truncation !== undefined && model.family !== 'gan') throw new GenloomError('BAD_ARGUMENT', `--truncation is for GANs; ${dir} is a ${model.family} model`);
+      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined) && model.family !== 'diffusion') {
+        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps and --guidance are for diffusion models; ${dir} is a ${model.family} model`);
+      }
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
-      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, truncation: flags.truncation, seed: flags.seed, quiet });
+      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, truncation: flags.truncation, sampler: flags.sampler, steps: flags.steps, guidance: flags.guidance, seed: flags.seed, quiet });
       model.dispose();
       const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
       if (flags.record) {
         const manifest = readManifest(dir);
-        manifest.metrics = { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') };
+        const recorded = { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') };
+        manifest.metrics = recorded;
+        // One entry per way of drawing the samples, so a model keeps e.g. its DDIM and DDPM figures side by side.
+        const setting = [flags.sampler, flags.steps && `${flags.steps} steps`, flags.guidance !== undefined && `guidance ${flags.guidance}`, flags.truncation !== undefined && `truncation ${flags.truncation}`, flags.samples && `${flags.samples} samples`]
+          .filter(Boolean)
+          .join(', ');
+        manifest.evaluations = { ...manifest.evaluations, [setting || 'default']: recorded };
         writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       }
       if (flags.json) printJson(result);

@@ -44,6 +44,8 @@ export interface CheckpointManifest {
   training: Record<string, unknown> & { step: number };
   /** Latest evaluation results, filled in by `genloom eval`. */
   metrics?: Record<string, unknown>;
+  /** Every recorded evaluation, keyed by how the samples were drawn ("ddim, 50 steps, guidance 3"). */
+  evaluations?: Record<string, Record<string, unknown>>;
   /** The model this one was fine-tuned from, if any. */
   parent?: string;
 }

@@ -123,6 +123,10 @@ export interface EvaluateOptions {
   classifier?: string;
   /** GANs: the truncation ψ the samples are drawn with (default 1: none). */
   truncation?: number;
+  /** Diffusion: how the samples are drawn. */
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
   quiet: boolean;
 }
 

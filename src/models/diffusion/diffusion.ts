@@ -105,7 +105,7 @@ export class Diffusion {
     }
     const startStep = Math.round(strength * total);
     if (startStep === 0) return tf.clone(images);
-    const steps = Math.max(1, Math.round(this.defaultSteps(options) * strength));
+    const steps = Math.max(1, Math.round(this.stepsFor(options) * strength));
     const start = tf.tidy(() => this.addNoise(toData(images), startStep, random.fork('start')));
     return this.denoiseFrom(start, startStep, random, { ...options, steps: Math.min(steps, startStep) });
   }
@@ -151,7 +151,8 @@ export class Diffusion {
     }
   }
 
-  private defaultSteps(options: DiffusionSampleOptions): number {
+  /** The network evaluations a sampling run with these options makes. */
+  stepsFor(options: DiffusionSampleOptions): number {
     const samplerName = options.sampler ?? 'ddim';
     return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
   }
@@ -187,7 +188,7 @@ export class Diffusion {
         denoise,
         start,
         startStep,
-        steps: this.defaultSteps(options),
+        steps: this.stepsFor(options),
         random: random.fork('sampler'),
         eta: options.eta,
         clip: true,

@@ -75,13 +75,17 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
     },
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
+      const sampling = diffusionOptions({ sampler: options.sampler, steps: options.steps, guidance: options.guidance });
       return {
         family: 'diffusion',
         dataset: spec,
         conditional: model.conditional,
+        sampler: sampling.sampler ?? 'ddim',
+        steps: model.stepsFor(sampling),
+        guidance: sampling.guidance ?? 1,
         ...evaluateForEval(
           {
-            generate: (count, labels, random) => model.sample(count, random, labels ? { labels } : {}),
+            generate: (count, labels, random) => model.sample(count, random, { ...sampling, ...(labels ? { labels } : {}) }),
             conditional: model.conditional,
             classes: config.classes,
             imageShape: [config.imageHeight, config.imageWidth, config.channels],
