@@ -11,6 +11,7 @@ import { families } from '../src/models/registry.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const starter = join(root, 'models', 'vae-mnist');
 const ganStarter = join(root, 'models', 'gan-mnist');
+const diffusionStarter = join(root, 'models', 'diffusion-mnist');
 const out = join(process.cwd(), 'out');
 
 process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
@@ -27,6 +28,10 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom train gan --dataset fashion-mnist --conditional --epochs 7 --out runs/gan --seed 1
   genloom sample models/gan-mnist --n 64 --label 7 --truncation 0.8 --seed 3 --out sevens.png
   genloom eval models/gan-mnist --json
+  genloom sample models/diffusion-mnist --prompt "a handwritten seven" --n 16 --guidance 3 --out sevens.png
+  genloom sample models/diffusion-mnist --label 3 --sampler ddim --steps 50 --trajectory --out three.gif
+  genloom inpaint models/diffusion-mnist --input x.png --mask mask.png --out filled.png
+  genloom img2img models/diffusion-mnist --input x.png --strength 0.6 --label 8 --out eight.png
   genloom <command> --help for every option
 
 `);
@@ -44,6 +49,12 @@ if (existsSync(join(ganStarter, 'config.json'))) {
   steps.push(
     ['sample', ganStarter, '--n', '64', '--label', '7', '--seed', '3', '--out', join(out, 'gan-sevens.png')],
     ['interpolate', ganStarter, '--seed-from', '1', '--seed-to', '2', '--frames', '24', '--out', join(out, 'gan-walk.gif')],
+  );
+}
+if (existsSync(join(diffusionStarter, 'config.json'))) {
+  steps.push(
+    ['sample', diffusionStarter, '--n', '16', '--prompt', 'a handwritten seven', '--steps', '20', '--guidance', '3', '--seed', '3', '--out', join(out, 'diffusion-sevens.png')],
+    ['sample', diffusionStarter, '--n', '4', '--label', '3', '--steps', '20', '--guidance', '3', '--seed', '1', '--trajectory', '--out', join(out, 'diffusion-three.gif')],
   );
 }
 for (const args of steps) {

@@ -64,6 +64,7 @@ export function sampleCommand(): Command {
       if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined || flags.trajectory) && model.family !== 'diffusion') {
         throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps, --guidance and --trajectory are for diffusion models; ${dir} is a ${model.family} model`);
       }
+      if (flags.trajectory && flags.format === 'files') throw new GenloomError('BAD_ARGUMENT', '--trajectory writes a GIF and a strip; it does not combine with --format files');
       if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
       const label = resolveCondition(model, dir, flags);
       const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;

@@ -58,10 +58,16 @@ export function evalCommand(): Command {
         const manifest = readManifest(dir);
         const recorded = { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') };
         manifest.metrics = recorded;
-        // One entry per way of drawing the samples, so a model keeps e.g. its DDIM and DDPM figures side by side.
-        const setting = [flags.sampler, flags.steps && `${flags.steps} steps`, flags.guidance !== undefined && `guidance ${flags.guidance}`, flags.truncation !== undefined && `truncation ${flags.truncation}`, flags.samples && `${flags.samples} samples`]
+        // One entry per dataset and way of drawing the samples, so a model keeps e.g. its DDIM and DDPM figures side by side.
+        const facts = result as Record<string, unknown>;
+        const setting = [
+          facts['dataset'],
+          facts['sampler'] !== undefined && `${facts['sampler']}, ${facts['steps']} steps, guidance ${facts['guidance']}`,
+          flags.truncation !== undefined && `truncation ${flags.truncation}`,
+          facts['samples'] !== undefined && `${facts['samples']} samples`,
+        ]
           .filter(Boolean)
-          .join(', ');
+          .join('; ');
         manifest.evaluations = { ...manifest.evaluations, [setting || 'default']: recorded };
         writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       }

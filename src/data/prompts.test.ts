@@ -12,6 +12,8 @@ test('MNIST prompts: digit words and numerals, with filler words and punctuation
   assert.equal(labelFromPrompt('The digit ZERO.', digits), 0);
   assert.equal(labelFromPrompt('draw me a one', digits), 1);
   assert.equal(labelFromPrompt('nine, please!', digits), 9);
+  assert.equal(labelFromPrompt('hand-written sevens', digits), 7);
+  assert.equal(labelFromPrompt('seven - handwritten', digits), 7, 'a lone hyphen is punctuation');
 });
 
 test('Fashion-MNIST prompts: garment names and synonyms; longer phrases win', () => {
@@ -20,6 +22,7 @@ test('Fashion-MNIST prompts: garment names and synonyms; longer phrases win', ()
   assert.equal(labelFromPrompt('jeans', fashion), 1);
   assert.equal(labelFromPrompt('a T-shirt', fashion), 0);
   assert.equal(labelFromPrompt('tee', fashion), 0);
+  assert.equal(labelFromPrompt('a tee-shirt', fashion), 0);
   assert.equal(labelFromPrompt('an ankle boot', fashion), 9);
   assert.equal(labelFromPrompt('boots', fashion), 9);
   assert.equal(labelFromPrompt('a dress shirt', fashion), 6, '"dress shirt" is a shirt, not a dress');
@@ -41,4 +44,5 @@ test('an unknown word, no label, or two labels is an error that says what the mo
   assert.throws(() => labelFromPrompt('a seven and an eight', digits), /has words this model does not know \(and\)/);
   assert.throws(() => labelFromPrompt('seven eight', digits), /names 2 labels \(7, 8\); name one/);
   assert.throws(() => labelFromPrompt('a handwritten seven', fashion), /does not know \(seven\).*sneaker/);
+  assert.throws(() => labelFromPrompt('seven', promptVocabulary('mnist', [])), /no label names, so it cannot read a prompt/);
 });

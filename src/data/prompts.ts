@@ -16,16 +16,16 @@ import { GenloomError } from '../core/errors.ts';
 /** Label names (as the model stores them) → the phrases that mean each. */
 const builtinVocabularies: Record<string, Record<string, string[]>> = {
   mnist: {
-    '0': ['0', 'zero', 'nought'],
-    '1': ['1', 'one'],
-    '2': ['2', 'two'],
-    '3': ['3', 'three'],
-    '4': ['4', 'four'],
-    '5': ['5', 'five'],
-    '6': ['6', 'six'],
-    '7': ['7', 'seven'],
-    '8': ['8', 'eight'],
-    '9': ['9', 'nine'],
+    '0': ['0', 'zero', 'zeros', 'zeroes', 'nought'],
+    '1': ['1', 'one', 'ones'],
+    '2': ['2', 'two', 'twos'],
+    '3': ['3', 'three', 'threes'],
+    '4': ['4', 'four', 'fours'],
+    '5': ['5', 'five', 'fives'],
+    '6': ['6', 'six', 'sixes'],
+    '7': ['7', 'seven', 'sevens'],
+    '8': ['8', 'eight', 'eights'],
+    '9': ['9', 'nine', 'nines'],
   },
   'fashion-mnist': {
     't-shirt': ['t-shirt', 't-shirts', 'tshirt', 'tshirts', 'tee', 'tees', 'top', 'tops', 't shirt', 'tee shirt'],
@@ -43,7 +43,7 @@ const builtinVocabularies: Record<string, Record<string, string[]>> = {
 
 /** Words a prompt may use around the label. */
 export const fillerWords = [
-  'a', 'an', 'the', 'of', 'some', 'picture', 'photo', 'image', 'drawing', 'sketch', 'handwritten', 'hand-written',
+  'a', 'an', 'the', 'of', 'some', 'picture', 'photo', 'image', 'drawing', 'sketch', 'handwritten', 'hand',
   'written', 'digit', 'number', 'numeral', 'figure', 'item', 'piece', 'clothing', 'garment', 'please', 'draw', 'me', 'show',
 ];
 
@@ -69,6 +69,7 @@ export function promptVocabulary(dataset: string, labelNames: string[]): PromptV
  * neither part of a label phrase nor a filler word is an error, as is a prompt naming two labels.
  */
 export function labelFromPrompt(prompt: string, vocabulary: PromptVocabulary): number {
+  if (vocabulary.labelNames.length === 0) throw new GenloomError('BAD_ARGUMENT', 'this model has no label names, so it cannot read a prompt; use --label with an index');
   const words = normalise(prompt).split(' ').filter(Boolean);
   if (words.length === 0) throw new GenloomError('BAD_ARGUMENT', `the prompt is empty: ${describe(vocabulary)}`);
   const longest = Math.max(...[...vocabulary.phrases.keys()].map((phrase) => phrase.split(' ').length));
@@ -98,10 +99,11 @@ export function labelFromPrompt(prompt: string, vocabulary: PromptVocabulary): n
   return [...found][0]!;
 }
 
+/** Lower case, hyphens as spaces ("t-shirt" = "t shirt"), no punctuation, single spaces. */
 function normalise(text: string): string {
   return text
     .toLowerCase()
-    .replace(/[^a-z0-9\s-]/g, ' ')
+    .replace(/[^a-z0-9\s]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

@@ -69,6 +69,9 @@ test('guidance 0 is the unconditional path: the labels no longer matter', () => 
   assert.deepEqual(draw([0, 1], 0), draw([2, 2], 0));
   assert.notDeepEqual(draw([0, 1], 1), draw([2, 2], 1));
   model.dispose();
+  const unconditional = new Diffusion(parseDiffusionConfig({ imageHeight: 8, imageWidth: 8, classes: 0, timesteps: 20 }, 'tiny'), fromSeed(5));
+  assert.throws(() => unconditional.sample(1, fromSeed(1), { guidance: 3 }), /guidance needs a model trained with --conditional/);
+  unconditional.dispose();
 });
 
 test('img2img: strength 0 returns the input, more strength moves further from it; bad strength or shape is an error', () => {
@@ -79,6 +82,8 @@ test('img2img: strength 0 returns the input, more strength moves further from it
     return tf.tidy(() => tf.mean(tf.abs(tf.sub(out, input))).dataSync()[0]!) + (out.dispose(), 0);
   };
   assert.equal(distance(0), 0);
+  const redraw = (options: { labels?: number[]; guidance?: number }) => values(model.img2img(input, 0.5, fromSeed(2), { steps: 10, ...options }));
+  assert.deepEqual(redraw({}), redraw({ labels: [2, 0], guidance: 0 }), 'without a label, an edit is unconditional (not steered to a random label)');
   assert.ok(distance(0.2) < distance(1), `${distance(0.2)} < ${distance(1)}`);
   assert.throws(() => model.img2img(input, 1.5, fromSeed(2)), /--strength must be in \[0, 1\] \(got 1.5\)/);
   assert.throws(() => model.img2img(tf.zeros([1, 6, 6, 1]) as tf.Tensor4D, 0.5, fromSeed(2)), /works on 8×8×1 images, not 6×6×1/);
@@ -97,6 +102,7 @@ test('inpainting keeps the unmasked pixels exactly and fills the rest; a mask of
   }
   assert.ok(out.some((value, i) => i % 8 >= 4 && Math.abs(value - original[i]!) > 1e-3), 'the masked half is redrawn');
   assert.throws(() => model.inpaint(input, tf.ones([1, 4, 4, 1]) as tf.Tensor4D, fromSeed(3)), /the mask is 4×4 but the images are 8×8/);
+  assert.throws(() => model.inpaint(input, tf.ones([1, 8, 8, 3]) as tf.Tensor4D, fromSeed(3)), /the mask has shape \[1, 8, 8, 3\]; it needs one channel/);
   tf.dispose([input, mask]);
   model.dispose();
 });

@@ -88,7 +88,7 @@ export class Diffusion {
   sample(count: number, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
     const { imageHeight, imageWidth, channels } = this.config;
     const start = tf.tensor4d(random.fork('start').normalArray(count * imageHeight * imageWidth * channels), [count, imageHeight, imageWidth, channels]);
-    return this.denoiseFrom(start, this.config.timesteps, random, options);
+    return this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'random' });
   }
 
   /**
@@ -103,11 +103,13 @@ export class Diffusion {
     if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1 && options.steps <= total)) {
       throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${total} for this model (got ${options.steps})`);
     }
-    const startStep = Math.round(strength * total);
+    this.checkSampling(options);
+    // Any positive strength noises at least one step.
+    const startStep = Math.ceil(strength * total);
     if (startStep === 0) return tf.clone(images);
     const steps = Math.max(1, Math.round(this.stepsFor(options) * strength));
     const start = tf.tidy(() => this.addNoise(toData(images), startStep, random.fork('start')));
-    return this.denoiseFrom(start, startStep, random, { ...options, steps: Math.min(steps, startStep) });
+    return this.denoiseFrom(start, startStep, random, { ...options, steps: Math.min(steps, startStep) }, { unlabelled: 'none' });
   }
 
   /**
@@ -118,8 +120,11 @@ export class Diffusion {
   inpaint(images: tf.Tensor4D, mask: tf.Tensor4D, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
     this.checkImages(images);
     const [count, height, width] = images.shape;
-    if (mask.shape[1] !== height || mask.shape[2] !== width || mask.shape[3] !== 1 || (mask.shape[0] !== 1 && mask.shape[0] !== count)) {
+    if (mask.shape[1] !== height || mask.shape[2] !== width) {
       throw new GenloomError('SHAPE_MISMATCH', `the mask is ${mask.shape[1]}×${mask.shape[2]} but the images are ${height}×${width}`);
+    }
+    if (mask.shape[3] !== 1 || (mask.shape[0] !== 1 && mask.shape[0] !== count)) {
+      throw new GenloomError('SHAPE_MISMATCH', `the mask has shape [${mask.shape.join(', ')}]; it needs one channel and a batch of 1 or ${count}`);
     }
     const known = toData(images);
     const keep = tf.sub(1, mask);
@@ -131,7 +136,7 @@ export class Diffusion {
       });
     const start = tf.tensor4d(random.fork('start').normalArray(images.size), images.shape);
     try {
-      return this.denoiseFrom(start, this.config.timesteps, random, options, constrain);
+      return this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'none', constrain });
     } finally {
       tf.dispose([known, keep]);
     }
@@ -157,17 +162,38 @@ export class Diffusion {
     return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
   }
 
-  /** Runs the chosen sampler from `start` (at step startStep; disposed) and returns images in [0, 1]. */
-  private denoiseFrom(start: tf.Tensor4D, startStep: number, random: Random, options: DiffusionSampleOptions, constrain?: (x: tf.Tensor4D, s: number) => tf.Tensor4D): tf.Tensor4D {
+  /** Rejects an unknown sampler, a guidance scale out of range, or guidance for a model without labels. */
+  private checkSampling(options: DiffusionSampleOptions): void {
+    const samplerName = options.sampler ?? 'ddim';
+    if (!samplers[samplerName]) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
+    const guidance = options.guidance ?? 1;
+    if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
+    if (options.guidance !== undefined && options.guidance !== 1 && !this.conditional) {
+      throw new GenloomError('BAD_ARGUMENT', 'guidance needs a model trained with --conditional (it mixes the conditional and unconditional predictions)');
+    }
+  }
+
+  /**
+   * Runs the chosen sampler from `start` (at step startStep; disposed) and returns images in [0, 1].
+   * Without labels, a conditional model draws a random label per image (`unlabelled: 'random'`,
+   * sampling) or denoises unconditionally ('none', editing: steer nowhere unless asked).
+   */
+  private denoiseFrom(
+    start: tf.Tensor4D,
+    startStep: number,
+    random: Random,
+    options: DiffusionSampleOptions,
+    { unlabelled, constrain }: { unlabelled: 'random' | 'none'; constrain?: (x: tf.Tensor4D, s: number) => tf.Tensor4D },
+  ): tf.Tensor4D {
     const count = start.shape[0];
     try {
-      const samplerName = options.sampler ?? 'ddim';
-      const sampler = samplers[samplerName];
-      if (!sampler) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
+      this.checkSampling(options);
+      const sampler = samplers[options.sampler ?? 'ddim']!;
       const guidance = options.guidance ?? 1;
-      if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
       const labelRandom = random.fork('labels');
-      const labels = this.conditional ? Array.from(options.labels ?? Array.from({ length: count }, () => labelRandom.integer(this.config.classes))) : null;
+      const drawn = unlabelled === 'random' ? Array.from({ length: count }, () => labelRandom.integer(this.config.classes)) : null;
+      const given = options.labels ? Array.from(options.labels) : drawn;
+      const labels = this.conditional ? given : null;
       if (labels?.some((label) => !(label >= 0 && label < this.config.classes))) {
         throw new GenloomError('BAD_ARGUMENT', `labels must be in 0..${this.config.classes - 1}`);
       }

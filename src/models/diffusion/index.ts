@@ -46,7 +46,7 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
         ...trainingCadence(totalSteps, stepsPerEpoch),
         manifest: (step, epoch) => setup.manifest(step, epoch, { schedule: 'cosine' }),
         afterCheckpoint: () => {
-          const grid = model.sample(gridLabels?.length ?? 16, fromSeed('progress-grid'), { labels: gridLabels, sampler: 'ddim', steps: 20 });
+          const grid = model.sample(gridLabels?.length ?? 16, fromSeed('progress-grid'), { labels: gridLabels, sampler: 'ddim', steps: Math.min(20, model.config.timesteps) });
           writeImageGrid(join(request.outDir, 'samples.png'), grid, gridLabels ? model.config.classes : undefined);
         },
       },
