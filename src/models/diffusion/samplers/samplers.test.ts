@@ -32,6 +32,14 @@ function gaussianOracle(mean: number, std: number): Denoiser {
     });
 }
 
+/** The values' mean and standard deviation are within 0.03 of the given ones. */
+function assertMoments(values: number[], mean: number, std: number, what: string): void {
+  const sampleMean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const sampleStd = Math.sqrt(values.reduce((sum, value) => sum + (value - sampleMean) ** 2, 0) / values.length);
+  assert.ok(Math.abs(sampleMean - mean) < 0.03, `${what}: mean ${sampleMean}`);
+  assert.ok(Math.abs(sampleStd - std) < 0.03, `${what}: std ${sampleStd}`);
+}
+
 test('timesteps spread evenly from T (or the start step) down', () => {
   const ten = makeSchedule('linear', 10);
   assert.deepEqual(timesteps({ schedule, steps: 4 }), [1000, 750, 500, 250]);
@@ -65,10 +73,7 @@ test('with the exact denoiser of Gaussian data, samples have the data\'s mean an
     const start = tf.tensor4d(fromSeed('gaussian-start').normalArray(4000), [1, 40, 100, 1]);
     const sample = sampler({ schedule, prediction: 'epsilon', denoise: gaussianOracle(mean, std), start, steps, random: fromSeed(2) });
     const values = Array.from(sample.dataSync());
-    const sampleMean = values.reduce((sum, value) => sum + value, 0) / values.length;
-    const sampleStd = Math.sqrt(values.reduce((sum, value) => sum + (value - sampleMean) ** 2, 0) / values.length);
-    assert.ok(Math.abs(sampleMean - mean) < 0.03, `${name}: mean ${sampleMean}`);
-    assert.ok(Math.abs(sampleStd - std) < 0.03, `${name}: std ${sampleStd}`);
+    assertMoments(values, mean, std, name);
     tf.dispose([sample, start]);
   }
 });
@@ -88,10 +93,7 @@ test('starting from data noised to step 400 (img2img), every sampler still ends 
     const { noised } = noisedGaussian(mean, std, 400, 4000, 'partway');
     const sample = sampler({ schedule, prediction: 'epsilon', denoise: gaussianOracle(mean, std), start: noised, startStep: 400, steps, random: fromSeed(3) });
     const values = Array.from(sample.dataSync());
-    const sampleMean = values.reduce((sum, value) => sum + value, 0) / values.length;
-    const sampleStd = Math.sqrt(values.reduce((sum, value) => sum + (value - sampleMean) ** 2, 0) / values.length);
-    assert.ok(Math.abs(sampleMean - mean) < 0.03, `${name}: mean ${sampleMean}`);
-    assert.ok(Math.abs(sampleStd - std) < 0.03, `${name}: std ${sampleStd}`);
+    assertMoments(values, mean, std, name);
     tf.dispose([sample, noised]);
   }
 });
@@ -113,8 +115,7 @@ test('a constraint (inpainting\'s known pixels) holds exactly at the end, and th
     const values = sample.dataSync();
     const free = Array.from(values).filter((_, i) => i % 2 === 1);
     for (let i = 0; i < 4000; i += 2) assert.equal(values[i], known[i], `${name}: known pixel ${i} is kept`);
-    const freeMean = free.reduce((sum, value) => sum + value, 0) / free.length;
-    assert.ok(Math.abs(freeMean - mean) < 0.03, `${name}: free pixels' mean ${freeMean}`);
+    assertMoments(free, mean, std, `${name}, free pixels`);
     tf.dispose([sample, start]);
   }
   tf.dispose([mask, knownTensor]);
