@@ -27,11 +27,14 @@ export interface DiffusionSampleOptions {
   sampler?: string;
   /** Network evaluations (default: all T for ddpm, 50 for ddim, 20 for dpm-solver). */
   steps?: number;
-  /** Classifier-free guidance scale w (conditional models; default 1: no guidance). */
+  /** Classifier-free guidance scale w (conditional models; default 3, see guidanceFor). */
   guidance?: number;
   eta?: number;
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
+
+/** Classifier-free guidance scale used when none is given (conditional models). */
+export const defaultGuidance = 3;
 
 export class Diffusion {
   /** The network that training updates. */
@@ -162,11 +165,19 @@ export class Diffusion {
     return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
   }
 
+  /**
+   * The guidance scale a run uses: as given, else 3 for conditional models (at 1, plain conditional
+   * sampling, small models follow their label loosely; see the README's measurements) and 1 otherwise.
+   */
+  guidanceFor(options: DiffusionSampleOptions): number {
+    return options.guidance ?? (this.conditional ? defaultGuidance : 1);
+  }
+
   /** Rejects an unknown sampler, a guidance scale out of range, or guidance for a model without labels. */
   private checkSampling(options: DiffusionSampleOptions): void {
     const samplerName = options.sampler ?? 'ddim';
     if (!samplers[samplerName]) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
-    const guidance = options.guidance ?? 1;
+    const guidance = this.guidanceFor(options);
     if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
     if (options.guidance !== undefined && options.guidance !== 1 && !this.conditional) {
       throw new GenloomError('BAD_ARGUMENT', 'guidance needs a model trained with --conditional (it mixes the conditional and unconditional predictions)');
@@ -189,7 +200,7 @@ export class Diffusion {
     try {
       this.checkSampling(options);
       const sampler = samplers[options.sampler ?? 'ddim']!;
-      const guidance = options.guidance ?? 1;
+      const guidance = this.guidanceFor(options);
       const labelRandom = random.fork('labels');
       const drawn = unlabelled === 'random' ? Array.from({ length: count }, () => labelRandom.integer(this.config.classes)) : null;
       const given = options.labels ? Array.from(options.labels) : drawn;

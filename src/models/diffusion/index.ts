@@ -82,7 +82,7 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
         conditional: model.conditional,
         sampler: sampling.sampler ?? 'ddim',
         steps: model.stepsFor(sampling),
-        guidance: sampling.guidance ?? 1,
+        guidance: model.guidanceFor(sampling),
         ...evaluateForEval(
           {
             generate: (count, labels, random) => model.sample(count, random, { ...sampling, ...(labels ? { labels } : {}) }),
