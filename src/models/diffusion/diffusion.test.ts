@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { initEngine } from '../../core/engine.ts';
 import { fromSeed } from '../../core/random.ts';
-import { readManifest } from '../../io/checkpoint.ts';
+import { loadCheckpoint, readManifest, saveCheckpoint } from '../../io/checkpoint.ts';
 import { tempDir, writeShapeFolder } from '../../../test/fixtures.ts';
 import type { TrainRequest } from '../family.ts';
 import * as tf from '../../core/tf.ts';
@@ -48,6 +48,16 @@ test('a tiny conditional diffusion model trains, resumes exactly, and samples th
   assert.deepEqual(draw(1, { steps: 5, guidance: 3 }), draw(1, { steps: 5 }), 'conditional models default to guidance 3');
   assert.throws(() => draw(1, { sampler: 'euler' }), /unknown sampler "euler": use ddpm, ddim, dpm-solver/);
   assert.throws(() => draw(1, { steps: 51 }), /--steps must be 1..50/);
+
+  // A shipped model keeps only the averaged weights; it samples exactly like the full checkpoint.
+  const { manifest, weights } = loadCheckpoint(straight);
+  const shippedDir = join(root, 'shipped');
+  saveCheckpoint(shippedDir, { manifest, weights: Object.fromEntries([...weights].filter(([name]) => name.startsWith('ema.'))) });
+  const shipped = diffusionFamily.load(shippedDir, readManifest(shippedDir));
+  const fromShipped = shipped.sampleImages!(2, fromSeed(1), { labels: [0, 1], steps: 5 });
+  assert.deepEqual(Array.from(fromShipped.dataSync()), draw(1, { steps: 5 }));
+  fromShipped.dispose();
+  shipped.dispose();
   model.dispose();
 });
 

@@ -6,13 +6,14 @@
 import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, gatherLabels } from '../../data/index.ts';
-import type { CheckpointManifest } from '../../io/checkpoint.ts';
+import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { assignStored } from '../../core/params.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import * as tf from '../../core/tf.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
 import { Diffusion, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
 
@@ -60,7 +61,15 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
 function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
   const config = parseDiffusionConfig(manifest.config);
   const model = new Diffusion(config, fromSeed(0));
-  loadWeights(dir, 'diffusion', model.params);
+  const { weights } = loadCheckpoint(dir, { expectFamily: 'diffusion' });
+  if (!weights.has('in.weight') && weights.has('ema.in.weight')) {
+    // A shipped model keeps only the averaged weights that sampling uses (scripts/ship-model.ts).
+    const averaged = new Map([...weights].map(([name, tensor]) => [name.replace(/^ema\./, ''), tensor]));
+    assignStored(model.averaged.params, averaged, join(dir, 'model.safetensors'));
+    for (const [name, variable] of Object.entries(model.unet.params)) variable.assign(model.averaged.params[name]!);
+  } else {
+    assignStored(model.params, weights, join(dir, 'model.safetensors'));
+  }
   const training = manifest.training as Record<string, unknown>;
   return {
     family: 'diffusion',

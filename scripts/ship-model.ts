@@ -1,0 +1,27 @@
+// Copies a finished training run into models/ as a starter model: config.json (with its recorded
+// metrics), the weights, and the run's pictures and logs — without optimizer state, and for
+// diffusion models with only the averaged (EMA) weights that sampling uses, to keep each model a
+// few MB. The shipped model cannot be --resume'd; the run it came from can.
+//   npx tsx scripts/ship-model.ts RUN_DIR models/NAME
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
+import type { StoredTensor } from '../src/io/safetensors.ts';
+
+const [run, target] = process.argv.slice(2);
+if (!run || !target) {
+  process.stderr.write('usage: npx tsx scripts/ship-model.ts RUN_DIR models/NAME\n');
+  process.exit(2);
+}
+const { manifest, weights } = loadCheckpoint(run);
+const shipped: Record<string, StoredTensor> = {};
+const samplingOnly = manifest.family === 'diffusion';
+for (const [name, tensor] of weights) {
+  if (!samplingOnly || name.startsWith('ema.')) shipped[name] = tensor;
+}
+manifest.training = { ...manifest.training, shipped: samplingOnly ? 'sampling weights only (the EMA), no optimizer state' : 'no optimizer state' };
+saveCheckpoint(target, { manifest, weights: shipped });
+for (const file of ['samples.png', 'loss.png', 'metrics.jsonl', 'monitor.jsonl']) {
+  if (existsSync(join(run, file))) copyFileSync(join(run, file), join(target, file));
+}
+process.stdout.write(`shipped ${run} as ${target} (${Object.keys(shipped).length} of ${weights.size} tensors)\n`);
