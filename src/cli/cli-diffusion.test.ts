@@ -33,6 +33,9 @@ test('prompts, the denoising trajectory, inpainting and img2img; their bad input
   ok('sample', model, '--n', '2', '--label', 'ring', '--steps', '3', '--seed', '3', '--out', out('label.png'));
   assert.deepEqual(readFileSync(out('prompt.png')), readFileSync(out('label.png')), '"a ring" is the label ring');
   fails(/the prompt "a purple ring" has words this model does not know \(purple\): it understands ring\/rings; square\/squares/, 'sample', model, '--prompt', 'a purple ring', '--out', out('z.png'));
+  ok('sample', model, '--n', '4', '--label', 'all', '--steps', '3', '--out', out('all.png'));
+  const grid = readImage(out('all.png'));
+  assert.deepEqual([grid.width, grid.height], [(2 * 12 + 3 * 2) * 2, (2 * 12 + 3 * 2) * 2], '--label all: one column per label');
   fails(/give --label or --prompt, not both/, 'sample', model, '--prompt', 'ring', '--label', 'ring', '--out', out('z.png'));
 
   assert.match(ok('sample', model, '--n', '2', '--sampler', 'ddpm', '--trajectory', '--out', out('denoise.gif')), /\(40 frames\)/);

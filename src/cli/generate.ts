@@ -40,7 +40,7 @@ export function sampleCommand(): Command {
     .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/gan)')
     .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
     .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
-    .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker)')
+    .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker), or "all" for one grid column per label')
     .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
@@ -66,10 +66,13 @@ export function sampleCommand(): Command {
       }
       if (flags.trajectory && flags.format === 'files') throw new GenloomError('BAD_ARGUMENT', '--trajectory writes a GIF and a strip; it does not combine with --format files');
       if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
-      const label = resolveCondition(model, dir, flags);
+      // --label all: every label in turn, one grid column each.
+      const everyLabel = flags.label === 'all' && model.conditional;
+      const classes = model.labelNames?.length ?? 0;
+      const label = everyLabel ? undefined : resolveCondition(model, dir, flags);
       const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
       const batch = model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample'), {
-        labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label),
+        labels: everyLabel ? Int32Array.from({ length: flags.n }, (_, i) => i % classes) : label === undefined ? undefined : new Int32Array(flags.n).fill(label),
         truncation: flags.truncation,
         reject: flags.reject,
         sampler: flags.sampler,
@@ -92,7 +95,7 @@ export function sampleCommand(): Command {
         images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
         process.stdout.write(`wrote ${flags.n} samples to ${flags.out}/sample-000.png …\n`);
       } else {
-        writeImageGrid(flags.out, batch, flags.columns);
+        writeImageGrid(flags.out, batch, flags.columns ?? (everyLabel ? classes : undefined));
         process.stdout.write(`wrote ${flags.n} samples to ${flags.out}\n`);
       }
     });
