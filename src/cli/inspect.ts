@@ -96,7 +96,18 @@ export function infoCommand(): Command {
         `trained:  ${training['step']} steps on ${training['dataset']} (seed ${training['seed']})${hasOptimizer ? ', resumable' : ''}`,
         `command:  ${training['command'] ?? 'unknown'}`,
       ];
-      if (manifest.metrics) lines.push(`metrics:  ${JSON.stringify(manifest.metrics)}`);
+      const evaluations = Object.entries(manifest.evaluations ?? {});
+      if (evaluations.length > 1) {
+        // Several recorded settings: one line each with the headline figures.
+        const headline = ['fid_classifier', 'precision', 'recall', 'conditional_accuracy', 'iwae_nll', 'test_accuracy'];
+        lines.push('evaluations:');
+        for (const [setting, result] of evaluations) {
+          const figures = headline.filter((key) => typeof result[key] === 'number').map((key) => `${key} ${Number((result[key] as number).toFixed(4))}`);
+          lines.push(`  ${setting}: ${figures.join(', ')}`);
+        }
+      } else if (manifest.metrics) {
+        lines.push(`metrics:  ${JSON.stringify(manifest.metrics)}`);
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
