@@ -1,5 +1,5 @@
 // Kernel-time breakdown of one training step of a family's default model (a development aid, not a
-// benchmark): npx tsx scripts/profile.ts vae|gan|diffusion [backend]
+// benchmark): npx tsx scripts/profile.ts vae|gan|diffusion [backend] ['{"patchSize":1}' diffusion config overrides]
 import * as tf from '../src/core/tf.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { gradientsOf, type Params } from '../src/core/params.ts';
@@ -26,7 +26,7 @@ function ganStep(): Phase[] {
 }
 
 function diffusionStep(): Phase[] {
-  const model = new Diffusion(parseDiffusionConfig({ classes: 10 }), fromSeed(1));
+  const model = new Diffusion(parseDiffusionConfig({ classes: 10, ...JSON.parse(process.argv[4] ?? '{}') }), fromSeed(1));
   const batch = { images: tf.randomUniform([64, 28, 28, 1]) as tf.Tensor4D, labels: tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32') };
   return [{ params: model.params, loss: () => model.loss(batch, fromSeed(2)).total }];
 }

@@ -91,7 +91,7 @@ function editCommand(name: string, description: string): Command {
     .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten eight"')
     .option('--sampler <name>', 'ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
     .option('--steps <n>', 'denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'classifier-free guidance scale toward --label/--prompt (default 3; 1 = none)', parseNumber(0, 50))
+    .option('--guidance <w>', 'classifier-free guidance scale toward --label/--prompt (default 4; 1 = none)', parseNumber(0, 50))
     .option('--invert', 'invert the input first (dark-on-light drawings for MNIST-style models)');
 }
 

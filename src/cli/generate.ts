@@ -46,7 +46,7 @@ export function sampleCommand(): Command {
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
     .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
     .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'diffusion: classifier-free guidance scale for conditional models (default 3; 1 = none, 0 = ignore the label)', parseNumber(0, 50))
+    .option('--guidance <w>', 'diffusion: classifier-free guidance scale for conditional models (default 4; 1 = none, 0 = ignore the label)', parseNumber(0, 50))
     .option('--trajectory', 'diffusion: --out is a GIF of the denoising, step by step, with a PNG strip of x_t and the x_0 estimate beside it')
     .option('--delay <ms>', 'GIF frame delay for --trajectory', parseInteger(10, 10_000), 80)
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')

@@ -38,7 +38,7 @@ export function evalCommand(): Command {
     .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber())
     .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
     .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 3 for conditional models; 1 = none)', parseNumber(0, 50))
+    .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 4 for conditional models; 1 = none)', parseNumber(0, 50))
     .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
     .option('--json', 'print one JSON object')
     .option('--record', 'store the results in the model\'s config.json: under "metrics" (the latest) and "evaluations" (one per sampling setting)')

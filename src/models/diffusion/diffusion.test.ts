@@ -45,7 +45,7 @@ test('a tiny conditional diffusion model trains, resumes exactly, and samples th
   }
   assert.notDeepEqual(draw(1, { steps: 5 }), draw(2, { steps: 5 }));
   assert.notDeepEqual(draw(1, { steps: 5, guidance: 1 }), draw(1, { steps: 5 }), 'guidance changes the samples');
-  assert.deepEqual(draw(1, { steps: 5, guidance: 3 }), draw(1, { steps: 5 }), 'conditional models default to guidance 3');
+  assert.deepEqual(draw(1, { steps: 5, guidance: 4 }), draw(1, { steps: 5 }), 'conditional models default to guidance 4');
   assert.throws(() => draw(1, { sampler: 'euler' }), /unknown sampler "euler": use ddpm, ddim, dpm-solver/);
   assert.throws(() => draw(1, { steps: 51 }), /--steps must be 1..50/);
 

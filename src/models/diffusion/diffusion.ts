@@ -27,14 +27,14 @@ export interface DiffusionSampleOptions {
   sampler?: string;
   /** Network evaluations (default: all T for ddpm, 50 for ddim, 20 for dpm-solver). */
   steps?: number;
-  /** Classifier-free guidance scale w (conditional models; default 3, see guidanceFor). */
+  /** Classifier-free guidance scale w (conditional models; default 4, see guidanceFor). */
   guidance?: number;
   eta?: number;
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
 
 /** Classifier-free guidance scale used when none is given (conditional models). */
-export const defaultGuidance = 3;
+export const defaultGuidance = 4;
 
 export class Diffusion {
   /** The network that training updates. */
@@ -166,7 +166,7 @@ export class Diffusion {
   }
 
   /**
-   * The guidance scale a run uses: as given, else 3 for conditional models (at 1, plain conditional
+   * The guidance scale a run uses: as given, else 4 for conditional models (at 1, plain conditional
    * sampling, small models follow their label loosely; see the README's measurements) and 1 otherwise.
    */
   guidanceFor(options: DiffusionSampleOptions): number {
