@@ -53,8 +53,8 @@ if (existsSync(join(ganStarter, 'config.json'))) {
 }
 if (existsSync(join(diffusionStarter, 'config.json'))) {
   steps.push(
-    ['sample', diffusionStarter, '--n', '16', '--prompt', 'a handwritten seven', '--steps', '20', '--guidance', '3', '--seed', '3', '--out', join(out, 'diffusion-sevens.png')],
-    ['sample', diffusionStarter, '--n', '4', '--label', '3', '--steps', '20', '--guidance', '3', '--seed', '1', '--trajectory', '--out', join(out, 'diffusion-three.gif')],
+    ['sample', diffusionStarter, '--n', '16', '--prompt', 'a handwritten seven', '--steps', '20', '--seed', '3', '--out', join(out, 'diffusion-sevens.png')],
+    ['sample', diffusionStarter, '--n', '4', '--label', '3', '--steps', '20', '--seed', '1', '--trajectory', '--out', join(out, 'diffusion-three.gif')],
   );
 }
 for (const args of steps) {
