@@ -22,7 +22,7 @@ export function ok(...args: string[]): string {
 export function fails(pattern: RegExp, ...args: string[]): void {
   const result = genloom(...args);
   assert.notEqual(result.code, 0, `genloom ${args.join(' ')} should fail`);
-  const errorLines = result.stderr.trim().split('\n').filter((line) => /error|genloom: (?!training)/i.test(line));
+  const errorLines = result.stderr.trim().split('\n').filter((line) => /error|genloom: (?!training|resuming)/i.test(line));
   assert.equal(errorLines.length, 1, `one line of error, got:\n${result.stderr}`);
   assert.match(errorLines[0]!, pattern);
   assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');

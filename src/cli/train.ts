@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { initEngine } from '../core/engine.ts';
+import { hasCheckpoint, readManifest } from '../io/checkpoint.ts';
 import { families } from '../models/registry.ts';
 import { globalOptions, parseInteger, parseNumber, printJson } from './options.ts';
 
@@ -50,7 +51,10 @@ export function trainCommand(): Command {
         self.error('error: --dataset is required (mnist, fashion-mnist, or a folder of images)');
       }
       const quiet = Boolean(globalOptions(self).quiet);
-      if (!quiet) process.stderr.write(`genloom: training ${family.name} on ${flags.dataset ?? 'the resumed dataset'} with the ${backend} backend\n`);
+      // A resumed run trains on the dataset its checkpoint names.
+      const resumedDataset = () => (hasCheckpoint(flags.out) ? String(readManifest(flags.out).training['dataset'] ?? 'its dataset') : 'its dataset');
+      const dataset = flags.dataset ?? resumedDataset();
+      if (!quiet) process.stderr.write(`genloom: ${flags.resume ? 'resuming' : 'training'} ${family.name} on ${dataset} with the ${backend} backend\n`);
       const summary = await family.train({
         dataset: flags.dataset ?? '',
         outDir: flags.out,
