@@ -61,26 +61,44 @@ function pickEvenly<T>(items: T[], count: number): T[] {
   return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / (count - 1))]!);
 }
 
+export interface SamplingFlags {
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
+}
+
+/** --sampler, --steps and --guidance, as sample, eval, inpaint and img2img take them; `scope` prefixes the help. */
+export function addSamplingOptions(command: Command, scope = ''): Command {
+  return command
+    .option('--sampler <name>', `${scope}ddpm, ddim (default) or dpm-solver`, parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
+    .option('--steps <n>', `${scope}denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)`, parseInteger(1, 10_000))
+    .option('--guidance <w>', `${scope}classifier-free guidance scale for conditional models (default 4; 1 = none, 0 = ignore the label)`, parseNumber(0, 50));
+}
+
+/** The named diffusion-only flags (e.g. ['sampler', 'steps']) are an error on a model of another family. */
+export function rejectDiffusionFlags(model: LoadedModel, dir: string, flags: object, names: string[]): void {
+  if (model.family === 'diffusion' || !names.some((name) => (flags as Record<string, unknown>)[name] !== undefined)) return;
+  const listed = names.map((name) => `--${name}`);
+  throw new GenloomError('BAD_ARGUMENT', `${listed.slice(0, -1).join(', ')} and ${listed[listed.length - 1]} are for diffusion models; ${dir} is a ${model.family} model`);
+}
+
 /** The model's editing interface, or an error naming the family. */
 function requireEditing(model: LoadedModel, dir: string): ImageEditing {
   if (!model.editing) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model; inpaint and img2img need a diffusion model`);
   return model.editing;
 }
 
-interface EditFlags extends ConditionFlags {
+interface EditFlags extends ConditionFlags, SamplingFlags {
   input: string;
   out: string;
   seed: number;
   n: number;
-  sampler?: string;
-  steps?: number;
-  guidance?: number;
   invert?: boolean;
 }
 
 /** The options that inpaint and img2img share with sample. */
 function editCommand(name: string, description: string): Command {
-  return new Command(name)
+  const command = new Command(name)
     .description(description)
     .argument('<model>', 'a diffusion model directory')
     .requiredOption('--input <image>', 'the image to edit (PNG/JPEG; fitted to the model\'s size)')
@@ -88,11 +106,8 @@ function editCommand(name: string, description: string): Command {
     .option('--n <count>', 'how many variations', parseInteger(1, limits.maxImages), 1)
     .option('--seed <n>', 'random seed: the same seed gives the same result', parseInteger(0), 0)
     .option('--label <label>', 'conditional models: the label to steer toward, as an index or a name')
-    .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten eight"')
-    .option('--sampler <name>', 'ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
-    .option('--steps <n>', 'denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'classifier-free guidance scale toward --label/--prompt (default 4; 1 = none)', parseNumber(0, 50))
-    .option('--invert', 'invert the input first (dark-on-light drawings for MNIST-style models)');
+    .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten eight"');
+  return addSamplingOptions(command).option('--invert', 'invert the input first (dark-on-light drawings for MNIST-style models)');
 }
 
 /** Reads --input for the model, repeated --n times, and the sample options from the flags. */

@@ -13,11 +13,11 @@ import { writeGif } from '../io/gif.ts';
 import { imageStrip, scaleUp, writePng } from '../io/image.ts';
 import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
-import { TrajectoryRecorder } from './diffusion.ts';
+import { TrajectoryRecorder, addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
 import { resolveCondition, resolveModelLabel } from './labels.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
 
-interface SampleFlags {
+interface SampleFlags extends SamplingFlags {
   n: number;
   seed: number;
   columns?: number;
@@ -25,9 +25,6 @@ interface SampleFlags {
   label?: string;
   truncation?: number;
   reject?: boolean;
-  sampler?: string;
-  steps?: number;
-  guidance?: number;
   prompt?: string;
   trajectory?: boolean;
   delay: number;
@@ -35,7 +32,7 @@ interface SampleFlags {
 }
 
 export function sampleCommand(): Command {
-  return new Command('sample')
+  const command = new Command('sample')
     .description('generate images from seeded noise (and a label) and write them as a PNG grid or files')
     .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/gan)')
     .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
@@ -43,10 +40,8 @@ export function sampleCommand(): Command {
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker), or "all" for one grid column per label')
     .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
-    .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real')
-    .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
-    .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'diffusion: classifier-free guidance scale for conditional models (default 4; 1 = none, 0 = ignore the label)', parseNumber(0, 50))
+    .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real');
+  return addSamplingOptions(command, 'diffusion: ')
     .option('--trajectory', 'diffusion: --out is a GIF of the denoising, step by step, with a PNG strip of x_t and the x_0 estimate beside it')
     .option('--delay <ms>', 'GIF frame delay for --trajectory', parseInteger(10, 10_000), 80)
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
@@ -61,9 +56,7 @@ export function sampleCommand(): Command {
       if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
         throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
       }
-      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined || flags.trajectory) && model.family !== 'diffusion') {
-        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps, --guidance and --trajectory are for diffusion models; ${dir} is a ${model.family} model`);
-      }
+      rejectDiffusionFlags(model, dir, flags, ['sampler', 'steps', 'guidance', 'trajectory']);
       if (flags.trajectory && flags.format === 'files') throw new GenloomError('BAD_ARGUMENT', '--trajectory writes a GIF and a strip; it does not combine with --format files');
       if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
       // --label all: every label in turn, one grid column each.

@@ -9,9 +9,10 @@ import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
-import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson } from './options.ts';
+import { addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
+import { limits, openModel, parseInteger, parseNumber, printJson } from './options.ts';
 
-interface EvalFlags {
+interface EvalFlags extends SamplingFlags {
   dataset?: string;
   importanceSamples: number;
   limit: number;
@@ -21,13 +22,10 @@ interface EvalFlags {
   samples?: number;
   classifier?: string;
   truncation?: number;
-  sampler?: string;
-  steps?: number;
-  guidance?: number;
 }
 
 export function evalCommand(): Command {
-  return new Command('eval')
+  const command = new Command('eval')
     .description('evaluate a model (VAE: −ELBO, IWAE NLL bound; GAN: fid_classifier, precision/recall, conditional accuracy; classifier: test accuracy)')
     .argument('<model>', 'model directory')
     .option('--dataset <name|path>', 'test data (default: the training dataset\'s test split)')
@@ -35,19 +33,15 @@ export function evalCommand(): Command {
     .option('--limit <n>', 'test images for the IWAE bound (the ELBO uses all)', parseInteger(1, 1_000_000), 500)
     .option('--samples <n>', 'image generators: samples for the image metrics', parseInteger(100, 100_000), 10_000)
     .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
-    .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber())
-    .option('--sampler <name>', 'diffusion: ddpm, ddim (default) or dpm-solver', parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
-    .option('--steps <n>', 'diffusion: denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)', parseInteger(1, 10_000))
-    .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 4 for conditional models; 1 = none)', parseNumber(0, 50))
+    .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber());
+  return addSamplingOptions(command, 'diffusion: ')
     .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
     .option('--json', 'print one JSON object')
     .option('--record', 'store the results in the model\'s config.json: under "metrics" (the latest) and "evaluations" (one per sampling setting)')
     .action(async (dir: string, flags: EvalFlags, self: Command) => {
       const model = await openModel(dir, self);
       if (flags.truncation !== undefined && model.family !== 'gan') throw new GenloomError('BAD_ARGUMENT', `--truncation is for GANs; ${dir} is a ${model.family} model`);
-      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.guidance !== undefined) && model.family !== 'diffusion') {
-        throw new GenloomError('BAD_ARGUMENT', `--sampler, --steps and --guidance are for diffusion models; ${dir} is a ${model.family} model`);
-      }
+      rejectDiffusionFlags(model, dir, flags, ['sampler', 'steps', 'guidance']);
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
