@@ -7,8 +7,8 @@ import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
 import * as tf from '../core/tf.ts';
 import { writeGif } from '../io/gif.ts';
-import { imageGrid, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from '../io/image.ts';
-import { displayScale, imagesToTensor, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
+import { imageGrid, readImage, scaleUp, writePng, type ImageData01 } from '../io/image.ts';
+import { displayScale, fitImageForModel, imagesToTensor, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import type { ImageEditing, LoadedModel, SampleOptions } from '../models/family.ts';
 import { resolveCondition, type ConditionFlags } from './labels.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape } from './options.ts';
@@ -116,7 +116,8 @@ async function openEdit(dir: string, flags: EditFlags, self: Command) {
   const editing = requireEditing(model, dir);
   const shape = requireImageShape(model, dir);
   const label = resolveCondition(model, dir, flags);
-  const one = readImagesForModel([flags.input], shape, flags.invert);
+  const input = readImage(flags.input);
+  const one = imagesToTensor([fitImageForModel(input, shape, flags.invert)]);
   const images = tf.tidy(() => tf.tile(one, [flags.n, 1, 1, 1]) as tf.Tensor4D);
   one.dispose();
   const options: SampleOptions = {
@@ -125,21 +126,20 @@ async function openEdit(dir: string, flags: EditFlags, self: Command) {
     steps: flags.steps,
     guidance: flags.guidance,
   };
-  return { model, editing, shape, images, options, random: fromSeed(flags.seed).fork(self.name()) };
+  return { model, editing, shape, input, images, options, random: fromSeed(flags.seed).fork(self.name()) };
 }
 
 export function inpaintCommand(): Command {
   return editCommand('inpaint', 'fill the masked part of an image so it agrees with the rest (diffusion models)')
     .requiredOption('--mask <image>', 'same size as --input: white where to fill, black where to keep')
     .action(async (dir: string, flags: EditFlags & { mask: string }, self: Command) => {
-      const { model, editing, shape, images, options, random } = await openEdit(dir, flags, self);
+      const { model, editing, shape, input, images, options, random } = await openEdit(dir, flags, self);
       try {
-        const input = readImage(flags.input);
-        const maskImage = toChannels(readImage(flags.mask), 1);
+        const maskImage = readImage(flags.mask);
         if (maskImage.width !== input.width || maskImage.height !== input.height) {
           throw new GenloomError('SHAPE_MISMATCH', `the mask ${flags.mask} is ${maskImage.width}×${maskImage.height} but the input ${flags.input} is ${input.width}×${input.height}`);
         }
-        const fitted = resizeImage(maskImage, shape[1], shape[0]);
+        const fitted = fitImageForModel(maskImage, [shape[0], shape[1], 1]);
         const mask = imagesToTensor([{ ...fitted, data: fitted.data.map((value) => (value >= 0.5 ? 1 : 0)) }]);
         let filled: tf.Tensor4D;
         try {

@@ -30,13 +30,14 @@ export function imagesToTensor(images: ImageData01[]): tf.Tensor4D {
  * drawings into the light-on-dark of MNIST-style training data.
  */
 export function readImagesForModel(paths: string[], shape: [number, number, number], invert = false): tf.Tensor4D {
+  return imagesToTensor(paths.map((path) => fitImageForModel(readImage(path), shape, invert)));
+}
+
+/** One image fitted to a model's [height, width, channels] (and inverted, if asked). */
+export function fitImageForModel(image: ImageData01, shape: [number, number, number], invert = false): ImageData01 {
   const [height, width, channels] = shape;
-  return imagesToTensor(
-    paths.map((path) => {
-      const image = resizeImage(toChannels(readImage(path), channels as 1 | 3), width, height);
-      return invert ? { ...image, data: image.data.map((value) => 1 - value) } : image;
-    }),
-  );
+  const fitted = resizeImage(toChannels(image, channels as 1 | 3), width, height);
+  return invert ? { ...fitted, data: fitted.data.map((value) => 1 - value) } : fitted;
 }
 
 /** Small images are enlarged (nearest neighbour) so a grid of 28×28 digits is pleasant to look at. */
