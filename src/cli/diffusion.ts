@@ -160,7 +160,6 @@ export function img2imgCommand(): Command {
   return editCommand('img2img', 'redraw an image: noise it partway and denoise it (toward a label or prompt), SDEdit-style (diffusion models)')
     .option('--strength <s>', 'how far to noise, in [0, 1]: 0 returns the input, 1 ignores it', parseNumber(), 0.6)
     .action(async (dir: string, flags: EditFlags & { strength: number }, self: Command) => {
-      if (!(flags.strength >= 0 && flags.strength <= 1)) throw new GenloomError('BAD_ARGUMENT', `--strength must be in [0, 1] (got ${flags.strength})`);
       const { model, editing, images, options, random } = await openEdit(dir, flags, self);
       try {
         writeImageGrid(flags.out, editing.img2img(images, flags.strength, random, options));
