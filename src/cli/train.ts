@@ -51,10 +51,11 @@ export function trainCommand(): Command {
         self.error('error: --dataset is required (mnist, fashion-mnist, or a folder of images)');
       }
       const quiet = Boolean(globalOptions(self).quiet);
-      // A resumed run trains on the dataset its checkpoint names.
-      const resumedDataset = () => (hasCheckpoint(flags.out) ? String(readManifest(flags.out).training['dataset'] ?? 'its dataset') : 'its dataset');
-      const dataset = flags.dataset ?? resumedDataset();
-      if (!quiet) process.stderr.write(`genloom: ${flags.resume ? 'resuming' : 'training'} ${family.name} on ${dataset} with the ${backend} backend\n`);
+      if (!quiet) {
+        // A resumed run trains on the dataset its checkpoint names.
+        const dataset = flags.dataset ?? (hasCheckpoint(flags.out) ? String(readManifest(flags.out).training['dataset'] ?? 'its dataset') : 'its dataset');
+        process.stderr.write(`genloom: ${flags.resume ? 'resuming' : 'training'} ${family.name} on ${dataset} with the ${backend} backend\n`);
+      }
       const summary = await family.train({
         dataset: flags.dataset ?? '',
         outDir: flags.out,
