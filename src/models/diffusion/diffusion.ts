@@ -159,9 +159,14 @@ export class Diffusion {
     }
   }
 
+  /** The sampler a run uses: as given, else DDIM. */
+  samplerFor(options: DiffusionSampleOptions): string {
+    return options.sampler ?? 'ddim';
+  }
+
   /** The network evaluations a sampling run with these options makes. */
   stepsFor(options: DiffusionSampleOptions): number {
-    const samplerName = options.sampler ?? 'ddim';
+    const samplerName = this.samplerFor(options);
     return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
   }
 
@@ -175,7 +180,7 @@ export class Diffusion {
 
   /** Rejects an unknown sampler, a guidance scale out of range, or guidance for a model without labels. */
   private checkSampling(options: DiffusionSampleOptions): void {
-    const samplerName = options.sampler ?? 'ddim';
+    const samplerName = this.samplerFor(options);
     if (!samplers[samplerName]) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
     const guidance = this.guidanceFor(options);
     if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
@@ -199,7 +204,7 @@ export class Diffusion {
     const count = start.shape[0];
     try {
       this.checkSampling(options);
-      const sampler = samplers[options.sampler ?? 'ddim']!;
+      const sampler = samplers[this.samplerFor(options)]!;
       const guidance = this.guidanceFor(options);
       const labelRandom = random.fork('labels');
       const drawn = unlabelled === 'random' ? Array.from({ length: count }, () => labelRandom.integer(this.config.classes)) : null;

@@ -89,7 +89,7 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
         family: 'diffusion',
         dataset: spec,
         conditional: model.conditional,
-        sampler: sampling.sampler ?? 'ddim',
+        sampler: model.samplerFor(sampling),
         steps: model.stepsFor(sampling),
         guidance: model.guidanceFor(sampling),
         ...evaluateForEval(
