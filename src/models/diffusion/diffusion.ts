@@ -13,7 +13,7 @@ import { updateAverage } from '../../train/ema.ts';
 import type { DiffusionConfig } from './config.ts';
 import { ddim, ddpm } from './samplers/ddim.ts';
 import { dpmSolver2m } from './samplers/dpm-solver.ts';
-import type { Sampler } from './samplers/sampler.ts';
+import { timesteps, type Sampler } from './samplers/sampler.ts';
 import { alphaBarAt, makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { UNet } from './unet.ts';
 
@@ -103,9 +103,8 @@ export class Diffusion {
     if (!(strength >= 0 && strength <= 1)) throw new GenloomError('BAD_ARGUMENT', `--strength must be in [0, 1] (got ${strength})`);
     this.checkImages(images);
     const total = this.config.timesteps;
-    if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 1 && options.steps <= total)) {
-      throw new GenloomError('BAD_ARGUMENT', `--steps must be 1..${total} for this model (got ${options.steps})`);
-    }
+    // --steps counts steps over the whole schedule (it is scaled by the strength below): check it as a full run would.
+    if (options.steps !== undefined) timesteps({ schedule: this.schedule, steps: options.steps });
     this.checkSampling(options);
     // Any positive strength noises at least one step.
     const startStep = Math.ceil(strength * total);
