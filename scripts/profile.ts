@@ -28,7 +28,7 @@ function ganStep(): Phase[] {
 function diffusionStep(): Phase[] {
   const model = new Diffusion(parseDiffusionConfig({ classes: 10, ...JSON.parse(process.argv[4] ?? '{}') }), fromSeed(1));
   const batch = { images: tf.randomUniform([64, 28, 28, 1]) as tf.Tensor4D, labels: tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32') };
-  return [{ params: model.params, loss: () => model.loss(batch, fromSeed(2)).total }];
+  return [{ params: model.unet.params, loss: () => model.loss(batch, fromSeed(2)).total }];
 }
 
 const [family = 'vae', backend] = process.argv.slice(2);
