@@ -87,6 +87,12 @@ export class ParamBuilder {
     return this.add(name, tf.tensor(values, shape));
   }
 
+  /** Normal with standard deviation `std` (GPT-2's init: 0.02). */
+  normal(name: string, shape: number[], std: number): tf.Variable {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return this.add(name, tf.tensor(this.random.fork(name).normalArray(size, std), shape));
+  }
+
   constant(name: string, shape: number[], value = 0): tf.Variable {
     return this.add(name, tf.fill(shape, value));
   }

@@ -323,3 +323,64 @@ export async function plotScatter(points: { x: number; y: number; label: number 
   }
   return toPng(bitmap);
 }
+
+/** Options for {@link plotAttention}. */
+export interface AttentionPlotOptions { title: string; cellSize?: number }
+
+/** How a token is written on an axis: whitespace made visible, long tokens shortened. */
+function visibleToken(token: string): string {
+  const shown = token.replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·');
+  return shown.length > 8 ? `${shown.slice(0, 7)}…` : shown;
+}
+
+/**
+ * Attention maps as PNG bytes: one panel per layer (rows) and head (columns), each a T×T heatmap
+ * where row i is what token i attends to (white 0 → dark blue 1), with the tokens written along
+ * the first panel's axes when the cells are big enough to read.
+ */
+export async function plotAttention(tokens: string[], layers: Float32Array[][], options: AttentionPlotOptions): Promise<Buffer> {
+  ensureFont();
+  const length = tokens.length;
+  const heads = layers[0]?.length ?? 0;
+  if (length === 0 || heads === 0) throw new GenloomError('BAD_ARGUMENT', 'plotAttention needs at least one token and one head');
+  for (const layer of layers) {
+    if (layer.length !== heads || layer.some((map) => map.length !== length * length)) {
+      throw new GenloomError('BAD_ARGUMENT', `plotAttention: every layer needs ${heads} maps of ${length}×${length}`);
+    }
+  }
+  const cell = checkSize('plotAttention cellSize', options.cellSize ?? Math.max(2, Math.min(16, Math.floor(240 / length))), 1);
+  const labelled = cell >= 8;
+  const labelSpace = labelled ? 60 : 0;
+  const gap = 14;
+  const panel = cell * length;
+  const left = 40 + labelSpace;
+  const top = 40 + labelSpace;
+  const width = checkSize('plotAttention width', left + heads * (panel + gap) + 10, 1);
+  const height = checkSize('plotAttention height', top + layers.length * (panel + gap + 14) + 10, 1);
+  const bitmap = PImage.make(width, height);
+  const context = bitmap.getContext('2d');
+  fillRect(bitmap, 0, 0, width, height, [255, 255, 255]);
+  drawText(context, options.title, width / 2, 16, 14, 'center');
+  layers.forEach((layer, layerIndex) => {
+    const panelTop = top + layerIndex * (panel + gap + 14) + 14;
+    drawText(context, `layer ${layerIndex + 1}`, 20, panelTop + panel / 2, 11, 'center', true);
+    layer.forEach((map, head) => {
+      const panelLeft = left + head * (panel + gap);
+      drawText(context, `head ${head + 1}`, panelLeft + panel / 2, panelTop - 8, 11, 'center');
+      for (let row = 0; row < length; row++) {
+        for (let column = 0; column < length; column++) {
+          const weight = Math.max(0, Math.min(1, map[row * length + column]!));
+          const colour: Rgb = [Math.round(255 - 247 * weight), Math.round(255 - 207 * weight), Math.round(255 - 148 * weight)];
+          fillRect(bitmap, panelLeft + column * cell, panelTop + row * cell, cell, cell, colour);
+        }
+      }
+      if (labelled && head === 0) {
+        tokens.forEach((token, i) => drawText(context, visibleToken(token), panelLeft - 4, panelTop + i * cell + cell / 2, Math.min(11, cell), 'right'));
+      }
+      if (labelled && layerIndex === 0) {
+        tokens.forEach((token, i) => drawText(context, visibleToken(token), panelLeft + i * cell + cell / 2, panelTop - 18, Math.min(11, cell), 'left', true));
+      }
+    });
+  });
+  return toPng(bitmap);
+}

@@ -5,6 +5,8 @@
 import type * as tf from '../core/tf.ts';
 import type { Random } from '../core/random.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
+import type { Tokenizer } from '../text/tokenizer.ts';
+import type { TextGenerationOptions, TextGenerationResult } from './transformer/generate.ts';
 
 /** A family-specific `train` flag, mapped onto a config key. */
 export interface FamilyOption {
@@ -61,6 +63,8 @@ export interface LoadedModel {
   editing?: ImageEditing;
   /** Image classifiers: the feature net of the image metrics. */
   classifier?: ImageClassifier;
+  /** Text models (transformer): generation, attention maps. */
+  text?: TextModel;
   /** Metrics for `genloom eval`. */
   evaluate?(options: EvaluateOptions): Promise<Record<string, unknown>>;
   dispose(): void;
@@ -79,6 +83,17 @@ export interface SampleOptions {
   guidance?: number;
   /** Diffusion: called after each denoising step with x_t and the x_0 estimate, as images in [0, 1] (not kept: copy them). */
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
+}
+
+/** A language model over a tokenizer's vocabulary. */
+export interface TextModel {
+  tokenizer: Tokenizer;
+  /** The most tokens the model sees at once. */
+  context: number;
+  /** Continues `prompt`; text streams through options.onText as it is made. */
+  generate(prompt: string, options: TextGenerationOptions): TextGenerationResult;
+  /** Attention probabilities for `prompt` (cut to the context): per layer, per head, a [T, T] row-major matrix. */
+  attention(prompt: string): { tokens: string[]; layers: Float32Array[][] };
 }
 
 /** Editing images with a model that can denoise (diffusion). Images are [B, H, W, C] in [0, 1]. */

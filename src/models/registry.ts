@@ -7,6 +7,7 @@ import type { FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
 import { diffusionFamily } from './diffusion/index.ts';
 import { ganFamily } from './gan/index.ts';
+import { transformerFamily } from './transformer/index.ts';
 import { vaeFamily } from './vae/index.ts';
 
 export const families: Record<string, FamilyDefinition> = {
@@ -14,6 +15,7 @@ export const families: Record<string, FamilyDefinition> = {
   gan: ganFamily,
   diffusion: diffusionFamily,
   classifier: classifierFamily,
+  transformer: transformerFamily,
 };
 
 export function getFamily(name: string): FamilyDefinition {

@@ -6,12 +6,15 @@
  */
 import { GenloomError } from '../core/errors.ts';
 
+const utf8 = new TextEncoder();
+
 export interface CharTokenizerJson {
   kind: 'char';
   characters: string[];
 }
 
 export class CharTokenizer {
+  readonly kind = 'char';
   private readonly ids: Map<string, number>;
 
   constructor(readonly characters: string[]) {
@@ -60,6 +63,11 @@ export class CharTokenizer {
       text += character;
     }
     return text;
+  }
+
+  /** The UTF-8 bytes of one token, for streaming output. */
+  tokenBytes(id: number): Uint8Array {
+    return utf8.encode(this.decode([id]));
   }
 
   toJson(): CharTokenizerJson {

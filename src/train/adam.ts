@@ -16,6 +16,8 @@ export interface AdamOptions {
   beta2: number;
   epsilon: number;
   weightDecay: number;
+  /** Which parameters weight decay applies to (default all); GPTs exempt biases and norm gains. */
+  decays?: (name: string) => boolean;
 }
 
 export const defaultAdamOptions: AdamOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
@@ -37,7 +39,7 @@ export class AdamW {
   /** Applies one update with learning rate `learningRate`; disposes nothing it was given. */
   apply(grads: tf.NamedTensorMap, learningRate: number): void {
     this.step += 1;
-    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
     tf.tidy(() => {
@@ -51,7 +53,7 @@ export class AdamW {
         m.assign(newM);
         v.assign(newV);
         let update = newM.div(correction1).div(newV.div(correction2).sqrt().add(epsilon));
-        if (weightDecay > 0) update = update.add(param.mul(weightDecay));
+        if (weightDecay > 0 && (decays?.(name) ?? true)) update = update.add(param.mul(weightDecay));
         param.assign(param.sub(update.mul(learningRate)));
       }
     });

@@ -15,11 +15,12 @@ export async function writeLossCurve(metricsPath: string, pngPath: string): Prom
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, number>);
   if (lines.length === 0) return;
-  const logged = Object.keys(lines[0]!).filter((key) => !notLosses.has(key));
+  // Keys from every line: validation losses are logged on lines of their own.
+  const logged = [...new Set(lines.flatMap((line) => Object.keys(line)))].filter((key) => !notLosses.has(key));
   // Accuracies and other rates have their own scale: the curve shows the losses when there are any.
   const losses = logged.filter((key) => /loss|elbo|reconstruction|kl/i.test(key));
   const names = losses.length > 0 ? losses : logged;
-  const series = names.map((name) => ({ name, points: lines.map((line) => ({ x: line['step']!, y: line[name]! })) }));
+  const series = names.map((name) => ({ name, points: lines.filter((line) => line[name] !== undefined).map((line) => ({ x: line['step']!, y: line[name]! })) }));
   const png = await plotLines(series, { title: 'training loss', xLabel: 'step', yLabel: 'loss' });
   writeFileAtomic(pngPath, png);
 }

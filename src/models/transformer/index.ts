@@ -1,0 +1,297 @@
+/**
+ * The transformer family: a GPT trained on text (kjv, or a user's file or folder) with a character
+ * or BPE tokenizer; generation with sampling controls and a KV cache; attention maps; loss,
+ * perplexity and bits per character.
+ */
+import { join } from 'node:path';
+import * as tf from '../../core/tf.ts';
+import { GenloomError } from '../../core/errors.ts';
+import { fromSeed } from '../../core/random.ts';
+import { assignStored } from '../../core/params.ts';
+import { evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowCount, encodeText, type TokenIds } from '../../data/text-dataset.ts';
+import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
+import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { CharTokenizer } from '../../text/char-tokenizer.ts';
+import { readTokenizer, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
+import { createProgress } from '../../train/progress.ts';
+import { train } from '../../train/trainer.ts';
+import { genloomVersion } from '../../version.ts';
+import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
+import { parseIntegerFlag, runControls, trainSummary } from '../image-training.ts';
+import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
+import { generateText } from './generate.ts';
+import { Gpt, type TokenBatch } from './gpt.ts';
+
+/** Training settings that are not part of the model's shape (kept out of its config). */
+interface TextTrainingSettings {
+  tokenizer: string;
+  weightDecay: number;
+  warmupSteps?: number;
+  accumulationSteps: number;
+  checkpointEvery?: number;
+  validationWindows: number;
+}
+
+const trainingKeys = ['tokenizer', 'weightDecay', 'warmupSteps', 'accumulationSteps', 'checkpointEvery', 'validationWindows'] as const;
+
+async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
+  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
+  if (previous && previous.family !== 'transformer') {
+    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a transformer checkpoint there`);
+  }
+  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
+  const overrides = { ...request.config };
+  const given: Partial<TextTrainingSettings> = {};
+  for (const key of trainingKeys) {
+    if (overrides[key] !== undefined) (given as Record<string, unknown>)[key] = overrides[key];
+    delete overrides[key];
+  }
+  const settings: TextTrainingSettings = {
+    tokenizer: 'char',
+    weightDecay: 0.1,
+    accumulationSteps: 1,
+    validationWindows: 64,
+    ...((previousTraining['settings'] as Partial<TextTrainingSettings>) ?? {}),
+    ...given,
+  };
+  checkSettings(settings);
+  const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
+  const corpus = loadTextCorpus(datasetSpec);
+  const tokenizer = previous ? readTokenizer(request.outDir) : makeTokenizer(settings.tokenizer, corpus.train + corpus.validation);
+  const config = previous
+    ? parseTransformerConfig({ ...(previous.config as Record<string, unknown>), ...overrides })
+    : parseTransformerConfig({ ...overrides, vocabularySize: tokenizer.vocabularySize }, request.preset);
+  const tokens = tokenizeCorpus(corpus, tokenizer);
+  requireEnoughTokens(tokens.train, config.context, `the training split of ${datasetSpec}`);
+
+  const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
+  const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? 32;
+  const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? 1e-3;
+  const windows = windowCount(tokens.train, config.context);
+  const stepsPerEpoch = Math.max(1, Math.floor(windows / (Math.min(batchSize, windows) * settings.accumulationSteps)));
+  const epochs = request.epochs ?? (request.steps === undefined ? ((previousTraining['epochs'] as number) ?? 1) : undefined);
+  const totalSteps = request.steps ?? Math.max(1, Math.round((epochs ?? 1) * stepsPerEpoch));
+  const warmupSteps = settings.warmupSteps ?? Math.min(200, Math.floor(totalSteps / 10));
+  const tokensPerStep = Math.min(batchSize, windows) * settings.accumulationSteps * config.context;
+
+  makeDirectories(request.outDir);
+  if (!previous) writeTokenizer(request.outDir, tokenizer);
+  const model = new Gpt(config, fromSeed(seed).fork('init'));
+  const validationWindows = tokens.validation.length > 1 ? evaluationWindows(tokens.validation, config.context, settings.validationWindows) : [];
+  const manifest = (step: number, epoch: number): CheckpointManifest => ({
+    format: 'genloom-checkpoint',
+    formatVersion: 1,
+    family: 'transformer',
+    genloomVersion,
+    config: { ...config },
+    training: {
+      step,
+      epoch,
+      totalSteps,
+      dataset: datasetSpec,
+      tokenizer: tokenizer.kind,
+      trainTokens: tokens.train.length,
+      validationTokens: tokens.validation.length,
+      tokensSeen: step * tokensPerStep,
+      seed,
+      epochs,
+      batchSize,
+      learningRate,
+      schedule: 'cosine',
+      settings,
+      backend: request.backend,
+      command: previous ? (previousTraining['command'] as string) : request.command,
+      ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
+    },
+  });
+  try {
+    const result = await train<TokenBatch>(
+      { params: model.params, loss: (batch, random) => ({ total: model.crossEntropy(batch, config.dropout > 0 ? random : undefined), parts: {} }) },
+      {
+        ...runControls(request),
+        seed,
+        totalSteps,
+        batchSize,
+        accumulationSteps: settings.accumulationSteps,
+        datasetSize: windows,
+        makeBatch: (indices, random) => gatherWindows(tokens.train, indices, config.context, random),
+        schedule: { name: 'cosine', peak: learningRate, warmupSteps, minFactor: 0.1 },
+        // GPT practice: decay the matrices, not the biases and LayerNorm gains.
+        adam: { beta2: 0.99, weightDecay: settings.weightDecay, decays: (name) => !/(bias|Norm\.weight)$/.test(name) },
+        clipNorm: 1,
+        checkpointEvery: settings.checkpointEvery ?? Math.max(1, Math.min(stepsPerEpoch, 500)),
+        logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
+        unitsPerStep: Math.min(batchSize, windows) * config.context,
+        manifest,
+        ...(validationWindows.length > 0 ? { validation: { run: () => meanLoss(model, tokens.validation, validationWindows) } } : {}),
+        afterCheckpoint: () => {
+          const sample = generateText(model, tokenizer, '', { ...progressSampling, random: fromSeed('progress-sample') });
+          writeFileAtomic(join(request.outDir, 'samples.txt'), `${sample.text}\n`);
+        },
+      },
+    );
+    return trainSummary(request, result);
+  } finally {
+    model.dispose();
+  }
+}
+
+function checkSettings(settings: TextTrainingSettings): void {
+  const wholeAtLeast = (value: number | undefined, min: number, flag: string) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new GenloomError('BAD_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got ${value}`);
+  };
+  if (!(settings.weightDecay >= 0 && settings.weightDecay < 1)) throw new GenloomError('BAD_ARGUMENT', `--weight-decay must be in [0, 1), got ${settings.weightDecay}`);
+  wholeAtLeast(settings.warmupSteps, 0, '--warmup-steps');
+  wholeAtLeast(settings.accumulationSteps, 1, '--accumulate');
+  wholeAtLeast(settings.checkpointEvery, 1, '--checkpoint-every');
+  wholeAtLeast(settings.validationWindows, 1, '--validation-windows');
+}
+
+const progressSampling = { maxTokens: 300, temperature: 0.8, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
+
+function makeTokenizer(spec: string, text: string): Tokenizer {
+  if (spec === 'char') return CharTokenizer.fromText(text);
+  return readTokenizer(spec);
+}
+
+/** Mean cross-entropy in nats per predicted token over `windows` of `ids` (16 windows per forward pass). */
+function meanLoss(model: Gpt, ids: TokenIds, windows: { start: number; length: number }[], onProgress?: (done: number) => void): number {
+  let total = 0;
+  let count = 0;
+  const batchSize = 16;
+  for (let first = 0; first < windows.length; first += batchSize) {
+    const group = windows.slice(first, first + batchSize);
+    // Full-length windows go together; the one short tail window is scored alone.
+    for (const part of [group.filter((w) => w.length === model.config.context), group.filter((w) => w.length !== model.config.context)]) {
+      if (part.length === 0) continue;
+      const length = part[0]!.length;
+      const inputs = new Int32Array(part.length * length);
+      const targets = new Int32Array(part.length * length);
+      part.forEach((window, row) => {
+        for (let i = 0; i < length; i++) {
+          inputs[row * length + i] = ids[window.start + i]!;
+          targets[row * length + i] = ids[window.start + i + 1]!;
+        }
+      });
+      const loss = tf.tidy(() => model.crossEntropy({ inputs: tf.tensor2d(inputs, [part.length, length], 'int32'), targets: tf.tensor2d(targets, [part.length, length], 'int32') }));
+      total += loss.dataSync()[0]! * part.length * length;
+      count += part.length * length;
+      loss.dispose();
+    }
+    onProgress?.(Math.min(windows.length, first + batchSize));
+  }
+  return total / count;
+}
+
+function loadTransformer(dir: string, manifest: CheckpointManifest): LoadedModel {
+  const config = parseTransformerConfig(manifest.config);
+  const tokenizer = readTokenizer(dir);
+  if (tokenizer.vocabularySize !== config.vocabularySize) {
+    throw new GenloomError('SHAPE_MISMATCH', `${dir}: the tokenizer has ${tokenizer.vocabularySize} tokens but the model was built for ${config.vocabularySize}`);
+  }
+  const model = new Gpt(config, fromSeed(0));
+  const { weights } = loadCheckpoint(dir, { expectFamily: 'transformer' });
+  assignStored(model.params, weights, join(dir, 'model.safetensors'));
+  return wrapGpt(model, tokenizer, manifest);
+}
+
+/** The family-neutral face of a GPT and its tokenizer (also used by `import gpt2`). */
+export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointManifest): LoadedModel {
+  const config = model.config;
+  return {
+    family: 'transformer',
+    manifest,
+    text: {
+      tokenizer,
+      context: config.context,
+      generate: (prompt, options) => generateText(model, tokenizer, prompt, options),
+      attention: (prompt) => attentionMaps(model, tokenizer, prompt),
+    },
+    async evaluate(options) {
+      const training = manifest.training as Record<string, unknown>;
+      const ownSplit = options.dataset === undefined;
+      const spec = options.dataset ?? (training['dataset'] as string | undefined);
+      if (!spec) throw new GenloomError('BAD_ARGUMENT', 'this model records no dataset: give --dataset');
+      // Without --dataset: the model's own validation split; with one: all of that text.
+      const corpus = loadTextCorpus(spec);
+      const text = ownSplit ? corpus.validation : `${corpus.train}${spec === 'kjv' || corpus.train.endsWith('\n') ? '' : '\n'}${corpus.validation}`;
+      const ids = encodeText(tokenizer, text);
+      if (ids.length < 2) throw new GenloomError('BAD_ARGUMENT', `${spec} has too little text to evaluate (at least two tokens)`);
+      const windows = evaluationWindows(ids, config.context);
+      const progress = createProgress({ total: windows.length, label: 'eval', quiet: options.quiet });
+      let loss: number;
+      try {
+        loss = meanLoss(model, ids, windows, (done) => progress.update(done, {}));
+      } finally {
+        progress.stop();
+      }
+      const predicted = ids.length - 1;
+      const characters = Array.from(tokenizer.decode(ids.subarray(1))).length;
+      const natsPerCharacter = (loss * predicted) / characters;
+      return {
+        family: 'transformer',
+        dataset: spec,
+        split: ownSplit ? 'validation' : 'all',
+        tokenizer: tokenizer.kind,
+        tokens: predicted,
+        characters,
+        loss: round(loss),
+        perplexity: round(Math.exp(loss)),
+        natsPerCharacter: round(natsPerCharacter),
+        bitsPerCharacter: round(natsPerCharacter / Math.LN2),
+        context: config.context,
+        method: `mean cross-entropy over consecutive non-overlapping windows of ${config.context} tokens (each token predicted from the tokens before it in its window)`,
+      };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(4));
+}
+
+function attentionMaps(model: Gpt, tokenizer: Tokenizer, prompt: string): { tokens: string[]; layers: Float32Array[][] } {
+  if (prompt.length === 0) throw new GenloomError('BAD_ARGUMENT', 'give a prompt to show the attention of');
+  let ids = tokenizer.encode(prompt);
+  if (ids.length > model.config.context) ids = ids.subarray(ids.length - model.config.context);
+  const captured: tf.Tensor4D[] = [];
+  try {
+    tf.tidy(() => {
+      model.forward(tf.tensor2d(ids, [1, ids.length], 'int32'), { attention: captured });
+    });
+    const layers = captured.map((probabilities) => {
+      const values = probabilities.dataSync() as Float32Array;
+      const [, heads, length] = probabilities.shape;
+      return Array.from({ length: heads }, (_, head) => values.slice(head * length * length, (head + 1) * length * length));
+    });
+    return { tokens: Array.from(ids, (id) => tokenizer.decode([id])), layers };
+  } finally {
+    tf.dispose(captured);
+  }
+}
+
+export const transformerFamily: FamilyDefinition = {
+  name: 'transformer',
+  summary: 'decoder-only transformer (GPT) language model: trained on text with a char or BPE tokenizer; generates text from a prompt',
+  presets: Object.keys(transformerPresets),
+  options: [
+    { flags: '--tokenizer <char|path>', description: 'char (default: one token per character of the corpus) or a tokenizer from `genloom tokenizer train`', configKey: 'tokenizer', parse: String },
+    { flags: '--layers <n>', description: 'transformer blocks', configKey: 'layers', parse: parseIntegerFlag },
+    { flags: '--heads <n>', description: 'attention heads per block', configKey: 'heads', parse: parseIntegerFlag },
+    { flags: '--dim <n>', description: 'width of the residual stream (a multiple of --heads)', configKey: 'dim', parse: parseIntegerFlag },
+    { flags: '--context <n>', description: 'the most tokens the model sees at once', configKey: 'context', parse: parseIntegerFlag },
+    { flags: '--positions <kind>', description: 'learned (default) or rotary', configKey: 'positions', parse: String },
+    { flags: '--dropout <p>', description: 'dropout rate while training (default 0)', configKey: 'dropout', parse: Number },
+    { flags: '--no-tie-weights', description: 'give the output layer its own matrix instead of the transposed token embedding', configKey: 'tieWeights', parse: () => false },
+    { flags: '--weight-decay <w>', description: 'AdamW decoupled weight decay on the weight matrices (default 0.1)', configKey: 'weightDecay', parse: Number },
+    { flags: '--warmup-steps <n>', description: 'linear learning-rate warmup before the cosine decay (default: 10% of the steps, at most 200)', configKey: 'warmupSteps', parse: parseIntegerFlag },
+    { flags: '--accumulate <n>', description: 'gradient accumulation: batches per optimizer step (default 1)', configKey: 'accumulationSteps', parse: parseIntegerFlag },
+    { flags: '--checkpoint-every <n>', description: 'steps between checkpoints and validation (default: an epoch, at most 500)', configKey: 'checkpointEvery', parse: parseIntegerFlag },
+    { flags: '--validation-windows <n>', description: 'validation windows scored at each checkpoint (default 64)', configKey: 'validationWindows', parse: parseIntegerFlag },
+  ],
+  train: trainTransformer,
+  load: loadTransformer,
+};
+
+export type { TransformerConfig };

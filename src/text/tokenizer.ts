@@ -1,0 +1,45 @@
+/**
+ * What the text models need from a tokenizer, and the one file it is saved in beside a model
+ * (tokenizer.json). Two kinds: characters (char-tokenizer.ts) and byte-level BPE (bpe-tokenizer.ts).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenloomError } from '../core/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { CharTokenizer } from './char-tokenizer.ts';
+
+export interface Tokenizer {
+  readonly kind: string;
+  readonly vocabularySize: number;
+  encode(text: string): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+  /** One token's UTF-8 bytes: a BPE token can end inside a character, so streams join bytes, not strings. */
+  tokenBytes(id: number): Uint8Array;
+  toJson(): unknown;
+}
+
+export const tokenizerFile = 'tokenizer.json';
+
+export function tokenizerFromJson(json: unknown, source: string): Tokenizer {
+  const kind = (json as { kind?: unknown } | null)?.kind;
+  if (kind === 'char') return CharTokenizer.fromJson(json, source);
+  throw new GenloomError('CORRUPT_FILE', `${source} is not a genloom tokenizer (its "kind" is ${JSON.stringify(kind)}; expected "char" or "bpe")`);
+}
+
+/** Reads a tokenizer from its JSON file, or from a directory (a model or `tokenizer train --out`) holding tokenizer.json. */
+export function readTokenizer(path: string): Tokenizer {
+  if (!existsSync(path)) throw new GenloomError('NOT_FOUND', `no tokenizer at ${path}`);
+  const file = statSync(path).isDirectory() ? join(path, tokenizerFile) : path;
+  if (!existsSync(file)) throw new GenloomError('NOT_FOUND', `${path} has no ${tokenizerFile}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new GenloomError('CORRUPT_FILE', `${file} is not valid JSON (${(error as Error).message})`);
+  }
+  return tokenizerFromJson(json, file);
+}
+
+export function writeTokenizer(dir: string, tokenizer: Tokenizer): void {
+  writeFileAtomic(join(dir, tokenizerFile), `${JSON.stringify(tokenizer.toJson())}\n`);
+}
