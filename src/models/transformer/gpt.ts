@@ -152,10 +152,9 @@ export class Gpt {
     }
     const keyCount = start + length;
     const groups = batch * heads;
-    const scores = tf
-      .matMul(query.reshape([groups, length, this.headDim]), key.reshape([groups, keyCount, this.headDim]), false, true)
-      .mul(1 / Math.sqrt(this.headDim))
-      .add(this.causalMask(length, start));
+    let scores = tf.matMul(query.reshape([groups, length, this.headDim]), key.reshape([groups, keyCount, this.headDim]), false, true).mul(1 / Math.sqrt(this.headDim));
+    // One new token (generation with the cache) may see every key: no mask to add.
+    if (length > 1) scores = scores.add(this.causalMask(length, start));
     let probabilities = tf.softmax(scores) as tf.Tensor3D;
     if (options.attention) options.attention.push(tf.keep(probabilities.reshape([batch, heads, length, keyCount])));
     probabilities = this.dropout(probabilities, options.dropoutRandom, `${block}.probabilities`);
