@@ -8,6 +8,7 @@ import { initEngine } from '../src/core/engine.ts';
 import { GenloomError } from '../src/core/errors.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
+import { benchTransformer } from './transformer.ts';
 import { benchVae } from './vae.ts';
 
 export interface BenchRow {
@@ -17,7 +18,7 @@ export interface BenchRow {
   note?: string;
 }
 
-const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion };
+const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,7 +36,10 @@ try {
   } else {
     process.stdout.write(`genloom bench ${name} — backend ${backend}, ${machine.cores}× ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}\n\n`);
     const width = Math.max(...rows.map((row) => row.name.length));
-    for (const row of rows) process.stdout.write(`${row.name.padEnd(width)}  ${row.value.toFixed(row.value < 10 ? 2 : 1).padStart(10)} ${row.unit}${row.note ? `   (${row.note})` : ''}\n`);
+    for (const row of rows) {
+      const value = Number.isFinite(row.value) ? row.value.toFixed(row.value < 10 ? 2 : 1) : '—';
+      process.stdout.write(`${row.name.padEnd(width)}  ${value.padStart(10)} ${row.unit}${row.note ? `   (${row.note})` : ''}\n`);
+    }
   }
 } catch (error) {
   process.stderr.write(`bench: ${(error as Error).message}\n`);

@@ -10,6 +10,8 @@ import { decodeCommand, interpolateCommand, sampleCommand } from './generate.ts'
 import { evalCommand, infoCommand } from './inspect.ts';
 import { attributeCommand, encodeCommand, latentMapCommand } from './latent.ts';
 import { attentionCommand, generateCommand } from './text.ts';
+import { importCommand } from './import.ts';
+import { tokenizerCommand } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 
 export function buildProgram(): Command {
@@ -21,7 +23,7 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), generateCommand(), attentionCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand()]) {
     program.addCommand(command);
   }
   const exitOverride = (command: Command) => {

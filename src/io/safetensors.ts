@@ -6,6 +6,7 @@
  *   rest      the tensors' bytes, little-endian, row-major, offsets relative to the end of the header
  * We write F32 and I32, tensors sorted by name and packed without gaps, and validate everything on
  * read, because a truncated or hand-edited file must give an error that names it, never garbage.
+ * Half-precision tensors (F16, BF16, as other tools often save) are read and widened to F32.
  */
 import { readFileSync } from 'node:fs';
 import { GenloomError } from '../core/errors.ts';
@@ -101,8 +102,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
       shape?: unknown;
       data_offsets?: unknown;
     };
-    if (dtype !== 'F32' && dtype !== 'I32') {
-      throw corrupt(`tensor "${name}" has dtype ${String(dtype)}; genloom reads F32 and I32`);
+    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'F16' && dtype !== 'BF16') {
+      throw corrupt(`tensor "${name}" has dtype ${String(dtype)}; genloom reads F32, I32, F16 and BF16`);
     }
     if (!Array.isArray(shape) || !shape.every((size) => Number.isInteger(size) && size >= 0)) {
       throw corrupt(`tensor "${name}" has a bad shape`);
@@ -115,7 +116,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
       throw corrupt(`tensor "${name}" has bad data_offsets`);
     }
     const [begin, end] = offsets as [number, number];
-    const expectedBytes = elementCount(shape as number[]) * bytesPerElement[dtype];
+    const expectedBytes = elementCount(shape as number[]) * (dtype === 'F16' || dtype === 'BF16' ? 2 : bytesPerElement[dtype]);
     if (end - begin !== expectedBytes) {
       throw corrupt(`tensor "${name}" has ${end - begin} bytes for shape [${shape.join(', ')}]`);
     }
@@ -126,10 +127,32 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     // Buffer's slice() is a view into a shared pool, not a copy).
     const raw = new Uint8Array(end - begin);
     raw.set(bytes.subarray(dataStart + begin, dataStart + end));
+    if (dtype === 'F16' || dtype === 'BF16') {
+      tensors.set(name, { dtype: 'F32', shape: shape as number[], data: widenHalf(new Uint16Array(raw.buffer), dtype) });
+      continue;
+    }
     const data = dtype === 'F32' ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
     tensors.set(name, { dtype, shape: shape as number[], data });
   }
   return { tensors, metadata };
+}
+
+/** IEEE half (F16) or bfloat16 (BF16) bit patterns as float32 values. */
+function widenHalf(bits: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+  const out = new Float32Array(bits.length);
+  if (dtype === 'BF16') {
+    // bfloat16 is the top half of a float32.
+    new Uint32Array(out.buffer).set(Array.from(bits, (value) => value << 16));
+    return out;
+  }
+  for (let i = 0; i < bits.length; i++) {
+    const value = bits[i]!;
+    const sign = value & 0x8000 ? -1 : 1;
+    const exponent = (value >> 10) & 0x1f;
+    const fraction = value & 0x3ff;
+    out[i] = exponent === 0 ? sign * 2 ** -14 * (fraction / 1024) : exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+  }
+  return out;
 }
 
 /** Reads and parses a safetensors file, with errors that name it. */

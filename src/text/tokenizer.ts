@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { BpeTokenizer } from './bpe-tokenizer.ts';
 import { CharTokenizer } from './char-tokenizer.ts';
 
 export interface Tokenizer {
@@ -23,6 +24,7 @@ export const tokenizerFile = 'tokenizer.json';
 export function tokenizerFromJson(json: unknown, source: string): Tokenizer {
   const kind = (json as { kind?: unknown } | null)?.kind;
   if (kind === 'char') return CharTokenizer.fromJson(json, source);
+  if (kind === 'bpe') return BpeTokenizer.fromJson(json, source);
   throw new GenloomError('CORRUPT_FILE', `${source} is not a genloom tokenizer (its "kind" is ${JSON.stringify(kind)}; expected "char" or "bpe")`);
 }
 

@@ -16,6 +16,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import type { TransformerConfig } from './config.ts';
+import { crossEntropy, gelu, layerNorm } from './ops.ts';
 
 /** Keys and values of the tokens seen so far, per layer: [B, heads, length, headDim]. */
 export interface KvCache {
@@ -109,9 +110,7 @@ export class Gpt {
   /** Mean cross-entropy of predicting each target token, in nats. */
   crossEntropy(batch: TokenBatch, dropoutRandom?: Random): tf.Scalar {
     const logits = this.forward(batch.inputs, { dropoutRandom });
-    const flat = logits.reshape([-1, this.config.vocabularySize]) as tf.Tensor2D;
-    const targets = tf.oneHot(batch.targets.reshape([-1]) as tf.Tensor1D, this.config.vocabularySize);
-    return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(flat), targets), -1))) as tf.Scalar;
+    return crossEntropy(logits.reshape([-1, this.config.vocabularySize]), batch.targets.reshape([-1]));
   }
 
   newCache(): KvCache {
@@ -226,11 +225,7 @@ export class Gpt {
   }
 
   private layerNorm(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normalized = x.sub(mean).mul(tf.rsqrt(variance.add(this.config.layerNormEpsilon)));
-    const scaled = normalized.mul(this.params[`${name}.weight`]!);
-    const bias = this.params[`${name}.bias`];
-    return (bias ? scaled.add(bias) : scaled) as tf.Tensor2D;
+    return layerNorm(x, this.params[`${name}.weight`] as tf.Tensor1D, this.params[`${name}.bias`] as tf.Tensor1D | undefined, this.config.layerNormEpsilon);
   }
 
   private dropout<T extends tf.Tensor>(x: T, random: Random | undefined, site: string): T {
@@ -241,11 +236,4 @@ export class Gpt {
     for (let i = 0; i < keep.length; i++) keep[i] = uniforms[i]! >= rate ? 1 / (1 - rate) : 0;
     return x.mul(tf.tensor(keep, x.shape)) as T;
   }
-}
-
-/** GELU, tanh approximation (GPT-2's "gelu_new"). */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  // x·x·x rather than pow(x, 3): wasm's Pow (and its gradient, which takes logs) is several times slower.
-  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-  return x.mul(tf.tanh(inner).add(1)).mul(0.5) as T;
 }

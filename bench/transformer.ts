@@ -1,0 +1,82 @@
+/**
+ * Transformer speed: the training step of nanoGPT's CPU "baby" character model (4 layers, 4 heads,
+ * width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient clipping, as genloom's
+ * trainer takes it; the same step in PyTorch where python3 has torch (bench/pytorch/nanogpt_baby.py,
+ * one thread, its fastest setting on this machine); and generation speed with and without the KV
+ * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { gradientsOf } from '../src/core/params.ts';
+import { fromSeed } from '../src/core/random.ts';
+import * as tf from '../src/core/tf.ts';
+import { CharTokenizer } from '../src/text/char-tokenizer.ts';
+import { parseTransformerConfig } from '../src/models/transformer/config.ts';
+import { generateText } from '../src/models/transformer/generate.ts';
+import { Gpt } from '../src/models/transformer/gpt.ts';
+import { AdamW } from '../src/train/adam.ts';
+import type { BenchRow } from './run.ts';
+import { medianMs } from './timing.ts';
+
+const vocabulary = 65;
+const batchSize = 12;
+
+export async function benchTransformer({ quick }: { quick: boolean }): Promise<BenchRow[]> {
+  const model = new Gpt(parseTransformerConfig({ vocabularySize: vocabulary }, 'baby'), fromSeed(1));
+  const { context } = model.config;
+  const optimizer = new AdamW(model.params, { beta2: 0.99, weightDecay: 0.1 });
+  const random = fromSeed(2);
+  const ids = () => tf.tensor2d(Int32Array.from({ length: batchSize * context }, () => random.integer(vocabulary)), [batchSize, context], 'int32');
+  const batch = { inputs: ids(), targets: ids() };
+  const step = () => {
+    const { value, grads } = gradientsOf(model.params, () => model.crossEntropy(batch));
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((grad) => grad.square().sum()))).dataSync()[0]!);
+    const scale = Math.min(1, 1 / norm);
+    const clipped = Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, grad.mul(scale)]));
+    optimizer.apply(clipped, 1e-3);
+    value.dataSync();
+    tf.dispose([value, grads, clipped] as tf.TensorContainer);
+  };
+  const repeats = quick ? 5 : 20;
+  const stepMs = medianMs(step, repeats, 3);
+  const rows: BenchRow[] = [
+    { name: 'baby GPT train step (batch 12 × 64)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
+    { name: 'baby GPT train throughput', value: (batchSize * context * 1000) / stepMs, unit: 'tokens/s' },
+  ];
+  const pytorch = pytorchStepMs(repeats);
+  if (typeof pytorch === 'number') {
+    rows.push({ name: 'same step in PyTorch (1 thread)', value: pytorch, unit: 'ms', note: `bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch).toFixed(1)}×` });
+  } else {
+    rows.push({ name: 'same step in PyTorch', value: NaN, unit: 'ms', note: pytorch });
+  }
+
+  const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));
+  const tokensPerSecond = (useCache: boolean) => {
+    const tokens = quick ? 64 : 256;
+    const seconds = medianMs((i) => {
+      generateText(model, tokenizer, 'A', { maxTokens: tokens, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, stop: [], random: fromSeed(i), useCache });
+    }, quick ? 1 : 3, 1) / 1000;
+    return tokens / seconds;
+  };
+  const cached = tokensPerSecond(true);
+  const uncached = tokensPerSecond(false);
+  rows.push(
+    { name: 'generate with the KV cache', value: cached, unit: 'tokens/s', note: `one sequence, ${quick ? 64 : 256} tokens` },
+    { name: 'generate without it', value: uncached, unit: 'tokens/s', note: `the cache is ${(cached / uncached).toFixed(1)}× faster` },
+  );
+  tf.dispose([batch.inputs, batch.targets]);
+  optimizer.dispose();
+  model.dispose();
+  return rows;
+}
+
+/** The PyTorch twin's median ms per step, or why it could not run. */
+function pytorchStepMs(repeats: number): number | string {
+  const script = fileURLToPath(new URL('./pytorch/nanogpt_baby.py', import.meta.url));
+  const result = spawnSync('python3', [script, '1', String(repeats)], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) {
+    const reason = result.error ? 'python3 not found' : /No module named .torch/.test(result.stderr) ? 'torch is not installed (apt-get install python3-torch)' : result.stderr.trim().split('\n').at(-1);
+    return `not measured: ${reason}`;
+  }
+  return (JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { ms_per_step: number }).ms_per_step;
+}
