@@ -6,6 +6,7 @@
  * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
@@ -73,7 +74,10 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
 /** The PyTorch twin's median ms per step, or why it could not run. */
 function pytorchStepMs(repeats: number): number | string {
   const script = fileURLToPath(new URL('./pytorch/nanogpt_baby.py', import.meta.url));
-  const result = spawnSync('python3', [script, '1', String(repeats)], { encoding: 'utf8' });
+  // Debian's torch is built for Debian's python3, which a user's PATH may shadow (pyenv, venvs).
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }; // one thread, BLAS included: its pool would oversubscribe
+  let result = spawnSync('python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
+  if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
   if (result.error || result.status !== 0) {
     const reason = result.error ? 'python3 not found' : /No module named .torch/.test(result.stderr) ? 'torch is not installed (apt-get install python3-torch)' : result.stderr.trim().split('\n').at(-1);
     return `not measured: ${reason}`;
