@@ -35,7 +35,9 @@ export function loadTextCorpus(spec: string): TextCorpus {
 const ENCODE_CHUNK = 1 << 20;
 
 export function encodeText(tokenizer: Tokenizer, text: string): TokenIds {
-  const parts: Int32Array[] = [];
+  const narrow = tokenizer.vocabularySize <= 65536;
+  // Each chunk's ids are narrowed at once, so the 4-byte arrays of only one chunk exist at a time.
+  const parts: TokenIds[] = [];
   let total = 0;
   for (let start = 0; start < text.length; ) {
     let end = Math.min(text.length, start + ENCODE_CHUNK);
@@ -46,11 +48,11 @@ export function encodeText(tokenizer: Tokenizer, text: string): TokenIds {
       else if (/[\uD800-\uDBFF]/.test(text[end - 1]!)) end -= 1;
     }
     const ids = tokenizer.encode(text.slice(start, end));
-    parts.push(ids);
+    parts.push(narrow ? Uint16Array.from(ids) : ids);
     total += ids.length;
     start = end;
   }
-  const out = tokenizer.vocabularySize <= 65536 ? new Uint16Array(total) : new Int32Array(total);
+  const out = narrow ? new Uint16Array(total) : new Int32Array(total);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

@@ -1,6 +1,6 @@
 /**
  * A user's own text for the text models: one UTF-8 file, or a folder of .txt/.md files (read in
- * name order, joined by blank lines). The last 10% of the characters validate; the rest train.
+ * name order, joined by blank lines). The last 10% of the text validates; the rest trains.
  * Empty text, binary files and text that is not UTF-8 are refused with the file named.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -20,10 +20,12 @@ export function readTextCorpus(path: string): TextCorpus {
     : [path];
   if (files.length === 0) throw new GenloomError('BAD_ARGUMENT', `${path} has no .txt or .md files`);
   const text = files.map(readUtf8).join('\n\n');
-  const characters = Array.from(text);
-  if (characters.length < 2) throw new GenloomError('BAD_ARGUMENT', `${path} holds no text to learn from`);
-  const cut = characters.length - Math.max(1, Math.floor(characters.length * textValidationShare));
-  return { name: path, train: characters.slice(0, cut).join(''), validation: characters.slice(cut).join('') };
+  if (text.length < 2) throw new GenloomError('BAD_ARGUMENT', `${path} holds no text to learn from`);
+  // The cut is in UTF-16 units (no per-character array of a large corpus), moved back off the
+  // middle of a surrogate pair so both splits stay well-formed.
+  let cut = text.length - Math.max(1, Math.floor(text.length * textValidationShare));
+  if (/[\uD800-\uDBFF]/.test(text[cut - 1]!)) cut -= 1;
+  return { name: path, train: text.slice(0, cut), validation: text.slice(cut) };
 }
 
 function readUtf8(file: string): string {

@@ -25,7 +25,9 @@ export class CharTokenizer {
 
   /** The vocabulary of `text`: its distinct characters. */
   static fromText(text: string): CharTokenizer {
-    const characters = [...new Set(Array.from(text))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    const distinct = new Set<string>();
+    for (const character of text) distinct.add(character);
+    const characters = [...distinct].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
     if (characters.length === 0) throw new GenloomError('BAD_ARGUMENT', 'the text is empty: a tokenizer needs some text to learn its characters');
     return new CharTokenizer(characters);
   }

@@ -226,7 +226,8 @@ export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointMa
         progress.stop();
       }
       const predicted = ids.length - 1;
-      const characters = Array.from(tokenizer.decode(ids.subarray(1))).length;
+      let characters = 0;
+      for (const _ of tokenizer.decode(ids.subarray(1))) characters += 1; // code points, as the char tokenizer counts
       const natsPerCharacter = (loss * predicted) / characters;
       return {
         family: 'transformer',
