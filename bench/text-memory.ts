@@ -27,7 +27,7 @@ async function makeCorpus(path: string, bytes: number): Promise<void> {
     for (let i = 0; i < 12; i++) line += `${words[random.integer(words.length)]} `;
     line = `${line.trimEnd()}\n`;
     written += Buffer.byteLength(line);
-    if (!out.write(line)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve) => out.end(() => resolve()));
 }
