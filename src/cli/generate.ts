@@ -52,7 +52,7 @@ export function sampleCommand(): Command {
         throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${flags.truncation})`);
       }
       const model = await openModel(dir, self);
-      if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images`);
+      if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images${model.text ? ': use genloom generate' : ''}`);
       if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
         throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
       }

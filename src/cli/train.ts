@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { initEngine } from '../core/engine.ts';
+import { GenloomError } from '../core/errors.ts';
 import { hasCheckpoint, readManifest } from '../io/checkpoint.ts';
 import { families } from '../models/registry.ts';
 import { globalOptions, parseInteger, parseNumber, printJson } from './options.ts';
@@ -17,6 +18,7 @@ interface SharedTrainFlags {
   batchSize?: number;
   lr?: number;
   resume?: boolean;
+  overwrite?: boolean;
   preset?: string;
   imageSize?: number;
   json?: boolean;
@@ -36,6 +38,7 @@ export function trainCommand(): Command {
       .option('--batch-size <n>', 'examples per step (default 128)', parseInteger(1, 4096))
       .option('--lr <rate>', 'peak learning rate (default 1e-3, cosine decay)', parseNumber(1e-8, 10))
       .option('--resume', 'continue the run in --out from its last checkpoint')
+      .option('--overwrite', 'replace a model already in --out (otherwise an error: a new run never silently erases one)')
       .addOption(new Option('--preset <name>', 'model size').choices(family.presets))
       .option('--image-size <n>', 'for folders: resize images to n×n (default 32)', parseInteger(4, 256))
       .option('--json', 'print the summary as JSON');
@@ -46,6 +49,9 @@ export function trainCommand(): Command {
       for (const option of family.options) {
         const key = camel(option.flags);
         if (flags[key] !== undefined) config[option.configKey] = flags[key];
+      }
+      if (!flags.resume && !flags.overwrite && hasCheckpoint(flags.out)) {
+        throw new GenloomError('BAD_ARGUMENT', `${flags.out} already holds a model: continue it with --resume, or replace it with --overwrite`);
       }
       if (!flags.dataset && !flags.resume) {
         self.error('error: --dataset is required (mnist, fashion-mnist, or a folder of images)');
