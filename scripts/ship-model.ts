@@ -1,7 +1,8 @@
 // Copies a finished training run into models/ as a starter model: config.json (with its recorded
 // metrics), the weights, and the run's pictures and logs — without optimizer state, and for
 // diffusion models with only the averaged (EMA) weights that sampling uses, to keep each model a
-// few MB. The shipped model cannot be --resume'd; the run it came from can.
+// few MB. A run that kept a best-validation copy (`best/`, the transformer) ships that copy's weights.
+// The shipped model cannot be --resume'd; the run it came from can.
 //   npx tsx scripts/ship-model.ts RUN_DIR models/NAME
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ if (!run || !target) {
   process.stderr.write('usage: npx tsx scripts/ship-model.ts RUN_DIR models/NAME\n');
   process.exit(2);
 }
-const { manifest, weights } = loadCheckpoint(run);
+const best = join(run, 'best');
+const { manifest, weights } = loadCheckpoint(existsSync(join(best, 'config.json')) ? best : run);
 const shipped: Record<string, StoredTensor> = {};
 const samplingOnly = manifest.family === 'diffusion';
 for (const [name, tensor] of weights) {
@@ -21,7 +23,7 @@ for (const [name, tensor] of weights) {
 }
 manifest.training = { ...manifest.training, shipped: samplingOnly ? 'sampling weights only (the EMA), no optimizer state' : 'no optimizer state' };
 saveCheckpoint(target, { manifest, weights: shipped });
-for (const file of ['samples.png', 'loss.png', 'metrics.jsonl', 'monitor.jsonl']) {
+for (const file of ['samples.png', 'samples.txt', 'tokenizer.json', 'loss.png', 'metrics.jsonl', 'monitor.jsonl']) {
   if (existsSync(join(run, file))) copyFileSync(join(run, file), join(target, file));
 }
 process.stdout.write(`shipped ${run} as ${target} (${Object.keys(shipped).length} of ${weights.size} tensors)\n`);

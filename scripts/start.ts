@@ -12,6 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const starter = join(root, 'models', 'vae-mnist');
 const ganStarter = join(root, 'models', 'gan-mnist');
 const diffusionStarter = join(root, 'models', 'diffusion-mnist');
+const textStarter = join(root, 'models', 'transformer-kjv');
 const out = join(process.cwd(), 'out');
 
 process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
@@ -32,6 +33,9 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom sample models/diffusion-mnist --label 3 --sampler ddim --steps 50 --trajectory --out three.gif
   genloom inpaint models/diffusion-mnist --input x.png --mask mask.png --out filled.png
   genloom img2img models/diffusion-mnist --input x.png --strength 0.6 --label 8 --out eight.png
+  genloom generate models/transformer-kjv --prompt "And it came to pass" --max-tokens 300 --temperature 0.8 --seed 1
+  genloom generate models/transformer-kjv --interactive
+  genloom attention models/transformer-kjv --prompt "In the beginning" --out attn.png
   genloom <command> --help for every option
 
 `);
@@ -57,9 +61,15 @@ if (existsSync(join(diffusionStarter, 'config.json'))) {
     ['sample', diffusionStarter, '--n', '4', '--label', '3', '--steps', '20', '--seed', '1', '--trajectory', '--out', join(out, 'diffusion-three.gif')],
   );
 }
+if (existsSync(join(textStarter, 'config.json'))) {
+  steps.push(
+    ['generate', textStarter, '--prompt', 'And it came to pass', '--max-tokens', '300', '--temperature', '0.8', '--top-k', '40', '--seed', '1', '--out', join(out, 'kjv.txt')],
+    ['attention', textStarter, '--prompt', 'In the beginning God created', '--out', join(out, 'kjv-attention.png')],
+  );
+}
 for (const args of steps) {
   process.stdout.write(`$ genloom ${args.join(' ')}\n`);
   const code = await runCli(args);
   if (code !== 0) process.exit(code);
 }
-process.stdout.write(`\nOpen the PNGs and GIFs in ${out} to see them.\n`);
+process.stdout.write(`\nOpen the PNGs, GIFs and texts in ${out} to see them.\n`);

@@ -36,7 +36,9 @@ test('tokenizer train → train transformer (BPE) → generate → attention →
   const quiet = genloom('--quiet', 'generate', model, '--prompt', 'The LORD', '--max-tokens', '20', '--seed', '3', '--top-k', '40', '--top-p', '0.95', '--temperature', '0.8');
   assert.equal(quiet.stdout, first.stdout);
   assert.equal(quiet.stderr, '', 'nothing on stderr under --quiet');
-  const other = ok('generate', model, '--prompt', 'The LORD', '--max-tokens', '20', '--seed', '4');
+  const textFile = join(root, 'text.txt');
+  const other = ok('generate', model, '--prompt', 'The LORD', '--max-tokens', '20', '--seed', '4', '--out', textFile);
+  assert.equal(readFileSync(textFile, 'utf8'), other, '--out writes what stdout shows');
   assert.notEqual(other, first.stdout);
 
   const story = spawnSync(process.execPath, [bin, '--quiet', 'generate', model, '--interactive', '--max-tokens', '5', '--seed', '1'], { input: 'The LORD\n\nHe maketh\n', encoding: 'utf8' });

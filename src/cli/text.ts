@@ -24,6 +24,7 @@ interface GenerateFlags {
   seed: number;
   cache: boolean;
   interactive?: boolean;
+  out?: string;
 }
 
 export function requireText(model: LoadedModel, dir: string): TextModel {
@@ -45,7 +46,9 @@ export function generateCommand(): Command {
     .option('--seed <n>', 'random seed: the same seed gives the same text', parseInteger(0), 0)
     .option('--no-cache', 're-run the whole context for every token instead of using the KV cache (slower; for comparison)')
     .option('--interactive', 'a story loop: type a line, the model continues it; an empty line continues again, Ctrl-D ends')
+    .option('--out <file>', 'also write the text (prompt and continuation) to this file')
     .action(async (dir: string, flags: GenerateFlags, self: Command) => {
+      if (flags.out && flags.interactive) throw new GenloomError('BAD_ARGUMENT', '--out writes one generation; it does not go with --interactive');
       if (flags.topP <= 0 || flags.topP > 1) throw new GenloomError('BAD_ARGUMENT', `--top-p must be in (0, 1], got ${flags.topP}`);
       if (flags.repetitionPenalty < 1) throw new GenloomError('BAD_ARGUMENT', `--repetition-penalty must be ≥ 1 (1 = none), got ${flags.repetitionPenalty}`);
       const model = await openModel(dir, self);
@@ -62,14 +65,18 @@ export function generateCommand(): Command {
           useCache: flags.cache,
         };
         if (flags.interactive) await storyLoop(text, settings, flags.seed, flags.prompt ?? '');
-        else generateOnce(text, flags.prompt ?? '', { ...settings, random: fromSeed(flags.seed) }, quiet);
+        else {
+          const written = generateOnce(text, flags.prompt ?? '', { ...settings, random: fromSeed(flags.seed) }, quiet);
+          if (flags.out) writeFileAtomic(flags.out, `${written}\n`);
+        }
       } finally {
         model.dispose();
       }
     });
 }
 
-function generateOnce(text: TextModel, prompt: string, options: TextGenerationOptions, quiet: boolean): void {
+/** Streams the prompt and its continuation to stdout; returns them. */
+function generateOnce(text: TextModel, prompt: string, options: TextGenerationOptions, quiet: boolean): string {
   process.stdout.write(prompt);
   const result = text.generate(prompt, { ...options, onText: (chunk) => process.stdout.write(chunk) });
   process.stdout.write('\n');
@@ -78,6 +85,7 @@ function generateOnce(text: TextModel, prompt: string, options: TextGenerationOp
     const perSecond = result.tokens.length / Math.max(result.seconds, 1e-9);
     process.stderr.write(`genloom: ${result.tokens.length} tokens in ${result.seconds.toFixed(2)} s (${perSecond.toFixed(1)} tokens/s${options.useCache === false ? ', no KV cache' : ''}); stopped by ${result.stoppedBy}\n`);
   }
+  return prompt + result.text;
 }
 
 /** Each line typed is appended to the story and the model continues it; the story is the context. */
