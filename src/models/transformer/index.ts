@@ -40,7 +40,8 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
     throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a transformer checkpoint there`);
   }
   const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
-  const overrides = { ...request.config };
+  const { untieWeights, ...overrides } = request.config;
+  if (untieWeights) overrides['tieWeights'] = false;
   const given: Partial<TextTrainingSettings> = {};
   for (const key of trainingKeys) {
     if (overrides[key] !== undefined) (given as Record<string, unknown>)[key] = overrides[key];
@@ -284,7 +285,7 @@ export const transformerFamily: FamilyDefinition = {
     { flags: '--context <n>', description: 'the most tokens the model sees at once', configKey: 'context', parse: parseIntegerFlag },
     { flags: '--positions <kind>', description: 'learned (default) or rotary', configKey: 'positions', parse: String },
     { flags: '--dropout <p>', description: 'dropout rate while training (default 0)', configKey: 'dropout', parse: Number },
-    { flags: '--no-tie-weights', description: 'give the output layer its own matrix instead of the transposed token embedding', configKey: 'tieWeights', parse: () => false },
+    { flags: '--untie-weights', description: 'give the output layer its own matrix instead of the transposed token embedding', configKey: 'untieWeights', parse: () => true },
     { flags: '--weight-decay <w>', description: 'AdamW decoupled weight decay on the weight matrices (default 0.1)', configKey: 'weightDecay', parse: Number },
     { flags: '--warmup-steps <n>', description: 'linear learning-rate warmup before the cosine decay (default: 10% of the steps, at most 200)', configKey: 'warmupSteps', parse: parseIntegerFlag },
     { flags: '--accumulate <n>', description: 'gradient accumulation: batches per optimizer step (default 1)', configKey: 'accumulationSteps', parse: parseIntegerFlag },
