@@ -68,6 +68,7 @@ test('text commands reject bad input with one line', () => {
   const charModel = join(root, 'char');
   ok('--quiet', 'train', 'transformer', '--dataset', corpus, '--preset', 'tiny', '--context', '16', '--steps', '2', '--batch-size', '2', '--out', charModel);
   fails(/the character "Ω" \(U\+03A9\) at position 4 is not in this model's/, 'generate', charModel, '--prompt', 'The Ω');
+  assert.equal(genloom('generate', charModel, '--prompt', 'The Ω').stdout, '', 'nothing reaches stdout when the prompt is refused');
   fails(/already holds a model: continue it with --resume, or replace it with --overwrite/, 'train', 'transformer', '--dataset', corpus, '--steps', '1', '--out', charModel);
   ok('--quiet', 'train', 'transformer', '--dataset', corpus, '--preset', 'tiny', '--context', '16', '--steps', '1', '--batch-size', '2', '--out', charModel, '--overwrite', '--untie-weights');
   assert.equal(JSON.parse(readFileSync(join(charModel, 'config.json'), 'utf8')).config.tieWeights, false, '--untie-weights reaches the config');

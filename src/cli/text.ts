@@ -77,6 +77,7 @@ export function generateCommand(): Command {
 
 /** Streams the prompt and its continuation to stdout; returns them. */
 function generateOnce(text: TextModel, prompt: string, options: TextGenerationOptions, quiet: boolean): string {
+  text.tokenizer.encode(prompt); // a prompt the model cannot read fails before anything is written
   process.stdout.write(prompt);
   const result = text.generate(prompt, { ...options, onText: (chunk) => process.stdout.write(chunk) });
   process.stdout.write('\n');
@@ -102,6 +103,7 @@ async function storyLoop(text: TextModel, settings: Omit<TextGenerationOptions, 
   };
   if (opening) continueStory();
   for await (const line of lines) {
+    const before = story;
     if (line.length > 0) story += `${story.length > 0 && !story.endsWith('\n') ? '\n' : ''}${line}\n`;
     try {
       continueStory();
@@ -109,7 +111,7 @@ async function storyLoop(text: TextModel, settings: Omit<TextGenerationOptions, 
       if (!(error instanceof GenloomError)) throw error;
       // A character outside the vocabulary loses that line, not the story.
       process.stderr.write(`genloom: ${error.message}\n`);
-      story = story.slice(0, story.length - line.length - 1);
+      story = before;
     }
   }
 }

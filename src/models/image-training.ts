@@ -76,8 +76,7 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? defaults.batchSize;
   const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? defaults.learningRate;
   const stepsPerEpoch = Math.max(1, Math.floor(data.count / Math.min(batchSize, data.count)));
-  const epochs = request.epochs ?? (request.steps === undefined ? ((previousTraining['epochs'] as number) ?? defaults.epochs) : undefined);
-  const totalSteps = request.steps ?? Math.round((epochs ?? 1) * stepsPerEpoch);
+  const { epochs, totalSteps } = runLength(request, previous ? previousTraining : null, stepsPerEpoch, defaults.epochs);
 
   const manifest = (step: number, epoch: number, extra: Record<string, unknown> = {}): CheckpointManifest => ({
     format: 'genloom-checkpoint',
@@ -105,6 +104,25 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   });
   const resumeStep = previous?.training.step;
   return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, resumeStep, manifest };
+}
+
+/**
+ * How long a run is: --steps, else --epochs, else (on --resume) the length the run was started
+ * with — its recorded totalSteps, so a resumed run keeps its learning-rate schedule — else the
+ * family's default epochs.
+ */
+export function runLength(
+  request: Pick<TrainRequest, 'steps' | 'epochs'>,
+  previousTraining: Record<string, unknown> | null,
+  stepsPerEpoch: number,
+  defaultEpochs: number,
+): { epochs: number | undefined; totalSteps: number } {
+  if (request.steps !== undefined) return { epochs: undefined, totalSteps: request.steps };
+  if (request.epochs !== undefined) return { epochs: request.epochs, totalSteps: Math.max(1, Math.round(request.epochs * stepsPerEpoch)) };
+  if (previousTraining && typeof previousTraining['totalSteps'] === 'number') {
+    return { epochs: previousTraining['epochs'] as number | undefined, totalSteps: previousTraining['totalSteps'] };
+  }
+  return { epochs: defaultEpochs, totalSteps: Math.max(1, Math.round(defaultEpochs * stepsPerEpoch)) };
 }
 
 /** How often a run checkpoints and logs: every epoch (at most 2000 steps), ~20 log lines. */

@@ -9,7 +9,7 @@
  * bit-exact optimizer state in the checkpoint, a resumed run reproduces an uninterrupted one.
  */
 import * as tf from '../core/tf.ts';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { assignStored, gradientsOf, paramsToStored, type Params } from '../core/params.ts';
@@ -76,7 +76,11 @@ export interface TrainerOptions<Batch> {
    * Periodic validation: `run()` returns a loss (lower is better) that is logged as valLoss at
    * every checkpoint; the weights with the lowest so far are also saved to `<outDir>/best`.
    */
-  validation?: { run(): number };
+  validation?: {
+    run(): number;
+    /** Files of outDir the best copy needs to load on its own (e.g. tokenizer.json). */
+    companionFiles?: string[];
+  };
   checkpointEvery: number;
   /** Average the logged losses over this many steps per metrics.jsonl line. */
   logEvery: number;
@@ -156,6 +160,8 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   }
 
   const bestDir = join(outDir, 'best');
+  // A fresh run never inherits the best of an earlier run in the same folder.
+  if (!options.resume) rmSync(bestDir, { recursive: true, force: true });
   let bestLoss = options.validation && hasCheckpoint(bestDir) ? Number(readManifest(bestDir).training['valLoss']) : Infinity;
   const save = async (atStep: number) => {
     const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
@@ -167,6 +173,8 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
       manifest.training['bestValLoss'] = Math.min(bestLoss, valLoss);
       if (valLoss < bestLoss) {
         bestLoss = valLoss;
+        makeDirectories(bestDir);
+        for (const file of options.validation.companionFiles ?? []) copyFileSync(join(outDir, file), join(bestDir, file));
         saveCheckpoint(bestDir, { manifest, weights: paramsToStored(model.params) });
       }
     }

@@ -60,7 +60,8 @@ function batchMatMulWasm(stock: tf.KernelConfig, args: Parameters<tf.KernelFunc>
   if (innerA !== innerB || rows * innerA * columns === 0 || batchA === 0) return runSingle(stock, args);
   const outerShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   if (batchB !== 1) {
-    if (batchA !== batchB || rows * columns < GROUPED_MIN_OUTPUT) return runSingle(stock, args);
+    const sameBatch = aRank === bRank && a.shape.slice(0, -2).every((size, i) => size === b.shape[i]);
+    if (!sameBatch || rows * columns < GROUPED_MIN_OUTPUT) return runSingle(stock, args);
     return groupedBatchMatMul(stock, args, a, b, { transposeA, transposeB, rows, inner: innerA, columns, batch: batchA, outShape: [...outerShape, rows, columns] });
   }
 
@@ -114,6 +115,8 @@ function groupedBatchMatMul(
     const plainA = shape.transposeA ? transposeMatrices(backend, a, temporaries) : a;
     const plainB = shape.transposeB ? transposeMatrices(backend, b, temporaries) : b;
     const out = backend.makeOutput(outShape, 'float32');
+    // Freed with the temporaries if a product throws; handed to the caller otherwise.
+    temporaries.push(out);
     // a is not cached by XNNPACK, so one buffer serves every group's left operand.
     const left = backend.makeOutput([1, rows, inner], 'float32');
     temporaries.push(left);
@@ -130,6 +133,7 @@ function groupedBatchMatMul(
       backend.disposeData(product.dataId);
       backend.disposeData(right.dataId);
     }
+    temporaries.splice(temporaries.indexOf(out), 1);
     return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
   } finally {
     for (const temporary of temporaries) backend.disposeData(temporary.dataId);

@@ -62,6 +62,9 @@ const matMulCases: Array<{ a: number[]; b: number[]; label: string }> = [
   { a: [70, 33], b: [33, 9], label: 'tall a (direct transposeB form)' },
   { a: [12, 40], b: [40, 700], label: 'large b, small a (swapped transposeB form)' },
   { a: [4, 6, 40], b: [40, 300], label: 'batched a with swapped transposeB form' },
+  { a: [3, 20, 7], b: [3, 7, 16], label: 'true batch, one XNNPACK product per matrix' },
+  { a: [2, 3, 17, 5], b: [2, 3, 5, 19], label: 'rank-4 true batch (attention heads), per matrix' },
+  { a: [1, 6, 20, 5], b: [6, 1, 5, 16], label: 'equal batch sizes that broadcast to 6×6 (stock loop)' },
 ];
 
 const stored = (shape: number[], transposed: boolean) =>

@@ -117,10 +117,13 @@ export function generateText(model: Gpt, tokenizer: Tokenizer, prompt: string, o
   try {
     window.append(promptIds);
     const droppedPromptTokens = window.start;
+    // Kept as the text grows, so the repetition penalty never rescans the whole history.
+    const seen = new Set<number>(promptIds);
     for (let i = 0; i < options.maxTokens; i++) {
       const logits = window.nextLogits();
-      const token = drawToken(nextTokenProbabilities(logits, window.tokens, options), options.random.fork('token', i));
+      const token = drawToken(nextTokenProbabilities(logits, seen, options), options.random.fork('token', i));
       tokens.push(token);
+      seen.add(token);
       window.append([token]);
       if (output.push(decoder.decode(tokenizer.tokenBytes(token), { stream: true }))) {
         stoppedBy = 'stop';

@@ -1,7 +1,7 @@
 /**
  * Imports a GPT-2-family checkpoint from a local folder (the layout of the Hugging Face `gpt2`
  * repositories: config.json, model.safetensors, vocab.json, merges.txt) into genloom's GPT and BPE
- * tokenizer, so a user who has one can generate with it, inspect its attention, or fine-tune it.
+ * tokenizer, so a user who has one can generate with it and inspect its attention.
  *
  * The architectures match exactly (pre-LayerNorm blocks, fused qkv projection, GELU with the tanh
  * approximation, tied output embedding); GPT-2's Conv1D weights are already [in, out], as ours are,
@@ -63,6 +63,10 @@ export function gpt2Config(path: string): TransformerConfig {
     for (const key of keys) if (typeof json[key] === 'number') return json[key] as number;
     throw new GenloomError('CORRUPT_FILE', `${path} has no ${keys.join(' or ')}: is it a GPT-2 config?`);
   };
+  // Options that change GPT-2's attention arithmetic, which genloom's GPT does not implement.
+  if (json['scale_attn_weights'] === false || json['scale_attn_by_inverse_layer_idx'] === true) {
+    throw new GenloomError('UNSUPPORTED', `${path}: scale_attn_weights=false or scale_attn_by_inverse_layer_idx=true changes the attention, which genloom's GPT does not implement`);
+  }
   const activation = json['activation_function'] ?? 'gelu_new';
   if (activation !== 'gelu_new' && activation !== 'gelu_pytorch_tanh') {
     throw new GenloomError('UNSUPPORTED', `${path}: activation ${String(activation)} is not supported (genloom's GPT uses GELU with the tanh approximation, GPT-2's gelu_new)`);

@@ -12,12 +12,12 @@ import { evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, 
 import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
 import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { CharTokenizer } from '../../text/char-tokenizer.ts';
-import { readTokenizer, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
+import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
 import { createProgress } from '../../train/progress.ts';
 import { train } from '../../train/trainer.ts';
 import { genloomVersion } from '../../version.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { parseIntegerFlag, runControls, trainSummary } from '../image-training.ts';
+import { parseIntegerFlag, runControls, runLength, trainSummary } from '../image-training.ts';
 import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';
@@ -70,10 +70,11 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? 1e-3;
   const windows = windowCount(tokens.train, config.context);
   const stepsPerEpoch = Math.max(1, Math.floor(windows / (Math.min(batchSize, windows) * settings.accumulationSteps)));
-  const epochs = request.epochs ?? (request.steps === undefined ? ((previousTraining['epochs'] as number) ?? 1) : undefined);
-  const totalSteps = request.steps ?? Math.max(1, Math.round((epochs ?? 1) * stepsPerEpoch));
+  const { epochs, totalSteps } = runLength(request, previous ? previousTraining : null, stepsPerEpoch, 1);
   const warmupSteps = settings.warmupSteps ?? Math.min(200, Math.floor(totalSteps / 10));
-  const tokensPerStep = Math.min(batchSize, windows) * settings.accumulationSteps * config.context;
+  // As the trainer takes it: accumulation never asks for more windows than an epoch has.
+  const accumulation = Math.max(1, Math.min(settings.accumulationSteps, Math.floor(windows / Math.min(batchSize, windows))));
+  const tokensPerStep = Math.min(batchSize, windows) * accumulation * config.context;
 
   makeDirectories(request.outDir);
   if (!previous) writeTokenizer(request.outDir, tokenizer);
@@ -124,9 +125,10 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
         logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
         unitsPerStep: Math.min(batchSize, windows) * config.context,
         manifest,
-        ...(validationWindows.length > 0 ? { validation: { run: () => meanLoss(model, tokens.validation, validationWindows) } } : {}),
+        ...(validationWindows.length > 0 ? { validation: { run: () => meanLoss(model, tokens.validation, validationWindows), companionFiles: [tokenizerFile] } } : {}),
         afterCheckpoint: () => {
-          const sample = generateText(model, tokenizer, '', { ...progressSampling, random: fromSeed('progress-sample') });
+          // Started from the corpus's first token, which every vocabulary has (a newline need not be).
+          const sample = generateText(model, tokenizer, tokenizer.decode([tokens.train[0]!]), { ...progressSampling, random: fromSeed('progress-sample') });
           writeFileAtomic(join(request.outDir, 'samples.txt'), `${sample.text}\n`);
         },
       },
@@ -215,7 +217,7 @@ export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointMa
       if (!spec) throw new GenloomError('BAD_ARGUMENT', 'this model records no dataset: give --dataset');
       // Without --dataset: the model's own validation split; with one: all of that text.
       const corpus = loadTextCorpus(spec);
-      const text = ownSplit ? corpus.validation : `${corpus.train}${spec === 'kjv' || corpus.train.endsWith('\n') ? '' : '\n'}${corpus.validation}`;
+      const text = ownSplit ? corpus.validation : corpus.train + corpus.validation;
       const ids = encodeText(tokenizer, text);
       if (ids.length < 2) throw new GenloomError('BAD_ARGUMENT', `${spec} has too little text to evaluate (at least two tokens)`);
       const windows = evaluationWindows(ids, config.context);

@@ -27,14 +27,12 @@ export function validateTokenSampling(options: TokenSamplingOptions): void {
   if (!(repetitionPenalty >= 1) || !Number.isFinite(repetitionPenalty)) throw new GenloomError('BAD_ARGUMENT', `the repetition penalty must be ≥ 1 (1 = none), got ${repetitionPenalty}`);
 }
 
-/** The probabilities the next token is drawn from (zeros for tokens filtered out). */
-export function nextTokenProbabilities(logits: Float32Array, previous: ArrayLike<number>, options: TokenSamplingOptions): Float64Array {
+/** The probabilities the next token is drawn from (zeros for tokens filtered out); `seen`: the tokens of the text so far, for the repetition penalty. */
+export function nextTokenProbabilities(logits: Float32Array, seen: Iterable<number>, options: TokenSamplingOptions): Float64Array {
   const size = logits.length;
   const adjusted = Float64Array.from(logits);
   if (options.repetitionPenalty !== 1) {
-    const seen = new Set<number>();
-    for (let i = 0; i < previous.length; i++) seen.add(previous[i]!);
-    for (const id of seen) {
+    for (const id of new Set(seen)) {
       const value = adjusted[id]!;
       adjusted[id] = value > 0 ? value / options.repetitionPenalty : value * options.repetitionPenalty;
     }

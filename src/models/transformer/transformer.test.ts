@@ -119,6 +119,9 @@ test('a tiny GPT memorises a short text through `train`, then regenerates it gre
   const lines = readFileSync(join(trained, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   assert.ok(lines.some((line) => Number.isFinite(line.valLoss)), 'validation loss logged');
 
+  const best = loadModel(join(trained, 'best'));
+  assert.ok(Number.isFinite(best.manifest.training['valLoss'] as number), 'best/ is a model of its own, with its validation loss');
+  best.dispose();
   const model = loadModel(trained);
   const text = model.text!;
   const chunks: string[] = [];
@@ -182,9 +185,19 @@ test('resuming a transformer run (with gradient accumulation) is bit-identical t
   await transformerFamily.train(request(straight));
   const interrupted = join(root, 'interrupted');
   await transformerFamily.train({ ...request(interrupted), shouldStop: (step) => step === 4 });
-  await transformerFamily.train({ ...request(interrupted), resume: true, dataset: '', config: {} });
+  // Resumed without --steps: the run keeps the length (and so the schedule) it was started with.
+  await transformerFamily.train({ ...request(interrupted), resume: true, dataset: '', config: {}, steps: undefined });
   assert.deepEqual(readFileSync(join(interrupted, 'model.safetensors')), readFileSync(join(straight, 'model.safetensors')));
   assert.deepEqual(readFileSync(join(interrupted, 'optimizer.safetensors')), readFileSync(join(straight, 'optimizer.safetensors')));
+});
+
+test('a corpus without a newline trains through its checkpoints (their samples start from its first character)', async () => {
+  const oneLine = join(root, 'one-line.txt');
+  writeFileSync(oneLine, 'abcab cabca bcabc '.repeat(20));
+  const outDir = join(root, 'one-line');
+  const summary = await transformerFamily.train({ dataset: oneLine, outDir, seed: 1, steps: 2, batchSize: 2, resume: false, preset: 'tiny', config: { context: 8, checkpointEvery: 1 }, command: 'test', quiet: true, backend: 'wasm' });
+  assert.equal(summary.steps, 2);
+  assert.ok(readFileSync(join(outDir, 'samples.txt'), 'utf8').length > 0);
 });
 
 test('bad text input gets clear errors', async () => {
