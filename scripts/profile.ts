@@ -1,5 +1,6 @@
 // Kernel-time breakdown of one training step of a family's default model (a development aid, not a
-// benchmark): npx tsx scripts/profile.ts vae|gan|diffusion [backend] ['{"patchSize":1}' diffusion config overrides]
+// benchmark): npx tsx scripts/profile.ts vae|gan|diffusion|transformer [backend] ['{"patchSize":1}' diffusion config overrides]
+// (transformer: nanoGPT's baby character model at batch 12, the step of `npm run bench -- transformer`)
 import * as tf from '../src/core/tf.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { gradientsOf, type Params } from '../src/core/params.ts';
@@ -10,6 +11,8 @@ import { parseGanConfig } from '../src/models/gan/config.ts';
 import { Gan } from '../src/models/gan/gan.ts';
 import { parseVaeConfig } from '../src/models/vae/config.ts';
 import { Vae } from '../src/models/vae/vae.ts';
+import { parseTransformerConfig } from '../src/models/transformer/config.ts';
+import { Gpt } from '../src/models/transformer/gpt.ts';
 
 type Phase = { params: Params; loss: () => tf.Scalar };
 
@@ -31,9 +34,16 @@ function diffusionStep(): Phase[] {
   return [{ params: model.unet.params, loss: () => model.loss(batch, fromSeed(2)).total }];
 }
 
+function transformerStep(): Phase[] {
+  const model = new Gpt(parseTransformerConfig({ vocabularySize: 65 }, 'baby'), fromSeed(1));
+  const ids = () => tf.tensor2d(Int32Array.from({ length: 12 * 64 }, (_, i) => (i * 7) % 65), [12, 64], 'int32');
+  const batch = { inputs: ids(), targets: ids() };
+  return [{ params: model.params, loss: () => model.crossEntropy(batch) }];
+}
+
 const [family = 'vae', backend] = process.argv.slice(2);
 await initEngine({ backend });
-const phases = family === 'gan' ? ganStep() : family === 'diffusion' ? diffusionStep() : vaeStep();
+const phases = family === 'gan' ? ganStep() : family === 'diffusion' ? diffusionStep() : family === 'transformer' ? transformerStep() : vaeStep();
 const step = () => {
   for (const phase of phases) {
     const { value, grads } = gradientsOf(phase.params, phase.loss);
