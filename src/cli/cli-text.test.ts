@@ -73,5 +73,6 @@ test('text commands reject bad input with one line', () => {
   ok('--quiet', 'train', 'transformer', '--dataset', corpus, '--preset', 'tiny', '--context', '16', '--steps', '1', '--batch-size', '2', '--out', charModel, '--overwrite', '--untie-weights');
   assert.equal(JSON.parse(readFileSync(join(charModel, 'config.json'), 'utf8')).config.tieWeights, false, '--untie-weights reaches the config');
   fails(/which does not sample images: use genloom generate/, 'sample', charModel, '--out', join(root, 'x.png'));
+  fails(/--image-size is for image models/, 'train', 'transformer', '--dataset', corpus, '--image-size', '32', '--out', join(root, 'img2'));
   fails(/is an image dataset/, 'train', 'transformer', '--dataset', 'mnist', '--steps', '1', '--out', join(root, 'img'));
 });

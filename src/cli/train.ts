@@ -27,10 +27,11 @@ interface SharedTrainFlags {
 export function trainCommand(): Command {
   const command = new Command('train').description('train a model: genloom train <family> --dataset … --out …');
   for (const family of Object.values(families)) {
+    const datasets = family.datasets ?? 'mnist, fashion-mnist, or a folder of images (subfolders = labels)';
     const sub = command
       .command(family.name)
       .description(family.summary)
-      .option('--dataset <name|path>', 'mnist, fashion-mnist, or a folder of images (subfolders = labels)')
+      .option('--dataset <name|path>', datasets)
       .requiredOption('--out <dir>', 'model directory: checkpoints, metrics.jsonl, loss.png, samples.png')
       .option('--seed <n>', 'random seed: the same seed gives the same model', parseInteger(0))
       .option('--epochs <n>', 'passes over the dataset (default 10)', parseNumber(0.001, 10_000))
@@ -54,7 +55,7 @@ export function trainCommand(): Command {
         throw new GenloomError('BAD_ARGUMENT', `${flags.out} already holds a model: continue it with --resume, or replace it with --overwrite`);
       }
       if (!flags.dataset && !flags.resume) {
-        self.error('error: --dataset is required (mnist, fashion-mnist, or a folder of images)');
+        self.error(`error: --dataset is required (${datasets})`);
       }
       const quiet = Boolean(globalOptions(self).quiet);
       if (!quiet) {

@@ -148,6 +148,8 @@ export interface EvaluateOptions {
 export interface FamilyDefinition {
   name: string;
   summary: string;
+  /** What --dataset takes, for help and errors (default: the image datasets). */
+  datasets?: string;
   presets: string[];
   options: FamilyOption[];
   train(request: TrainRequest): Promise<TrainSummary>;

@@ -35,6 +35,7 @@ interface TextTrainingSettings {
 const trainingKeys = ['tokenizer', 'weightDecay', 'warmupSteps', 'accumulationSteps', 'checkpointEvery', 'validationWindows'] as const;
 
 async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
+  if (request.imageSize !== undefined) throw new GenloomError('BAD_ARGUMENT', '--image-size is for image models; a transformer reads text');
   const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
   if (previous && previous.family !== 'transformer') {
     throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a transformer checkpoint there`);
@@ -278,6 +279,7 @@ function attentionMaps(model: Gpt, tokenizer: Tokenizer, prompt: string): { toke
 export const transformerFamily: FamilyDefinition = {
   name: 'transformer',
   summary: 'decoder-only transformer (GPT) language model: trained on text with a char or BPE tokenizer; generates text from a prompt',
+  datasets: 'kjv, a UTF-8 .txt file, or a folder of .txt/.md files',
   presets: Object.keys(transformerPresets),
   options: [
     { flags: '--tokenizer <char|path>', description: 'char (default: one token per character of the corpus) or a tokenizer from `genloom tokenizer train`', configKey: 'tokenizer', parse: String },
