@@ -2,7 +2,8 @@
  * Transformer speed: the training step of nanoGPT's CPU "baby" character model (4 layers, 4 heads,
  * width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient clipping, as genloom's
  * trainer takes it; the same step in PyTorch where python3 has torch (bench/pytorch/nanogpt_baby.py,
- * one thread, its fastest setting on this machine); and generation speed with and without the KV
+ * one thread, its fastest setting on this machine; as installed and with OpenBLAS told the CPU
+ * type); and generation speed with and without the KV
  * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
  */
 import { spawnSync } from 'node:child_process';
@@ -44,11 +45,16 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
     { name: 'baby GPT train step (batch 12 × 64)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
     { name: 'baby GPT train throughput', value: (batchSize * context * 1000) / stepMs, unit: 'tokens/s' },
   ];
-  const pytorch = pytorchStepMs(repeats);
-  if (typeof pytorch === 'number') {
-    rows.push({ name: 'same step in PyTorch (1 thread)', value: pytorch, unit: 'ms', note: `bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch).toFixed(1)}×` });
-  } else {
-    rows.push({ name: 'same step in PyTorch', value: NaN, unit: 'ms', note: pytorch });
+  // Debian's OpenBLAS 0.3.21 takes this machine's Xeon for an old SSE3 core ("Prescott") unless
+  // told its type; both rows are shown: PyTorch as installed, and with its AVX-512 kernels.
+  for (const [label, coreType] of [['as installed', undefined], ['OPENBLAS_CORETYPE=SkylakeX', 'SkylakeX']] as const) {
+    const pytorch = pytorchStepMs(repeats, coreType);
+    if (typeof pytorch === 'number') {
+      rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch, unit: 'ms', note: `1 thread, bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch).toFixed(1)}×` });
+    } else {
+      rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
+      break;
+    }
   }
 
   const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));
@@ -72,10 +78,11 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
 }
 
 /** The PyTorch twin's median ms per step, or why it could not run. */
-function pytorchStepMs(repeats: number): number | string {
+function pytorchStepMs(repeats: number, openblasCoreType?: string): number | string {
   const script = fileURLToPath(new URL('./pytorch/nanogpt_baby.py', import.meta.url));
   // Debian's torch is built for Debian's python3, which a user's PATH may shadow (pyenv, venvs).
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }; // one thread, BLAS included: its pool would oversubscribe
+  // One thread, BLAS included: its pool would oversubscribe.
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
   let result = spawnSync('python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
   if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
   if (result.error || result.status !== 0) {
