@@ -110,7 +110,7 @@ export function generateText(model: Gpt, tokenizer: Tokenizer, prompt: string, o
   const promptIds = prompt.length > 0 ? tokenizer.encode(prompt) : startTokens(tokenizer);
   const window = new ContextWindow(model, options.useCache ?? true);
   const started = performance.now();
-  const decoder = new TextDecoder('utf-8');
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a generated U+FEFF is text, as in decode()
   const output = new StopStringFilter(stops, options.onText);
   const tokens: number[] = [];
   let stoppedBy: TextGenerationResult['stoppedBy'] = 'max-tokens';

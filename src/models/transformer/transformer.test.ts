@@ -6,6 +6,7 @@ import { tempDir } from '../../../test/fixtures.ts';
 import { initEngine } from '../../core/engine.ts';
 import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
+import { BpeTokenizer } from '../../text/bpe-tokenizer.ts';
 import { CharTokenizer } from '../../text/char-tokenizer.ts';
 import { loadModel } from '../registry.ts';
 import { parseTransformerConfig } from './config.ts';
@@ -198,6 +199,17 @@ test('a corpus without a newline trains through its checkpoints (their samples s
   const summary = await transformerFamily.train({ dataset: oneLine, outDir, seed: 1, steps: 2, batchSize: 2, resume: false, preset: 'tiny', config: { context: 8, checkpointEvery: 1 }, command: 'test', quiet: true, backend: 'wasm' });
   assert.equal(summary.steps, 2);
   assert.ok(readFileSync(join(outDir, 'samples.txt'), 'utf8').length > 0);
+});
+
+test('BPE text streams whole characters: the chunks join to the decoded tokens, multi-byte characters included', () => {
+  const tokenizer = BpeTokenizer.train('café naïve 😀 façade — ünïcödé 😀 café '.repeat(20), 300);
+  const model = tinyGpt({ vocabularySize: tokenizer.vocabularySize, context: 32 });
+  const chunks: string[] = [];
+  const result = generateText(model, tokenizer, 'café', { ...defaultTokenSampling, maxTokens: 60, stop: [], random: fromSeed(3), onText: (chunk) => chunks.push(chunk) });
+  assert.equal(chunks.join(''), result.text);
+  assert.equal(result.text, tokenizer.decode(result.tokens), 'the streamed text is the decoded tokens');
+  assert.ok(result.tokens.some((id) => tokenizer.tokenBytes(id).some((byte) => byte >= 0x80)), 'multi-byte tokens were drawn');
+  model.dispose();
 });
 
 test('bad text input gets clear errors', async () => {
