@@ -1,21 +1,26 @@
 // Copies a finished training run into models/ as a starter model: config.json (with its recorded
 // metrics), the weights, and the run's pictures and logs — without optimizer state, and for
 // diffusion models with only the averaged (EMA) weights that sampling uses, to keep each model a
-// few MB. A run that kept a best-validation copy (`best/`, the transformer) ships that copy's weights.
-// The shipped model cannot be --resume'd; the run it came from can.
-//   npx tsx scripts/ship-model.ts RUN_DIR models/NAME
+// few MB. With --best, a run that kept a best-validation copy (`best/`, the transformer) ships that
+// copy's weights instead of the last ones (the periodic validation uses a sample of windows, so
+// compare both with `genloom eval` first). The shipped model cannot be --resume'd; the run can.
+//   npx tsx scripts/ship-model.ts RUN_DIR models/NAME [--best]
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.ts';
 import type { StoredTensor } from '../src/io/safetensors.ts';
 
-const [run, target] = process.argv.slice(2);
+const [run, target, option] = process.argv.slice(2);
 if (!run || !target) {
-  process.stderr.write('usage: npx tsx scripts/ship-model.ts RUN_DIR models/NAME\n');
+  process.stderr.write('usage: npx tsx scripts/ship-model.ts RUN_DIR models/NAME [--best]\n');
   process.exit(2);
 }
 const best = join(run, 'best');
-const { manifest, weights } = loadCheckpoint(existsSync(join(best, 'config.json')) ? best : run);
+if (option === '--best' && !existsSync(join(best, 'config.json'))) {
+  process.stderr.write(`${run} has no best/ copy\n`);
+  process.exit(2);
+}
+const { manifest, weights } = loadCheckpoint(option === '--best' ? best : run);
 const shipped: Record<string, StoredTensor> = {};
 const samplingOnly = manifest.family === 'diffusion';
 for (const [name, tensor] of weights) {
