@@ -8,6 +8,7 @@ import { initEngine } from '../src/core/engine.ts';
 import { GenloomError } from '../src/core/errors.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
+import { benchGemm } from './gemm.ts';
 import { benchTextMemory } from './text-memory.ts';
 import { benchTransformer } from './transformer.ts';
 import { benchVae } from './vae.ts';
@@ -19,7 +20,7 @@ export interface BenchRow {
   note?: string;
 }
 
-const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory };
+const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
