@@ -34,6 +34,14 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The wasm heap is 32-bit: a request too big for it fails inside the wasm module as an abort from
+ * malloc or an out-of-bounds access, not as a JS error with a useful message.
+ */
+function isWasmOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.name === 'RuntimeError' && /^Aborted\(|memory access out of bounds|out of memory/i.test(error.message);
+}
+
 /** Runs the CLI with `argv` (user arguments only) and returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -50,6 +58,11 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`genloom: ${error.message}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return error.code === 'BAD_ARGUMENT' ? 2 : 1;
+    }
+    if (isWasmOutOfMemory(error)) {
+      process.stderr.write('genloom: the wasm backend ran out of memory (its heap is limited to a few GB): use a smaller --batch-size (with --accumulate to keep the effective batch), a smaller model, or fewer samples at once; saved checkpoints are intact\n');
+      if (debug) process.stderr.write(`${(error as Error)?.stack}\n`);
+      return 1;
     }
     process.stderr.write(`genloom: unexpected error: ${(error as Error)?.message ?? String(error)}${debug ? '' : ' (run with --debug for the stack)'}\n`);
     if (debug) process.stderr.write(`${(error as Error)?.stack}\n`);
