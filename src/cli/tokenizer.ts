@@ -6,10 +6,9 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
-import { encodeText, loadTextCorpus } from '../data/text-dataset.ts';
+import { characterCount, characterTokenizer, encodeText, loadTextCorpus } from '../data/text-dataset.ts';
 import { makeDirectories } from '../io/atomic.ts';
 import { BpeTokenizer } from '../text/bpe-tokenizer.ts';
-import { CharTokenizer } from '../text/char-tokenizer.ts';
 import { tokenizerFile, writeTokenizer, type Tokenizer } from '../text/tokenizer.ts';
 import { globalOptions, parseChoice, parseInteger } from './options.ts';
 
@@ -41,8 +40,7 @@ export function tokenizerCommand(): Command {
 
       const corpus = loadTextCorpus(flags.dataset);
       const started = performance.now();
-      // A character model can only spell characters it has, so its vocabulary covers validation too.
-      const tokenizer: Tokenizer = kind === 'char' ? CharTokenizer.fromText(corpus.train + corpus.validation) : BpeTokenizer.train(corpus.train, vocabularySize, quiet ? undefined : bpeProgress());
+      const tokenizer: Tokenizer = kind === 'char' ? characterTokenizer(corpus) : BpeTokenizer.train(corpus.train, vocabularySize, quiet ? undefined : bpeProgress());
       if (!quiet) process.stderr.write(`genloom: learned the ${kind} tokenizer of ${corpus.name} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
       try {
@@ -75,11 +73,4 @@ function bpeProgress(): (merges: number, total: number) => void {
     nextTenth = Math.floor((merges * 10) / total) + 1;
     process.stderr.write(`genloom: BPE merges ${merges}/${total} (${Math.floor((merges * 100) / total)}%)\n`);
   };
-}
-
-/** Code points, not UTF-16 units: what a reader calls characters. */
-function characterCount(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
 }

@@ -8,6 +8,7 @@
 import * as tf from '../core/tf.ts';
 import { GenloomError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
+import { CharTokenizer } from '../text/char-tokenizer.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import { loadKjv, type TextCorpus } from './kjv.ts';
 import { readTextCorpus } from './text-files.ts';
@@ -80,20 +81,35 @@ export function requireEnoughTokens(ids: TokenIds, context: number, what: string
   }
 }
 
-/** inputs [B, context] and targets (the inputs shifted by one) for chunk indices. */
-export function gatherWindows(ids: TokenIds, indices: ArrayLike<number>, context: number, random: Random): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
-  const batch = indices.length;
-  const inputs = new Int32Array(batch * context);
-  const targets = new Int32Array(batch * context);
-  const lastStart = ids.length - context - 1;
+/** inputs [B, length] from each start and targets (the inputs shifted by one). */
+export function windowBatch(ids: TokenIds, starts: ArrayLike<number>, length: number): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  const batch = starts.length;
+  const inputs = new Int32Array(batch * length);
+  const targets = new Int32Array(batch * length);
   for (let row = 0; row < batch; row++) {
-    const start = Math.min(lastStart, indices[row]! * context + random.integer(context));
-    for (let i = 0; i < context; i++) {
-      inputs[row * context + i] = ids[start + i]!;
-      targets[row * context + i] = ids[start + i + 1]!;
-    }
+    inputs.set(ids.subarray(starts[row]!, starts[row]! + length), row * length);
+    targets.set(ids.subarray(starts[row]! + 1, starts[row]! + length + 1), row * length);
   }
-  return { inputs: tf.tensor2d(inputs, [batch, context], 'int32'), targets: tf.tensor2d(targets, [batch, context], 'int32') };
+  return { inputs: tf.tensor2d(inputs, [batch, length], 'int32'), targets: tf.tensor2d(targets, [batch, length], 'int32') };
+}
+
+/** A training batch for chunk indices: each window starts at a random offset inside its chunk. */
+export function gatherWindows(ids: TokenIds, indices: ArrayLike<number>, context: number, random: Random): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  const lastStart = ids.length - context - 1;
+  const starts = Array.from(indices, (index) => Math.min(lastStart, index * context + random.integer(context)));
+  return windowBatch(ids, starts, context);
+}
+
+/** Code points, not UTF-16 units: what a reader (and the character tokenizer) calls characters. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** The character tokenizer of a corpus: it covers the validation split too, since a character model can only spell characters it has. */
+export function characterTokenizer(corpus: TextCorpus): CharTokenizer {
+  return CharTokenizer.fromText(corpus.train + corpus.validation);
 }
 
 /**

@@ -8,10 +8,9 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
 import { assignStored } from '../../core/params.ts';
-import { evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowCount, encodeText, type TokenIds } from '../../data/text-dataset.ts';
+import { characterCount, characterTokenizer, encodeText, evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowBatch, windowCount, type TokenIds } from '../../data/text-dataset.ts';
 import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
 import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
-import { CharTokenizer } from '../../text/char-tokenizer.ts';
 import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
 import { createProgress } from '../../train/progress.ts';
 import { train } from '../../train/trainer.ts';
@@ -59,7 +58,7 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   checkSettings(settings);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
   const corpus = loadTextCorpus(datasetSpec);
-  const tokenizer = previous ? readTokenizer(request.outDir) : makeTokenizer(settings.tokenizer, corpus.train + corpus.validation);
+  const tokenizer = previous ? readTokenizer(request.outDir) : settings.tokenizer === 'char' ? characterTokenizer(corpus) : readTokenizer(settings.tokenizer);
   const config = previous
     ? parseTransformerConfig({ ...(previous.config as Record<string, unknown>), ...overrides })
     : parseTransformerConfig({ ...overrides, vocabularySize: tokenizer.vocabularySize }, request.preset);
@@ -153,11 +152,6 @@ function checkSettings(settings: TextTrainingSettings): void {
 
 const progressSampling = { maxTokens: 300, temperature: 0.8, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
 
-function makeTokenizer(spec: string, text: string): Tokenizer {
-  if (spec === 'char') return CharTokenizer.fromText(text);
-  return readTokenizer(spec);
-}
-
 /** Mean cross-entropy in nats per predicted token over `windows` of `ids` (16 windows per forward pass). */
 function meanLoss(model: Gpt, ids: TokenIds, windows: { start: number; length: number }[], onProgress?: (done: number) => void): number {
   let total = 0;
@@ -169,15 +163,7 @@ function meanLoss(model: Gpt, ids: TokenIds, windows: { start: number; length: n
     for (const part of [group.filter((w) => w.length === model.config.context), group.filter((w) => w.length !== model.config.context)]) {
       if (part.length === 0) continue;
       const length = part[0]!.length;
-      const inputs = new Int32Array(part.length * length);
-      const targets = new Int32Array(part.length * length);
-      part.forEach((window, row) => {
-        for (let i = 0; i < length; i++) {
-          inputs[row * length + i] = ids[window.start + i]!;
-          targets[row * length + i] = ids[window.start + i + 1]!;
-        }
-      });
-      const loss = tf.tidy(() => model.crossEntropy({ inputs: tf.tensor2d(inputs, [part.length, length], 'int32'), targets: tf.tensor2d(targets, [part.length, length], 'int32') }));
+      const loss = tf.tidy(() => model.crossEntropy(windowBatch(ids, part.map((window) => window.start), length)));
       total += loss.dataSync()[0]! * part.length * length;
       count += part.length * length;
       loss.dispose();
@@ -230,8 +216,7 @@ export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointMa
         progress.stop();
       }
       const predicted = ids.length - 1;
-      let characters = 0;
-      for (const _ of tokenizer.decode(ids.subarray(1))) characters += 1; // code points, as the char tokenizer counts
+      const characters = characterCount(tokenizer.decode(ids.subarray(1)));
       const natsPerCharacter = (loss * predicted) / characters;
       return {
         family: 'transformer',
