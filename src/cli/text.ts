@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { plotAttention } from '../io/plot.ts';
 import type { LoadedModel, TextModel } from '../models/family.ts';
 import { maxGenerationTokens, type TextGenerationOptions } from '../models/transformer/generate.ts';
+import { validateTokenSampling } from '../models/transformer/sampling.ts';
 import { globalOptions, openModel, parseInteger, parseNumber } from './options.ts';
 
 interface GenerateFlags {
@@ -49,21 +50,20 @@ export function generateCommand(): Command {
     .option('--out <file>', 'also write the text (prompt and continuation) to this file')
     .action(async (dir: string, flags: GenerateFlags, self: Command) => {
       if (flags.out && flags.interactive) throw new GenloomError('BAD_ARGUMENT', '--out writes one generation; it does not go with --interactive');
-      if (flags.topP <= 0 || flags.topP > 1) throw new GenloomError('BAD_ARGUMENT', `--top-p must be in (0, 1], got ${flags.topP}`);
-      if (flags.repetitionPenalty < 1) throw new GenloomError('BAD_ARGUMENT', `--repetition-penalty must be ≥ 1 (1 = none), got ${flags.repetitionPenalty}`);
+      const settings = {
+        maxTokens: flags.maxTokens,
+        temperature: flags.temperature,
+        topK: flags.topK,
+        topP: flags.topP,
+        repetitionPenalty: flags.repetitionPenalty,
+        stop: flags.stop,
+        useCache: flags.cache,
+      };
+      validateTokenSampling(settings); // before the model loads
       const model = await openModel(dir, self);
       try {
         const text = requireText(model, dir);
         const quiet = Boolean(globalOptions(self).quiet);
-        const settings = {
-          maxTokens: flags.maxTokens,
-          temperature: flags.temperature,
-          topK: flags.topK,
-          topP: flags.topP,
-          repetitionPenalty: flags.repetitionPenalty,
-          stop: flags.stop,
-          useCache: flags.cache,
-        };
         if (flags.interactive) await storyLoop(text, settings, flags.seed, flags.prompt ?? '');
         else {
           const written = generateOnce(text, flags.prompt ?? '', { ...settings, random: fromSeed(flags.seed) }, quiet);
