@@ -9,7 +9,7 @@ import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/i
 import { join } from 'node:path';
 import { assignStored, type Params } from '../core/params.ts';
 import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
-import type { TrainResult } from '../train/trainer.ts';
+import { stepGeometry, type TrainResult } from '../train/trainer.ts';
 import { genloomVersion } from '../version.ts';
 import type { TrainRequest, TrainSummary } from './family.ts';
 
@@ -75,7 +75,7 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
   const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? defaults.batchSize;
   const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? defaults.learningRate;
-  const stepsPerEpoch = Math.max(1, Math.floor(data.count / Math.min(batchSize, data.count)));
+  const { stepsPerEpoch } = stepGeometry(data.count, batchSize);
   const { epochs, totalSteps } = runLength(request, previous ? previousTraining : null, stepsPerEpoch, defaults.epochs);
 
   const manifest = (step: number, epoch: number, extra: Record<string, unknown> = {}): CheckpointManifest => ({

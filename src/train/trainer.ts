@@ -127,6 +127,18 @@ export function truncateMetrics(path: string, step: number): void {
 }
 
 /**
+ * How a run walks its data: the batch (never more than the dataset), the accumulated batches per
+ * step (never more than an epoch holds), the examples per step and the steps per epoch. Families
+ * call it too, to size their runs exactly as the trainer will.
+ */
+export function stepGeometry(datasetSize: number, requestedBatchSize: number, accumulationSteps = 1): { batchSize: number; accumulation: number; examplesPerStep: number; stepsPerEpoch: number } {
+  const batchSize = Math.min(requestedBatchSize, datasetSize);
+  const accumulation = Math.max(1, Math.min(accumulationSteps, Math.floor(datasetSize / batchSize)));
+  const examplesPerStep = batchSize * accumulation;
+  return { batchSize, accumulation, examplesPerStep, stepsPerEpoch: Math.max(1, Math.floor(datasetSize / examplesPerStep)) };
+}
+
+/**
  * Trains `model` with AdamW.
  * @example
  * await train(vae, { outDir: 'runs/vae', seed: 1, totalSteps: 1000, batchSize: 64, datasetSize: n,
@@ -137,10 +149,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const { outDir, seed, totalSteps, datasetSize } = options;
   if (datasetSize < 1) throw new GenloomError('EMPTY_DATASET', 'the dataset has no examples to train on');
   if (!(totalSteps >= 1)) throw new GenloomError('BAD_ARGUMENT', `--steps/--epochs must give at least one step (got ${totalSteps})`);
-  const batchSize = Math.min(options.batchSize, datasetSize);
-  const accumulation = Math.max(1, Math.min(options.accumulationSteps ?? 1, Math.floor(datasetSize / batchSize)));
-  const examplesPerStep = batchSize * accumulation;
-  const stepsPerEpoch = Math.floor(datasetSize / examplesPerStep);
+  const { batchSize, accumulation, examplesPerStep, stepsPerEpoch } = stepGeometry(datasetSize, options.batchSize, options.accumulationSteps);
   const root = fromSeed(seed);
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
   const phases = phasesOf(model, options.adam);
@@ -166,6 +175,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const save = async (atStep: number) => {
     const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
     manifest.training.step = atStep;
+    const weights = paramsToStored(model.params);
     if (options.validation) {
       const valLoss = options.validation.run();
       appendFileSync(metricsPath, `${JSON.stringify({ step: atStep, valLoss })}\n`);
@@ -175,10 +185,10 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
         bestLoss = valLoss;
         makeDirectories(bestDir);
         for (const file of options.validation.companionFiles ?? []) copyFileSync(join(outDir, file), join(bestDir, file));
-        saveCheckpoint(bestDir, { manifest, weights: paramsToStored(model.params) });
+        saveCheckpoint(bestDir, { manifest, weights });
       }
     }
-    saveCheckpoint(outDir, { manifest, weights: paramsToStored(model.params), optimizer: optimizerStates(phases, optimizers) });
+    saveCheckpoint(outDir, { manifest, weights, optimizer: optimizerStates(phases, optimizers) });
     await writeLossCurve(metricsPath, join(outDir, 'loss.png'));
     await options.afterCheckpoint?.(atStep);
   };

@@ -13,7 +13,7 @@ import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
 import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
 import { createProgress } from '../../train/progress.ts';
-import { train } from '../../train/trainer.ts';
+import { stepGeometry, train } from '../../train/trainer.ts';
 import { genloomVersion } from '../../version.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { parseIntegerFlag, runControls, runLength, trainSummary } from '../image-training.ts';
@@ -69,12 +69,11 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? 32;
   const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? 1e-3;
   const windows = windowCount(tokens.train, config.context);
-  const stepsPerEpoch = Math.max(1, Math.floor(windows / (Math.min(batchSize, windows) * settings.accumulationSteps)));
+  const geometry = stepGeometry(windows, batchSize, settings.accumulationSteps);
+  const { stepsPerEpoch } = geometry;
   const { epochs, totalSteps } = runLength(request, previous ? previousTraining : null, stepsPerEpoch, 1);
   const warmupSteps = settings.warmupSteps ?? Math.min(200, Math.floor(totalSteps / 10));
-  // As the trainer takes it: accumulation never asks for more windows than an epoch has.
-  const accumulation = Math.max(1, Math.min(settings.accumulationSteps, Math.floor(windows / Math.min(batchSize, windows))));
-  const tokensPerStep = Math.min(batchSize, windows) * accumulation * config.context;
+  const tokensPerStep = geometry.examplesPerStep * config.context;
 
   makeDirectories(request.outDir);
   if (!previous) writeTokenizer(request.outDir, tokenizer);
@@ -123,7 +122,7 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
         clipNorm: 1,
         checkpointEvery: settings.checkpointEvery ?? Math.max(1, Math.min(stepsPerEpoch, 500)),
         logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
-        unitsPerStep: Math.min(batchSize, windows) * config.context,
+        unitsPerStep: geometry.batchSize * config.context,
         manifest,
         ...(validationWindows.length > 0 ? { validation: { run: () => meanLoss(model, tokens.validation, validationWindows), companionFiles: [tokenizerFile] } } : {}),
         afterCheckpoint: () => {
