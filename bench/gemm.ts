@@ -5,10 +5,9 @@
  * (bench/pytorch/gemm.py; as installed, and with OpenBLAS told this CPU's type), and the CPU's
  * theoretical single-core peak from its clock and vector width.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as tf from '../src/core/tf.ts';
+import { openblasSettings, runPytorch } from './pytorch.ts';
 import type { BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -33,27 +32,17 @@ export async function benchGemm({ quick }: { quick: boolean }): Promise<BenchRow
     rows.push({ name: `${backend} ${m}×${k}×${n}`, value: (2 * m * k * n) / ms / 1e6, unit: 'GFLOPS', note: `${ms.toFixed(2)} ms per product` });
     tf.dispose([a, b]);
   }
-  for (const [label, coreType] of [['as installed', undefined], ['OPENBLAS_CORETYPE=SkylakeX', 'SkylakeX']] as const) {
-    const pytorch = pytorchGflops(coreType);
+  for (const { label, coreType } of openblasSettings) {
+    const pytorch = runPytorch<{ gflops: Record<string, number> }>('gemm.py', ['1', ...shapes.map((shape) => shape.join(','))], coreType);
     if (typeof pytorch === 'string') {
       rows.push({ name: `PyTorch, ${label}`, value: NaN, unit: 'GFLOPS', note: pytorch });
       break;
     }
-    for (const [m, k, n] of shapes) rows.push({ name: `PyTorch ${m}×${k}×${n}, ${label}`, value: pytorch[`${m}x${k}x${n}`]!, unit: 'GFLOPS', note: '1 thread' });
+    for (const [m, k, n] of shapes) rows.push({ name: `PyTorch ${m}×${k}×${n}, ${label}`, value: pytorch.gflops[`${m}x${k}x${n}`]!, unit: 'GFLOPS', note: '1 thread' });
   }
   const peak = singleCorePeak();
   rows.push({ name: 'theoretical peak, one core', value: peak.gflops, unit: 'GFLOPS', note: peak.how });
   return rows;
-}
-
-function pytorchGflops(openblasCoreType?: string): Record<string, number> | string {
-  const script = fileURLToPath(new URL('./pytorch/gemm.py', import.meta.url));
-  const args = [script, '1', ...shapes.map((shape) => shape.join(','))];
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
-  let result = spawnSync('python3', args, { encoding: 'utf8', env });
-  if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env });
-  if (result.error || result.status !== 0) return 'not measured: torch is not installed (apt-get install python3-torch)';
-  return (JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { gflops: Record<string, number> }).gflops;
 }
 
 /**

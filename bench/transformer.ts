@@ -6,9 +6,6 @@
  * type); and generation speed with and without the KV
  * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
 import * as tf from '../src/core/tf.ts';
@@ -17,6 +14,7 @@ import { parseTransformerConfig } from '../src/models/transformer/config.ts';
 import { generateText } from '../src/models/transformer/generate.ts';
 import { Gpt } from '../src/models/transformer/gpt.ts';
 import { AdamW } from '../src/train/adam.ts';
+import { openblasSettings, runPytorch } from './pytorch.ts';
 import type { BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -45,16 +43,13 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
     { name: 'baby GPT train step (batch 12 × 64)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
     { name: 'baby GPT train throughput', value: (batchSize * context * 1000) / stepMs, unit: 'tokens/s' },
   ];
-  // Debian's OpenBLAS 0.3.21 takes this machine's Xeon for an old SSE3 core ("Prescott") unless
-  // told its type; both rows are shown: PyTorch as installed, and with its AVX-512 kernels.
-  for (const [label, coreType] of [['as installed', undefined], ['OPENBLAS_CORETYPE=SkylakeX', 'SkylakeX']] as const) {
-    const pytorch = pytorchStepMs(repeats, coreType);
-    if (typeof pytorch === 'number') {
-      rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch, unit: 'ms', note: `1 thread, bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch).toFixed(1)}×` });
-    } else {
+  for (const { label, coreType } of openblasSettings) {
+    const pytorch = runPytorch<{ ms_per_step: number }>('nanogpt_baby.py', ['1', String(repeats)], coreType);
+    if (typeof pytorch === 'string') {
       rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
       break;
     }
+    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread, bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch.ms_per_step).toFixed(1)}×` });
   }
 
   const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));
@@ -75,19 +70,4 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
   optimizer.dispose();
   model.dispose();
   return rows;
-}
-
-/** The PyTorch twin's median ms per step, or why it could not run. */
-function pytorchStepMs(repeats: number, openblasCoreType?: string): number | string {
-  const script = fileURLToPath(new URL('./pytorch/nanogpt_baby.py', import.meta.url));
-  // Debian's torch is built for Debian's python3, which a user's PATH may shadow (pyenv, venvs).
-  // One thread, BLAS included: its pool would oversubscribe.
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
-  let result = spawnSync('python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
-  if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', [script, '1', String(repeats)], { encoding: 'utf8', env });
-  if (result.error || result.status !== 0) {
-    const reason = result.error ? 'python3 not found' : /No module named .torch/.test(result.stderr) ? 'torch is not installed (apt-get install python3-torch)' : result.stderr.trim().split('\n').at(-1);
-    return `not measured: ${reason}`;
-  }
-  return (JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { ms_per_step: number }).ms_per_step;
 }

@@ -1,0 +1,31 @@
+/**
+ * Running a PyTorch twin of a benchmark (bench/pytorch/*.py) on the same machine, single-threaded,
+ * and reading the JSON line it prints.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Debian's OpenBLAS 0.3.21 takes this machine's Xeon for an old SSE3 core ("Prescott") unless told
+ * its type, so the benches show PyTorch both as installed and with its AVX-512 kernels.
+ */
+export const openblasSettings = [
+  { label: 'as installed', coreType: undefined },
+  { label: 'OPENBLAS_CORETYPE=SkylakeX', coreType: 'SkylakeX' },
+] as const;
+
+/** The parsed last stdout line of bench/pytorch/<script> run with `args`, or why it could not run. */
+export function runPytorch<T>(script: string, args: string[], openblasCoreType?: string): T | string {
+  const path = fileURLToPath(new URL(`./pytorch/${script}`, import.meta.url));
+  // One thread, BLAS included: its pool would oversubscribe.
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
+  let result = spawnSync('python3', [path, ...args], { encoding: 'utf8', env });
+  // Debian's torch is built for Debian's python3, which a user's PATH may shadow (pyenv, venvs).
+  if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', [path, ...args], { encoding: 'utf8', env });
+  if (result.error || result.status !== 0) {
+    const reason = result.error ? 'python3 not found' : /No module named .torch/.test(result.stderr) ? 'torch is not installed (apt-get install python3-torch)' : result.stderr.trim().split('\n').at(-1);
+    return `not measured: ${reason}`;
+  }
+  return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as T;
+}
