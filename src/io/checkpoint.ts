@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { makeDirectories, syncDirectory, writeFileSynced } from './atomic.ts';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
+import { genloomVersion } from '../version.ts';
 
 export const checkpointFormat = 'genloom-checkpoint';
 export const checkpointFormatVersion = 1;
@@ -48,6 +49,11 @@ export interface CheckpointManifest {
   evaluations?: Record<string, Record<string, unknown>>;
   /** The model this one was fine-tuned from, if any. */
   parent?: string;
+}
+
+/** A new config.json for a model of `family`, in this version's format. */
+export function newManifest(family: string, config: Record<string, unknown>, training: CheckpointManifest['training']): CheckpointManifest {
+  return { format: checkpointFormat, formatVersion: checkpointFormatVersion, family, genloomVersion, config, training };
 }
 
 export interface Checkpoint {

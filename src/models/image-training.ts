@@ -8,9 +8,8 @@ import { GenloomError } from '../core/errors.ts';
 import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/index.ts';
 import { join } from 'node:path';
 import { assignStored, type Params } from '../core/params.ts';
-import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
+import { hasCheckpoint, loadCheckpoint, newManifest, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
 import { stepGeometry, type TrainResult } from '../train/trainer.ts';
-import { genloomVersion } from '../version.ts';
 import type { TrainRequest, TrainSummary } from './family.ts';
 
 export interface ImageTrainingDefaults {
@@ -53,11 +52,7 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   fromData: (data: ImageDataset, datasetSpec: string) => Record<string, unknown>,
 ): ImageTrainingSetup<Config> {
   // --resume continues with the settings the run was started with, unless flags override them.
-  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
-  if (previous && previous.family !== family) {
-    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a ${family} checkpoint there`);
-  }
-  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
+  const { previous, previousTraining } = previousRun(request, family);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
   const previousConfig = previous?.config as Partial<ImageConfigShape> | undefined;
   const defaultSize = isBuiltinDataset(datasetSpec) ? 28 : 32;
@@ -78,13 +73,8 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   const { stepsPerEpoch } = stepGeometry(data.count, batchSize);
   const { epochs, totalSteps } = runLength(request, previous ? previousTraining : null, stepsPerEpoch, defaults.epochs);
 
-  const manifest = (step: number, epoch: number, extra: Record<string, unknown> = {}): CheckpointManifest => ({
-    format: 'genloom-checkpoint',
-    formatVersion: 1,
-    family,
-    genloomVersion,
-    config: { ...config } as Record<string, unknown>,
-    training: {
+  const manifest = (step: number, epoch: number, extra: Record<string, unknown> = {}): CheckpointManifest =>
+    runManifest(family, { ...config } as Record<string, unknown>, request, previous, {
       step,
       epoch,
       totalSteps,
@@ -96,14 +86,38 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
       batchSize,
       learningRate,
       ...extra,
-      backend: request.backend,
-      // The command that started the run, and each --resume after it: together they reproduce it.
-      command: previous ? (previousTraining['command'] as string) : request.command,
-      ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
-    },
-  });
+    });
   const resumeStep = previous?.training.step;
   return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, resumeStep, manifest };
+}
+
+/** The checkpoint a --resume continues (another family's is refused), with its training record ({} for a fresh run). */
+export function previousRun(request: TrainRequest, family: string): { previous: CheckpointManifest | null; previousTraining: Record<string, unknown> } {
+  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
+  if (previous && previous.family !== family) {
+    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a ${family} checkpoint there`);
+  }
+  return { previous, previousTraining: (previous?.training ?? {}) as Record<string, unknown> };
+}
+
+/**
+ * config.json of a training run: the family's `training` record, then the backend and the command
+ * that started the run and each --resume after it (together they reproduce it).
+ */
+export function runManifest(
+  family: string,
+  config: Record<string, unknown>,
+  request: TrainRequest,
+  previous: CheckpointManifest | null,
+  training: CheckpointManifest['training'],
+): CheckpointManifest {
+  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
+  return newManifest(family, config, {
+    ...training,
+    backend: request.backend,
+    command: previous ? (previousTraining['command'] as string) : request.command,
+    ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
+  });
 }
 
 /**

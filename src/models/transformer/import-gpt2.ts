@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
 import { assignStored } from '../../core/params.ts';
-import { saveCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { newManifest, saveCheckpoint } from '../../io/checkpoint.ts';
 import { paramsToStored } from '../../core/params.ts';
 import { readSafetensors, type StoredTensor } from '../../io/safetensors.ts';
 import { BpeTokenizer } from '../../text/bpe-tokenizer.ts';
 import { writeTokenizer } from '../../text/tokenizer.ts';
 import { makeDirectories } from '../../io/atomic.ts';
-import { genloomVersion } from '../../version.ts';
 import { parseTransformerConfig, type TransformerConfig } from './config.ts';
 import { Gpt } from './gpt.ts';
 
@@ -138,14 +137,7 @@ export function readGpt2(dir: string): ImportedGpt2 {
 export function importGpt2(dir: string, outDir: string, command: string): { config: TransformerConfig; parameters: number } {
   const { model, tokenizer, config } = readGpt2(dir);
   try {
-    const manifest: CheckpointManifest = {
-      format: 'genloom-checkpoint',
-      formatVersion: 1,
-      family: 'transformer',
-      genloomVersion,
-      config: { ...config },
-      training: { step: 0, tokenizer: 'bpe', importedFrom: dir, importedFormat: 'gpt2', command },
-    };
+    const manifest = newManifest('transformer', { ...config }, { step: 0, tokenizer: 'bpe', importedFrom: dir, importedFormat: 'gpt2', command });
     makeDirectories(outDir);
     writeTokenizer(outDir, tokenizer);
     const weights = paramsToStored(model.params);

@@ -10,13 +10,12 @@ import { fromSeed } from '../../core/random.ts';
 import { assignStored } from '../../core/params.ts';
 import { characterCount, characterTokenizer, encodeText, evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowBatch, windowCount, type TokenIds } from '../../data/text-dataset.ts';
 import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
-import { hasCheckpoint, loadCheckpoint, readManifest, type CheckpointManifest } from '../../io/checkpoint.ts';
+import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
 import { createProgress } from '../../train/progress.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
-import { genloomVersion } from '../../version.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { parseIntegerFlag, runControls, runLength, trainSummary } from '../image-training.ts';
+import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, trainSummary } from '../image-training.ts';
 import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';
@@ -35,11 +34,7 @@ const trainingKeys = ['tokenizer', 'weightDecay', 'warmupSteps', 'accumulationSt
 
 async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   if (request.imageSize !== undefined) throw new GenloomError('BAD_ARGUMENT', '--image-size is for image models; a transformer reads text');
-  const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
-  if (previous && previous.family !== 'transformer') {
-    throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a transformer checkpoint there`);
-  }
-  const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
+  const { previous, previousTraining } = previousRun(request, 'transformer');
   const { untieWeights, ...overrides } = request.config;
   if (untieWeights) overrides['tieWeights'] = false;
   const given: Partial<TextTrainingSettings> = {};
@@ -79,13 +74,8 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   if (!previous) writeTokenizer(request.outDir, tokenizer);
   const model = new Gpt(config, fromSeed(seed).fork('init'));
   const validationWindows = tokens.validation.length > 1 ? evaluationWindows(tokens.validation, config.context, settings.validationWindows) : [];
-  const manifest = (step: number, epoch: number): CheckpointManifest => ({
-    format: 'genloom-checkpoint',
-    formatVersion: 1,
-    family: 'transformer',
-    genloomVersion,
-    config: { ...config },
-    training: {
+  const manifest = (step: number, epoch: number): CheckpointManifest =>
+    runManifest('transformer', { ...config }, request, previous, {
       step,
       epoch,
       totalSteps,
@@ -100,11 +90,7 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
       learningRate,
       schedule: 'cosine',
       settings,
-      backend: request.backend,
-      command: previous ? (previousTraining['command'] as string) : request.command,
-      ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
-    },
-  });
+    });
   try {
     const result = await train<TokenBatch>(
       { params: model.params, loss: (batch, random) => ({ total: model.crossEntropy(batch, config.dropout > 0 ? random : undefined), parts: {} }) },
