@@ -44,7 +44,8 @@ export class Gpt {
   readonly params: Params;
   readonly headDim: number;
   private readonly masks = new Map<string, tf.Tensor2D>();
-  private readonly rotaryTables = new Map<number, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
+  /** cos and sin of RoPE's angles at every position, made on first use. */
+  private rotary: { cos: tf.Tensor2D; sin: tf.Tensor2D } | null = null;
 
   constructor(readonly config: TransformerConfig, random: Random) {
     const { vocabularySize, context, layers, dim, mlpRatio, bias, tieWeights, positions } = config;
@@ -120,7 +121,7 @@ export class Gpt {
   dispose(): void {
     disposeParams(this.params);
     for (const mask of this.masks.values()) mask.dispose();
-    for (const table of this.rotaryTables.values()) tf.dispose([table.cos, table.sin]);
+    if (this.rotary) tf.dispose([this.rotary.cos, this.rotary.sin]);
   }
 
   private attention(x: tf.Tensor2D, layer: number, batch: number, length: number, start: number, options: ForwardOptions): tf.Tensor2D {
@@ -197,8 +198,7 @@ export class Gpt {
   }
 
   private rotaryTable(): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-    let table = this.rotaryTables.get(0);
-    if (!table) {
+    if (!this.rotary) {
       const { context } = this.config;
       const half = this.headDim / 2;
       const cos = new Float32Array(context * this.headDim);
@@ -212,10 +212,9 @@ export class Gpt {
           }
         }
       }
-      table = { cos: tf.keep(tf.tensor2d(cos, [context, this.headDim])), sin: tf.keep(tf.tensor2d(sin, [context, this.headDim])) };
-      this.rotaryTables.set(0, table);
+      this.rotary = { cos: tf.keep(tf.tensor2d(cos, [context, this.headDim])), sin: tf.keep(tf.tensor2d(sin, [context, this.headDim])) };
     }
-    return table;
+    return this.rotary;
   }
 
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
