@@ -11,21 +11,12 @@ import { GenloomError } from './errors.ts';
 export type BackendName = 'native' | 'wasm' | 'cpu';
 export const backendNames: readonly BackendName[] = ['native', 'wasm', 'cpu'];
 
-/** The package a later issue builds; absent until then. */
-const nativePackage = 'genloom-native';
-
 let initialised: BackendName | null = null;
 const notices: string[] = [];
 
 async function tryNative(): Promise<boolean> {
-  try {
-    const native = (await import(nativePackage)) as { register?: () => Promise<void> | void };
-    if (typeof native.register !== 'function') return false;
-    await native.register();
-    return await tf.setBackend('native');
-  } catch {
-    return false;
-  }
+  const { registerNativeBackend } = await import('./native/backend.ts');
+  return registerNativeBackend() && (await tf.setBackend('native'));
 }
 
 async function tryWasm(): Promise<boolean> {

@@ -1,0 +1,9 @@
+{
+  "targets": [{
+    "target_name": "genloom_native",
+    "sources": ["src/addon.cc", "src/gemm.cc", "src/kernels.cc", "src/conv.cc"],
+    "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y"],
+    "defines": ["NAPI_VERSION=8"]
+  }]
+}

@@ -1,0 +1,358 @@
+// The N-API surface: thin functions that check their arguments, take raw pointers from typed
+// arrays the JavaScript side allocated, and run a kernel on this environment's thread pool.
+// Argument order mirrors native/index.d.ts.
+#include <node_api.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+#include "kernels.h"
+
+namespace {
+
+struct ArgumentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Pool& poolOf(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return *static_cast<Pool*>(data);
+}
+
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info, size_t expected, const char* name) : env_(env), name_(name) {
+    size_t argc = 16;
+    values_.resize(argc);
+    napi_get_cb_info(env, info, &argc, values_.data(), nullptr, nullptr);
+    if (argc < expected) throw ArgumentError(std::string(name) + ": expected " + std::to_string(expected) + " arguments");
+    values_.resize(argc);
+  }
+
+  // The raw elements of a typed array (offset included) and its length in elements.
+  template <typename T>
+  T* array(size_t i, napi_typedarray_type type, size_t* length = nullptr) {
+    bool isTyped = false;
+    napi_is_typedarray(env_, values_[i], &isTyped);
+    napi_typedarray_type actual;
+    size_t count;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (!isTyped || napi_get_typedarray_info(env_, values_[i], &actual, &count, &data, &buffer, &offset) != napi_ok ||
+        actual != type)
+      throw ArgumentError(std::string(name_) + ": argument " + std::to_string(i) + " has the wrong array type");
+    if (length) *length = count;
+    return static_cast<T*>(data);
+  }
+  float* floats(size_t i, size_t* length = nullptr) { return array<float>(i, napi_float32_array, length); }
+  int32_t* ints(size_t i, size_t* length = nullptr) { return array<int32_t>(i, napi_int32_array, length); }
+  // Any array of 4-byte elements (float32 or int32 tensors): layout kernels only move them.
+  uint32_t* words(size_t i, size_t* length = nullptr) {
+    napi_typedarray_type type;
+    size_t count;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env_, values_[i], &type, &count, &data, &buffer, &offset) != napi_ok ||
+        (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array))
+      throw ArgumentError(std::string(name_) + ": argument " + std::to_string(i) + " must hold 4-byte elements");
+    if (length) *length = count;
+    return static_cast<uint32_t*>(data);
+  }
+  bool isNull(size_t i) {
+    napi_valuetype type;
+    napi_typeof(env_, values_[i], &type);
+    return type == napi_null || type == napi_undefined;
+  }
+  int64_t integer(size_t i) {
+    int64_t value;
+    if (napi_get_value_int64(env_, values_[i], &value) != napi_ok)
+      throw ArgumentError(std::string(name_) + ": argument " + std::to_string(i) + " must be a number");
+    return value;
+  }
+  double number(size_t i) {
+    double value;
+    if (napi_get_value_double(env_, values_[i], &value) != napi_ok)
+      throw ArgumentError(std::string(name_) + ": argument " + std::to_string(i) + " must be a number");
+    return value;
+  }
+  bool boolean(size_t i) {
+    bool value;
+    if (napi_get_value_bool(env_, values_[i], &value) != napi_ok)
+      throw ArgumentError(std::string(name_) + ": argument " + std::to_string(i) + " must be a boolean");
+    return value;
+  }
+  std::vector<int64_t> intList(size_t i) {
+    size_t length;
+    const int32_t* data = ints(i, &length);
+    return std::vector<int64_t>(data, data + length);
+  }
+  void need(bool condition, const char* what) {
+    if (!condition) throw ArgumentError(std::string(name_) + ": " + what);
+  }
+
+ private:
+  napi_env env_;
+  const char* name_;
+  std::vector<napi_value> values_;
+};
+
+// Wraps a kernel body so a C++ exception becomes a JavaScript error instead of a crash.
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& error) {
+    napi_throw_error(env, "GENLOOM_NATIVE", error.what());
+  } catch (...) {
+    napi_throw_error(env, "GENLOOM_NATIVE", "native kernel failed");
+  }
+  return nullptr;
+}
+
+napi_value number(napi_env env, double value) {
+  napi_value result;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+// matmul(a, b, out, batch, m, n, k, batchStrideA, batchStrideB, transposeA, transposeB, bias|null, activation, alpha)
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 14, "matmul");
+    size_t na, nb, nc;
+    const float* a = args.floats(0, &na);
+    const float* b = args.floats(1, &nb);
+    float* c = args.floats(2, &nc);
+    const GemmShape shape{args.integer(3), args.integer(4), args.integer(5), args.integer(6), args.integer(7), args.integer(8)};
+    const bool transposeA = args.boolean(9), transposeB = args.boolean(10);
+    const int64_t lastA = (shape.batch - 1) * shape.batchStrideA, lastB = (shape.batch - 1) * shape.batchStrideB;
+    args.need(shape.batch >= 0 && shape.m >= 0 && shape.n >= 0 && shape.k >= 0, "negative size");
+    args.need(nc == static_cast<size_t>(shape.batch * shape.m * shape.n), "output has the wrong length");
+    args.need(shape.batch == 0 || (static_cast<int64_t>(na) >= lastA + shape.m * shape.k && static_cast<int64_t>(nb) >= lastB + shape.k * shape.n),
+              "inputs are shorter than the shape says");
+    Epilogue epilogue;
+    if (!args.isNull(11)) {
+      size_t biasLength;
+      epilogue.bias = args.floats(11, &biasLength);
+      args.need(biasLength == static_cast<size_t>(shape.n), "bias must have n elements");
+    }
+    const int64_t activation = args.integer(12);
+    args.need(activation >= 0 && activation <= 5, "unknown activation");
+    epilogue.activation = static_cast<Activation>(activation);
+    epilogue.alpha = static_cast<float>(args.number(13));
+    const MatrixView viewA = transposeA ? MatrixView{a, 1, shape.m} : MatrixView{a, shape.k, 1};
+    const MatrixView viewB = transposeB ? MatrixView{b, 1, shape.k} : MatrixView{b, shape.n, 1};
+    gemm(&poolOf(env), shape, viewA, viewB, c, false, epilogue);
+    return nullptr;
+  });
+}
+
+// binary(op, a, b, out, outShape, aStrides, bStrides)
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 7, "binary");
+    const int64_t op = args.integer(0);
+    args.need(op >= 0 && op <= static_cast<int64_t>(BinaryOp::SquaredDifference), "unknown op");
+    size_t na, nb, no;
+    const float* a = args.floats(1, &na);
+    const float* b = args.floats(2, &nb);
+    float* out = args.floats(3, &no);
+    const auto shape = args.intList(4), as = args.intList(5), bs = args.intList(6);
+    args.need(shape.size() == as.size() && shape.size() == bs.size() && !shape.empty(), "shape and strides differ in rank");
+    int64_t total = 1, lastA = 0, lastB = 0;
+    for (size_t i = 0; i < shape.size(); i++) {
+      total *= shape[i];
+      lastA += (shape[i] - 1) * as[i];
+      lastB += (shape[i] - 1) * bs[i];
+    }
+    args.need(total > 0 && no == static_cast<size_t>(total) && lastA < static_cast<int64_t>(na) && lastB < static_cast<int64_t>(nb),
+              "arrays do not match the shape");
+    binary(poolOf(env), static_cast<BinaryOp>(op), a, b, out, shape, as, bs);
+    return nullptr;
+  });
+}
+
+// unary(op, x, out, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 4, "unary");
+    const int64_t op = args.integer(0);
+    args.need(op >= 0 && op <= static_cast<int64_t>(UnaryOp::Relu6), "unknown op");
+    size_t nx, no;
+    const float* x = args.floats(1, &nx);
+    float* out = args.floats(2, &no);
+    args.need(nx == no, "input and output lengths differ");
+    unary(poolOf(env), static_cast<UnaryOp>(op), x, out, static_cast<int64_t>(nx), static_cast<float>(args.number(3)));
+    return nullptr;
+  });
+}
+
+// reduce(op, x, out, outer, size, inner)
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 6, "reduce");
+    const int64_t op = args.integer(0);
+    args.need(op >= 0 && op <= static_cast<int64_t>(ReduceOp::Min), "unknown op");
+    size_t nx, no;
+    const float* x = args.floats(1, &nx);
+    float* out = args.floats(2, &no);
+    const int64_t outer = args.integer(3), size = args.integer(4), inner = args.integer(5);
+    args.need(outer >= 0 && size > 0 && inner > 0 && nx == static_cast<size_t>(outer * size * inner) &&
+                  no == static_cast<size_t>(outer * inner),
+              "arrays do not match [outer, size, inner]");
+    reduce(poolOf(env), static_cast<ReduceOp>(op), x, out, outer, size, inner);
+    return nullptr;
+  });
+}
+
+// softmax(x, out, rows, cols)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 4, "softmax");
+    size_t nx, no;
+    const float* x = args.floats(0, &nx);
+    float* out = args.floats(1, &no);
+    const int64_t rows = args.integer(2), cols = args.integer(3);
+    args.need(rows >= 0 && cols > 0 && nx == static_cast<size_t>(rows * cols) && no == nx, "arrays do not match [rows, cols]");
+    softmax(poolOf(env), x, out, rows, cols);
+    return nullptr;
+  });
+}
+
+// transpose(x, out, shape, perm)
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 4, "transpose");
+    size_t nx, no;
+    const uint32_t* x = args.words(0, &nx);
+    uint32_t* out = args.words(1, &no);
+    const auto shape = args.intList(2), perm = args.intList(3);
+    args.need(!shape.empty() && shape.size() == perm.size(), "shape and perm differ in rank");
+    std::vector<bool> seen(shape.size());
+    int64_t total = 1;
+    for (size_t i = 0; i < shape.size(); i++) {
+      args.need(perm[i] >= 0 && perm[i] < static_cast<int64_t>(shape.size()) && !seen[perm[i]], "perm is not a permutation");
+      seen[perm[i]] = true;
+      total *= shape[i];
+    }
+    args.need(nx == static_cast<size_t>(total) && no == nx, "arrays do not match the shape");
+    transpose(poolOf(env), x, out, shape, perm);
+    return nullptr;
+  });
+}
+
+// gather(x, indices, out, outer, axisSize, inner) -> position of the first bad index, or -1
+napi_value Gather(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 6, "gather");
+    size_t nx, ni, no;
+    const uint32_t* x = args.words(0, &nx);
+    const int32_t* indices = args.ints(1, &ni);
+    uint32_t* out = args.words(2, &no);
+    const int64_t outer = args.integer(3), axisSize = args.integer(4), inner = args.integer(5);
+    args.need(outer >= 0 && axisSize >= 0 && inner >= 0 && nx == static_cast<size_t>(outer * axisSize * inner) &&
+                  no == static_cast<size_t>(outer * static_cast<int64_t>(ni) * inner),
+              "arrays do not match [outer, axisSize, inner]");
+    return number(env, static_cast<double>(gather(poolOf(env), x, indices, static_cast<int64_t>(ni), out, outer, axisSize, inner)));
+  });
+}
+
+// unsortedSegmentSum(x, ids, out, inner, segments)
+napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 5, "unsortedSegmentSum");
+    size_t nx, ni, no;
+    const float* x = args.floats(0, &nx);
+    const int32_t* ids = args.ints(1, &ni);
+    float* out = args.floats(2, &no);
+    const int64_t inner = args.integer(3), segments = args.integer(4);
+    args.need(inner > 0 && segments >= 0 && nx == ni * static_cast<size_t>(inner) && no == static_cast<size_t>(segments * inner),
+              "arrays do not match [n, inner] and [segments, inner]");
+    unsortedSegmentSum(poolOf(env), x, ids, out, static_cast<int64_t>(ni), inner, segments);
+    return nullptr;
+  });
+}
+
+// The geometry array: batch, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
+// filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft.
+ConvGeometry geometry(Args& args, size_t i) {
+  const auto v = args.intList(i);
+  args.need(v.size() == 15, "conv geometry needs 15 numbers");
+  for (size_t j = 0; j < 13; j++) args.need(v[j] >= (j < 7 ? 0 : 1), "conv geometry has a bad size");
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+}
+
+template <void (*KERNEL)(Pool&, const ConvGeometry&, const float*, const float*, float*)>
+napi_value Conv(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 4, "conv2d");
+    size_t n0, n1, n2;
+    const float* first = args.floats(0, &n0);
+    const float* second = args.floats(1, &n1);
+    float* out = args.floats(2, &n2);
+    const ConvGeometry g = geometry(args, 3);
+    const size_t input = g.batch * g.inHeight * g.inWidth * g.inChannels, output = g.batch * g.outHeight * g.outWidth * g.outChannels,
+                 filter = g.filterHeight * g.filterWidth * g.inChannels * g.outChannels;
+    size_t expected[3];
+    if (KERNEL == conv2d) expected[0] = input, expected[1] = filter, expected[2] = output;
+    else if (KERNEL == conv2dBackpropInput) expected[0] = output, expected[1] = filter, expected[2] = input;
+    else expected[0] = input, expected[1] = output, expected[2] = filter;
+    args.need(n0 == expected[0] && n1 == expected[1] && n2 == expected[2], "arrays do not match the conv geometry");
+    KERNEL(poolOf(env), g, first, second, out);
+    return nullptr;
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 1, "setThreads");
+    const int64_t threads = args.integer(0);
+    args.need(threads >= 1 && threads <= 256, "threads must be between 1 and 256");
+    poolOf(env).resize(static_cast<int>(threads));
+    return number(env, poolOf(env).size());
+  });
+}
+
+napi_value Threads(napi_env env, napi_callback_info) { return number(env, poolOf(env).size()); }
+
+napi_value IsaName(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_string_utf8(env, gemmIsa(), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  // One pool per Node environment (the main thread, each worker_thread); N-API frees it, joining
+  // its workers, when the environment ends. JS sets the size from the available parallelism.
+  auto* pool = new Pool(1);
+  napi_set_instance_data(env, pool, [](napi_env, void* data, void*) { delete static_cast<Pool*>(data); }, nullptr);
+  const napi_property_descriptor properties[] = {
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unsortedSegmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv<conv2dBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv<conv2dBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,35 @@
+// Elementwise, reduction and layout kernels on float32 (layout kernels move any 4-byte element).
+#pragma once
+#include <cstdint>
+#include <vector>
+#include "pool.h"
+
+enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min, SquaredDifference };
+enum class UnaryOp : int { Exp, Log, Neg, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Relu, Abs, Reciprocal, Step, LeakyRelu, Elu, Sin, Cos, Relu6 };
+enum class ReduceOp : int { Sum, Mean, Max, Min };
+
+// out[i] = a[...] op b[...] over outShape; a and b are addressed by strides (0 on a broadcast axis).
+void binary(Pool& pool, BinaryOp op, const float* a, const float* b, float* out, const std::vector<int64_t>& outShape,
+            const std::vector<int64_t>& aStrides, const std::vector<int64_t>& bStrides);
+
+void unary(Pool& pool, UnaryOp op, const float* x, float* out, int64_t n, float alpha);
+
+// x viewed as [outer, size, inner], reduced over the middle axis into out [outer, inner].
+void reduce(Pool& pool, ReduceOp op, const float* x, float* out, int64_t outer, int64_t size, int64_t inner);
+
+// Softmax over the last axis of x viewed as [rows, cols].
+void softmax(Pool& pool, const float* x, float* out, int64_t rows, int64_t cols);
+
+// out = x transposed by perm (out axis i is x axis perm[i]).
+void transpose(Pool& pool, const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape,
+               const std::vector<int64_t>& perm);
+
+// x viewed as [outer, axisSize, inner]; out [outer, indices, inner]. Returns the position of the
+// first index outside [0, axisSize), or -1 when all are valid (nothing is written then).
+int64_t gather(Pool& pool, const uint32_t* x, const int32_t* indices, int64_t count, uint32_t* out, int64_t outer,
+               int64_t axisSize, int64_t inner);
+
+// out [segments, inner] = sums of the rows of x [n, inner] by segment id; ids outside
+// [0, segments) are dropped, as in TensorFlow.
+void unsortedSegmentSum(Pool& pool, const float* x, const int32_t* ids, float* out, int64_t n, int64_t inner,
+                        int64_t segments);

@@ -1,0 +1,49 @@
+/**
+ * The `native` tfjs backend: a cpu backend (same tensor storage, every cpu kernel available) whose
+ * hot kernels run in genloom's multi-threaded C++ (native/). Anything the C++ does not take falls
+ * back to the cpu kernel of the same name.
+ */
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as tf from '../tf.ts';
+import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { loadNativeAddon, type NativeAddon } from './addon.ts';
+import { nativeKernels } from './kernels.ts';
+
+export const NATIVE_BACKEND = 'native';
+
+let registered = false;
+
+/** Registers the backend once; false when the addon is not built here. */
+export function registerNativeBackend(): boolean {
+  if (registered) return true;
+  const addon = loadNativeAddon();
+  if (!addon) return false;
+  tf.registerBackend(
+    NATIVE_BACKEND,
+    () => {
+      const backend = new MathBackendCPU();
+      // The cpu backend prints an "install tfjs-node" banner on first use in Node; not for us.
+      (backend as unknown as { firstUse: boolean }).firstUse = false;
+      return backend;
+    },
+    0,
+  );
+  // The kernel registry is keyed by backend name, so the cpu kernels must be copied to ours.
+  for (const kernel of tf.getKernelsForBackend('cpu')) {
+    const override = nativeKernels[kernel.kernelName];
+    const kernelFunc: KernelFunc = override ? withFallback(addon, override, kernel.kernelFunc) : kernel.kernelFunc;
+    tf.registerKernel({ ...kernel, backendName: NATIVE_BACKEND, kernelFunc });
+  }
+  registered = true;
+  return true;
+}
+
+function withFallback(addon: NativeAddon, native: (typeof nativeKernels)[string], cpu: KernelFunc): KernelFunc {
+  return (args) => native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as MathBackendCPU, addon }) ?? cpu(args);
+}
+
+/** What the native backend runs on, for benchmarks and `genloom info`. */
+export function nativeBackendInfo(): { isa: string; threads: number } | null {
+  const addon = loadNativeAddon();
+  return addon ? { isa: addon.isa(), threads: addon.threads() } : null;
+}
