@@ -2,12 +2,12 @@
  * Matrix-product speed, the ceiling of every model's training step: GFLOPS of C = A·B (float32,
  * single thread) at a few sizes — square ones and the dense-layer shape of the transformer bench —
  * for the tfjs backend in use, for PyTorch on the same machine where python3 has torch
- * (bench/pytorch/gemm.py; as installed, and with OpenBLAS told this CPU's type), and the CPU's
+ * (bench/peers/gemm.py; as installed, and with OpenBLAS told this CPU's type), and the CPU's
  * theoretical single-core peak from its clock and vector width.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '../src/core/tf.ts';
-import { openblasSettings, runPytorch } from './pytorch.ts';
+import { openblasSettings, runPytorch } from './peers.ts';
 import type { BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 

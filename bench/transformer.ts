@@ -1,7 +1,7 @@
 /**
  * Transformer speed: the training step of nanoGPT's CPU "baby" character model (4 layers, 4 heads,
  * width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient clipping, as genloom's
- * trainer takes it; the same step in PyTorch where python3 has torch (bench/pytorch/nanogpt_baby.py,
+ * trainer takes it; the same step in PyTorch where python3 has torch (bench/peers/nanogpt_baby.py,
  * one thread, its fastest setting on this machine; as installed and with OpenBLAS told the CPU
  * type); and generation speed with and without the KV
  * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
@@ -14,7 +14,7 @@ import { parseTransformerConfig } from '../src/models/transformer/config.ts';
 import { generateText } from '../src/models/transformer/generate.ts';
 import { Gpt } from '../src/models/transformer/gpt.ts';
 import { AdamW } from '../src/train/adam.ts';
-import { openblasSettings, runPytorch } from './pytorch.ts';
+import { openblasSettings, runPytorch } from './peers.ts';
 import type { BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -49,7 +49,7 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
       rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
       break;
     }
-    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread, bench/pytorch/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch.ms_per_step).toFixed(1)}×` });
+    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread, bench/peers/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch.ms_per_step).toFixed(1)}×` });
   }
 
   const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));

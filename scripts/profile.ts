@@ -59,3 +59,7 @@ const profile = await tf.profile(step);
 const byKernel = new Map<string, number>();
 for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
 console.log([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([n, t]) => `${n} ${t.toFixed(1)}`).join('\n'));
+if (tf.getBackend() === 'native') {
+  const { nativeFallbacks } = await import('../src/core/native/backend.ts');
+  console.log('native kernels that fell back to the cpu backend:', Object.fromEntries(nativeFallbacks));
+}

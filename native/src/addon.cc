@@ -154,27 +154,66 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   });
 }
 
+// Checks that shape/strides address only elements inside arrays of lengths na and nb.
+void checkBroadcast(Args& args, const std::vector<int64_t>& shape, const std::vector<int64_t>& as,
+                    const std::vector<int64_t>& bs, size_t na, size_t nb, size_t no) {
+  args.need(shape.size() == as.size() && shape.size() == bs.size() && !shape.empty(), "shape and strides differ in rank");
+  int64_t total = 1, lastA = 0, lastB = 0;
+  for (size_t i = 0; i < shape.size(); i++) {
+    args.need(shape[i] > 0 && as[i] >= 0 && bs[i] >= 0, "bad shape or strides");
+    total *= shape[i];
+    lastA += (shape[i] - 1) * as[i];
+    lastB += (shape[i] - 1) * bs[i];
+  }
+  args.need(no == static_cast<size_t>(total) && lastA < static_cast<int64_t>(na) && lastB < static_cast<int64_t>(nb),
+            "arrays do not match the shape");
+}
+
 // binary(op, a, b, out, outShape, aStrides, bStrides)
 napi_value Binary(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 7, "binary");
     const int64_t op = args.integer(0);
-    args.need(op >= 0 && op <= static_cast<int64_t>(BinaryOp::SquaredDifference), "unknown op");
+    args.need(op >= 0 && op <= static_cast<int64_t>(BinaryOp::Pow), "unknown op");
     size_t na, nb, no;
     const float* a = args.floats(1, &na);
     const float* b = args.floats(2, &nb);
     float* out = args.floats(3, &no);
     const auto shape = args.intList(4), as = args.intList(5), bs = args.intList(6);
-    args.need(shape.size() == as.size() && shape.size() == bs.size() && !shape.empty(), "shape and strides differ in rank");
-    int64_t total = 1, lastA = 0, lastB = 0;
-    for (size_t i = 0; i < shape.size(); i++) {
-      total *= shape[i];
-      lastA += (shape[i] - 1) * as[i];
-      lastB += (shape[i] - 1) * bs[i];
-    }
-    args.need(total > 0 && no == static_cast<size_t>(total) && lastA < static_cast<int64_t>(na) && lastB < static_cast<int64_t>(nb),
-              "arrays do not match the shape");
+    checkBroadcast(args, shape, as, bs, na, nb, no);
     binary(poolOf(env), static_cast<BinaryOp>(op), a, b, out, shape, as, bs);
+    return nullptr;
+  });
+}
+
+// compare(op, a, b, out: Uint8Array, outShape, aStrides, bStrides)
+napi_value Compare(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 7, "compare");
+    const int64_t op = args.integer(0);
+    args.need(op >= 0 && op <= static_cast<int64_t>(CompareOp::NotEqual), "unknown op");
+    size_t na, nb, no;
+    const float* a = args.floats(1, &na);
+    const float* b = args.floats(2, &nb);
+    uint8_t* out = args.array<uint8_t>(3, napi_uint8_array, &no);
+    const auto shape = args.intList(4), as = args.intList(5), bs = args.intList(6);
+    checkBroadcast(args, shape, as, bs, na, nb, no);
+    compare(poolOf(env), static_cast<CompareOp>(op), a, b, out, shape, as, bs);
+    return nullptr;
+  });
+}
+
+// select(condition: Uint8Array, t, e, out)
+napi_value Select(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 4, "select");
+    size_t nc, nt, ne, no;
+    const uint8_t* condition = args.array<uint8_t>(0, napi_uint8_array, &nc);
+    const float* t = args.floats(1, &nt);
+    const float* e = args.floats(2, &ne);
+    float* out = args.floats(3, &no);
+    args.need(nc == nt && nt == ne && ne == no, "arrays differ in length");
+    select(poolOf(env), condition, t, e, out, static_cast<int64_t>(no));
     return nullptr;
   });
 }
@@ -184,7 +223,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 4, "unary");
     const int64_t op = args.integer(0);
-    args.need(op >= 0 && op <= static_cast<int64_t>(UnaryOp::Relu6), "unknown op");
+    args.need(op >= 0 && op <= static_cast<int64_t>(UnaryOp::Softplus), "unknown op");
     size_t nx, no;
     const float* x = args.floats(1, &nx);
     float* out = args.floats(2, &no);
@@ -226,24 +265,30 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   });
 }
 
-// transpose(x, out, shape, perm)
-napi_value Transpose(napi_env env, napi_callback_info info) {
+// copy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape)
+napi_value Copy(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    Args args(env, info, 4, "transpose");
-    size_t nx, no;
-    const uint32_t* x = args.words(0, &nx);
-    uint32_t* out = args.words(1, &no);
-    const auto shape = args.intList(2), perm = args.intList(3);
-    args.need(!shape.empty() && shape.size() == perm.size(), "shape and perm differ in rank");
-    std::vector<bool> seen(shape.size());
-    int64_t total = 1;
+    Args args(env, info, 7, "copy");
+    size_t ns, nd;
+    const uint32_t* src = args.words(0, &ns);
+    const int64_t srcOffset = args.integer(1);
+    const auto srcStrides = args.intList(2);
+    uint32_t* dst = args.words(3, &nd);
+    const int64_t dstOffset = args.integer(4);
+    const auto dstStrides = args.intList(5), shape = args.intList(6);
+    args.need(!shape.empty() && shape.size() == srcStrides.size() && shape.size() == dstStrides.size(), "shape and strides differ in rank");
+    int64_t lastSrc = srcOffset, lastDst = dstOffset;
+    bool empty = false;
     for (size_t i = 0; i < shape.size(); i++) {
-      args.need(perm[i] >= 0 && perm[i] < static_cast<int64_t>(shape.size()) && !seen[perm[i]], "perm is not a permutation");
-      seen[perm[i]] = true;
-      total *= shape[i];
+      args.need(shape[i] >= 0 && srcStrides[i] >= 0 && dstStrides[i] >= 0, "bad shape or strides");
+      empty = empty || shape[i] == 0;
+      lastSrc += (shape[i] - 1) * srcStrides[i];
+      lastDst += (shape[i] - 1) * dstStrides[i];
     }
-    args.need(nx == static_cast<size_t>(total) && no == nx, "arrays do not match the shape");
-    transpose(poolOf(env), x, out, shape, perm);
+    if (empty) return nullptr;
+    args.need(srcOffset >= 0 && dstOffset >= 0 && lastSrc < static_cast<int64_t>(ns) && lastDst < static_cast<int64_t>(nd),
+              "the copy reaches outside its arrays");
+    copyStrided(poolOf(env), src + srcOffset, srcStrides, dst + dstOffset, dstStrides, shape);
     return nullptr;
   });
 }
@@ -339,7 +384,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copy", nullptr, Copy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unsortedSegmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -22,7 +22,19 @@ inline float apply(float a, float b) {
   if constexpr (OP == BinaryOp::Max) return (a != a || b != b) ? nan() : (a > b ? a : b);
   if constexpr (OP == BinaryOp::Min) return (a != a || b != b) ? nan() : (a < b ? a : b);
   if constexpr (OP == BinaryOp::SquaredDifference) return (a - b) * (a - b);
+  if constexpr (OP == BinaryOp::Pow) return std::pow(a, b);
   return 0.f;
+}
+
+template <CompareOp OP>
+inline uint8_t apply(float a, float b) {
+  if constexpr (OP == CompareOp::Greater) return a > b;
+  if constexpr (OP == CompareOp::GreaterEqual) return a >= b;
+  if constexpr (OP == CompareOp::Less) return a < b;
+  if constexpr (OP == CompareOp::LessEqual) return a <= b;
+  if constexpr (OP == CompareOp::Equal) return a == b;
+  if constexpr (OP == CompareOp::NotEqual) return a != b;
+  return 0;
 }
 
 // Merges adjacent axes that are contiguous for both operands, so the inner loop is as long as
@@ -45,9 +57,10 @@ void collapse(std::vector<int64_t>& shape, std::vector<int64_t>& as, std::vector
   shape = s, as = a, bs = b;
 }
 
-template <BinaryOp OP>
-void binaryTyped(Pool& pool, const float* a, const float* b, float* out, std::vector<int64_t> shape,
-                 std::vector<int64_t> as, std::vector<int64_t> bs) {
+// Elementwise over a broadcast shape; F maps (a, b) to the output element.
+template <typename Out, typename F>
+void broadcastLoop(Pool& pool, const float* a, const float* b, Out* out, std::vector<int64_t> shape,
+                   std::vector<int64_t> as, std::vector<int64_t> bs, F f) {
   collapse(shape, as, bs);
   const size_t rank = shape.size();
   const int64_t inner = shape[rank - 1], sa = as[rank - 1], sb = bs[rank - 1];
@@ -63,15 +76,15 @@ void binaryTyped(Pool& pool, const float* a, const float* b, float* out, std::ve
     }
     const float* pa = a + offA;
     const float* pb = b + offB;
-    float* po = out + r * inner;
+    Out* po = out + r * inner;
     if (sa == 1 && sb == 1)
-      for (int64_t j = from; j < to; j++) po[j] = apply<OP>(pa[j], pb[j]);
+      for (int64_t j = from; j < to; j++) po[j] = f(pa[j], pb[j]);
     else if (sa == 1)
-      for (int64_t j = from; j < to; j++) po[j] = apply<OP>(pa[j], pb[0]);
+      for (int64_t j = from; j < to; j++) po[j] = f(pa[j], pb[0]);
     else if (sb == 1)
-      for (int64_t j = from; j < to; j++) po[j] = apply<OP>(pa[0], pb[j]);
+      for (int64_t j = from; j < to; j++) po[j] = f(pa[0], pb[j]);
     else
-      for (int64_t j = from; j < to; j++) po[j] = apply<OP>(pa[j * sa], pb[j * sb]);
+      for (int64_t j = from; j < to; j++) po[j] = f(pa[j * sa], pb[j * sb]);
   };
   // Split by flat element ranges so one long row is shared too.
   parallelFor(pool, rows * inner, kGrain, kSerialBelow, [&](int64_t begin, int64_t end) {
@@ -101,6 +114,14 @@ inline float apply(float x, float alpha) {
   if constexpr (OP == UnaryOp::Sin) return std::sin(x);
   if constexpr (OP == UnaryOp::Cos) return std::cos(x);
   if constexpr (OP == UnaryOp::Relu6) return x != x ? x : std::min(std::max(x, 0.f), 6.f);
+  if constexpr (OP == UnaryOp::Log1p) return std::log1p(x);
+  // tfjs's softplus: thresholds where exp under- or overflows float32.
+  if constexpr (OP == UnaryOp::Softplus) {
+    const float threshold = std::log(1.1920928955078125e-7f) + 2.f;
+    if (x > -threshold) return x;
+    if (x < threshold) return std::exp(x);
+    return std::log1p(std::exp(x));
+  }
   return 0.f;
 }
 
@@ -115,15 +136,30 @@ void unaryTyped(Pool& pool, const float* x, float* out, int64_t n, float alpha) 
 
 void binary(Pool& pool, BinaryOp op, const float* a, const float* b, float* out, const std::vector<int64_t>& shape,
             const std::vector<int64_t>& as, const std::vector<int64_t>& bs) {
+#define GENLOOM_BINARY(NAME) \
+  case BinaryOp::NAME: return broadcastLoop(pool, a, b, out, shape, as, bs, [](float x, float y) { return apply<BinaryOp::NAME>(x, y); });
   switch (op) {
-    case BinaryOp::Add: return binaryTyped<BinaryOp::Add>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::Sub: return binaryTyped<BinaryOp::Sub>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::Mul: return binaryTyped<BinaryOp::Mul>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::Div: return binaryTyped<BinaryOp::Div>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::Max: return binaryTyped<BinaryOp::Max>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::Min: return binaryTyped<BinaryOp::Min>(pool, a, b, out, shape, as, bs);
-    case BinaryOp::SquaredDifference: return binaryTyped<BinaryOp::SquaredDifference>(pool, a, b, out, shape, as, bs);
+    GENLOOM_BINARY(Add) GENLOOM_BINARY(Sub) GENLOOM_BINARY(Mul) GENLOOM_BINARY(Div) GENLOOM_BINARY(Max)
+    GENLOOM_BINARY(Min) GENLOOM_BINARY(SquaredDifference) GENLOOM_BINARY(Pow)
   }
+#undef GENLOOM_BINARY
+}
+
+void compare(Pool& pool, CompareOp op, const float* a, const float* b, uint8_t* out, const std::vector<int64_t>& shape,
+             const std::vector<int64_t>& as, const std::vector<int64_t>& bs) {
+#define GENLOOM_COMPARE(NAME) \
+  case CompareOp::NAME: return broadcastLoop(pool, a, b, out, shape, as, bs, [](float x, float y) { return apply<CompareOp::NAME>(x, y); });
+  switch (op) {
+    GENLOOM_COMPARE(Greater) GENLOOM_COMPARE(GreaterEqual) GENLOOM_COMPARE(Less) GENLOOM_COMPARE(LessEqual)
+    GENLOOM_COMPARE(Equal) GENLOOM_COMPARE(NotEqual)
+  }
+#undef GENLOOM_COMPARE
+}
+
+void select(Pool& pool, const uint8_t* condition, const float* t, const float* e, float* out, int64_t n) {
+  parallelFor(pool, n, kGrain, kSerialBelow, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) out[i] = condition[i] ? t[i] : e[i];
+  });
 }
 
 void unary(Pool& pool, UnaryOp op, const float* x, float* out, int64_t n, float alpha) {
@@ -133,7 +169,7 @@ void unary(Pool& pool, UnaryOp op, const float* x, float* out, int64_t n, float 
     GENLOOM_UNARY(Exp) GENLOOM_UNARY(Log) GENLOOM_UNARY(Neg) GENLOOM_UNARY(Sqrt) GENLOOM_UNARY(Rsqrt)
     GENLOOM_UNARY(Square) GENLOOM_UNARY(Tanh) GENLOOM_UNARY(Sigmoid) GENLOOM_UNARY(Relu) GENLOOM_UNARY(Abs)
     GENLOOM_UNARY(Reciprocal) GENLOOM_UNARY(Step) GENLOOM_UNARY(LeakyRelu) GENLOOM_UNARY(Elu) GENLOOM_UNARY(Sin)
-    GENLOOM_UNARY(Cos) GENLOOM_UNARY(Relu6)
+    GENLOOM_UNARY(Cos) GENLOOM_UNARY(Relu6) GENLOOM_UNARY(Log1p) GENLOOM_UNARY(Softplus)
   }
 #undef GENLOOM_UNARY
 }
@@ -210,31 +246,27 @@ void softmax(Pool& pool, const float* x, float* out, int64_t rows, int64_t cols)
               });
 }
 
-void transpose(Pool& pool, const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape,
-               const std::vector<int64_t>& perm) {
+void copyStrided(Pool& pool, const uint32_t* src, const std::vector<int64_t>& srcStrides, uint32_t* dst,
+                 const std::vector<int64_t>& dstStrides, const std::vector<int64_t>& shape) {
   const size_t rank = shape.size();
-  std::vector<int64_t> inStrides(rank, 1), outShape(rank), strides(rank);
-  for (size_t i = rank - 1; i-- > 0;) inStrides[i] = inStrides[i + 1] * shape[i + 1];
   int64_t total = 1;
-  for (size_t i = 0; i < rank; i++) {
-    outShape[i] = shape[perm[i]];
-    strides[i] = inStrides[perm[i]];  // input stride of output axis i
-    total *= outShape[i];
-  }
+  for (int64_t d : shape) total *= d;
   if (total == 0) return;
-  const int64_t inner = outShape[rank - 1], innerStride = strides[rank - 1];
+  const int64_t inner = shape[rank - 1], srcInner = srcStrides[rank - 1], dstInner = dstStrides[rank - 1];
   const int64_t rows = total / inner;
   parallelFor(pool, rows, std::max<int64_t>(1, kGrain / inner), kSerialBelow / inner + 1, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
-      int64_t offset = 0, rest = r;
+      int64_t srcOffset = 0, dstOffset = 0, rest = r;
       for (size_t i = rank - 1; i-- > 0;) {
-        offset += (rest % outShape[i]) * strides[i];
-        rest /= outShape[i];
+        const int64_t index = rest % shape[i];
+        rest /= shape[i];
+        srcOffset += index * srcStrides[i];
+        dstOffset += index * dstStrides[i];
       }
-      uint32_t* o = out + r * inner;
-      const uint32_t* in = x + offset;
-      if (innerStride == 1) std::memcpy(o, in, sizeof(uint32_t) * inner);
-      else for (int64_t j = 0; j < inner; j++) o[j] = in[j * innerStride];
+      const uint32_t* in = src + srcOffset;
+      uint32_t* o = dst + dstOffset;
+      if (srcInner == 1 && dstInner == 1) std::memcpy(o, in, sizeof(uint32_t) * inner);
+      else for (int64_t j = 0; j < inner; j++) o[j * dstInner] = in[j * srcInner];
     }
   });
 }

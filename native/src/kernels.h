@@ -4,13 +4,21 @@
 #include <vector>
 #include "pool.h"
 
-enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min, SquaredDifference };
-enum class UnaryOp : int { Exp, Log, Neg, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Relu, Abs, Reciprocal, Step, LeakyRelu, Elu, Sin, Cos, Relu6 };
+enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min, SquaredDifference, Pow };
+enum class CompareOp : int { Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual };
+enum class UnaryOp : int { Exp, Log, Neg, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Relu, Abs, Reciprocal, Step, LeakyRelu, Elu, Sin, Cos, Relu6, Log1p, Softplus };
 enum class ReduceOp : int { Sum, Mean, Max, Min };
 
 // out[i] = a[...] op b[...] over outShape; a and b are addressed by strides (0 on a broadcast axis).
 void binary(Pool& pool, BinaryOp op, const float* a, const float* b, float* out, const std::vector<int64_t>& outShape,
             const std::vector<int64_t>& aStrides, const std::vector<int64_t>& bStrides);
+
+// out[i] = a[...] cmp b[...] as 0/1 bytes (tfjs bool tensors), addressed like binary().
+void compare(Pool& pool, CompareOp op, const float* a, const float* b, uint8_t* out, const std::vector<int64_t>& outShape,
+             const std::vector<int64_t>& aStrides, const std::vector<int64_t>& bStrides);
+
+// out[i] = condition[i] ? t[i] : e[i], all of one length.
+void select(Pool& pool, const uint8_t* condition, const float* t, const float* e, float* out, int64_t n);
 
 void unary(Pool& pool, UnaryOp op, const float* x, float* out, int64_t n, float alpha);
 
@@ -20,9 +28,11 @@ void reduce(Pool& pool, ReduceOp op, const float* x, float* out, int64_t outer, 
 // Softmax over the last axis of x viewed as [rows, cols].
 void softmax(Pool& pool, const float* x, float* out, int64_t rows, int64_t cols);
 
-// out = x transposed by perm (out axis i is x axis perm[i]).
-void transpose(Pool& pool, const uint32_t* x, uint32_t* out, const std::vector<int64_t>& shape,
-               const std::vector<int64_t>& perm);
+// Copies a shape-sized block of 4-byte elements: element (i0, i1, ...) is read at
+// src[Σ ik·srcStrides[k]] and written at dst[Σ ik·dstStrides[k]]. Transpose, slice, pad, concat
+// and split are all this copy with different strides and offsets.
+void copyStrided(Pool& pool, const uint32_t* src, const std::vector<int64_t>& srcStrides, uint32_t* dst,
+                 const std::vector<int64_t>& dstStrides, const std::vector<int64_t>& shape);
 
 // x viewed as [outer, axisSize, inner]; out [outer, indices, inner]. Returns the position of the
 // first index outside [0, axisSize), or -1 when all are valid (nothing is written then).

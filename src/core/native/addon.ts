@@ -1,7 +1,7 @@
 /**
  * Loads genloom's compiled C++ kernels (the `genloom-native` package in native/, built by
- * `npm install` when a C++ compiler is present). Returns null when the addon was not built, so
- * the engine can fall back to wasm.
+ * `npm install` when a C++ compiler is present). Returns null when the addon was not built, or
+ * GENLOOM_NATIVE=0 says to ignore it, so the engine falls back to wasm.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -12,6 +12,7 @@ let loaded: NativeAddon | null | undefined;
 
 export function loadNativeAddon(): NativeAddon | null {
   if (loaded !== undefined) return loaded;
+  if (process.env['GENLOOM_NATIVE'] === '0') return (loaded = null); // as if it had not been built
   try {
     loaded = createRequire(import.meta.url)('genloom-native') as NativeAddon;
     loaded.setThreads(threadCount());

@@ -31,15 +31,23 @@ export function registerNativeBackend(): boolean {
   // The kernel registry is keyed by backend name, so the cpu kernels must be copied to ours.
   for (const kernel of tf.getKernelsForBackend('cpu')) {
     const override = nativeKernels[kernel.kernelName];
-    const kernelFunc: KernelFunc = override ? withFallback(addon, override, kernel.kernelFunc) : kernel.kernelFunc;
+    const kernelFunc: KernelFunc = override ? withFallback(addon, kernel.kernelName, override, kernel.kernelFunc) : kernel.kernelFunc;
     tf.registerKernel({ ...kernel, backendName: NATIVE_BACKEND, kernelFunc });
   }
   registered = true;
   return true;
 }
 
-function withFallback(addon: NativeAddon, native: (typeof nativeKernels)[string], cpu: KernelFunc): KernelFunc {
-  return (args) => native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as MathBackendCPU, addon }) ?? cpu(args);
+/** How many times each overridden kernel fell back to the cpu backend's, since the last reset. */
+export const nativeFallbacks = new Map<string, number>();
+
+function withFallback(addon: NativeAddon, kernelName: string, native: (typeof nativeKernels)[string], cpu: KernelFunc): KernelFunc {
+  return (args) => {
+    const result = native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as MathBackendCPU, addon });
+    if (result) return result;
+    nativeFallbacks.set(kernelName, (nativeFallbacks.get(kernelName) ?? 0) + 1);
+    return cpu(args);
+  };
 }
 
 /** What the native backend runs on, for benchmarks and `genloom info`. */

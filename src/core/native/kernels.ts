@@ -17,8 +17,8 @@ export interface NativeKernelArgs {
   addon: NativeAddon;
 }
 
-/** A native kernel: its output, or null to run the cpu backend's kernel instead. */
-export type NativeKernel = (args: NativeKernelArgs) => TensorInfo | null;
+/** A native kernel: its output(s), or null to run the cpu backend's kernel instead. */
+export type NativeKernel = (args: NativeKernelArgs) => TensorInfo | TensorInfo[] | null;
 
 type Values = Float32Array | Int32Array;
 
@@ -29,7 +29,9 @@ function valuesOf(backend: MathBackendCPU, info: TensorInfo): Values | null {
 
 function floats(backend: MathBackendCPU, info: TensorInfo | undefined): Float32Array | null {
   if (!info || info.dtype !== 'float32' || tf.util.sizeFromShape(info.shape) === 0) return null;
-  const values = valuesOf(backend, info);
+  const values = backend.data.get(info.dataId)?.values;
+  // The cpu backend's cast of int32 or bool to float32 keeps the integer array; read it as floats.
+  if (ArrayBuffer.isView(values) && !(values instanceof Float32Array) && !(values instanceof DataView)) return Float32Array.from(values as Int32Array);
   return values instanceof Float32Array ? values : null;
 }
 
@@ -95,7 +97,8 @@ function matMul({ inputs, attrs, backend, addon }: NativeKernelArgs, fused: bool
 
 // ---- elementwise -----------------------------------------------------------------------------
 
-const binaryOps = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
+const binaryOps = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7 } as const;
+const compareOps = { Greater: 0, GreaterEqual: 1, Less: 2, LessEqual: 3, Equal: 4, NotEqual: 5 } as const;
 
 /** Strides of `shape` as seen from the broadcast output shape: 0 on axes it repeats. */
 function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
@@ -108,7 +111,8 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
   return strides;
 }
 
-function binary(op: number): NativeKernel {
+/** Float32 binary ops with broadcasting; comparisons write bool (0/1 bytes). */
+function binary(op: number, comparison = false): NativeKernel {
   return ({ inputs, backend, addon }) => {
     const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
     const av = floats(backend, a), bv = floats(backend, b);
@@ -116,16 +120,32 @@ function binary(op: number): NativeKernel {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = product(outShape);
     if (size === 0) return null;
-    const shape = outShape.length ? outShape : [1];
+    const shape = Int32Array.from(outShape.length ? outShape : [1]);
+    const stridesA = Int32Array.from(broadcastStrides(a.shape, [...shape])), stridesB = Int32Array.from(broadcastStrides(b.shape, [...shape]));
+    if (comparison) {
+      const out = new Uint8Array(size);
+      addon.compare(op, av, bv, out, shape, stridesA, stridesB);
+      return backend.makeTensorInfo(outShape, 'bool', out);
+    }
     const out = new Float32Array(size);
-    addon.binary(op, av, bv, out, Int32Array.from(shape), Int32Array.from(broadcastStrides(a.shape, shape)), Int32Array.from(broadcastStrides(b.shape, shape)));
+    addon.binary(op, av, bv, out, shape, stridesA, stridesB);
     return output(backend, outShape, out);
   };
 }
 
+const select: NativeKernel = ({ inputs, backend, addon }) => {
+  const { condition, t, e } = inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
+  const tv = floats(backend, t), ev = floats(backend, e);
+  const cv = condition.dtype === 'bool' ? backend.data.get(condition.dataId)?.values : null;
+  if (!tv || !ev || !(cv instanceof Uint8Array) || cv.length !== tv.length || !tf.util.arraysEqual(t.shape, e.shape)) return null;
+  const out = new Float32Array(tv.length);
+  addon.select(cv, tv, ev, out);
+  return output(backend, [...t.shape], out);
+};
+
 const unaryOps = {
   Exp: 0, Log: 1, Neg: 2, Sqrt: 3, Rsqrt: 4, Square: 5, Tanh: 6, Sigmoid: 7, Relu: 8, Abs: 9, Reciprocal: 10,
-  Step: 11, LeakyRelu: 12, Elu: 13, Sin: 14, Cos: 15, Relu6: 16,
+  Step: 11, LeakyRelu: 12, Elu: 13, Sin: 14, Cos: 15, Relu6: 16, Log1p: 17, Softplus: 18,
 } as const;
 
 function unary(op: number, alphaDefault = 0): NativeKernel {
@@ -172,16 +192,102 @@ const softmax: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   return output(backend, [...logits.shape], out);
 };
 
+/** Casting int32 or bool to float32 makes real floats, so the kernels after it take the fast path. */
+const cast: NativeKernel = ({ inputs, attrs, backend }) => {
+  const x = inputs['x']!;
+  if (attrs['dtype'] !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool')) return null;
+  const values = backend.data.get(x.dataId)?.values;
+  if (!(values instanceof Int32Array || values instanceof Uint8Array)) return null;
+  return output(backend, [...x.shape], Float32Array.from(values));
+};
+
 // ---- layout ----------------------------------------------------------------------------------
+
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1]! * shape[i + 1]!;
+  return strides;
+}
+
+/** Copies a `shape` block from src (at srcOffset, srcStrides) into dst (at dstOffset, dstStrides). */
+function copyBlock(addon: NativeAddon, src: Values, srcOffset: number, srcStrides: number[], dst: Values, dstOffset: number, dstStrides: number[], shape: number[]): void {
+  if (shape.length === 0) return void (dst[dstOffset] = src[srcOffset]!);
+  addon.copy(src, srcOffset, Int32Array.from(srcStrides), dst, dstOffset, Int32Array.from(dstStrides), Int32Array.from(shape));
+}
 
 const transpose: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const x = inputs['x']!;
   const xv = words(backend, x);
   const perm = attrs['perm'] as number[];
   if (!xv || x.shape.length === 0) return null;
+  const outShape = perm.map((axis) => x.shape[axis]!);
+  const inStrides = stridesOf(x.shape);
   const out = like(xv, xv.length);
-  addon.transpose(xv, out, Int32Array.from(x.shape), Int32Array.from(perm));
-  return output(backend, perm.map((axis) => x.shape[axis]!), out);
+  copyBlock(addon, xv, 0, perm.map((axis) => inStrides[axis]!), out, 0, stridesOf(outShape), outShape);
+  return output(backend, outShape, out);
+};
+
+const slice: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const x = inputs['x']!;
+  const xv = words(backend, x);
+  if (!xv || x.shape.length === 0) return null;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs['begin'] as number[], attrs['size'] as number[]);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
+  // A contiguous slice is a zero-copy view in the cpu kernel: nothing to gain.
+  if (product(size) === 0 || tf.slice_util.isSliceContinous(x.shape, begin, size)) return null;
+  const strides = stridesOf(x.shape);
+  const out = like(xv, product(size));
+  copyBlock(addon, xv, begin.reduce((sum, b, i) => sum + b * strides[i]!, 0), strides, out, 0, stridesOf(size), size);
+  return output(backend, size, out);
+};
+
+const splitV: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const x = inputs['x']!;
+  const xv = words(backend, x);
+  if (!xv) return null;
+  const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs['numOrSizeSplits'] as number[], axis);
+  const strides = stridesOf(x.shape);
+  let start = 0;
+  return sizes.map((length) => {
+    const shape = [...x.shape];
+    shape[axis] = length;
+    const out = like(xv, product(shape));
+    copyBlock(addon, xv, start * strides[axis]!, strides, out, 0, stridesOf(shape), shape);
+    start += length;
+    return output(backend, shape, out);
+  });
+};
+
+const concat: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const parts = Object.values(inputs) as TensorInfo[];
+  const values = parts.map((part) => words(backend, part));
+  const dtype = parts[0]?.dtype;
+  if (parts.length < 2 || parts.some((part, i) => part.dtype !== dtype || !values[i])) return null;
+  const axis = tf.util.parseAxisParam(attrs['axis'] as number, parts[0]!.shape)[0]!;
+  tf.backend_util.assertParamsConsistent(parts.map((part) => part.shape), axis);
+  const outShape = tf.backend_util.computeOutShape(parts.map((part) => part.shape), axis);
+  const outStrides = stridesOf(outShape);
+  const out = like(values[0]!, product(outShape));
+  let start = 0;
+  parts.forEach((part, i) => {
+    copyBlock(addon, values[i]!, 0, stridesOf(part.shape), out, start * outStrides[axis]!, outStrides, [...part.shape]);
+    start += part.shape[axis]!;
+  });
+  return output(backend, outShape, out);
+};
+
+const padV2: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const x = inputs['x']!;
+  const xv = words(backend, x);
+  const paddings = attrs['paddings'] as [number, number][];
+  if (!xv || x.shape.length === 0) return null;
+  const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+  const outStrides = stridesOf(outShape);
+  const out = like(xv, product(outShape));
+  out.fill(Number(attrs['constantValue'] ?? 0));
+  copyBlock(addon, xv, 0, stridesOf(x.shape), out, paddings.reduce((sum, [before], i) => sum + before * outStrides[i]!, 0), outStrides, [...x.shape]);
+  return output(backend, outShape, out);
 };
 
 const gatherV2: NativeKernel = ({ inputs, attrs, backend, addon }) => {
@@ -268,13 +374,20 @@ export const nativeKernels: Record<string, NativeKernel> = {
   [tf.BatchMatMul]: (args) => matMul(args, false),
   [tf._FusedMatMul]: (args) => matMul(args, true),
   ...Object.fromEntries(Object.entries(binaryOps).map(([name, op]) => [name, binary(op)])),
+  ...Object.fromEntries(Object.entries(compareOps).map(([name, op]) => [name, binary(op, true)])),
+  [tf.Select]: select,
   ...Object.fromEntries(Object.entries(unaryOps).map(([name, op]) => [name, unary(op, name === 'LeakyRelu' ? 0.2 : 0)])),
   [tf.Sum]: reduction(reduceOps.Sum, 'axis'),
   [tf.Mean]: reduction(reduceOps.Mean, 'axis'),
   [tf.Max]: reduction(reduceOps.Max, 'reductionIndices'),
   [tf.Min]: reduction(reduceOps.Min, 'axis'),
   [tf.Softmax]: softmax,
+  [tf.Cast]: cast,
   [tf.Transpose]: transpose,
+  [tf.Slice]: slice,
+  [tf.SplitV]: splitV,
+  [tf.Concat]: concat,
+  [tf.PadV2]: padV2,
   [tf.GatherV2]: gatherV2,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [tf.Conv2D]: conv2d,

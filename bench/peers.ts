@@ -1,5 +1,5 @@
 /**
- * Running a PyTorch twin of a benchmark (bench/pytorch/*.py) on the same machine, single-threaded,
+ * Running a PyTorch twin of a benchmark (bench/peers/*.py) on the same machine, single-threaded,
  * and reading the JSON line it prints.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,9 +15,9 @@ export const openblasSettings = [
   { label: 'OPENBLAS_CORETYPE=SkylakeX', coreType: 'SkylakeX' },
 ] as const;
 
-/** The parsed last stdout line of bench/pytorch/<script> run with `args`, or why it could not run. */
+/** The parsed last stdout line of bench/peers/<script> run with `args`, or why it could not run. */
 export function runPytorch<T>(script: string, args: string[], openblasCoreType?: string): T | string {
-  const path = fileURLToPath(new URL(`./pytorch/${script}`, import.meta.url));
+  const path = fileURLToPath(new URL(`./peers/${script}`, import.meta.url));
   // One thread, BLAS included: its pool would oversubscribe.
   const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
   let result = spawnSync('python3', [path, ...args], { encoding: 'utf8', env });

@@ -3,7 +3,7 @@
 nanoGPT's CPU "baby" character model: 4 layers, 4 heads, width 128, context 64, batch 12,
 vocabulary 65, tied embeddings, biases, GELU (tanh), AdamW. Prints one JSON line:
 {"ms_per_step": median, "threads": n, "torch": version}.
-Usage: python3 bench/pytorch/nanogpt_baby.py [threads] [repeats]
+Usage: python3 bench/peers/nanogpt_baby.py [threads] [repeats]
 """
 import json
 import math

@@ -1,7 +1,7 @@
 """SGEMM speed of PyTorch (its BLAS) at the sizes `npm run bench -- gemm` measures, for comparison.
 
 Prints one JSON line: {"gflops": {"MxKxN": value, ...}, "threads": n, "torch": version}.
-Usage: python3 bench/pytorch/gemm.py THREADS M,K,N [M,K,N ...]
+Usage: python3 bench/peers/gemm.py THREADS M,K,N [M,K,N ...]
 """
 import json
 import sys
