@@ -373,28 +373,31 @@ napi_value IsaName(napi_env env, napi_callback_info) {
   return result;
 }
 
+// Enumerable and writable, like the exports of a JavaScript module (profilers can wrap them).
+constexpr auto kMethod = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+
 napi_value Init(napi_env env, napi_value exports) {
   // One pool per Node environment (the main thread, each worker_thread); N-API frees it, joining
   // its workers, when the environment ends. JS sets the size from the available parallelism.
   auto* pool = new Pool(1);
   napi_set_instance_data(env, pool, [](napi_env, void* data, void*) { delete static_cast<Pool*>(data); }, nullptr);
   const napi_property_descriptor properties[] = {
-      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"select", nullptr, Select, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"copy", nullptr, Copy, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"unsortedSegmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"conv2dBackpropInput", nullptr, Conv<conv2dBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"conv2dBackpropFilter", nullptr, Conv<conv2dBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"compare", nullptr, Compare, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"select", nullptr, Select, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"copy", nullptr, Copy, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"unsortedSegmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv<conv2dBackpropInput>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv<conv2dBackpropFilter>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, kMethod, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -150,7 +150,9 @@ float activate(float x, const Epilogue& e) {
   }
 }
 
-// One output tile [m0, m0+mc) x [n0, n0+nc) of one batch entry, over the full depth.
+// Output rows [m0, m0+mc) x columns [n0, n0+nc) of one batch entry, over the full depth. Each
+// kc-deep panel of B is packed once and used by every MC-row block of A below it. Every element is
+// summed in the same order whatever the tiling, so results do not depend on how work is split.
 void gemmTile(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64_t m0, int64_t mc, int64_t n0,
               int64_t nc, bool accumulate, const Epilogue& epilogue) {
   const Isa& chosen = isa();
@@ -164,21 +166,24 @@ void gemmTile(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64_t 
     const int64_t kc = std::min(KC, s.k - p0);
     const bool add = accumulate || p0 > 0;
     packB(b, p0, n0, kc, nc, nr, packedB.data());
-    packA(a, m0, p0, mc, kc, mr, packedA.data());
-    for (int64_t jr = 0; jr < nc; jr += nr)
-      for (int64_t ir = 0; ir < mc; ir += mr) {
-        const float* ap = packedA.data() + ir * kc;
-        const float* bp = packedB.data() + jr * kc;
-        float* out = c + (m0 + ir) * ldc + n0 + jr;
-        const int64_t rows = std::min<int64_t>(mr, mc - ir), cols = std::min<int64_t>(nr, nc - jr);
-        if (rows == mr && cols == nr) {
-          chosen.kernel(kc, ap, bp, out, ldc, add);
-        } else {  // a ragged edge goes through a scratch tile
-          chosen.kernel(kc, ap, bp, edge, nr, false);
-          for (int64_t r = 0; r < rows; r++)
-            for (int64_t q = 0; q < cols; q++) out[r * ldc + q] = (add ? out[r * ldc + q] : 0.f) + edge[r * nr + q];
+    for (int64_t i0 = m0; i0 < m0 + mc; i0 += MC) {
+      const int64_t rowsHere = std::min(MC, m0 + mc - i0);
+      packA(a, i0, p0, rowsHere, kc, mr, packedA.data());
+      for (int64_t jr = 0; jr < nc; jr += nr)
+        for (int64_t ir = 0; ir < rowsHere; ir += mr) {
+          const float* ap = packedA.data() + ir * kc;
+          const float* bp = packedB.data() + jr * kc;
+          float* out = c + (i0 + ir) * ldc + n0 + jr;
+          const int64_t rows = std::min<int64_t>(mr, rowsHere - ir), cols = std::min<int64_t>(nr, nc - jr);
+          if (rows == mr && cols == nr) {
+            chosen.kernel(kc, ap, bp, out, ldc, add);
+          } else {  // a ragged edge goes through a scratch tile
+            chosen.kernel(kc, ap, bp, edge, nr, false);
+            for (int64_t r = 0; r < rows; r++)
+              for (int64_t q = 0; q < cols; q++) out[r * ldc + q] = (add ? out[r * ldc + q] : 0.f) + edge[r * nr + q];
+          }
         }
-      }
+    }
   }
   if (s.k == 0 && !accumulate)
     for (int64_t r = 0; r < mc; r++) std::fill_n(c + (m0 + r) * ldc + n0, nc, 0.f);
@@ -200,20 +205,28 @@ const char* gemmIsa() { return isa().name; }
 void gemm(Pool* pool, const GemmShape& s, MatrixView a, MatrixView b, float* c, bool accumulate,
           const Epilogue& epilogue) {
   if (s.batch == 0 || s.m == 0 || s.n == 0) return;
-  const int64_t rowBlocks = (s.m + MC - 1) / MC, colBlocks = (s.n + NC - 1) / NC;
-  const int64_t tiles = s.batch * rowBlocks * colBlocks;
+  // Threads pay off only on large products: below this, moving the operands and the output between
+  // cores' caches costs more than the arithmetic saved (measured on the baby GPT's training step).
+  const double flops = 2.0 * s.batch * s.m * s.n * s.k;
+  const bool parallel = pool && pool->size() > 1 && flops >= 5e7;
+  const int64_t colBlocks = (s.n + NC - 1) / NC;
+  // Row chunks: whole matrices on one thread; otherwise about two tasks per thread.
+  int64_t rowChunks = 1;
+  if (parallel) {
+    const int64_t wanted = 2 * pool->size(), have = s.batch * colBlocks;
+    if (have < wanted) rowChunks = std::min((wanted + have - 1) / have, (s.m + MC - 1) / MC);
+  }
+  const int64_t rowChunk = (s.m + rowChunks - 1) / rowChunks;
+  const int64_t tiles = s.batch * rowChunks * colBlocks;
   auto tile = [&](int64_t t) {
-    const int64_t batch = t / (rowBlocks * colBlocks), rest = t % (rowBlocks * colBlocks);
-    const int64_t m0 = (rest / colBlocks) * MC, n0 = (rest % colBlocks) * NC;
+    const int64_t batch = t / (rowChunks * colBlocks), rest = t % (rowChunks * colBlocks);
+    const int64_t m0 = (rest / colBlocks) * rowChunk, n0 = (rest % colBlocks) * NC;
+    if (m0 >= s.m) return;
     const MatrixView ab{a.data + batch * s.batchStrideA, a.rowStride, a.colStride};
     const MatrixView bb{b.data + batch * s.batchStrideB, b.rowStride, b.colStride};
-    gemmTile(s, ab, bb, c + batch * s.m * s.n, m0, std::min(MC, s.m - m0), n0, std::min(NC, s.n - n0), accumulate,
+    gemmTile(s, ab, bb, c + batch * s.m * s.n, m0, std::min(rowChunk, s.m - m0), n0, std::min(NC, s.n - n0), accumulate,
              epilogue);
   };
-  const double flops = 2.0 * s.batch * s.m * s.n * s.k;
-  if (!pool || flops < 2e6) {  // too small to pay for waking the workers
-    for (int64_t t = 0; t < tiles; t++) tile(t);
-  } else {
-    pool->run(tiles, tile);
-  }
+  if (parallel) pool->run(tiles, tile);
+  else for (int64_t t = 0; t < tiles; t++) tile(t);
 }

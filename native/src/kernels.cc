@@ -7,7 +7,7 @@
 namespace {
 
 // Below this many elements an elementwise kernel stays on the calling thread.
-constexpr int64_t kSerialBelow = 1 << 15;
+constexpr int64_t kSerialBelow = 1 << 20;
 constexpr int64_t kGrain = 1 << 14;
 
 float nan() { return std::numeric_limits<float>::quiet_NaN(); }

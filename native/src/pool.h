@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -23,8 +24,11 @@ class Pool {
 
   void resize(int threads) {
     stop();
-    stopping_ = false;
-    for (int t = 1; t < std::max(1, threads); t++) workers_.emplace_back([this] { loop(); });
+    stopping_.store(false);
+    // A worker must count generations from now: one that read the counter only once started could
+    // miss a job published meanwhile, and run() would wait for it forever.
+    const uint64_t now = generation_.load();
+    for (int t = 1; t < std::max(1, threads); t++) workers_.emplace_back([this, now] { loop(now); });
   }
 
   // Runs task(i) for i in [0, tasks), on all threads, and returns when all are done. Which thread
@@ -35,24 +39,30 @@ class Pool {
       for (int64_t i = 0; i < tasks; i++) task(i);
       return;
     }
-    {
+    task_ = &task;
+    tasks_ = tasks;
+    error_ = nullptr;
+    next_.store(0);
+    busy_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);  // publishes the fields above to the workers
+    if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &task;
-      tasks_ = tasks;
-      next_.store(0);
-      busy_ = static_cast<int>(workers_.size());
-      error_ = nullptr;
-      generation_++;
+      wake_.notify_all();
     }
-    wake_.notify_all();
     drain();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return busy_ == 0; });
+    // Workers are spinning during a burst of kernels, so completion is a few microseconds away.
+    for (int spins = 0; busy_.load() != 0; spins++) spins < 4096 ? pause() : std::this_thread::yield();
     task_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   void drain() {
     for (int64_t i; (i = next_.fetch_add(1)) < tasks_;) {
       try {
@@ -64,40 +74,49 @@ class Pool {
     }
   }
 
-  void loop() {
-    uint64_t seen = 0;
+  // A worker spins for a while after each job before it sleeps: kernels of a training step come
+  // every few tens of microseconds, and waking a sleeping thread (on a VM, a halted vCPU) can
+  // take milliseconds.
+  void loop(uint64_t seen) {
     for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
+      for (int spins = 0; generation_.load() == seen && !stopping_.load(); spins++) {
+        pause();
+        if ((spins & 255) == 255 && std::chrono::steady_clock::now() > deadline) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          sleepers_.fetch_add(1);
+          wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+          sleepers_.fetch_sub(1);
+          break;
+        }
       }
+      if (stopping_.load()) return;
+      seen = generation_.load();
       drain();
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_ == 0) done_.notify_one();
+      busy_.fetch_sub(1);
     }
   }
 
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true);
+      wake_.notify_all();
     }
-    wake_.notify_all();
     for (auto& worker : workers_) worker.join();
     workers_.clear();
   }
 
+  static constexpr int kSpinMicroseconds = 20;
   std::vector<std::thread> workers_;
   std::mutex mutex_, errorMutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   const std::function<void(int64_t)>* task_ = nullptr;
   int64_t tasks_ = 0;
   std::atomic<int64_t> next_{0};
-  int busy_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<int> busy_{0}, sleepers_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 

@@ -3,10 +3,10 @@
  * hot kernels run in genloom's multi-threaded C++ (native/). Anything the C++ does not take falls
  * back to the cpu kernel of the same name.
  */
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../tf.ts';
-import type { KernelFunc } from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeAddon, type NativeAddon } from './addon.ts';
+import { NativeBackend } from './buffer-pool.ts';
 import { nativeKernels } from './kernels.ts';
 
 export const NATIVE_BACKEND = 'native';
@@ -18,20 +18,12 @@ export function registerNativeBackend(): boolean {
   if (registered) return true;
   const addon = loadNativeAddon();
   if (!addon) return false;
-  tf.registerBackend(
-    NATIVE_BACKEND,
-    () => {
-      const backend = new MathBackendCPU();
-      // The cpu backend prints an "install tfjs-node" banner on first use in Node; not for us.
-      (backend as unknown as { firstUse: boolean }).firstUse = false;
-      return backend;
-    },
-    0,
-  );
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   // The kernel registry is keyed by backend name, so the cpu kernels must be copied to ours.
   for (const kernel of tf.getKernelsForBackend('cpu')) {
     const override = nativeKernels[kernel.kernelName];
-    const kernelFunc: KernelFunc = override ? withFallback(addon, kernel.kernelName, override, kernel.kernelFunc) : kernel.kernelFunc;
+    const cpu = cpuKernel(kernel.kernelFunc);
+    const kernelFunc: KernelFunc = override ? withFallback(addon, kernel.kernelName, override, cpu) : cpu;
     tf.registerKernel({ ...kernel, backendName: NATIVE_BACKEND, kernelFunc });
   }
   registered = true;
@@ -41,9 +33,17 @@ export function registerNativeBackend(): boolean {
 /** How many times each overridden kernel fell back to the cpu backend's, since the last reset. */
 export const nativeFallbacks = new Map<string, number>();
 
+/** A cpu kernel may return views of its inputs, so what it is given is never reused. */
+function cpuKernel(kernelFunc: KernelFunc): KernelFunc {
+  return (args) => {
+    (args.backend as NativeBackend).escape(Object.values(args.inputs) as TensorInfo[]);
+    return kernelFunc(args);
+  };
+}
+
 function withFallback(addon: NativeAddon, kernelName: string, native: (typeof nativeKernels)[string], cpu: KernelFunc): KernelFunc {
   return (args) => {
-    const result = native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as MathBackendCPU, addon });
+    const result = native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as NativeBackend, addon });
     if (result) return result;
     nativeFallbacks.set(kernelName, (nativeFallbacks.get(kernelName) ?? 0) + 1);
     return cpu(args);

@@ -4,16 +4,16 @@
  * empty tensors, layouts the C++ does not take), and the caller then runs the cpu kernel: an
  * unsupported case is slower, never wrong.
  */
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { GenloomError } from '../errors.ts';
 import type { NativeAddon } from './addon.ts';
+import type { NativeBackend } from './buffer-pool.ts';
 
 export interface NativeKernelArgs {
   inputs: NamedTensorInfoMap;
   attrs: NamedAttrMap;
-  backend: MathBackendCPU;
+  backend: NativeBackend;
   addon: NativeAddon;
 }
 
@@ -22,12 +22,12 @@ export type NativeKernel = (args: NativeKernelArgs) => TensorInfo | TensorInfo[]
 
 type Values = Float32Array | Int32Array;
 
-function valuesOf(backend: MathBackendCPU, info: TensorInfo): Values | null {
+function valuesOf(backend: NativeBackend, info: TensorInfo): Values | null {
   const values = backend.data.get(info.dataId)?.values;
   return values instanceof Float32Array || values instanceof Int32Array ? values : null;
 }
 
-function floats(backend: MathBackendCPU, info: TensorInfo | undefined): Float32Array | null {
+function floats(backend: NativeBackend, info: TensorInfo | undefined): Float32Array | null {
   if (!info || info.dtype !== 'float32' || tf.util.sizeFromShape(info.shape) === 0) return null;
   const values = backend.data.get(info.dataId)?.values;
   // The cpu backend's cast of int32 or bool to float32 keeps the integer array; read it as floats.
@@ -36,17 +36,17 @@ function floats(backend: MathBackendCPU, info: TensorInfo | undefined): Float32A
 }
 
 /** float32 or int32 data, for kernels that only move elements. */
-function words(backend: MathBackendCPU, info: TensorInfo | undefined): Values | null {
+function words(backend: NativeBackend, info: TensorInfo | undefined): Values | null {
   if (!info || (info.dtype !== 'float32' && info.dtype !== 'int32') || tf.util.sizeFromShape(info.shape) === 0) return null;
   return valuesOf(backend, info);
 }
 
-function output(backend: MathBackendCPU, shape: number[], values: Values): TensorInfo {
+function output(backend: NativeBackend, shape: number[], values: Values): TensorInfo {
   return backend.makeTensorInfo(shape, values instanceof Float32Array ? 'float32' : 'int32', values);
 }
 
-function like(values: Values, size: number): Values {
-  return values instanceof Float32Array ? new Float32Array(size) : new Int32Array(size);
+function like(backend: NativeBackend, values: Values, size: number): Values {
+  return values instanceof Float32Array ? backend.allocFloat32(size) : new Int32Array(size);
 }
 
 function product(shape: readonly number[]): number {
@@ -88,7 +88,7 @@ function matMul({ inputs, attrs, backend, addon }: NativeKernelArgs, fused: bool
     activation = activations[name]!;
     alpha = Number(attrs['leakyreluAlpha'] ?? 0.2);
   }
-  const out = new Float32Array(batch * m * n);
+  const out = backend.allocFloat32(batch * m * n);
   if (out.length > 0) {
     addon.matmul(av, bv, out, batch, m, n, k, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, transposeA, transposeB, bias, activation, alpha);
   }
@@ -127,7 +127,7 @@ function binary(op: number, comparison = false): NativeKernel {
       addon.compare(op, av, bv, out, shape, stridesA, stridesB);
       return backend.makeTensorInfo(outShape, 'bool', out);
     }
-    const out = new Float32Array(size);
+    const out = backend.allocFloat32(size);
     addon.binary(op, av, bv, out, shape, stridesA, stridesB);
     return output(backend, outShape, out);
   };
@@ -138,7 +138,7 @@ const select: NativeKernel = ({ inputs, backend, addon }) => {
   const tv = floats(backend, t), ev = floats(backend, e);
   const cv = condition.dtype === 'bool' ? backend.data.get(condition.dataId)?.values : null;
   if (!tv || !ev || !(cv instanceof Uint8Array) || cv.length !== tv.length || !tf.util.arraysEqual(t.shape, e.shape)) return null;
-  const out = new Float32Array(tv.length);
+  const out = backend.allocFloat32(tv.length);
   addon.select(cv, tv, ev, out);
   return output(backend, [...t.shape], out);
 };
@@ -153,7 +153,7 @@ function unary(op: number, alphaDefault = 0): NativeKernel {
     const x = inputs['x']!;
     const xv = floats(backend, x);
     if (!xv) return null;
-    const out = new Float32Array(xv.length);
+    const out = backend.allocFloat32(xv.length);
     addon.unary(op, xv, out, Number(attrs['alpha'] ?? alphaDefault));
     return output(backend, [...x.shape], out);
   };
@@ -174,7 +174,7 @@ function reduction(op: number, axisAttr: string): NativeKernel {
     const outer = product(x.shape.slice(0, first)), size = product(x.shape.slice(first, last + 1)), inner = product(x.shape.slice(last + 1));
     if (size === 0) return null;
     const outShape = attrs['keepDims'] ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-    const out = new Float32Array(outer * inner);
+    const out = backend.allocFloat32(outer * inner);
     addon.reduce(op, xv, out, outer, size, inner);
     return output(backend, outShape, out);
   };
@@ -187,7 +187,7 @@ const softmax: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const dim = Number(attrs['dim'] ?? -1);
   if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return null;
   const cols = logits.shape[rank - 1]!;
-  const out = new Float32Array(xv.length);
+  const out = backend.allocFloat32(xv.length);
   addon.softmax(xv, out, xv.length / cols, cols);
   return output(backend, [...logits.shape], out);
 };
@@ -198,7 +198,9 @@ const cast: NativeKernel = ({ inputs, attrs, backend }) => {
   if (attrs['dtype'] !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool')) return null;
   const values = backend.data.get(x.dataId)?.values;
   if (!(values instanceof Int32Array || values instanceof Uint8Array)) return null;
-  return output(backend, [...x.shape], Float32Array.from(values));
+  const out = backend.allocFloat32(values.length);
+  out.set(values);
+  return output(backend, [...x.shape], out);
 };
 
 // ---- layout ----------------------------------------------------------------------------------
@@ -222,7 +224,7 @@ const transpose: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   if (!xv || x.shape.length === 0) return null;
   const outShape = perm.map((axis) => x.shape[axis]!);
   const inStrides = stridesOf(x.shape);
-  const out = like(xv, xv.length);
+  const out = like(backend, xv, xv.length);
   copyBlock(addon, xv, 0, perm.map((axis) => inStrides[axis]!), out, 0, stridesOf(outShape), outShape);
   return output(backend, outShape, out);
 };
@@ -236,7 +238,7 @@ const slice: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   // A contiguous slice is a zero-copy view in the cpu kernel: nothing to gain.
   if (product(size) === 0 || tf.slice_util.isSliceContinous(x.shape, begin, size)) return null;
   const strides = stridesOf(x.shape);
-  const out = like(xv, product(size));
+  const out = like(backend, xv, product(size));
   copyBlock(addon, xv, begin.reduce((sum, b, i) => sum + b * strides[i]!, 0), strides, out, 0, stridesOf(size), size);
   return output(backend, size, out);
 };
@@ -252,7 +254,7 @@ const splitV: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   return sizes.map((length) => {
     const shape = [...x.shape];
     shape[axis] = length;
-    const out = like(xv, product(shape));
+    const out = like(backend, xv, product(shape));
     copyBlock(addon, xv, start * strides[axis]!, strides, out, 0, stridesOf(shape), shape);
     start += length;
     return output(backend, shape, out);
@@ -268,7 +270,7 @@ const concat: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   tf.backend_util.assertParamsConsistent(parts.map((part) => part.shape), axis);
   const outShape = tf.backend_util.computeOutShape(parts.map((part) => part.shape), axis);
   const outStrides = stridesOf(outShape);
-  const out = like(values[0]!, product(outShape));
+  const out = like(backend, values[0]!, product(outShape));
   let start = 0;
   parts.forEach((part, i) => {
     copyBlock(addon, values[i]!, 0, stridesOf(part.shape), out, start * outStrides[axis]!, outStrides, [...part.shape]);
@@ -284,7 +286,7 @@ const padV2: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   if (!xv || x.shape.length === 0) return null;
   const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
   const outStrides = stridesOf(outShape);
-  const out = like(xv, product(outShape));
+  const out = like(backend, xv, product(outShape));
   out.fill(Number(attrs['constantValue'] ?? 0));
   copyBlock(addon, xv, 0, stridesOf(x.shape), out, paddings.reduce((sum, [before], i) => sum + before * outStrides[i]!, 0), outStrides, [...x.shape]);
   return output(backend, outShape, out);
@@ -297,7 +299,7 @@ const gatherV2: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   if (!xv || !(iv instanceof Int32Array) || iv.length === 0 || Number(attrs['batchDims'] ?? 0) !== 0) return null;
   const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
   const outer = product(x.shape.slice(0, axis)), axisSize = x.shape[axis]!, inner = product(x.shape.slice(axis + 1));
-  const out = like(xv, outer * iv.length * inner);
+  const out = like(backend, xv, outer * iv.length * inner);
   const bad = addon.gather(xv, iv, out, outer, axisSize, inner);
   if (bad >= 0) throw new GenloomError('BAD_ARGUMENT', `GatherV2: the index value ${iv[bad]} is not in [0, ${axisSize - 1}]`);
   return output(backend, [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], out);
@@ -310,7 +312,7 @@ const unsortedSegmentSum: NativeKernel = ({ inputs, attrs, backend, addon }) => 
   const segments = Number(attrs['numSegments']);
   if (!xv || !(ids instanceof Int32Array) || segmentIds.shape.length !== 1 || ids.length !== x.shape[0] || !(segments > 0)) return null;
   const inner = product(x.shape.slice(1));
-  const out = new Float32Array(segments * inner);
+  const out = backend.allocFloat32(segments * inner);
   addon.unsortedSegmentSum(xv, ids, out, inner, segments);
   return output(backend, [segments, ...x.shape.slice(1)], out);
 };
@@ -342,7 +344,7 @@ const conv2d: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const xv = floats(backend, x), fv = floats(backend, filter);
   const info = xv && fv ? convInfo(x.shape, filter.shape, attrs, (attrs['dilations'] as [number, number]) ?? 1) : null;
   if (!info || info.inChannels !== filter.shape[2]) return null;
-  const out = new Float32Array(product(info.outShape));
+  const out = backend.allocFloat32(product(info.outShape));
   addon.conv2d(xv!, fv!, out, geometry(info));
   return output(backend, info.outShape, out);
 };
@@ -353,7 +355,7 @@ const conv2dBackpropInput: NativeKernel = ({ inputs, attrs, backend, addon }) =>
   const inputShape = attrs['inputShape'] as number[];
   const info = dyv && fv ? convInfo(inputShape, filter.shape, attrs, 1) : null;
   if (!info || !tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const out = new Float32Array(product(inputShape));
+  const out = backend.allocFloat32(product(inputShape));
   addon.conv2dBackpropInput(dyv!, fv!, out, geometry(info));
   return output(backend, [...inputShape], out);
 };
@@ -364,7 +366,7 @@ const conv2dBackpropFilter: NativeKernel = ({ inputs, attrs, backend, addon }) =
   const filterShape = attrs['filterShape'] as number[];
   const info = xv && dyv ? convInfo(x.shape, filterShape, attrs, 1) : null;
   if (!info || !tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const out = new Float32Array(product(filterShape));
+  const out = backend.allocFloat32(product(filterShape));
   addon.conv2dBackpropFilter(xv!, dyv!, out, geometry(info));
   return output(backend, [...filterShape], out);
 };
