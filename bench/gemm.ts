@@ -1,14 +1,18 @@
 /**
- * Matrix-product speed, the ceiling of every model's training step: GFLOPS of C = A·B (float32,
- * single thread) at a few sizes — square ones and the dense-layer shape of the transformer bench —
- * for the tfjs backend in use, for PyTorch on the same machine where python3 has torch
- * (bench/peers/gemm.py; as installed, and with OpenBLAS told this CPU's type), and the CPU's
- * theoretical single-core peak from its clock and vector width.
+ * Matrix-product speed, the ceiling of every model's training step: GFLOPS of C = A·B (float32)
+ * at a few sizes — square ones and the dense-layer shape of the transformer bench — for each
+ * backend compared (native on one thread and on all cores, wasm), for PyTorch on the same machine
+ * where python3 has torch (bench/peers/gemm.py on one thread and all cores; as installed, and with
+ * OpenBLAS told this CPU's type), native's share of OpenBLAS at 1024³, and the CPU's theoretical
+ * single-core peak from its clock and vector width.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { initEngine } from '../src/core/engine.ts';
+import { loadNativeAddon } from '../src/core/native/addon.ts';
 import * as tf from '../src/core/tf.ts';
 import { openblasSettings, runPytorch } from './peers.ts';
-import type { BenchRow } from './run.ts';
+import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
 const shapes: [number, number, number][] = [
@@ -18,9 +22,8 @@ const shapes: [number, number, number][] = [
   [768, 128, 512],
 ];
 
-export async function benchGemm({ quick }: { quick: boolean }): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const backend = tf.getBackend();
+function gflopsOf(quick: boolean): Record<string, number> {
+  const result: Record<string, number> = {};
   for (const [m, k, n] of shapes) {
     const a = tf.randomNormal([m, k]);
     const b = tf.randomNormal([k, n]);
@@ -29,16 +32,51 @@ export async function benchGemm({ quick }: { quick: boolean }): Promise<BenchRow
       c.dataSync();
       c.dispose();
     }, quick ? 3 : 10, 2);
-    rows.push({ name: `${backend} ${m}×${k}×${n}`, value: (2 * m * k * n) / ms / 1e6, unit: 'GFLOPS', note: `${ms.toFixed(2)} ms per product` });
+    result[`${m}x${k}x${n}`] = (2 * m * k * n) / ms / 1e6;
     tf.dispose([a, b]);
   }
-  for (const { label, coreType } of openblasSettings) {
-    const pytorch = runPytorch<{ gflops: Record<string, number> }>('gemm.py', ['1', ...shapes.map((shape) => shape.join(','))], coreType);
-    if (typeof pytorch === 'string') {
-      rows.push({ name: `PyTorch, ${label}`, value: NaN, unit: 'GFLOPS', note: pytorch });
-      break;
+  return result;
+}
+
+export async function benchGemm({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const cores = availableParallelism();
+  const measured: Record<string, Record<string, number>> = {};
+  const add = (label: string, gflops: Record<string, number>, note: string) => {
+    measured[label] = gflops;
+    for (const [m, k, n] of shapes) rows.push({ name: `${label} ${m}×${k}×${n}`, value: gflops[`${m}x${k}x${n}`]!, unit: 'GFLOPS', note });
+  };
+  for (const backend of backends) {
+    await initEngine({ backend });
+    if (backend === 'native') {
+      const addon = loadNativeAddon()!;
+      const threads = addon.threads();
+      addon.setThreads(1);
+      add('native, 1 thread,', gflopsOf(quick), `${addon.isa()} micro-kernel`);
+      addon.setThreads(threads);
+      if (threads > 1) add(`native, ${threads} threads,`, gflopsOf(quick), `${addon.isa()} micro-kernel`);
+    } else {
+      add(`${backend}`, gflopsOf(quick), backend === 'wasm' ? 'XNNPACK, 1 thread (no threads in Node)' : 'pure JavaScript');
     }
-    for (const [m, k, n] of shapes) rows.push({ name: `PyTorch ${m}×${k}×${n}, ${label}`, value: pytorch.gflops[`${m}x${k}x${n}`]!, unit: 'GFLOPS', note: '1 thread' });
+  }
+  for (const { label, coreType } of openblasSettings) {
+    for (const threads of cores > 1 ? [1, cores] : [1]) {
+      const pytorch = runPytorch<{ gflops: Record<string, number> }>('gemm.py', [String(threads), ...shapes.map((shape) => shape.join(','))], coreType);
+      if (typeof pytorch === 'string') {
+        rows.push({ name: `PyTorch, ${label}`, value: NaN, unit: 'GFLOPS', note: pytorch });
+        break;
+      }
+      add(`PyTorch ${threads} thread${threads > 1 ? 's' : ''}, ${label},`, pytorch.gflops, 'OpenBLAS via torch.mm');
+    }
+    if (!measured[`PyTorch 1 thread, ${label},`]) break;
+  }
+  // The targets: genloom's best against OpenBLAS on the same number of threads, at 1024³.
+  const key = '1024x1024x1024';
+  const native = measured[`native, ${cores} threads,`] ?? measured['native, 1 thread,'];
+  const threads = measured[`native, ${cores} threads,`] ? cores : 1;
+  for (const { label } of openblasSettings) {
+    const blas = measured[`PyTorch ${threads} thread${threads > 1 ? 's' : ''}, ${label},`];
+    if (native && blas) rows.push({ name: `native / OpenBLAS at 1024³, ${threads} thread${threads > 1 ? 's' : ''}, ${label}`, value: (100 * native[key]!) / blas[key]!, unit: '%', note: 'target ≥ 80%' });
   }
   const peak = singleCorePeak();
   rows.push({ name: 'theoretical peak, one core', value: peak.gflops, unit: 'GFLOPS', note: peak.how });

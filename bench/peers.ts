@@ -1,5 +1,5 @@
 /**
- * Running a PyTorch twin of a benchmark (bench/peers/*.py) on the same machine, single-threaded,
+ * Running a PyTorch twin of a benchmark (bench/peers/*.py) on the same machine,
  * and reading the JSON line it prints.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,11 +15,15 @@ export const openblasSettings = [
   { label: 'OPENBLAS_CORETYPE=SkylakeX', coreType: 'SkylakeX' },
 ] as const;
 
-/** The parsed last stdout line of bench/peers/<script> run with `args`, or why it could not run. */
+/**
+ * The parsed last stdout line of bench/peers/<script> run with `args`, or why it could not run.
+ * `args[0]` is the script's thread count, which its BLAS is told too.
+ */
 export function runPytorch<T>(script: string, args: string[], openblasCoreType?: string): T | string {
+  const threads = args[0] ?? '1';
   const path = fileURLToPath(new URL(`./peers/${script}`, import.meta.url));
-  // One thread, BLAS included: its pool would oversubscribe.
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
+  // BLAS gets the script's thread count: a pool of its own on top would oversubscribe.
+  const env = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, ...(openblasCoreType ? { OPENBLAS_CORETYPE: openblasCoreType } : {}) };
   let result = spawnSync('python3', [path, ...args], { encoding: 'utf8', env });
   // Debian's torch is built for Debian's python3, which a user's PATH may shadow (pyenv, venvs).
   if ((result.error || result.status !== 0) && existsSync('/usr/bin/python3')) result = spawnSync('/usr/bin/python3', [path, ...args], { encoding: 'utf8', env });

@@ -4,7 +4,8 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { initEngine } from '../src/core/engine.ts';
+import { initEngine, type BackendName } from '../src/core/engine.ts';
+import { nativeBackendInfo } from '../src/core/native/backend.ts';
 import { GenloomError } from '../src/core/errors.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
@@ -20,7 +21,13 @@ export interface BenchRow {
   note?: string;
 }
 
-const benches: Record<string, (options: { quick: boolean }) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm };
+export interface BenchOptions {
+  quick: boolean;
+  /** Backends to compare, in order; the engine is on the first when the bench starts. */
+  backends: BackendName[];
+}
+
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -29,14 +36,19 @@ const { values, positionals } = parseArgs({
 try {
   const name = positionals[0];
   if (!name || !benches[name]) throw new GenloomError('BAD_ARGUMENT', `name a benchmark: ${Object.keys(benches).join(', ')} (e.g. npm run bench -- vae)`);
+  // Without --backend, compare native (where built) with wasm in one run.
   const backend = await initEngine({ backend: values.backend });
-  const rows = await benches[name]!({ quick: Boolean(values.quick) });
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
+  const backends: BackendName[] = values.backend ? [backend] : backend === 'native' ? ['native', 'wasm'] : [backend];
+  const rows = await benches[name]!({ quick: Boolean(values.quick), backends });
+  await initEngine({ backend });
+  const native = nativeBackendInfo();
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ...(native ? { nativeIsa: native.isa, nativeThreads: native.threads } : {}) };
   const date = new Date().toISOString();
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ bench: name, backend, date, machine, results: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: name, backends, date, machine, results: rows })}\n`);
   } else {
-    process.stdout.write(`genloom bench ${name} — backend ${backend}, ${machine.cores}× ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}\n\n`);
+    const nativeNote = native ? ` (native: ${native.isa} GEMM, ${native.threads} threads)` : '';
+    process.stdout.write(`genloom bench ${name} — backends ${backends.join(', ')}${nativeNote}, ${machine.cores}× ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}\n\n`);
     const width = Math.max(...rows.map((row) => row.name.length));
     for (const row of rows) {
       const value = Number.isFinite(row.value) ? row.value.toFixed(row.value < 10 ? 2 : 1) : '—';

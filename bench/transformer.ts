@@ -1,7 +1,7 @@
 /**
- * Transformer speed: the training step of nanoGPT's CPU "baby" character model (4 layers, 4 heads,
- * width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient clipping, as genloom's
- * trainer takes it; the same step in PyTorch where python3 has torch (bench/peers/nanogpt_baby.py,
+ * Transformer speed, on each backend compared: the training step of nanoGPT's CPU "baby" character
+ * model (4 layers, 4 heads, width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient
+ * clipping, as genloom's trainer takes it; the same step in PyTorch where python3 has torch (bench/peers/nanogpt_baby.py,
  * one thread, its fastest setting on this machine; as installed and with OpenBLAS told the CPU
  * type); and generation speed with and without the KV
  * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
@@ -14,14 +14,16 @@ import { parseTransformerConfig } from '../src/models/transformer/config.ts';
 import { generateText } from '../src/models/transformer/generate.ts';
 import { Gpt } from '../src/models/transformer/gpt.ts';
 import { AdamW } from '../src/train/adam.ts';
+import { initEngine } from '../src/core/engine.ts';
 import { openblasSettings, runPytorch } from './peers.ts';
-import type { BenchRow } from './run.ts';
+import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
 const vocabulary = 65;
 const batchSize = 12;
 
-export async function benchTransformer({ quick }: { quick: boolean }): Promise<BenchRow[]> {
+/** The training step and generation speed on the backend the engine is on now. */
+function measure(quick: boolean): { stepMs: number; cached: number; uncached: number } {
   const model = new Gpt(parseTransformerConfig({ vocabularySize: vocabulary }, 'baby'), fromSeed(1));
   const { context } = model.config;
   const optimizer = new AdamW(model.params, { beta2: 0.99, weightDecay: 0.1 });
@@ -37,21 +39,7 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
     value.dataSync();
     tf.dispose([value, grads, clipped] as tf.TensorContainer);
   };
-  const repeats = quick ? 5 : 20;
-  const stepMs = medianMs(step, repeats, 3);
-  const rows: BenchRow[] = [
-    { name: 'baby GPT train step (batch 12 × 64)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
-    { name: 'baby GPT train throughput', value: (batchSize * context * 1000) / stepMs, unit: 'tokens/s' },
-  ];
-  for (const { label, coreType } of openblasSettings) {
-    const pytorch = runPytorch<{ ms_per_step: number }>('nanogpt_baby.py', ['1', String(repeats)], coreType);
-    if (typeof pytorch === 'string') {
-      rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
-      break;
-    }
-    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread, bench/peers/nanogpt_baby.py; genloom/PyTorch = ${(stepMs / pytorch.ms_per_step).toFixed(1)}×` });
-  }
-
+  const stepMs = medianMs(step, quick ? 5 : 20, 3);
   const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));
   const tokensPerSecond = (useCache: boolean) => {
     const tokens = quick ? 64 : 256;
@@ -62,12 +50,35 @@ export async function benchTransformer({ quick }: { quick: boolean }): Promise<B
   };
   const cached = tokensPerSecond(true);
   const uncached = tokensPerSecond(false);
-  rows.push(
-    { name: 'generate with the KV cache', value: cached, unit: 'tokens/s', note: `one sequence, ${quick ? 64 : 256} tokens` },
-    { name: 'generate without it', value: uncached, unit: 'tokens/s', note: `the cache is ${(cached / uncached).toFixed(1)}× faster` },
-  );
   tf.dispose([batch.inputs, batch.targets]);
   optimizer.dispose();
   model.dispose();
+  return { stepMs, cached, uncached };
+}
+
+export async function benchTransformer({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
+  const repeats = quick ? 5 : 20;
+  const rows: BenchRow[] = [];
+  const steps: [string, number][] = [];
+  for (const backend of backends) {
+    await initEngine({ backend });
+    const { stepMs, cached, uncached } = measure(quick);
+    steps.push([backend, stepMs]);
+    rows.push(
+      { name: `${backend}: baby GPT train step (batch 12 × 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}` },
+      { name: `${backend}: train throughput`, value: (batchSize * 64 * 1000) / stepMs, unit: 'tokens/s' },
+      { name: `${backend}: generate with the KV cache`, value: cached, unit: 'tokens/s', note: `one sequence, ${quick ? 64 : 256} tokens` },
+      { name: `${backend}: generate without it`, value: uncached, unit: 'tokens/s', note: `the cache is ${(cached / uncached).toFixed(1)}× faster` },
+    );
+  }
+  for (const { label, coreType } of openblasSettings) {
+    const pytorch = runPytorch<{ ms_per_step: number }>('nanogpt_baby.py', ['1', String(repeats)], coreType);
+    if (typeof pytorch === 'string') {
+      rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
+      break;
+    }
+    const ratios = steps.map(([backend, ms]) => `${backend} runs at ${(pytorch.ms_per_step / ms).toFixed(2)}× its speed`).join('; ');
+    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread (its fastest here), bench/peers/nanogpt_baby.py; ${ratios}` });
+  }
   return rows;
 }

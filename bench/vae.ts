@@ -1,6 +1,8 @@
 /**
- * VAE speed: training throughput of the default (`small`) MNIST model at batch 128, and sampling
- * latency. Inputs are random images of MNIST's shape, so the numbers measure compute only.
+ * Convolution speed, on each backend compared: training throughput of the default (`small`) MNIST
+ * VAE at batch 64 (two strided convolutions, two transposed ones, four dense layers), its twin in
+ * PyTorch where python3 has torch (bench/peers/vae_small.py, on one thread and on all cores), and
+ * sampling latency. Inputs are random images of MNIST's shape, so the numbers measure compute only.
  */
 import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
@@ -8,11 +10,13 @@ import * as tf from '../src/core/tf.ts';
 import { parseVaeConfig } from '../src/models/vae/config.ts';
 import { Vae } from '../src/models/vae/vae.ts';
 import { AdamW } from '../src/train/adam.ts';
-import type { BenchRow } from './run.ts';
+import { availableParallelism } from 'node:os';
+import { initEngine } from '../src/core/engine.ts';
+import { openblasSettings, runPytorch } from './peers.ts';
+import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
-export async function benchVae({ quick }: { quick: boolean }): Promise<BenchRow[]> {
-  const batchSize = 128;
+function measure(quick: boolean, batchSize: number): { stepMs: number; sample1: number; sample64: number } {
   const vae = new Vae(parseVaeConfig({}), fromSeed(1));
   const optimizer = new AdamW(vae.params);
   const images = tf.tidy(() => tf.randomUniform([batchSize, 28, 28, 1], 0, 1, 'float32', 1)) as tf.Tensor4D;
@@ -23,22 +27,46 @@ export async function benchVae({ quick }: { quick: boolean }): Promise<BenchRow[
     tf.dispose([value, grads] as tf.TensorContainer);
   };
   const repeats = quick ? 3 : 10;
-  // Warm-up: kernel setup, weight packing.
   const stepMs = medianMs((i) => step(i + 2), repeats, 2);
-  const sampleTimes = (count: number) =>
+  const sampleMs = (count: number) =>
     medianMs((i) => {
       const batch = vae.sample(count, fromSeed(i));
       batch.dataSync();
       batch.dispose();
     }, repeats);
-  const rows: BenchRow[] = [
-    { name: 'train step (batch 128)', value: stepMs, unit: 'ms', note: `median of ${repeats}` },
-    { name: 'train throughput', value: (batchSize * 1000) / stepMs, unit: 'images/s' },
-    { name: 'sample 1 image', value: sampleTimes(1), unit: 'ms' },
-    { name: 'sample 64 images', value: sampleTimes(64), unit: 'ms' },
-  ];
+  const result = { stepMs, sample1: sampleMs(1), sample64: sampleMs(64) };
   images.dispose();
   optimizer.dispose();
   vae.dispose();
+  return result;
+}
+
+export async function benchVae({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
+  const batchSize = 64;
+  const repeats = quick ? 3 : 10;
+  const rows: BenchRow[] = [];
+  const steps: [string, number][] = [];
+  for (const backend of backends) {
+    await initEngine({ backend });
+    const { stepMs, sample1, sample64 } = measure(quick, batchSize);
+    steps.push([backend, stepMs]);
+    rows.push(
+      { name: `${backend}: conv train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}` },
+      { name: `${backend}: train throughput`, value: (batchSize * 1000) / stepMs, unit: 'images/s' },
+      { name: `${backend}: sample 1 image`, value: sample1, unit: 'ms' },
+      { name: `${backend}: sample 64 images`, value: sample64, unit: 'ms' },
+    );
+  }
+  for (const { label, coreType } of openblasSettings) {
+    for (const threads of availableParallelism() > 1 ? [1, availableParallelism()] : [1]) {
+      const pytorch = runPytorch<{ ms_per_step: number; images_per_s: number }>('vae_small.py', [String(threads), String(repeats), String(batchSize)], coreType);
+      if (typeof pytorch === 'string') {
+        rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'images/s', note: pytorch });
+        return rows;
+      }
+      const ratios = steps.map(([backend, ms]) => `${backend} runs at ${(pytorch.ms_per_step / ms).toFixed(2)}× its speed`).join('; ');
+      rows.push({ name: `same step in PyTorch, ${threads} thread${threads > 1 ? 's' : ''}, ${label}`, value: pytorch.images_per_s, unit: 'images/s', note: `bench/peers/vae_small.py; ${ratios}` });
+    }
+  }
   return rows;
 }
