@@ -198,6 +198,36 @@ void gemmTile(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64_t 
   }
 }
 
+// Products with a handful of rows (token-by-token generation: one row per sequence) skip packing,
+// which would cost as much as the product: each output row is a sum of rows of B (row-major B) or
+// a set of dot products (transposed B), over columns [n0, n1).
+constexpr int64_t kFewRows = 4;
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void gemmFewRows(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64_t n0, int64_t n1, bool accumulate,
+                 const Epilogue& epilogue) {
+  for (int64_t i = 0; i < s.m; i++) {
+    float* row = c + i * s.n;
+    if (b.colStride == 1) {
+      if (!accumulate) std::fill(row + n0, row + n1, 0.f);
+      for (int64_t p = 0; p < s.k; p++) {
+        const float weight = a.at(i, p);
+        const float* source = b.data + p * b.rowStride;
+        for (int64_t j = n0; j < n1; j++) row[j] += weight * source[j];
+      }
+    } else {
+      for (int64_t j = n0; j < n1; j++) {
+        const float* column = b.data + j * b.colStride;
+        float sum = 0.f;
+        for (int64_t p = 0; p < s.k; p++) sum += a.at(i, p) * column[p * b.rowStride];
+        row[j] = (accumulate ? row[j] : 0.f) + sum;
+      }
+    }
+    if (epilogue.bias || epilogue.activation != Activation::Linear)
+      for (int64_t j = n0; j < n1; j++) row[j] = activate(row[j] + (epilogue.bias ? epilogue.bias[j] : 0.f), epilogue);
+  }
+}
+
 }  // namespace
 
 const char* gemmIsa() { return isa().name; }
@@ -209,6 +239,18 @@ void gemm(Pool* pool, const GemmShape& s, MatrixView a, MatrixView b, float* c, 
   // cores' caches costs more than the arithmetic saved (measured on the baby GPT's training step).
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
   const bool parallel = pool && pool->size() > 1 && flops >= 5e7;
+  if (s.m <= kFewRows) {
+    const int64_t columnChunk = 256, chunks = (s.n + columnChunk - 1) / columnChunk;
+    auto part = [&](int64_t t) {
+      const int64_t batch = t / chunks, n0 = (t % chunks) * columnChunk;
+      const MatrixView ab{a.data + batch * s.batchStrideA, a.rowStride, a.colStride};
+      const MatrixView bb{b.data + batch * s.batchStrideB, b.rowStride, b.colStride};
+      gemmFewRows(s, ab, bb, c + batch * s.m * s.n, n0, std::min(s.n, n0 + columnChunk), accumulate, epilogue);
+    };
+    if (parallel) pool->run(s.batch * chunks, part);
+    else for (int64_t t = 0; t < s.batch * chunks; t++) part(t);
+    return;
+  }
   const int64_t colBlocks = (s.n + NC - 1) / NC;
   // Row chunks: whole matrices on one thread; otherwise about two tasks per thread.
   int64_t rowChunks = 1;

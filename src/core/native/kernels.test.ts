@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '../tf.ts';
 import { loadNativeAddon } from './addon.ts';
 import { registerNativeBackend } from './backend.ts';
+import { nativeTuning } from './kernels.ts';
 
 const skip = registerNativeBackend() ? false : 'the native addon is not built on this machine (no C++ compiler at install)';
+// Tiny tensors normally go to the cpu kernels; here every case goes through the C++.
+nativeTuning.smallTensor = 0;
 let seed = 1;
 
 /** Runs f on both backends (inputs made once, on cpu) and returns [native, cpu] results. */
