@@ -8,11 +8,11 @@ Usage: python3 bench/peers/nanogpt_baby.py [threads] [repeats]
 import json
 import math
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import median_ms
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -75,12 +75,5 @@ def step():
     return loss.item()
 
 
-for _ in range(3):
-    step()
-times = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - start) * 1000)
-times.sort()
-print(json.dumps({"ms_per_step": times[len(times) // 2], "threads": threads, "torch": torch.__version__}))
+ms = median_ms(step, repeats, 3)
+print(json.dumps({"ms_per_step": ms, "threads": threads, "torch": torch.__version__}))

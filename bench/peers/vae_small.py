@@ -9,11 +9,11 @@ Usage: python3 bench/peers/vae_small.py [threads] [repeats] [batch]
 """
 import json
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import median_ms
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -56,13 +56,5 @@ def step():
     return loss.item()
 
 
-for _ in range(2):
-    step()
-times = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - start) * 1000)
-times.sort()
-ms = times[len(times) // 2]
+ms = median_ms(step, repeats, 2)
 print(json.dumps({"ms_per_step": ms, "images_per_s": batch * 1000 / ms, "threads": threads, "torch": torch.__version__}))

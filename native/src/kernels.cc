@@ -57,6 +57,20 @@ void collapse(std::vector<int64_t>& shape, std::vector<int64_t>& as, std::vector
   shape = s, as = a, bs = b;
 }
 
+// Where row r (all axes but the last, in row-major order) of `shape` starts in two strided layouts.
+inline void rowOffsets(int64_t r, const std::vector<int64_t>& shape, const std::vector<int64_t>& first,
+                       const std::vector<int64_t>& second, int64_t* firstOffset, int64_t* secondOffset) {
+  int64_t a = 0, b = 0;
+  for (size_t i = shape.size() - 1; i-- > 0;) {
+    const int64_t index = r % shape[i];
+    r /= shape[i];
+    a += index * first[i];
+    b += index * second[i];
+  }
+  *firstOffset = a;
+  *secondOffset = b;
+}
+
 // Elementwise over a broadcast shape; F maps (a, b) to the output element.
 template <typename Out, typename F>
 void broadcastLoop(Pool& pool, const float* a, const float* b, Out* out, std::vector<int64_t> shape,
@@ -67,13 +81,8 @@ void broadcastLoop(Pool& pool, const float* a, const float* b, Out* out, std::ve
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < rank; i++) rows *= shape[i];
   auto row = [&](int64_t r, int64_t from, int64_t to) {
-    int64_t offA = 0, offB = 0, rest = r;
-    for (size_t i = rank - 1; i-- > 0;) {
-      const int64_t index = rest % shape[i];
-      rest /= shape[i];
-      offA += index * as[i];
-      offB += index * bs[i];
-    }
+    int64_t offA, offB;
+    rowOffsets(r, shape, as, bs, &offA, &offB);
     const float* pa = a + offA;
     const float* pb = b + offB;
     Out* po = out + r * inner;
@@ -256,13 +265,8 @@ void copyStrided(Pool& pool, const uint32_t* src, const std::vector<int64_t>& sr
   const int64_t rows = total / inner;
   parallelFor(pool, rows, std::max<int64_t>(1, kGrain / inner), kSerialBelow / inner + 1, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
-      int64_t srcOffset = 0, dstOffset = 0, rest = r;
-      for (size_t i = rank - 1; i-- > 0;) {
-        const int64_t index = rest % shape[i];
-        rest /= shape[i];
-        srcOffset += index * srcStrides[i];
-        dstOffset += index * dstStrides[i];
-      }
+      int64_t srcOffset, dstOffset;
+      rowOffsets(r, shape, srcStrides, dstStrides, &srcOffset, &dstOffset);
       const uint32_t* in = src + srcOffset;
       uint32_t* o = dst + dstOffset;
       if (srcInner == 1 && dstInner == 1) std::memcpy(o, in, sizeof(uint32_t) * inner);
