@@ -179,14 +179,27 @@ const reduceOps = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
 function reduction(op: number, axisAttr: string): NativeKernel {
   return ({ inputs, attrs, backend, addon }) => {
     const x = inputs['x']!;
-    const xv = floats(backend, x);
+    let xv = floats(backend, x);
     if (!xv) return null;
     const axes = tf.util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape).sort((p, q) => p - q);
-    if (axes.length === 0 || axes.some((axis, i) => i > 0 && axis !== axes[i - 1]! + 1)) return null; // non-adjacent axes: cpu
-    const first = axes[0]!, last = axes[axes.length - 1]!;
-    const outer = product(x.shape.slice(0, first)), size = product(x.shape.slice(first, last + 1)), inner = product(x.shape.slice(last + 1));
-    if (size === 0) return null;
+    if (axes.length === 0) return null;
     const outShape = attrs['keepDims'] ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    let shape = [...x.shape];
+    let first = axes[0]!, last = axes[axes.length - 1]!;
+    if (last - first + 1 !== axes.length) {
+      // Axes apart (group norm's [1, 2, 4]): move them to the end in one copy, then reduce rows.
+      const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+      const perm = [...kept, ...axes];
+      const strides = stridesOf(shape);
+      shape = perm.map((axis) => shape[axis]!);
+      const moved = backend.allocFloat32(xv.length);
+      copyBlock(addon, xv, 0, perm.map((axis) => strides[axis]!), moved, 0, stridesOf(shape), shape);
+      xv = moved;
+      first = kept.length;
+      last = shape.length - 1;
+    }
+    const outer = product(shape.slice(0, first)), size = product(shape.slice(first, last + 1)), inner = product(shape.slice(last + 1));
+    if (size === 0) return null;
     const out = backend.allocFloat32(outer * inner);
     addon.reduce(op, xv, out, outer, size, inner);
     return output(backend, outShape, out);
