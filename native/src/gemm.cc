@@ -150,6 +150,12 @@ float activate(float x, const Epilogue& e) {
   }
 }
 
+// Bias and activation on columns [n0, n1) of one output row, while it is still in cache.
+void finishRow(float* row, int64_t n0, int64_t n1, const Epilogue& epilogue) {
+  if (!epilogue.bias && epilogue.activation == Activation::Linear) return;
+  for (int64_t j = n0; j < n1; j++) row[j] = activate(row[j] + (epilogue.bias ? epilogue.bias[j] : 0.f), epilogue);
+}
+
 // Output rows [m0, m0+mc) x columns [n0, n0+nc) of one batch entry, over the full depth. Each
 // kc-deep panel of B is packed once and used by every MC-row block of A below it. Every element is
 // summed in the same order whatever the tiling, so results do not depend on how work is split.
@@ -187,15 +193,7 @@ void gemmTile(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64_t 
   }
   if (s.k == 0 && !accumulate)
     for (int64_t r = 0; r < mc; r++) std::fill_n(c + (m0 + r) * ldc + n0, nc, 0.f);
-  if (epilogue.bias || epilogue.activation != Activation::Linear) {
-    for (int64_t r = 0; r < mc; r++) {
-      float* row = c + (m0 + r) * ldc + n0;
-      for (int64_t q = 0; q < nc; q++) {
-        const float x = row[q] + (epilogue.bias ? epilogue.bias[n0 + q] : 0.f);
-        row[q] = activate(x, epilogue);
-      }
-    }
-  }
+  for (int64_t r = 0; r < mc; r++) finishRow(c + (m0 + r) * ldc, n0, n0 + nc, epilogue);
 }
 
 // Products with a handful of rows (token-by-token generation: one row per sequence) skip packing,
@@ -223,8 +221,7 @@ void gemmFewRows(const GemmShape& s, MatrixView a, MatrixView b, float* c, int64
         row[j] = (accumulate ? row[j] : 0.f) + sum;
       }
     }
-    if (epilogue.bias || epilogue.activation != Activation::Linear)
-      for (int64_t j = n0; j < n1; j++) row[j] = activate(row[j] + (epilogue.bias ? epilogue.bias[j] : 0.f), epilogue);
+    finishRow(row, n0, n1, epilogue);
   }
 }
 

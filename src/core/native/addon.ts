@@ -23,7 +23,7 @@ export function loadNativeAddon(): NativeAddon | null {
 }
 
 /** GENLOOM_THREADS, else every core Node may use; tfjs does no threading of its own to share them with. */
-export function threadCount(): number {
+function threadCount(): number {
   const requested = Number(process.env['GENLOOM_THREADS']);
   return Number.isInteger(requested) && requested >= 1 ? Math.min(requested, 256) : availableParallelism();
 }

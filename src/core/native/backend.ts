@@ -50,7 +50,7 @@ function withFallback(addon: NativeAddon, kernelName: string, native: (typeof na
   };
 }
 
-/** What the native backend runs on, for benchmarks and `genloom info`. */
+/** What the native backend runs on (GEMM micro-kernel, threads), for the benchmarks' headers. */
 export function nativeBackendInfo(): { isa: string; threads: number } | null {
   const addon = loadNativeAddon();
   return addon ? { isa: addon.isa(), threads: addon.threads() } : null;

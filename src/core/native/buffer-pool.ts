@@ -42,16 +42,17 @@ export class NativeBackend extends MathBackendCPU {
 
   /** Marks the arrays of these tensors as seen from outside: they will never be reused. */
   escape(infos: readonly (TensorInfo | undefined)[]): void {
-    for (const info of infos) {
-      const values = info && this.data.get(info.dataId)?.values;
-      if (values instanceof Float32Array) this.reusable.delete(values);
-    }
+    for (const info of infos) if (info) this.forget(info.dataId);
   }
 
   override readSync(dataId: DataId): ReturnType<MathBackendCPU['readSync']> {
+    this.forget(dataId);
+    return super.readSync(dataId);
+  }
+
+  private forget(dataId: DataId): void {
     const values = this.data.get(dataId)?.values;
     if (values instanceof Float32Array) this.reusable.delete(values);
-    return super.readSync(dataId);
   }
 
   override disposeData(dataId: DataId, force = false): boolean {

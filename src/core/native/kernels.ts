@@ -41,9 +41,9 @@ function small(size: number): boolean {
 
 function floats(backend: NativeBackend, info: TensorInfo | undefined): Float32Array | null {
   if (!info || info.dtype !== 'float32' || tf.util.sizeFromShape(info.shape) === 0) return null;
+  // A float32 tensor can hold an integer array only where the cpu backend's cast made it; the
+  // native Cast below makes real floats, so this is a cpu-kernel result and the cpu takes it.
   const values = backend.data.get(info.dataId)?.values;
-  // The cpu backend's cast of int32 or bool to float32 keeps the integer array; read it as floats.
-  if (ArrayBuffer.isView(values) && !(values instanceof Float32Array) && !(values instanceof DataView)) return Float32Array.from(values as Int32Array);
   return values instanceof Float32Array ? values : null;
 }
 
@@ -133,8 +133,9 @@ function binary(op: number, comparison = false): NativeKernel {
     const size = product(outShape);
     const plain = tf.util.arraysEqual(a.shape, b.shape) || a.shape.length === 0 || b.shape.length === 0;
     if (size === 0 || (plain && small(size))) return null;
-    const shape = Int32Array.from(outShape.length ? outShape : [1]);
-    const stridesA = Int32Array.from(broadcastStrides(a.shape, [...shape])), stridesB = Int32Array.from(broadcastStrides(b.shape, [...shape]));
+    const dims = outShape.length ? outShape : [1];
+    const shape = Int32Array.from(dims);
+    const stridesA = Int32Array.from(broadcastStrides(a.shape, dims)), stridesB = Int32Array.from(broadcastStrides(b.shape, dims));
     if (comparison) {
       const out = new Uint8Array(size);
       addon.compare(op, av, bv, out, shape, stridesA, stridesB);
@@ -189,11 +190,8 @@ function reduction(op: number, axisAttr: string): NativeKernel {
     if (last - first + 1 !== axes.length) {
       // Axes apart (group norm's [1, 2, 4]): move them to the end in one copy, then reduce rows.
       const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-      const perm = [...kept, ...axes];
-      const strides = stridesOf(shape);
-      shape = perm.map((axis) => shape[axis]!);
       const moved = backend.allocFloat32(xv.length);
-      copyBlock(addon, xv, 0, perm.map((axis) => strides[axis]!), moved, 0, stridesOf(shape), shape);
+      shape = permute(addon, xv, shape, [...kept, ...axes], moved);
       xv = moved;
       first = kept.length;
       last = shape.length - 1;
@@ -237,6 +235,14 @@ function stridesOf(shape: readonly number[]): number[] {
   return strides;
 }
 
+/** Writes x (of `shape`) transposed by `perm` into out; returns the transposed shape. */
+function permute(addon: NativeAddon, x: Values, shape: readonly number[], perm: readonly number[], out: Values): number[] {
+  const strides = stridesOf(shape);
+  const outShape = perm.map((axis) => shape[axis]!);
+  copyBlock(addon, x, 0, perm.map((axis) => strides[axis]!), out, 0, stridesOf(outShape), outShape);
+  return outShape;
+}
+
 /** Copies a `shape` block from src (at srcOffset, srcStrides) into dst (at dstOffset, dstStrides). */
 function copyBlock(addon: NativeAddon, src: Values, srcOffset: number, srcStrides: number[], dst: Values, dstOffset: number, dstStrides: number[], shape: number[]): void {
   if (shape.length === 0) return void (dst[dstOffset] = src[srcOffset]!);
@@ -248,11 +254,8 @@ const transpose: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const xv = words(backend, x);
   const perm = attrs['perm'] as number[];
   if (!xv || x.shape.length === 0) return null;
-  const outShape = perm.map((axis) => x.shape[axis]!);
-  const inStrides = stridesOf(x.shape);
   const out = like(backend, xv, xv.length);
-  copyBlock(addon, xv, 0, perm.map((axis) => inStrides[axis]!), out, 0, stridesOf(outShape), outShape);
-  return output(backend, outShape, out);
+  return output(backend, permute(addon, xv, x.shape, perm, out), out);
 };
 
 const slice: NativeKernel = ({ inputs, attrs, backend, addon }) => {
