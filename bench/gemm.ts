@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { initEngine } from '../src/core/engine.ts';
 import { loadNativeAddon } from '../src/core/native/addon.ts';
 import * as tf from '../src/core/tf.ts';
-import { openblasSettings, runPytorch } from './peers.ts';
+import { openblasSettings, peerThreadCounts, runPytorch } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -60,7 +60,7 @@ export async function benchGemm({ quick, backends }: BenchOptions): Promise<Benc
     }
   }
   for (const { label, coreType } of openblasSettings) {
-    for (const threads of cores > 1 ? [1, cores] : [1]) {
+    for (const threads of peerThreadCounts()) {
       const pytorch = runPytorch<{ gflops: Record<string, number> }>('gemm.py', [String(threads), ...shapes.map((shape) => shape.join(','))], coreType);
       if (typeof pytorch === 'string') {
         rows.push({ name: `PyTorch, ${label}`, value: NaN, unit: 'GFLOPS', note: pytorch });

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -32,4 +33,15 @@ export function runPytorch<T>(script: string, args: string[], openblasCoreType?:
     return `not measured: ${reason}`;
   }
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+/** "native runs at 0.84× its speed; wasm runs at 0.47× its speed": each backend's speed relative to the peer's. */
+export function speedRatios(stepsMs: readonly [string, number][], peerMs: number): string {
+  return stepsMs.map(([backend, ms]) => `${backend} runs at ${(peerMs / ms).toFixed(2)}× its speed`).join('; ');
+}
+
+/** The thread counts a peer is measured on: one, and every core where there are more. */
+export function peerThreadCounts(): number[] {
+  const cores = availableParallelism();
+  return cores > 1 ? [1, cores] : [1];
 }

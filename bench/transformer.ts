@@ -15,7 +15,7 @@ import { generateText } from '../src/models/transformer/generate.ts';
 import { Gpt } from '../src/models/transformer/gpt.ts';
 import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
-import { openblasSettings, runPytorch } from './peers.ts';
+import { openblasSettings, runPytorch, speedRatios } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -77,7 +77,7 @@ export async function benchTransformer({ quick, backends }: BenchOptions): Promi
       rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
       break;
     }
-    const ratios = steps.map(([backend, ms]) => `${backend} runs at ${(pytorch.ms_per_step / ms).toFixed(2)}× its speed`).join('; ');
+    const ratios = speedRatios(steps, pytorch.ms_per_step);
     rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread (its fastest here), bench/peers/nanogpt_baby.py; ${ratios}` });
   }
   return rows;

@@ -10,9 +10,8 @@ import * as tf from '../src/core/tf.ts';
 import { parseVaeConfig } from '../src/models/vae/config.ts';
 import { Vae } from '../src/models/vae/vae.ts';
 import { AdamW } from '../src/train/adam.ts';
-import { availableParallelism } from 'node:os';
 import { initEngine } from '../src/core/engine.ts';
-import { openblasSettings, runPytorch } from './peers.ts';
+import { openblasSettings, peerThreadCounts, runPytorch, speedRatios } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -58,13 +57,13 @@ export async function benchVae({ quick, backends }: BenchOptions): Promise<Bench
     );
   }
   for (const { label, coreType } of openblasSettings) {
-    for (const threads of availableParallelism() > 1 ? [1, availableParallelism()] : [1]) {
+    for (const threads of peerThreadCounts()) {
       const pytorch = runPytorch<{ ms_per_step: number; images_per_s: number }>('vae_small.py', [String(threads), String(repeats), String(batchSize)], coreType);
       if (typeof pytorch === 'string') {
         rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'images/s', note: pytorch });
         return rows;
       }
-      const ratios = steps.map(([backend, ms]) => `${backend} runs at ${(pytorch.ms_per_step / ms).toFixed(2)}× its speed`).join('; ');
+      const ratios = speedRatios(steps, pytorch.ms_per_step);
       rows.push({ name: `same step in PyTorch, ${threads} thread${threads > 1 ? 's' : ''}, ${label}`, value: pytorch.images_per_s, unit: 'images/s', note: `bench/peers/vae_small.py; ${ratios}` });
     }
   }
