@@ -15,7 +15,7 @@ import { limits, openModel, parseInteger, parseNumber, printJson } from './optio
 interface EvalFlags extends SamplingFlags {
   dataset?: string;
   importanceSamples: number;
-  limit: number;
+  limit?: number;
   seed: number;
   json?: boolean;
   record?: boolean;
@@ -30,8 +30,8 @@ export function evalCommand(): Command {
     .argument('<model>', 'model directory')
     .option('--dataset <name|path>', 'test data (default: the training dataset\'s test split)')
     .option('--importance-samples <k>', 'samples per image for the IWAE bound', parseInteger(1, limits.maxImportanceSamples), 1000)
-    .option('--limit <n>', 'test images for the IWAE bound (the ELBO uses all)', parseInteger(1, 1_000_000), 500)
-    .option('--samples <n>', 'image generators: samples for the image metrics', parseInteger(100, 100_000), 10_000)
+    .option('--limit <n>', 'test examples for the expensive metrics (VAE: images for the IWAE bound, default 500; the ELBO uses all. PixelCNN, music: default all)', parseInteger(1, 1_000_000))
+    .option('--samples <n>', 'image generators: samples for the image metrics (default 10000; PixelCNN: none unless given)', parseInteger(100, 100_000))
     .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
     .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber());
   return addSamplingOptions(command, 'diffusion: ')

@@ -7,6 +7,8 @@ import type { Random } from '../core/random.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import type { TextGenerationOptions, TextGenerationResult } from './transformer/generate.ts';
+import type { TokenSamplingOptions } from './transformer/sampling.ts';
+import type { Note } from '../music/midi.ts';
 
 /** A family-specific `train` flag, mapped onto a config key. */
 export interface FamilyOption {
@@ -61,8 +63,12 @@ export interface LoadedModel {
   latent?: LatentModel;
   /** Diffusion models: editing existing images. */
   editing?: ImageEditing;
+  /** Autoregressive image models (PixelCNN): finishing images from their top rows. */
+  completion?: ImageCompletion;
   /** Image classifiers: the feature net of the image metrics. */
   classifier?: ImageClassifier;
+  /** Music models: composing notes. */
+  music?: MusicModel;
   /** Text models (transformer): generation, attention maps. */
   text?: TextModel;
   /** Metrics for `genloom eval`. */
@@ -85,6 +91,19 @@ export interface SampleOptions {
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
 
+/** A model of note sequences. */
+export interface MusicModel {
+  /** Style (composer) names; a piece is composed in one of them. */
+  styles: string[];
+  /** The model's time grid: steps per quarter note. */
+  stepsPerQuarter: number;
+  /** The tempo and metre of its training data, for playback and for lengths in bars. */
+  bpm: number;
+  beatsPerBar: number;
+  /** One piece per entry of `styles` (indices), each `steps` grid steps long, primer included. */
+  compose(options: TokenSamplingOptions & { styles: number[]; primer?: Note[]; steps: number; random: Random; onProgress?(steps: number): void }): { notes: Note[]; events: number[] }[];
+}
+
 /** A language model over a tokenizer's vocabulary. */
 export interface TextModel {
   tokenizer: Tokenizer;
@@ -102,6 +121,11 @@ export interface ImageEditing {
   img2img(images: tf.Tensor4D, strength: number, random: Random, options?: SampleOptions): tf.Tensor4D;
   /** Fill where `mask` [B or 1, H, W, 1] is 1 to agree with the rest of the image. */
   inpaint(images: tf.Tensor4D, mask: tf.Tensor4D, random: Random, options?: SampleOptions): tf.Tensor4D;
+}
+
+export interface ImageCompletion {
+  /** Keeps the first `rows` rows of `images` [B, H, W, C] in [0, 1] and draws the rest; one label per image for conditional models. */
+  complete(images: tf.Tensor4D, rows: number, random: Random, options?: { labels?: ArrayLike<number> }): tf.Tensor4D;
 }
 
 /** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */

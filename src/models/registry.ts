@@ -7,6 +7,8 @@ import type { FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
 import { diffusionFamily } from './diffusion/index.ts';
 import { ganFamily } from './gan/index.ts';
+import { musicFamily } from './music/index.ts';
+import { pixelCnnFamily } from './pixelcnn/index.ts';
 import { transformerFamily } from './transformer/index.ts';
 import { vaeFamily } from './vae/index.ts';
 
@@ -16,6 +18,8 @@ export const families: Record<string, FamilyDefinition> = {
   diffusion: diffusionFamily,
   classifier: classifierFamily,
   transformer: transformerFamily,
+  pixelcnn: pixelCnnFamily,
+  music: musicFamily,
 };
 
 export function getFamily(name: string): FamilyDefinition {

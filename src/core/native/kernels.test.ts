@@ -107,15 +107,17 @@ test('reductions over inner, outer and middle axes; softmax', { skip }, async ()
   await assertClose('softmax of one column', () => tf.softmax(inputs([4, 1])[0]!));
 });
 
-test('slice, split, concat and pad over every axis (float32 and int32)', { skip }, async () => {
+test('slice, split, unstack, concat and pad over every axis (float32 and int32)', { skip }, async () => {
   for (const [begin, size] of [[[0, 1, 2], [3, 2, 4]], [[1, 0, 0], [1, 3, 6]], [[2, 2, 5], [-1, 1, 1]], [[0, 0, 0], [4, 3, 6]]]) {
     await assertClose(`slice ${begin} ${size}`, () => tf.slice(inputs([4, 3, 6])[0]!, begin!, size!), 0);
   }
   for (const axis of [0, 1, 2]) {
     await assertClose(`split axis ${axis}`, () => tf.split(inputs([4, 6, 8])[0]!, axis === 2 ? [3, 1, 4] : 2, axis), 0);
+    await assertClose(`unstack axis ${axis}`, () => tf.unstack(inputs([4, 6, 8])[0]!, axis), 0);
     await assertClose(`concat axis ${axis}`, () => { const [a, b, c] = inputs([4, 6, 8], [4, 6, 8], [4, 6, 8]); return tf.concat([a!, b!.slice([0, 0, 0], [4, 6, 8]), c!], axis); }, 0);
   }
   await assertClose('concat of unequal parts and an empty one', () => { const [a, b] = inputs([3, 2], [3, 5]); return tf.concat([a!, tf.zeros([3, 0]), b!], 1); }, 0);
+  await assertClose('int32 unstack', () => tf.unstack(tf.range(0, 24, 1, 'int32').reshape([2, 3, 4]), 1).map((part) => part.toFloat()), 0);
   await assertClose('int32 slice and concat', () => tf.concat([tf.range(0, 12, 1, 'int32').reshape([3, 4]).slice([0, 1], [3, 2]), tf.ones([3, 1], 'int32')], 1).toFloat(), 0);
   await assertClose('pad', () => tf.pad(inputs([3, 4, 5])[0]!, [[1, 0], [0, 2], [3, 1]], 0.5), 0);
   await assertClose('gradient of a strided slice (a pad)', () => tf.grad((x: tf.Tensor) => x.slice([0, 1], [5, 3]).square().sum())(inputs([5, 7])[0]!), 0);

@@ -290,6 +290,22 @@ const splitV: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   });
 };
 
+/** Unpack (tf.unstack): one strided copy per slice; the cpu kernel slices generically, element by element. */
+const unpack: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const x = inputs['value']!;
+  const xv = words(backend, x);
+  if (!xv) return null;
+  const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
+  const strides = stridesOf(x.shape);
+  const shape = x.shape.filter((_, i) => i !== axis);
+  const sliceStrides = strides.filter((_, i) => i !== axis);
+  return Array.from({ length: x.shape[axis]! }, (_, index) => {
+    const out = like(backend, xv, product(shape));
+    copyBlock(addon, xv, index * strides[axis]!, sliceStrides, out, 0, stridesOf(shape), shape);
+    return output(backend, shape, out);
+  });
+};
+
 const concat: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const parts = Object.values(inputs) as TensorInfo[];
   const values = parts.map((part) => words(backend, part));
@@ -417,6 +433,7 @@ export const nativeKernels: Record<string, NativeKernel> = {
   [tf.Transpose]: transpose,
   [tf.Slice]: slice,
   [tf.SplitV]: splitV,
+  [tf.Unpack]: unpack,
   [tf.Concat]: concat,
   [tf.PadV2]: padV2,
   [tf.GatherV2]: gatherV2,

@@ -11,10 +11,10 @@
 import * as tf from '../../core/tf.ts';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, type ImageDataset } from '../../data/image-dataset.ts';
+import { fixedBinarization } from '../../data/binarize.ts';
 import { createProgress } from '../../train/progress.ts';
 import type { Vae } from './vae.ts';
 
-export const testBinarizationSeed = 'genloom-test-binarization';
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);
 
 export interface VaeEvaluation {
@@ -30,11 +30,7 @@ export interface VaeEvaluation {
 
 /** The evaluation targets: binarized with the fixed seed for Bernoulli models. */
 export function evaluationTargets(vae: Vae, dataset: ImageDataset): ImageDataset {
-  if (vae.config.likelihood !== 'bernoulli') return dataset;
-  const random = fromSeed(testBinarizationSeed).fork(dataset.name, dataset.split);
-  const pixels = new Float32Array(dataset.pixels.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = random.uniform() < dataset.pixels[i]! ? 1 : 0;
-  return { ...dataset, pixels };
+  return vae.config.likelihood === 'bernoulli' ? fixedBinarization(dataset) : dataset;
 }
 
 function logMeanExp(values: Float32Array | number[]): number {

@@ -14,6 +14,7 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
+import { binarize } from '../../data/binarize.ts';
 import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../layers.ts';
 import type { VaeConfig } from './config.ts';
 
@@ -109,17 +110,6 @@ export class Vae {
   }
 
   /**
-   * Binarizes images for the Bernoulli likelihood: each pixel is 1 with probability equal to its
-   * intensity ("dynamic binarization", a fresh draw every time, Salakhutdinov & Murray 2008).
-   */
-  binarize(images: tf.Tensor4D, random: Random): tf.Tensor4D {
-    return tf.tidy(() => {
-      const thresholds = tf.tensor(random.uniformArray(images.size), images.shape);
-      return tf.cast(tf.less(thresholds, images), 'float32') as tf.Tensor4D;
-    });
-  }
-
-  /**
    * The two ELBO terms per image, in nats: −log pθ(x|z) for one z = μ + σ ⊙ ε with ε from
    * `epsilonRandom`, and the closed-form KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − 1 − log σ²).
    * Also returns the posterior mean, for callers that need the deterministic path.
@@ -138,7 +128,7 @@ export class Vae {
   /** The training objective on a batch; `random` supplies the binarization and ε. */
   loss(images: tf.Tensor4D, random: Random): VaeLoss {
     return tf.tidy(() => {
-      const targets = this.config.likelihood === 'bernoulli' ? this.binarize(images, random.fork('binarize')) : images;
+      const targets = this.config.likelihood === 'bernoulli' ? binarize(images, random.fork('binarize')) : images;
       const terms = this.elboTerms(targets, random.fork('epsilon'));
       const reconstruction = terms.reconstruction.mean() as tf.Scalar;
       const kl = terms.kl.mean() as tf.Scalar;

@@ -1,0 +1,89 @@
+/**
+ * Composing with the event model: feed BOS and the primer's events, then draw one event at a time
+ * (temperature, top-k/top-p as for text) until the piece is `steps` grid steps long. BOS is never
+ * drawn and EOS not before the requested length, so a piece always has the length asked for; a shift
+ * past the end is cut at the end, and notes still sounding there are released.
+ */
+import * as tf from '../../core/tf.ts';
+import type { Random } from '../../core/random.ts';
+import { beginToken, endToken, eventSteps, eventsToNotes, timeShiftOffset, velocityOffset } from '../../music/events.ts';
+import type { Note } from '../../music/midi.ts';
+import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../transformer/sampling.ts';
+import { encodingOf } from './config.ts';
+import type { MusicRnn, RecurrentState } from './rnn.ts';
+
+export interface MusicSamplingOptions extends TokenSamplingOptions {
+  /** Style index of each piece (one per piece). */
+  styles: number[];
+  /** Events of the primer (the same for every piece), without BOS. */
+  primer?: number[];
+  /** Length of each piece in grid steps, primer included. */
+  steps: number;
+  /** Called as pieces grow, with the steps done by the slowest piece. */
+  onProgress?(steps: number): void;
+}
+
+export interface ComposedPiece {
+  /** Events after BOS: the primer's, then the model's. */
+  events: number[];
+  notes: Note[];
+}
+
+/** Composes one piece per entry of options.styles; the same `random` gives the same pieces. */
+export function composeMusic(model: MusicRnn, random: Random, options: MusicSamplingOptions): ComposedPiece[] {
+  const encoding = encodingOf(model.config);
+  const count = options.styles.length;
+  const primer = options.primer ?? [];
+  const primerSteps = eventSteps(primer, encoding);
+  const events: number[][] = Array.from({ length: count }, () => [...primer]);
+  const stepsDone = new Array<number>(count).fill(primerSteps);
+  const begin = beginToken(encoding);
+  const end = endToken(encoding);
+  // A generous cap: a piece that only plays notes without moving on would otherwise never end.
+  const maxEvents = primer.length + options.steps * 40 + 100;
+  const styles = tf.tensor1d(options.styles, 'int32');
+  let state: RecurrentState | undefined;
+  let logits: Float32Array;
+  try {
+    ({ state, logits } = advance(model, [begin, ...primer].map((id) => new Array<number>(count).fill(id)), styles, undefined));
+    for (let index = primer.length; index < maxEvents && stepsDone.some((steps) => steps < options.steps); index++) {
+      const chosen: number[] = [];
+      for (let piece = 0; piece < count; piece++) {
+        const row = logits.slice(piece * model.vocabularySize, (piece + 1) * model.vocabularySize);
+        row[begin] = -Infinity;
+        if (stepsDone[piece]! < options.steps) row[end] = -Infinity;
+        let id = stepsDone[piece]! >= options.steps ? end : drawToken(nextTokenProbabilities(row, events[piece]!, options), random.fork('event', piece, index));
+        if (id >= timeShiftOffset && id < velocityOffset(encoding)) {
+          const shift = Math.min(id - timeShiftOffset + 1, options.steps - stepsDone[piece]!);
+          id = timeShiftOffset + shift - 1;
+          stepsDone[piece]! += shift;
+        }
+        if (id !== end) events[piece]!.push(id);
+        chosen.push(id);
+      }
+      const previous: RecurrentState = state!;
+      ({ state, logits } = advance(model, [chosen], styles, previous));
+      tf.dispose(previous as unknown as tf.TensorContainer);
+      options.onProgress?.(Math.min(...stepsDone));
+    }
+  } finally {
+    styles.dispose();
+    if (state) tf.dispose(state as unknown as tf.TensorContainer);
+  }
+  return events.map((list) => ({ events: list, notes: eventsToNotes(list, encoding, options.steps) }));
+}
+
+/** Runs the model over `columns` (one id per piece each) from `state`; returns the new state and the last logits [count × V]. */
+function advance(model: MusicRnn, columns: number[][], styles: tf.Tensor1D, state: RecurrentState | undefined): { state: RecurrentState; logits: Float32Array } {
+  const count = columns[0]!.length;
+  const result = tf.tidy(() => {
+    const ids = new Int32Array(count * columns.length);
+    columns.forEach((column, t) => column.forEach((id, piece) => (ids[piece * columns.length + t] = id)));
+    const { logits, state: next } = model.forward(tf.tensor2d(ids, [count, columns.length], 'int32'), styles, state);
+    const last = logits.slice([0, columns.length - 1, 0], [count, 1, model.vocabularySize]);
+    return { state: next, last };
+  });
+  const logits = result.last.dataSync() as Float32Array;
+  result.last.dispose();
+  return { state: result.state, logits };
+}
