@@ -15,10 +15,11 @@ import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
 import { TrajectoryRecorder, addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
 import { resolveCondition, resolveModelLabel } from './labels.ts';
+import { addMusicOptions, composeToFiles, musicFlagNames, type MusicSampleFlags } from './music.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
 
-interface SampleFlags extends SamplingFlags {
-  n: number;
+interface SampleFlags extends SamplingFlags, MusicSampleFlags {
+  n?: number;
   seed: number;
   columns?: number;
   out: string;
@@ -33,15 +34,15 @@ interface SampleFlags extends SamplingFlags {
 
 export function sampleCommand(): Command {
   const command = new Command('sample')
-    .description('generate images from seeded noise (and a label) and write them as a PNG grid or files')
-    .argument('<model>', 'model directory (e.g. models/vae-mnist or runs/gan)')
-    .option('--n <count>', 'how many images', parseInteger(1, limits.maxImages), 64)
+    .description('generate images from seeded noise (and a label) as a PNG grid or files; music models compose MIDI + WAV + piano roll')
+    .argument('<model>', 'model directory (e.g. models/vae-mnist, runs/gan or models/music-bach)')
+    .option('--n <count>', 'how many images (default 64) or pieces (default 1)', parseInteger(1, limits.maxImages))
     .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker), or "all" for one grid column per label')
     .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real');
-  return addSamplingOptions(command, 'diffusion: ')
+  return addSamplingOptions(addMusicOptions(command), 'diffusion: ')
     .option('--trajectory', 'diffusion: --out is a GIF of the denoising, step by step, with a PNG strip of x_t and the x_0 estimate beside it')
     .option('--delay <ms>', 'GIF frame delay for --trajectory', parseInteger(10, 10_000), 80)
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
@@ -52,6 +53,17 @@ export function sampleCommand(): Command {
         throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${flags.truncation})`);
       }
       const model = await openModel(dir, self);
+      const musicFlags = musicFlagNames.filter((name) => flags[name] !== undefined);
+      if (model.music) {
+        const imageFlags = (['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns'] as const).filter((name) => flags[name] !== undefined);
+        if (imageFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageFlags[0]} is for image models; ${dir} is a music model (it takes --style, --primer, --bars, --temperature)`);
+        const written = composeToFiles(model.music, dir, { ...flags, n: flags.n ?? 1 }, Boolean(self.optsWithGlobals().quiet));
+        model.dispose();
+        process.stdout.write(`wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}\n`);
+        return;
+      }
+      if (musicFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${musicFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for music models; ${dir} is a ${model.family} model`);
+      const count = flags.n ?? 64;
       if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images${model.text ? ': use genloom generate' : ''}`);
       if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
         throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
@@ -64,8 +76,8 @@ export function sampleCommand(): Command {
       const classes = model.labelNames?.length ?? 0;
       const label = everyLabel ? undefined : resolveCondition(model, dir, flags);
       const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
-      const batch = model.sampleImages(flags.n, fromSeed(flags.seed).fork('sample'), {
-        labels: everyLabel ? Int32Array.from({ length: flags.n }, (_, i) => i % classes) : label === undefined ? undefined : new Int32Array(flags.n).fill(label),
+      const batch = model.sampleImages(count, fromSeed(flags.seed).fork('sample'), {
+        labels: everyLabel ? Int32Array.from({ length: count }, (_, i) => i % classes) : label === undefined ? undefined : new Int32Array(count).fill(label),
         truncation: flags.truncation,
         reject: flags.reject,
         sampler: flags.sampler,
@@ -77,7 +89,7 @@ export function sampleCommand(): Command {
       if (recorder) {
         batch.dispose();
         const stripPath = recorder.write(flags.out, flags.delay);
-        process.stdout.write(`wrote the denoising of ${flags.n} sample${flags.n > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}\n`);
+        process.stdout.write(`wrote the denoising of ${count} sample${count > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}\n`);
       } else if (flags.format === 'files') {
         const images = tensorToImages(batch);
         batch.dispose();
@@ -86,10 +98,10 @@ export function sampleCommand(): Command {
         for (const name of readdirSync(flags.out)) if (/^sample-\d{3,}\.png$/.test(name)) unlinkSync(join(flags.out, name));
         const scale = displayScale(images[0]!);
         images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
-        process.stdout.write(`wrote ${flags.n} samples to ${flags.out}/sample-000.png …\n`);
+        process.stdout.write(`wrote ${count} samples to ${flags.out}/sample-000.png …\n`);
       } else {
         writeImageGrid(flags.out, batch, flags.columns ?? (everyLabel ? classes : undefined));
-        process.stdout.write(`wrote ${flags.n} samples to ${flags.out}\n`);
+        process.stdout.write(`wrote ${count} samples to ${flags.out}\n`);
       }
     });
 }

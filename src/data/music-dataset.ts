@@ -129,7 +129,7 @@ function loadMidiFolder(dir: string, options: MusicDatasetOptions): MusicDataset
     if (options.styleFromSubfolders) {
       const parts = path.split(sep);
       if (parts.length < 2) {
-        skipped.push({ file, reason: 'not in a style subfolder' });
+        skipped.push({ file, reason: `${file} is not in a style subfolder` });
         continue;
       }
       style = parts[0]!;

@@ -41,6 +41,7 @@ export function readMidi(path: string): Score {
 }
 
 export function parseMidi(bytes: Uint8Array, name: string): Score {
+  checkChunks(bytes, name);
   let midi: InstanceType<typeof Midi>;
   try {
     midi = new Midi(bytes);
@@ -61,9 +62,25 @@ export function parseMidi(bytes: Uint8Array, name: string): Score {
   }
   if (notes.length === 0) throw new GenloomError('EMPTY_DATASET', `${name} has no notes (drums are skipped)`);
   notes.sort((a, b) => a.start - b.start || a.pitch - b.pitch);
-  const bpm = midi.header.tempos[0]?.bpm ?? 120;
+  // Files store microseconds per beat: 90 bpm reads back as 90.00009.
+  const bpm = Math.round((midi.header.tempos[0]?.bpm ?? 120) * 1000) / 1000;
   const beatsPerBar = midi.header.timeSignatures[0]?.timeSignature?.[0] ?? 4;
   return { notes, bpm, beatsPerBar };
+}
+
+/** A file cut short (a download or copy that stopped) still parses in @tonejs/midi, as fewer notes: refuse it. */
+function checkChunks(bytes: Uint8Array, name: string): void {
+  if (bytes.length < 4 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'MThd') return; // the parser names what it found instead
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const promised = bytes.length >= 12 ? view.getUint16(10) : 0;
+  let tracks = -1; // the header is the first chunk
+  for (let offset = 0; offset < bytes.length; tracks++) {
+    if (offset + 8 > bytes.length) throw new GenloomError('CORRUPT_FILE', `${name} is truncated: an incomplete chunk header at byte ${offset}`);
+    const length = view.getUint32(offset + 4);
+    if (offset + 8 + length > bytes.length) throw new GenloomError('CORRUPT_FILE', `${name} is truncated: a chunk of ${length} bytes at byte ${offset} runs past the end of the file (${bytes.length} bytes)`);
+    offset += 8 + length;
+  }
+  if (tracks < promised) throw new GenloomError('CORRUPT_FILE', `${name} is truncated: its header promises ${promised} track(s) but it holds ${tracks}`);
 }
 
 /** The bytes of a format-1 MIDI file with one piano track (480 ticks per quarter note). */

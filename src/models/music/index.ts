@@ -57,7 +57,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
   const data = loadMusicDataset(datasetSpec, { styleFromSubfolders: settings.styleFromSubfolders, stepsPerQuarter: overrides['stepsPerQuarter'] as number | undefined });
   if (!request.quiet && data.skipped.length > 0) {
-    process.stderr.write(`genloom: skipped ${data.skipped.length} file(s) of ${datasetSpec}:\n${data.skipped.map((entry) => `  ${entry.file}: ${entry.reason}`).join('\n')}\n`);
+    process.stderr.write(`genloom: skipped ${data.skipped.length} file(s) of ${datasetSpec}:\n${data.skipped.map((entry) => `  ${entry.reason}`).join('\n')}\n`);
   }
   const config = previous ? parseMusicConfig({ ...(previous.config as Record<string, unknown>), ...overrides }) : parseMusicConfig({ ...encodingForData(data), ...overrides }, request.preset);
   const styles = previous ? (previousTraining['styles'] as string[]) : data.styles;
