@@ -10,6 +10,8 @@ import { GenloomError } from '../src/core/errors.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
 import { benchGemm } from './gemm.ts';
+import { benchMusic } from './music.ts';
+import { benchPixelCnn } from './pixelcnn.ts';
 import { benchTextMemory } from './text-memory.ts';
 import { benchTransformer } from './transformer.ts';
 import { benchVae } from './vae.ts';
@@ -27,7 +29,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

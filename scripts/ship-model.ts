@@ -28,7 +28,7 @@ for (const [name, tensor] of weights) {
 }
 manifest.training = { ...manifest.training, shipped: samplingOnly ? 'sampling weights only (the EMA), no optimizer state' : 'no optimizer state' };
 saveCheckpoint(target, { manifest, weights: shipped });
-for (const file of ['samples.png', 'samples.txt', 'tokenizer.json', 'loss.png', 'metrics.jsonl', 'monitor.jsonl']) {
+for (const file of ['samples.png', 'samples.txt', 'samples.mid', 'tokenizer.json', 'loss.png', 'metrics.jsonl', 'monitor.jsonl']) {
   if (existsSync(join(run, file))) copyFileSync(join(run, file), join(target, file));
 }
 process.stdout.write(`shipped ${run} as ${target} (${Object.keys(shipped).length} of ${weights.size} tensors)\n`);

@@ -13,6 +13,8 @@ const starter = join(root, 'models', 'vae-mnist');
 const ganStarter = join(root, 'models', 'gan-mnist');
 const diffusionStarter = join(root, 'models', 'diffusion-mnist');
 const textStarter = join(root, 'models', 'transformer-kjv');
+const musicStarter = join(root, 'models', 'music-bach');
+const pixelStarter = join(root, 'models', 'pixelcnn-mnist');
 const out = join(process.cwd(), 'out');
 
 process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
@@ -36,6 +38,11 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom generate models/transformer-kjv --prompt "And it came to pass" --max-tokens 300 --temperature 0.8 --seed 1
   genloom generate models/transformer-kjv --interactive
   genloom attention models/transformer-kjv --prompt "In the beginning" --out attn.png
+  genloom sample models/music-bach --style bach --bars 16 --temperature 0.9 --seed 2 --out piece.mid   # + piece.wav, piece.png
+  genloom sample models/music-bach --primer primer.mid --bars 16 --out continued.mid
+  genloom train music --dataset ./my-midi-folder/ --style-from-subfolders --out runs/mix
+  genloom sample models/pixelcnn-mnist --n 16 --seed 1 --out digits.png
+  genloom complete models/pixelcnn-mnist --input top-half.png --out completed.png
   genloom <command> --help for every option
 
 `);
@@ -67,9 +74,16 @@ if (existsSync(join(textStarter, 'config.json'))) {
     ['attention', textStarter, '--prompt', 'In the beginning God created', '--out', join(out, 'kjv-attention.png')],
   );
 }
+if (existsSync(join(musicStarter, 'config.json'))) {
+  steps.push(['sample', musicStarter, '--style', 'bach', '--bars', '8', '--temperature', '0.9', '--seed', '2', '--out', join(out, 'chorale.mid')]);
+}
+if (existsSync(join(pixelStarter, 'config.json'))) {
+  // Pixel by pixel takes a few seconds per image: a small grid.
+  steps.push(['sample', pixelStarter, '--n', '4', '--seed', '1', '--out', join(out, 'pixelcnn-digits.png')]);
+}
 for (const args of steps) {
   process.stdout.write(`$ genloom ${args.join(' ')}\n`);
   const code = await runCli(args);
   if (code !== 0) process.exit(code);
 }
-process.stdout.write(`\nOpen the PNGs, GIFs and texts in ${out} to see them.\n`);
+process.stdout.write(`\nOpen the PNGs, GIFs, texts, MIDI and WAV files in ${out} to see them.\n`);

@@ -26,7 +26,7 @@ interface EvalFlags extends SamplingFlags {
 
 export function evalCommand(): Command {
   const command = new Command('eval')
-    .description('evaluate a model (VAE: −ELBO, IWAE NLL bound; GAN: fid_classifier, precision/recall, conditional accuracy; classifier: test accuracy)')
+    .description('evaluate a model (VAE: −ELBO, IWAE NLL bound; GAN, diffusion: fid_classifier, precision/recall, conditional accuracy; PixelCNN: NLL in nats and bits/dim; music: frame and event NLL, note statistics; transformer: loss, bits/char; classifier: test accuracy)')
     .argument('<model>', 'model directory')
     .option('--dataset <name|path>', 'test data (default: the training dataset\'s test split)')
     .option('--importance-samples <k>', 'samples per image for the IWAE bound', parseInteger(1, limits.maxImportanceSamples), 1000)

@@ -165,15 +165,12 @@ export function evaluateMusic(model: MusicRnn, data: MusicDataset, options: Musi
       const scored = scoreSequences(model, sequences, (done) => progress.update(done, {}));
       const frames = pieces.reduce((sum, piece) => sum + piece.frames!.length, 0);
       const nll = scored.reduce((sum, piece) => sum + piece.nll, 0);
-      const firstFrameExcluded = pieces.reduce((sum, piece) => sum + piece.frames!.length - 1, 0);
       Object.assign(result, {
         frameNll: Number((nll / frames).toFixed(4)),
         frames,
         frameNllMethod:
           'nats per frame: −Σ log p(canonical events of each piece | BOS) ÷ all frames; the notes of a frame are predicted one after another (a joint distribution, not independent sigmoids); an upper bound on the exact frame NLL (other spellings of the same frames are not summed); EOS not scored',
         framesPerQuarter: datasetSteps,
-        // The TCN code's convention scores frames 2…T only; the same total over fewer frames, for comparison.
-        frameNllOverLaterFrames: Number((nll / firstFrameExcluded).toFixed(4)),
       });
     }
     // Event level: the pieces' own events (with EOS), on the model's grid.
