@@ -55,11 +55,15 @@ export function sampleCommand(): Command {
       const model = await openModel(dir, self);
       const musicFlags = musicFlagNames.filter((name) => flags[name] !== undefined);
       if (model.music) {
-        const imageFlags = (['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns'] as const).filter((name) => flags[name] !== undefined);
-        if (imageFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageFlags[0]} is for image models; ${dir} is a music model (it takes --style, --primer, --bars, --temperature)`);
-        const written = composeToFiles(model.music, dir, { ...flags, n: flags.n ?? 1 }, Boolean(self.optsWithGlobals().quiet));
-        model.dispose();
-        process.stdout.write(`wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}\n`);
+        try {
+          // Flags the user typed (--format and --delay have defaults, so presence alone says nothing).
+          const imageFlags = ['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns', 'format', 'delay'].filter((name) => self.getOptionValueSource(name) === 'cli');
+          if (imageFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageFlags[0]} is for image models; ${dir} is a music model (it takes --style, --primer, --bars, --seconds, --temperature, --top-p)`);
+          const written = composeToFiles(model.music, dir, { ...flags, n: flags.n ?? 1 }, Boolean(self.optsWithGlobals().quiet));
+          process.stdout.write(`wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}\n`);
+        } finally {
+          model.dispose();
+        }
         return;
       }
       if (musicFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${musicFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for music models; ${dir} is a ${model.family} model`);

@@ -31,7 +31,7 @@ export function addMusicOptions(command: Command): Command {
     .option('--primer <file.mid>', 'music: start from this MIDI file (its notes are kept; the model continues them)')
     .option('--bars <n>', 'music: length of each piece in bars, primer included (default 8)', parseInteger(1, 1000))
     .option('--seconds <s>', 'music: length in seconds at the model\'s tempo, instead of --bars', parseNumber(0.1, 3600))
-    .option('--temperature <t>', 'music: randomness, > 0 (default 1; lower is safer, higher more adventurous)', parseNumber(0, 10))
+    .option('--temperature <t>', 'music: randomness ≥ 0 (default 1; lower is safer, higher more adventurous; 0 always takes the likeliest event)', parseNumber(0, 10))
     .option('--top-p <p>', 'music: draw from the smallest set of events whose probability reaches p (default 1: all)', parseNumber(0, 1))
     .option('--style <name>', 'music: the style (composer) to compose in, by name or index');
 }

@@ -43,7 +43,7 @@ export interface MusicDataset {
 
 export interface MusicDatasetOptions {
   styleFromSubfolders?: boolean;
-  /** Grid of a piano-roll file whose name does not say (quarter or 16th). */
+  /** Frames per quarter note of a piano-roll file whose name does not say (quarter or 16th). */
   stepsPerQuarter?: number;
 }
 
@@ -69,7 +69,8 @@ function loadPianoRollFile(path: string, options: MusicDatasetOptions): MusicDat
     throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
   }
   const name = basename(path);
-  const stepsPerQuarter = options.stepsPerQuarter ?? (/quarter/i.test(name) ? 1 : /16th|sixteenth/i.test(name) ? 4 : undefined);
+  // The name decides (a model on a finer grid than the file's still reads the file as it is).
+  const stepsPerQuarter = (/quarter/i.test(name) ? 1 : /16th|sixteenth/i.test(name) ? 4 : undefined) ?? options.stepsPerQuarter;
   if (stepsPerQuarter === undefined) throw new GenloomError('BAD_ARGUMENT', `${path}: its name does not say whether a frame is a quarter or a 16th note; give --steps-per-quarter`);
   const record = parsed as Record<string, unknown>;
   const splits: [string, MusicSplit][] = [['train', 'train'], ['valid', 'validation'], ['test', 'test']];

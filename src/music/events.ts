@@ -91,7 +91,11 @@ export function notesToEvents(notes: readonly Note[], encoding: EventEncoding): 
     const starting = [...(ons.get(time) ?? [])].sort((a, b) => a.pitch - b.pitch);
     for (let i = 0; i < starting.length; i++) {
       const note = starting[i]!;
-      if (i > 0 && starting[i - 1]!.pitch === note.pitch) continue; // a unison doubling is one note
+      if (i > 0 && starting[i - 1]!.pitch === note.pitch) {
+        // A unison doubling is one note, lasting until the later of the two ends.
+        sounding[note.pitch]!++;
+        continue;
+      }
       if (sounding[note.pitch]! > 0) events.push(noteOffOffset + note.pitch); // a repeat: off, then on again
       if (encoding.velocityBins > 0) {
         const bin = velocityBin(note.velocity, encoding.velocityBins);
@@ -150,6 +154,10 @@ export function eventsToNotes(events: ArrayLike<number>, encoding: EventEncoding
   const end = endStep ?? step;
   for (const pitch of [...open.keys()]) close(pitch, Math.max(end, open.get(pitch)!.start + 1));
   return notes.sort((a, b) => a.start - b.start || a.pitch - b.pitch);
+}
+
+export function isTimeShift(id: number, encoding: EventEncoding): boolean {
+  return id >= timeShiftOffset && id < velocityOffset(encoding);
 }
 
 /** Grid steps the events span (the sum of their shifts). */

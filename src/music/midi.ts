@@ -25,7 +25,7 @@ export interface Score {
   notes: Note[];
   /** Tempo at the start, in quarter notes per minute. */
   bpm: number;
-  /** Beats per bar, from the first time signature (4 when the file has none). */
+  /** Quarter notes per bar, from the first time signature (4 when the file has none; 6/8 is 3). */
   beatsPerBar: number;
 }
 
@@ -64,7 +64,9 @@ export function parseMidi(bytes: Uint8Array, name: string): Score {
   notes.sort((a, b) => a.start - b.start || a.pitch - b.pitch);
   // Files store microseconds per beat: 90 bpm reads back as 90.00009.
   const bpm = Math.round((midi.header.tempos[0]?.bpm ?? 120) * 1000) / 1000;
-  const beatsPerBar = midi.header.timeSignatures[0]?.timeSignature?.[0] ?? 4;
+  // Bars in quarter notes: 6/8 is 3 quarters, 2/2 is 4.
+  const [numerator, denominator] = midi.header.timeSignatures[0]?.timeSignature ?? [4, 4];
+  const beatsPerBar = (numerator! * 4) / denominator!;
   return { notes, bpm, beatsPerBar };
 }
 
@@ -74,7 +76,8 @@ function checkChunks(bytes: Uint8Array, name: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const promised = bytes.length >= 12 ? view.getUint16(10) : 0;
   let tracks = -1; // the header is the first chunk
-  for (let offset = 0; offset < bytes.length; tracks++) {
+  // Bytes after the promised tracks (padding some writers add) are ignored, as players do.
+  for (let offset = 0; offset < bytes.length && tracks < promised; tracks++) {
     if (offset + 8 > bytes.length) throw new GenloomError('CORRUPT_FILE', `${name} is truncated: an incomplete chunk header at byte ${offset}`);
     const length = view.getUint32(offset + 4);
     if (offset + 8 + length > bytes.length) throw new GenloomError('CORRUPT_FILE', `${name} is truncated: a chunk of ${length} bytes at byte ${offset} runs past the end of the file (${bytes.length} bytes)`);
@@ -88,7 +91,9 @@ export function encodeMidi(score: Score, trackName = 'genloom'): Uint8Array {
   const midi = new Midi();
   const ppq = midi.header.ppq;
   midi.header.setTempo(score.bpm);
-  midi.header.timeSignatures.push({ ticks: 0, timeSignature: [score.beatsPerBar, 4] });
+  // A whole number of quarters is n/4; otherwise eighths (3/8, 5/8, …).
+  const timeSignature = Number.isInteger(score.beatsPerBar) ? [score.beatsPerBar, 4] : [Math.round(score.beatsPerBar * 2), 8];
+  midi.header.timeSignatures.push({ ticks: 0, timeSignature });
   midi.header.update();
   const track = midi.addTrack();
   track.name = trackName;

@@ -61,6 +61,27 @@ test('a format-0 file with running status, note-on velocity 0 as note-off, a tem
   ]);
 });
 
+test('bars follow the time signature in quarter notes (6/8 is 3, 2/2 is 4), and bytes after the last track are ignored', () => {
+  for (const [numerator, denominator, quarters] of [[6, 8, 3], [2, 2, 4], [3, 4, 3]] as const) {
+    const bytes = writeMidiEvents(
+      {
+        header: { format: 0, numTracks: 1, ticksPerBeat: 96 },
+        tracks: [[
+          { deltaTime: 0, meta: true, type: 'timeSignature', numerator, denominator, metronome: 24, thirtyseconds: 8 },
+          { deltaTime: 0, channel: 0, type: 'noteOn', noteNumber: 60, velocity: 64 },
+          { deltaTime: 96, channel: 0, type: 'noteOff', noteNumber: 60, velocity: 0 },
+          { deltaTime: 0, meta: true, type: 'endOfTrack' },
+        ]],
+      } as Parameters<typeof writeMidiEvents>[0],
+    );
+    const padded = Uint8Array.from([...bytes, 0, 0, 0]);
+    assert.equal(parseMidi(padded, 'metre.mid').beatsPerBar, quarters, `${numerator}/${denominator}`);
+  }
+  const path = join(dir, 'three-eight.mid');
+  writeMidi(path, { notes: chordAndMelody, bpm: 100, beatsPerBar: 1.5 });
+  assert.equal(readMidi(path).beatsPerBar, 1.5, '3/8 written and read back');
+});
+
 test('bad MIDI gives one clear error naming the file', () => {
   const garbage = join(dir, 'garbage.mid');
   writeFileSync(garbage, 'not a midi file at all');
@@ -89,6 +110,17 @@ test('events: notes → events → notes is exact on the grid, with velocity bin
   assert.deepEqual(eventsToNotes(ids, plain).map((note) => [note.pitch, note.start, note.duration]), chordAndMelody.map((note) => [note.pitch, note.start, note.duration]));
   // Off-grid times snap to the nearest step; a very short note keeps one step.
   assert.deepEqual(eventsToNotes(notesToEvents([{ pitch: 60, start: 0.26, duration: 0.01, velocity: 80 }], plain), plain), [{ pitch: 60, start: 0.25, duration: 0.25, velocity: 80 }]);
+});
+
+test('events: a unison doubling is one note lasting to the later end, and later notes of that pitch keep their ends', () => {
+  const quarter: EventEncoding = { stepsPerQuarter: 1, maxShift: 8, velocityBins: 0 };
+  const doubled: Note[] = [
+    { pitch: 60, start: 0, duration: 1, velocity: 80 },
+    { pitch: 60, start: 0, duration: 2, velocity: 80 },
+    { pitch: 60, start: 3, duration: 1, velocity: 80 },
+    { pitch: 62, start: 5, duration: 1, velocity: 80 },
+  ];
+  assert.deepEqual(eventsToNotes(notesToEvents(doubled, quarter), quarter).map((note) => [note.pitch, note.start, note.duration]), [[60, 0, 2], [60, 3, 1], [62, 5, 1]]);
 });
 
 test('piano roll ↔ events both ways: grid → events → grid is exact; events → grid → events loses only repeats', () => {

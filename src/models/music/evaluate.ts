@@ -20,7 +20,7 @@
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
-import { beginToken, endToken, eventsToNotes, notesToEvents, pianoRollToEvents, type EventEncoding } from '../../music/events.ts';
+import { beginToken, endToken, eventsToNotes, isTimeShift, notesToEvents, pianoRollToEvents, type EventEncoding } from '../../music/events.ts';
 import type { Note } from '../../music/midi.ts';
 import type { MusicDataset, Piece } from '../../data/music-dataset.ts';
 import { createProgress } from '../../train/progress.ts';
@@ -41,21 +41,28 @@ interface Scored {
 /** Scores whole sequences (from BOS, fresh state), a few at a time. */
 export function scoreSequences(model: MusicRnn, sequences: EventSequence[], onProgress?: (done: number) => void): Scored[] {
   const results: Scored[] = [];
-  const perBatch = 16;
-  for (let first = 0; first < sequences.length; first += perBatch) {
+  // About 64k events per pass: the logits of long MIDI pieces would not fit in memory 16 at a time.
+  for (let first = 0, perBatch = 1; first < sequences.length; first += perBatch) {
+    const longest = Math.max(...sequences.slice(first, first + 16).map((sequence) => sequence.ids.length));
+    perBatch = Math.max(1, Math.min(16, Math.floor(65_536 / longest)));
     const group = sequences.slice(first, first + perBatch);
     const windows = group.map((sequence, i) => ({ sequence: first + i, start: 0, end: sequence.ids.length - 1 }));
     const batch = windowsBatch(sequences, windows);
-    const [nll, predicted] = tf.tidy(() => {
-      const logits = model.sequenceLogits(batch.inputs, batch.styles);
-      const [size, steps, vocabulary] = logits.shape;
-      const flat = logits.reshape([size * steps, vocabulary]);
-      const picked = tf.logSoftmax(flat).mul(tf.oneHot(batch.targets.flatten(), vocabulary)).sum(1).neg();
-      return [picked.dataSync() as Float32Array, tf.argMax(flat, 1).dataSync() as Int32Array];
-    });
     const targets = batch.targets.dataSync();
     const length = batch.inputs.shape[1];
-    tf.dispose(batch as unknown as tf.TensorContainer);
+    let nll: Float32Array;
+    let predicted: Int32Array;
+    try {
+      [nll, predicted] = tf.tidy(() => {
+        const logits = model.sequenceLogits(batch.inputs, batch.styles);
+        const [size, steps, vocabulary] = logits.shape;
+        const flat = logits.reshape([size * steps, vocabulary]);
+        const picked = tf.logSoftmax(flat).mul(tf.oneHot(batch.targets.flatten(), vocabulary)).sum(1).neg();
+        return [picked.dataSync() as Float32Array, tf.argMax(flat, 1).dataSync() as Int32Array];
+      });
+    } finally {
+      tf.dispose(batch as unknown as tf.TensorContainer);
+    }
     group.forEach((sequence, row) => {
       const scored: Scored = { nll: 0, events: 0, hits: 0, noteOns: 0, noteOnHits: 0 };
       for (let t = 0; t < sequence.ids.length - 1; t++) {
@@ -72,7 +79,7 @@ export function scoreSequences(model: MusicRnn, sequences: EventSequence[], onPr
       }
       results.push(scored);
     });
-    onProgress?.(Math.min(sequences.length, first + perBatch));
+    onProgress?.(first + group.length);
   }
   return results;
 }
@@ -81,7 +88,11 @@ export function scoreSequences(model: MusicRnn, sequences: EventSequence[], onPr
 function framesOnGrid(piece: Piece, datasetSteps: number, encoding: EventEncoding): number[] {
   const factor = encoding.stepsPerQuarter / datasetSteps;
   const frames = piece.frames!.flatMap((frame) => Array.from({ length: factor }, () => frame));
-  return pianoRollToEvents(frames, encoding);
+  const events = pianoRollToEvents(frames, encoding);
+  // The offs after the last shift only end the piece; the frames are spelled without them.
+  let end = events.length;
+  while (end > 0 && !isTimeShift(events[end - 1]!, encoding)) end--;
+  return events.slice(0, end);
 }
 
 export interface NoteStatistics {

@@ -55,7 +55,10 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
   const settings: MusicTrainingSettings = { styleFromSubfolders: false, transpose: 0, ...((previousTraining['settings'] as Partial<MusicTrainingSettings>) ?? {}), ...given };
   if (!(Number.isInteger(settings.transpose) && settings.transpose >= 0 && settings.transpose <= 24)) throw new GenloomError('BAD_ARGUMENT', `--transpose must be a whole number of semitones in 0..24, got ${settings.transpose}`);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
-  const data = loadMusicDataset(datasetSpec, { styleFromSubfolders: settings.styleFromSubfolders, stepsPerQuarter: overrides['stepsPerQuarter'] as number | undefined });
+  const data = loadMusicDataset(datasetSpec, {
+    styleFromSubfolders: settings.styleFromSubfolders,
+    stepsPerQuarter: (previousTraining['framesPerQuarter'] as number | undefined) ?? (overrides['stepsPerQuarter'] as number | undefined),
+  });
   if (!request.quiet && data.skipped.length > 0) {
     process.stderr.write(`genloom: skipped ${data.skipped.length} file(s) of ${datasetSpec}:\n${data.skipped.map((entry) => `  ${entry.reason}`).join('\n')}\n`);
   }
@@ -86,6 +89,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
       totalSteps,
       dataset: datasetSpec,
       datasetKind: data.kind,
+      ...(data.stepsPerQuarter !== undefined ? { framesPerQuarter: data.stepsPerQuarter } : {}),
       styles,
       bpm: data.bpm,
       beatsPerBar: data.beatsPerBar,
@@ -167,7 +171,12 @@ function loadMusic(dir: string, manifest: CheckpointManifest): LoadedModel {
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string | undefined);
       if (!spec) throw new GenloomError('BAD_ARGUMENT', 'this model records no dataset: give --dataset');
-      const data = loadMusicDataset(spec, { styleFromSubfolders: Boolean((training['settings'] as MusicTrainingSettings | undefined)?.styleFromSubfolders) && options.dataset === undefined });
+      const ownData = options.dataset === undefined || options.dataset === training['dataset'];
+      const data = loadMusicDataset(spec, {
+        styleFromSubfolders: Boolean((training['settings'] as MusicTrainingSettings | undefined)?.styleFromSubfolders) && ownData,
+        // A piano roll whose name does not give its grid is read as training read it, else on the model's grid.
+        stepsPerQuarter: (ownData ? (training['framesPerQuarter'] as number | undefined) : undefined) ?? config.stepsPerQuarter,
+      });
       const split = data.pieces.some((piece) => piece.split === 'test') ? 'test' : 'validation';
       return {
         family: 'music',

@@ -5,8 +5,9 @@
  * past the end is cut at the end, and notes still sounding there are released.
  */
 import * as tf from '../../core/tf.ts';
+import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
-import { beginToken, endToken, eventSteps, eventsToNotes, timeShiftOffset, velocityOffset } from '../../music/events.ts';
+import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, timeShiftOffset } from '../../music/events.ts';
 import type { Note } from '../../music/midi.ts';
 import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../transformer/sampling.ts';
 import { encodingOf } from './config.ts';
@@ -33,12 +34,15 @@ export interface ComposedPiece {
 export function composeMusic(model: MusicRnn, random: Random, options: MusicSamplingOptions): ComposedPiece[] {
   const encoding = encodingOf(model.config);
   const count = options.styles.length;
-  const primer = options.primer ?? [];
+  const begin = beginToken(encoding);
+  const end = endToken(encoding);
+  const bad = (options.primer ?? []).find((id) => !(Number.isInteger(id) && id >= 0 && id < model.vocabularySize));
+  if (bad !== undefined) throw new GenloomError('BAD_ARGUMENT', `the primer has event id ${bad}, outside this model's vocabulary of ${model.vocabularySize}`);
+  // Start and end marks belong to whole pieces, not inside a primer.
+  const primer = (options.primer ?? []).filter((id) => id !== begin && id !== end);
   const primerSteps = eventSteps(primer, encoding);
   const events: number[][] = Array.from({ length: count }, () => [...primer]);
   const stepsDone = new Array<number>(count).fill(primerSteps);
-  const begin = beginToken(encoding);
-  const end = endToken(encoding);
   // A generous cap: a piece that only plays notes without moving on would otherwise never end.
   const maxEvents = primer.length + options.steps * 40 + 100;
   const styles = tf.tensor1d(options.styles, 'int32');
@@ -53,7 +57,7 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
         row[begin] = -Infinity;
         if (stepsDone[piece]! < options.steps) row[end] = -Infinity;
         let id = stepsDone[piece]! >= options.steps ? end : drawToken(nextTokenProbabilities(row, events[piece]!, options), random.fork('event', piece, index));
-        if (id >= timeShiftOffset && id < velocityOffset(encoding)) {
+        if (isTimeShift(id, encoding)) {
           const shift = Math.min(id - timeShiftOffset + 1, options.steps - stepsDone[piece]!);
           id = timeShiftOffset + shift - 1;
           stepsDone[piece]! += shift;
@@ -70,6 +74,10 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
     styles.dispose();
     if (state) tf.dispose(state as unknown as tf.TensorContainer);
   }
+  // A piece that hit the event cap (notes without ever moving on) is padded with silence to its length.
+  events.forEach((list, piece) => {
+    for (let left = options.steps - stepsDone[piece]!; left > 0; left -= encoding.maxShift) list.push(timeShiftOffset + Math.min(left, encoding.maxShift) - 1);
+  });
   return events.map((list) => ({ events: list, notes: eventsToNotes(list, encoding, options.steps) }));
 }
 
