@@ -8,6 +8,7 @@ import { fromSeed } from '../core/random.ts';
 import * as tf from '../core/tf.ts';
 import { readImage } from '../io/image.ts';
 import { fitImageForModel, imagesToTensor, writeImageGrid } from '../io/tensor-image.ts';
+import { LazyProgress } from '../train/progress.ts';
 import { resolveCondition, type ConditionFlags } from './labels.ts';
 import { limits, openModel, parseInteger, requireImageShape } from './options.ts';
 
@@ -42,14 +43,16 @@ export function completeCommand(): Command {
         const label = resolveCondition(model, dir, flags);
         const one = imagesToTensor([fitImageForModel(readImage(flags.input), shape, flags.invert)]);
         const started = performance.now();
+        const progress = new LazyProgress('complete', Boolean(self.optsWithGlobals().quiet));
         const grid = tf.tidy(() => {
           const given = tf.tile(one, [flags.n, 1, 1, 1]) as tf.Tensor4D;
-          const completed = model.completion!.complete(given, rows, fromSeed(flags.seed).fork('complete'), { labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label) });
+          const completed = model.completion!.complete(given, rows, fromSeed(flags.seed).fork('complete'), { labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label), onProgress: progress.update });
           // The kept rows, thresholded as the model sees them, over grey.
           const kept = one.greaterEqual(0.5).toFloat().slice([0, 0, 0, 0], [1, rows, -1, -1]);
           const shown = tf.concat([kept, tf.fill([1, shape[0] - rows, shape[1], shape[2]], 0.5)], 1);
           return tf.concat([shown, completed]) as tf.Tensor4D;
         });
+        progress.stop();
         one.dispose();
         writeImageGrid(flags.out, grid);
         process.stdout.write(`wrote the kept ${rows} rows and ${flags.n} completion${flags.n > 1 ? 's' : ''} to ${flags.out} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);

@@ -15,6 +15,7 @@ import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
 import { TrajectoryRecorder, addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
 import { resolveCondition, resolveModelLabel } from './labels.ts';
+import { LazyProgress } from '../train/progress.ts';
 import { addMusicOptions, composeToFiles, musicFlagNames, type MusicSampleFlags } from './music.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
 
@@ -80,6 +81,7 @@ export function sampleCommand(): Command {
       const classes = model.labelNames?.length ?? 0;
       const label = everyLabel ? undefined : resolveCondition(model, dir, flags);
       const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
+      const progress = new LazyProgress('sample', Boolean(self.optsWithGlobals().quiet));
       const batch = model.sampleImages(count, fromSeed(flags.seed).fork('sample'), {
         labels: everyLabel ? Int32Array.from({ length: count }, (_, i) => i % classes) : label === undefined ? undefined : new Int32Array(count).fill(label),
         truncation: flags.truncation,
@@ -88,7 +90,9 @@ export function sampleCommand(): Command {
         steps: flags.steps,
         guidance: flags.guidance,
         onStep: recorder?.onStep,
+        onProgress: progress.update,
       });
+      progress.stop();
       model.dispose();
       if (recorder) {
         batch.dispose();

@@ -87,6 +87,8 @@ export interface SampleOptions {
   sampler?: string;
   steps?: number;
   guidance?: number;
+  /** Slow samplers (PixelCNN: row by row) report progress here: `done` of `total`. */
+  onProgress?(done: number, total: number): void;
   /** Diffusion: called after each denoising step with x_t and the x_0 estimate, as images in [0, 1] (not kept: copy them). */
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
@@ -125,7 +127,7 @@ export interface ImageEditing {
 
 export interface ImageCompletion {
   /** Keeps the first `rows` rows of `images` [B, H, W, C] in [0, 1] and draws the rest; one label per image for conditional models. */
-  complete(images: tf.Tensor4D, rows: number, random: Random, options?: { labels?: ArrayLike<number> }): tf.Tensor4D;
+  complete(images: tf.Tensor4D, rows: number, random: Random, options?: Pick<SampleOptions, 'labels' | 'onProgress'>): tf.Tensor4D;
 }
 
 /** A model with an encoder and a decoder over a latent space (VAE; GAN and diffusion use `decode`). */

@@ -78,3 +78,18 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
     stop() {},
   };
 }
+
+/** A progress bar that appears on the first report, for work that may or may not report (slow samplers do). */
+export class LazyProgress {
+  private reporter: ProgressReporter | undefined;
+  constructor(private readonly label: string, private readonly quiet: boolean) {}
+
+  readonly update = (done: number, total: number): void => {
+    this.reporter ??= createProgress({ total, label: this.label, quiet: this.quiet });
+    this.reporter.update(done, {});
+  };
+
+  stop(): void {
+    this.reporter?.stop();
+  }
+}

@@ -93,9 +93,10 @@ function loadPixelCnn(dir: string, manifest: CheckpointManifest): LoadedModel {
     imageShape,
     labelNames: training['labelNames'] as string[] | undefined,
     conditional: model.conditional,
-    sampleImages: (count, random, options = {}) => samplePixelCnn(model, count, random, { labels: options.labels ?? conditionalDefault(model, count) }),
+    sampleImages: (count, random, options = {}) => samplePixelCnn(model, count, random, { labels: options.labels ?? conditionalDefault(model, count), onRow: rowReporter(options.onProgress, config.imageHeight) }),
     completion: {
-      complete: (given, rows, random, options = {}) => samplePixelCnn(model, given.shape[0], random, { given: binaryPixels(given), fromRow: rows, labels: options.labels ?? conditionalDefault(model, given.shape[0]) }),
+      complete: (given, rows, random, options = {}) =>
+        samplePixelCnn(model, given.shape[0], random, { given: binaryPixels(given), fromRow: rows, labels: options.labels ?? conditionalDefault(model, given.shape[0]), onRow: rowReporter(options.onProgress, config.imageHeight) }),
     },
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
@@ -123,6 +124,10 @@ function loadPixelCnn(dir: string, manifest: CheckpointManifest): LoadedModel {
     },
     dispose: () => model.dispose(),
   };
+}
+
+function rowReporter(onProgress: ((done: number, total: number) => void) | undefined, rows: number): ((done: number) => void) | undefined {
+  return onProgress ? (done) => onProgress(done, rows) : undefined;
 }
 
 /** Conditional models without a requested label: labels drawn in turn, 0, 1, 2, … */
