@@ -87,6 +87,9 @@ test('a MIDI folder with style subfolders trains on the good files, lists the ba
   mkdirSync(out('bad-only'));
   writeFileSync(join(out('bad-only'), 'a.mid'), 'nope');
   fails(/no readable MIDI files with notes in .*bad-only \(1 skipped/, 'train', 'music', '--dataset', out('bad-only'), '--out', out('x'));
+  writeFileSync(out('not-a-roll-quarter.json'), JSON.stringify({ train: [[[60, 'C4']]] }));
+  fails(/not-a-roll-quarter\.json: train\[0\], frame 0: expected a list of MIDI pitches/, 'train', 'music', '--dataset', out('not-a-roll-quarter.json'), '--out', out('x'));
+  fails(/broken\.mid is not a readable MIDI file/, 'sample', model, '--primer', join(folder, 'satie', 'broken.mid'), '--out', out('z.mid'));
   fails(/--style-from-subfolders needs a folder/, 'train', 'music', '--dataset', pianoRoll, '--style-from-subfolders', '--out', out('x'));
 });
 
