@@ -1,13 +1,14 @@
 /**
  * Composing with the event model: feed BOS and the primer's events, then draw one event at a time
- * (temperature, top-k/top-p as for text) until the piece is `steps` grid steps long. BOS is never
+ * (temperature, top-k/top-p as for text) until the piece is `steps` grid steps long. Only events that
+ * mean something are drawn (no NOTE_ON of a sounding pitch, no NOTE_OFF of a silent one); BOS is never
  * drawn and EOS not before the requested length, so a piece always has the length asked for; a shift
  * past the end is cut at the end, and notes still sounding there are released.
  */
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
-import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, timeShiftOffset } from '../../music/events.ts';
+import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, noteOffOffset, timeShiftOffset } from '../../music/events.ts';
 import type { Note } from '../../music/midi.ts';
 import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../transformer/sampling.ts';
 import { encodingOf } from './config.ts';
@@ -43,6 +44,14 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
   const primerSteps = eventSteps(primer, encoding);
   const events: number[][] = Array.from({ length: count }, () => [...primer]);
   const stepsDone = new Array<number>(count).fill(primerSteps);
+  // Which pitches each piece has sounding (after the primer).
+  const sounding = Array.from({ length: count }, () => new Uint8Array(128));
+  for (const id of primer) {
+    for (const pitches of sounding) {
+      if (id < noteOffOffset) pitches[id] = 1;
+      else if (id < timeShiftOffset) pitches[id - noteOffOffset] = 0;
+    }
+  }
   // A generous cap: a piece that only plays notes without moving on would otherwise never end.
   const maxEvents = primer.length + options.steps * 40 + 100;
   const styles = tf.tensor1d(options.styles, 'int32');
@@ -56,12 +65,16 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
         const row = logits.slice(piece * model.vocabularySize, (piece + 1) * model.vocabularySize);
         row[begin] = -Infinity;
         if (stepsDone[piece]! < options.steps) row[end] = -Infinity;
+        // Only events that mean something now: no NOTE_ON of a sounding pitch, no NOTE_OFF of a silent one.
+        for (let pitch = 0; pitch < 128; pitch++) row[sounding[piece]![pitch] ? pitch : noteOffOffset + pitch] = -Infinity;
         let id = stepsDone[piece]! >= options.steps ? end : drawToken(nextTokenProbabilities(row, events[piece]!, options), random.fork('event', piece, index));
         if (isTimeShift(id, encoding)) {
           const shift = Math.min(id - timeShiftOffset + 1, options.steps - stepsDone[piece]!);
           id = timeShiftOffset + shift - 1;
           stepsDone[piece]! += shift;
         }
+        if (id < noteOffOffset) sounding[piece]![id] = 1;
+        else if (id < timeShiftOffset) sounding[piece]![id - noteOffOffset] = 0;
         if (id !== end) events[piece]!.push(id);
         chosen.push(id);
       }
