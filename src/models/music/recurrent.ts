@@ -21,20 +21,36 @@ type CustomGradient = Parameters<typeof tf.customGrad>[0];
 const sigmoidSlope = (s: tf.Tensor) => s.mul(tf.sub(1, s));
 const tanhSlope = (t: tf.Tensor) => tf.sub(1, t.square());
 
+/** One LSTM step: the new h and c, and the gate activations σ(i), σ(f), tanh(g), σ(o) that the backward pass needs. */
+export function lstmCell(x: tf.Tensor, h: tf.Tensor, c: tf.Tensor, recurrent: tf.Tensor): { h: tf.Tensor2D; c: tf.Tensor2D; gates: tf.Tensor[] } {
+  const [i, f, g, o] = tf.split(x.add(tf.matMul(h as tf.Tensor2D, recurrent as tf.Tensor2D)), 4, 1);
+  const gates = [tf.sigmoid(i!), tf.sigmoid(f!), tf.tanh(g!), tf.sigmoid(o!)];
+  const cell = gates[1]!.mul(c).add(gates[0]!.mul(gates[2]!)) as tf.Tensor2D;
+  return { h: gates[3]!.mul(tf.tanh(cell)) as tf.Tensor2D, c: cell, gates };
+}
+
+/** One GRU step: the new h, and r, z, n and h·U_n + c_n, which the backward pass needs. */
+export function gruCell(x: tf.Tensor, h: tf.Tensor, recurrent: tf.Tensor, recurrentBias: tf.Tensor): { h: tf.Tensor2D; gates: tf.Tensor[] } {
+  const [xr, xz, xn] = tf.split(x, 3, 1);
+  const [hr, hz, hn] = tf.split(tf.matMul(h as tf.Tensor2D, recurrent as tf.Tensor2D).add(recurrentBias), 3, 1);
+  const r = tf.sigmoid(xr!.add(hr!));
+  const z = tf.sigmoid(xz!.add(hz!));
+  const n = tf.tanh(xn!.add(r.mul(hn!)));
+  return { h: z.mul(h).add(tf.sub(1, z).mul(n)) as tf.Tensor2D, gates: [r, z, n, hn!] };
+}
+
 export const lstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, save: tf.GradSaveFunc) => {
   const [steps, batch, width] = projected.shape as [number, number, number];
   const hidden = width / 4;
-  let h = tf.zeros([batch, hidden]);
-  let c = tf.zeros([batch, hidden]);
+  let h: tf.Tensor = tf.zeros([batch, hidden]);
+  let c: tf.Tensor = tf.zeros([batch, hidden]);
   const gates: tf.Tensor[] = [];
   const cells: tf.Tensor[] = [];
   const states: tf.Tensor[] = [];
   for (const x of tf.unstack(projected)) {
-    const [i, f, g, o] = tf.split(x.add(tf.matMul(h, recurrent)), 4, 1);
-    const [si, sf, tg, so] = [tf.sigmoid(i!), tf.sigmoid(f!), tf.tanh(g!), tf.sigmoid(o!)];
-    c = sf.mul(c).add(si.mul(tg));
-    h = so.mul(tf.tanh(c));
-    gates.push(tf.concat([si, sf, tg, so], 1));
+    const step = lstmCell(x, h, c, recurrent);
+    ({ h, c } = step);
+    gates.push(tf.concat(step.gates, 1));
     cells.push(c);
     states.push(h);
   }
@@ -70,17 +86,13 @@ export const lstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.
 export const gruSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, recurrentBias: tf.Tensor, save: tf.GradSaveFunc) => {
   const [steps, batch, width] = projected.shape as [number, number, number];
   const hidden = width / 3;
-  let h = tf.zeros([batch, hidden]);
+  let h: tf.Tensor = tf.zeros([batch, hidden]);
   const gates: tf.Tensor[] = [];
   const states: tf.Tensor[] = [];
   for (const x of tf.unstack(projected)) {
-    const [xr, xz, xn] = tf.split(x, 3, 1);
-    const [hr, hz, hn] = tf.split(tf.matMul(h, recurrent).add(recurrentBias), 3, 1);
-    const r = tf.sigmoid(xr!.add(hr!));
-    const z = tf.sigmoid(xz!.add(hz!));
-    const n = tf.tanh(xn!.add(r.mul(hn!)));
-    h = z.mul(h).add(tf.sub(1, z).mul(n));
-    gates.push(tf.concat([r, z, n, hn!], 1));
+    const step = gruCell(x, h, recurrent, recurrentBias);
+    h = step.h;
+    gates.push(tf.concat(step.gates, 1));
     states.push(h);
   }
   const output = tf.stack(states);

@@ -13,7 +13,7 @@ import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { vocabularySize } from '../../music/events.ts';
 import { encodingOf, type MusicConfig } from './config.ts';
-import { gruSequence, lstmSequence } from './recurrent.ts';
+import { gruCell, gruSequence, lstmCell, lstmSequence } from './recurrent.ts';
 
 /** Per layer: h, and c for an LSTM; each [B, hidden]. */
 export type RecurrentState = { h: tf.Tensor2D; c?: tf.Tensor2D }[];
@@ -92,18 +92,8 @@ export class MusicRnn {
       let { h, c } = initial[layer]!;
       const outputs: tf.Tensor2D[] = [];
       for (const x of perStep) {
-        if (cell === 'lstm') {
-          const [i, f, g, o] = tf.split(x.add(tf.matMul(h, recurrent)), 4, 1) as tf.Tensor2D[];
-          c = tf.sigmoid(f!).mul(c!).add(tf.sigmoid(i!).mul(tf.tanh(g!))) as tf.Tensor2D;
-          h = tf.sigmoid(o!).mul(tf.tanh(c!)) as tf.Tensor2D;
-        } else {
-          const [xr, xz, xn] = tf.split(x, 3, 1) as tf.Tensor2D[];
-          const [hr, hz, hn] = tf.split(tf.matMul(h, recurrent).add(this.params[`${name}.recurrent.bias`]!), 3, 1) as tf.Tensor2D[];
-          const r = tf.sigmoid(xr!.add(hr!));
-          const z = tf.sigmoid(xz!.add(hz!));
-          const n = tf.tanh(xn!.add(r.mul(hn!)));
-          h = z.mul(h).add(tf.scalar(1).sub(z).mul(n)) as tf.Tensor2D;
-        }
+        if (cell === 'lstm') ({ h, c } = lstmCell(x, h, c!, recurrent));
+        else h = gruCell(x, h, recurrent, this.params[`${name}.recurrent.bias`]!).h;
         outputs.push(h);
       }
       next.push({ h, ...(c ? { c } : {}) });
