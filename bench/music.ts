@@ -14,6 +14,7 @@ import { parseMusicConfig } from '../src/models/music/config.ts';
 import { musicFamily } from '../src/models/music/index.ts';
 import { MusicRnn, type EventBatch } from '../src/models/music/rnn.ts';
 import { composeMusic } from '../src/models/music/sampler.ts';
+import { defaultTokenSampling } from '../src/models/transformer/sampling.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
@@ -53,7 +54,7 @@ export async function benchMusic({ quick }: { quick: boolean }): Promise<BenchRo
   let notes = 0;
   const fallback = useShipped ? null : new MusicRnn(parseMusicConfig({ stepsPerQuarter, maxShift: 32, velocityBins: 0 }), fromSeed(3));
   const composeMs = medianMs((i) => {
-    const options = { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, styles: new Array<number>(pieces).fill(0), steps, random: fromSeed(i) };
+    const options = { ...defaultTokenSampling, styles: new Array<number>(pieces).fill(0), steps, random: fromSeed(i) };
     const result = music ? music.compose(options) : composeMusic(fallback!, options.random, options);
     events = result.reduce((sum, piece) => sum + piece.events.length, 0);
     notes = result.reduce((sum, piece) => sum + piece.notes.length, 0);

@@ -11,7 +11,7 @@ import { writeWav } from '../music/audio.ts';
 import { readMidi, writeMidi, type Note } from '../music/midi.ts';
 import { writePianoRoll } from '../music/piano-roll.ts';
 import type { MusicModel } from '../models/family.ts';
-import { validateTokenSampling } from '../models/transformer/sampling.ts';
+import { defaultTokenSampling, validateTokenSampling } from '../models/transformer/sampling.ts';
 import { createProgress } from '../train/progress.ts';
 import { parseInteger, parseNumber } from './options.ts';
 
@@ -48,7 +48,7 @@ function resolveStyle(music: MusicModel, dir: string, style: string | undefined)
 export function composeToFiles(music: MusicModel, dir: string, flags: MusicSampleFlags & { n: number; seed: number; out: string }, quiet: boolean): string[] {
   if (!/\.midi?$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `--out names the MIDI file to write (e.g. piece.mid); got ${flags.out}`);
   if (flags.bars !== undefined && flags.seconds !== undefined) throw new GenloomError('BAD_ARGUMENT', 'give --bars or --seconds, not both');
-  const sampling = { temperature: flags.temperature ?? 1, topK: 0, topP: flags.topP ?? 1, repetitionPenalty: 1 };
+  const sampling = { ...defaultTokenSampling, temperature: flags.temperature ?? 1, topP: flags.topP ?? 1 };
   validateTokenSampling(sampling);
   const style = resolveStyle(music, dir, flags.style);
   const stepsPerBar = music.beatsPerBar * music.stepsPerQuarter;

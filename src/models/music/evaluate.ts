@@ -26,11 +26,12 @@ import type { MusicDataset, Piece } from '../../data/music-dataset.ts';
 import { createProgress } from '../../train/progress.ts';
 import { encodingOf } from './config.ts';
 import type { MusicRnn } from './rnn.ts';
+import { defaultTokenSampling } from '../transformer/sampling.ts';
 import { composeMusic } from './sampler.ts';
 import { windowsBatch, type EventSequence } from './sequences.ts';
 
-/** Per piece: the summed NLL of its events after BOS (EOS included only when `withEnd`), the count of each kind, and top-1 hits. */
-interface Scored {
+/** Per piece (or summed over pieces): the NLL of its events after BOS, how many there are, and how many the model ranks first, overall and for NOTE_ONs. */
+export interface Scored {
   nll: number;
   events: number;
   hits: number;
@@ -82,6 +83,11 @@ export function scoreSequences(model: MusicRnn, sequences: EventSequence[], onPr
     onProgress?.(first + group.length);
   }
   return results;
+}
+
+/** The pieces' scores added up. */
+export function totalScore(scored: Scored[]): Scored {
+  return scored.reduce((sum, piece) => ({ nll: sum.nll + piece.nll, events: sum.events + piece.events, hits: sum.hits + piece.hits, noteOns: sum.noteOns + piece.noteOns, noteOnHits: sum.noteOnHits + piece.noteOnHits }), { nll: 0, events: 0, hits: 0, noteOns: 0, noteOnHits: 0 });
 }
 
 /** Frames of a piano-roll piece on the model's grid: each dataset frame lasts `factor` model steps. */
@@ -175,7 +181,7 @@ export function evaluateMusic(model: MusicRnn, data: MusicDataset, options: Musi
       const sequences = pieces.map((piece) => ({ ids: Int32Array.from([begin, ...framesOnGrid(piece, datasetSteps, encoding)]), style: styleIndex(piece) }));
       const scored = scoreSequences(model, sequences, (done) => progress.update(done, {}));
       const frames = pieces.reduce((sum, piece) => sum + piece.frames!.length, 0);
-      const nll = scored.reduce((sum, piece) => sum + piece.nll, 0);
+      const { nll } = totalScore(scored);
       Object.assign(result, {
         frameNll: Number((nll / frames).toFixed(4)),
         frames,
@@ -188,7 +194,7 @@ export function evaluateMusic(model: MusicRnn, data: MusicDataset, options: Musi
     const sequences = pieces.map((piece) => ({ ids: Int32Array.from([begin, ...notesToEvents(piece.notes, encoding), endToken(encoding)]), style: styleIndex(piece) }));
     const offset = data.kind === 'piano-roll' ? pieces.length : 0;
     const scored = scoreSequences(model, sequences, (done) => progress.update(offset + done, {}));
-    const total = scored.reduce((sum, piece) => ({ nll: sum.nll + piece.nll, events: sum.events + piece.events, hits: sum.hits + piece.hits, noteOns: sum.noteOns + piece.noteOns, noteOnHits: sum.noteOnHits + piece.noteOnHits }));
+    const total = totalScore(scored);
     Object.assign(result, {
       eventNll: Number((total.nll / total.events).toFixed(4)),
       events: total.events,
@@ -201,7 +207,7 @@ export function evaluateMusic(model: MusicRnn, data: MusicDataset, options: Musi
   if (options.samples > 0) {
     const bars = 8;
     const steps = bars * data.beatsPerBar * encoding.stepsPerQuarter;
-    const composed = composeMusic(model, options.random, { styles: Array.from({ length: options.samples }, (_, i) => i % known.length), steps, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 });
+    const composed = composeMusic(model, options.random, { styles: Array.from({ length: options.samples }, (_, i) => i % known.length), steps, ...defaultTokenSampling });
     const reference = pieces.map((piece) => eventsToNotes(notesToEvents(piece.notes, encoding), encoding).filter((note) => note.start < bars * data.beatsPerBar));
     result['noteStatistics'] = {
       samples: noteStatistics(composed.map((piece) => piece.notes), data.beatsPerBar),

@@ -16,8 +16,9 @@ import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, trainSummary } from '../image-training.ts';
 import { encodingOf, musicPresets, parseMusicConfig, type MusicConfig } from './config.ts';
-import { evaluateMusic, scoreSequences } from './evaluate.ts';
+import { evaluateMusic, scoreSequences, totalScore } from './evaluate.ts';
 import { MusicRnn, type EventBatch } from './rnn.ts';
+import { defaultTokenSampling } from '../transformer/sampling.ts';
 import { composeMusic } from './sampler.ts';
 import { pieceSequence, trainingWindows, windowsBatch } from './sequences.ts';
 
@@ -105,7 +106,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
     });
   const progressPiece = () => {
     const steps = 4 * data.beatsPerBar * config.stepsPerQuarter;
-    const [piece] = composeMusic(model, fromSeed('progress-sample'), { styles: [0], steps, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 });
+    const [piece] = composeMusic(model, fromSeed('progress-sample'), { styles: [0], steps, ...defaultTokenSampling });
     const score = { notes: piece!.notes, bpm: data.bpm, beatsPerBar: data.beatsPerBar };
     writeMidi(join(request.outDir, 'samples.mid'), score);
     writePianoRoll(join(request.outDir, 'samples.png'), piece!.notes, { beatsPerBar: data.beatsPerBar });
@@ -130,8 +131,8 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
           ? {
               validation: {
                 run: () => {
-                  const scored = scoreSequences(model, validationSequences);
-                  return scored.reduce((sum, piece) => sum + piece.nll, 0) / scored.reduce((sum, piece) => sum + piece.events, 0);
+                  const total = totalScore(scoreSequences(model, validationSequences));
+                  return total.nll / total.events;
                 },
               },
             }

@@ -46,12 +46,7 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
   const stepsDone = new Array<number>(count).fill(primerSteps);
   // Which pitches each piece has sounding (after the primer).
   const sounding = Array.from({ length: count }, () => new Uint8Array(128));
-  for (const id of primer) {
-    for (const pitches of sounding) {
-      if (id < noteOffOffset) pitches[id] = 1;
-      else if (id < timeShiftOffset) pitches[id - noteOffOffset] = 0;
-    }
-  }
+  for (const id of primer) for (const pitches of sounding) track(pitches, id);
   // A generous cap: a piece that only plays notes without moving on would otherwise never end.
   const maxEvents = primer.length + options.steps * 40 + 100;
   const styles = tf.tensor1d(options.styles, 'int32');
@@ -73,8 +68,7 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
           id = timeShiftOffset + shift - 1;
           stepsDone[piece]! += shift;
         }
-        if (id < noteOffOffset) sounding[piece]![id] = 1;
-        else if (id < timeShiftOffset) sounding[piece]![id - noteOffOffset] = 0;
+        track(sounding[piece]!, id);
         if (id !== end) events[piece]!.push(id);
         chosen.push(id);
       }
@@ -92,6 +86,12 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
     for (let left = options.steps - stepsDone[piece]!; left > 0; left -= encoding.maxShift) list.push(timeShiftOffset + Math.min(left, encoding.maxShift) - 1);
   });
   return events.map((list) => ({ events: list, notes: eventsToNotes(list, encoding, options.steps) }));
+}
+
+/** Updates which pitches sound after event `id`. */
+function track(sounding: Uint8Array, id: number): void {
+  if (id < noteOffOffset) sounding[id] = 1;
+  else if (id < timeShiftOffset) sounding[id - noteOffOffset] = 0;
 }
 
 /** Runs the model over `columns` (one id per piece each) from `state`; returns the new state and the last logits [count × V]. */

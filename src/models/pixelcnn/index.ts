@@ -8,7 +8,7 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
 import { binarize, fixedBinarization } from '../../data/binarize.ts';
-import { gatherImages, gatherLabels, loadImageDataset } from '../../data/index.ts';
+import { gatherImages, gatherLabels, loadImageDataset, type ImageDataset } from '../../data/index.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
@@ -61,8 +61,8 @@ async function trainPixelCnn(request: TrainRequest): Promise<TrainSummary> {
   }
 }
 
-/** Mean NLL in nats per image over `images` (0/1) of a dataset, in batches, with progress. */
-function testNll(model: PixelCnn, data: ReturnType<typeof fixedBinarization>, count: number, quiet: boolean): number {
+/** Mean NLL in nats per image over the first `count` (binary) images of a dataset, in batches, with progress. */
+function testNll(model: PixelCnn, data: ImageDataset, count: number, quiet: boolean): number {
   const batchSize = 100;
   const progress = createProgress({ total: count, label: 'NLL', quiet });
   let sum = 0;
