@@ -4,14 +4,13 @@
  * DPM-Solver++ 20), drawing 16 images at once; DDIM also with guidance 3, which runs the network
  * twice per step. Inputs are random images of MNIST's shape: speed does not depend on the weights.
  */
-import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
 import * as tf from '../src/core/tf.ts';
 import { parseDiffusionConfig } from '../src/models/diffusion/config.ts';
 import { Diffusion, type DiffusionBatch } from '../src/models/diffusion/diffusion.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { adamStep, medianMs } from './timing.ts';
 
 export async function benchDiffusion({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const batchSize = 64;
@@ -22,10 +21,7 @@ export async function benchDiffusion({ quick }: { quick: boolean }): Promise<Ben
     labels: tf.tensor1d(Array.from({ length: batchSize }, (_, i) => i % 10), 'int32'),
   };
   const step = (i: number) => {
-    const { value, grads } = gradientsOf(model.unet.params, () => model.loss(batch, fromSeed(i)).total);
-    optimizer.apply(grads, 1e-3);
-    value.dataSync();
-    tf.dispose([value, grads] as tf.TensorContainer);
+    adamStep(model.unet.params, optimizer, () => model.loss(batch, fromSeed(i)).total);
     model.afterStep(Math.max(0, i));
   };
   const repeats = quick ? 2 : 5;

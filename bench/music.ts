@@ -6,7 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
 import * as tf from '../src/core/tf.ts';
 import { readManifest } from '../src/io/checkpoint.ts';
@@ -17,7 +16,7 @@ import { composeMusic } from '../src/models/music/sampler.ts';
 import { defaultTokenSampling } from '../src/models/transformer/sampling.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { adamStep, medianMs } from './timing.ts';
 
 const shipped = fileURLToPath(new URL('../models/music-bach', import.meta.url));
 
@@ -32,12 +31,7 @@ export async function benchMusic({ quick }: { quick: boolean }): Promise<BenchRo
     const ids = () => tf.tensor2d(Int32Array.from({ length: windows * length }, () => random.integer(model.vocabularySize)), [windows, length], 'int32');
     const batch: EventBatch = { inputs: ids(), targets: ids(), mask: tf.ones([windows, length]) as tf.Tensor2D, styles: tf.zeros([windows], 'int32') as tf.Tensor1D };
     const repeats = quick ? 2 : 5;
-    const stepMs = medianMs((i) => {
-      const { value, grads } = gradientsOf(model.params, () => model.loss(batch, fromSeed(i)).total);
-      optimizer.apply(grads, 1e-3);
-      value.dataSync();
-      tf.dispose([value, grads] as tf.TensorContainer);
-    }, repeats, 1);
+    const stepMs = medianMs((i) => adamStep(model.params, optimizer, () => model.loss(batch, fromSeed(i)).total), repeats, 1);
     rows.push({ name: `${cell}: train step (32 × 256 events)`, value: stepMs, unit: 'ms', note: `median of ${repeats}; 2 × 256 units` });
     rows.push({ name: `${cell}: train throughput`, value: (windows * length * 1000) / stepMs, unit: 'events/s' });
     tf.dispose(batch as unknown as tf.TensorContainer);

@@ -2,7 +2,6 @@
  * PixelCNN speed: a training step of the default (`small`) Gated PixelCNN on 64 binary 28×28 images,
  * and drawing images pixel by pixel (784 network passes over a band of rows), 16 at once.
  */
-import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
 import * as tf from '../src/core/tf.ts';
 import { parsePixelCnnConfig } from '../src/models/pixelcnn/config.ts';
@@ -10,7 +9,7 @@ import { PixelCnn, type PixelCnnBatch } from '../src/models/pixelcnn/pixelcnn.ts
 import { samplePixelCnn } from '../src/models/pixelcnn/sampler.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { adamStep, medianMs } from './timing.ts';
 
 export async function benchPixelCnn({ quick }: { quick: boolean }): Promise<BenchRow[]> {
   const batchSize = 64;
@@ -19,12 +18,7 @@ export async function benchPixelCnn({ quick }: { quick: boolean }): Promise<Benc
   const random = fromSeed(2);
   const batch: PixelCnnBatch = { images: tf.tensor4d(Float32Array.from(random.uniformArray(batchSize * 784), (u) => (u < 0.15 ? 1 : 0)), [batchSize, 28, 28, 1]) };
   const repeats = quick ? 2 : 5;
-  const stepMs = medianMs(() => {
-    const { value, grads } = gradientsOf(model.params, () => model.loss(batch).total);
-    optimizer.apply(grads, 1e-3);
-    value.dataSync();
-    tf.dispose([value, grads] as tf.TensorContainer);
-  }, repeats, 1);
+  const stepMs = medianMs(() => adamStep(model.params, optimizer, () => model.loss(batch).total), repeats, 1);
   const count = quick ? 4 : 16;
   const sampleMs = medianMs((i) => samplePixelCnn(model, count, fromSeed(i)).dispose(), 1, 0);
   tf.dispose(batch.images);

@@ -1,6 +1,9 @@
 /**
- * Timing helpers the benchmarks share: warm up, repeat, take the median.
+ * Timing helpers the benchmarks share: warm up, repeat, take the median; one optimizer step.
  */
+import { gradientsOf, type Params } from '../src/core/params.ts';
+import * as tf from '../src/core/tf.ts';
+import type { AdamW } from '../src/train/adam.ts';
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -16,4 +19,12 @@ export function medianMs(run: (i: number) => void, repeats: number, warmup = 1):
     times.push(performance.now() - start);
   }
   return median(times);
+}
+
+/** One AdamW step on `loss` (learning rate 1e-3), waited for by reading the loss back, with everything it made disposed. */
+export function adamStep(params: Params, optimizer: AdamW, loss: () => tf.Scalar): void {
+  const { value, grads } = gradientsOf(params, loss);
+  optimizer.apply(grads, 1e-3);
+  value.dataSync();
+  tf.dispose([value, grads] as tf.TensorContainer);
 }

@@ -4,7 +4,6 @@
  * PyTorch where python3 has torch (bench/peers/vae_small.py, on one thread and on all cores), and
  * sampling latency. Inputs are random images of MNIST's shape, so the numbers measure compute only.
  */
-import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
 import * as tf from '../src/core/tf.ts';
 import { parseVaeConfig } from '../src/models/vae/config.ts';
@@ -13,18 +12,13 @@ import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { openblasSettings, peerThreadCounts, runPytorch, speedRatios } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { adamStep, medianMs } from './timing.ts';
 
 function measure(quick: boolean, batchSize: number): { stepMs: number; sample1: number; sample64: number } {
   const vae = new Vae(parseVaeConfig({}), fromSeed(1));
   const optimizer = new AdamW(vae.params);
   const images = tf.tidy(() => tf.randomUniform([batchSize, 28, 28, 1], 0, 1, 'float32', 1)) as tf.Tensor4D;
-  const step = (i: number) => {
-    const { value, grads } = gradientsOf(vae.params, () => vae.loss(images, fromSeed(i)).total);
-    optimizer.apply(grads, 1e-3);
-    value.dataSync();
-    tf.dispose([value, grads] as tf.TensorContainer);
-  };
+  const step = (i: number) => adamStep(vae.params, optimizer, () => vae.loss(images, fromSeed(i)).total);
   const repeats = quick ? 3 : 10;
   const stepMs = medianMs((i) => step(i + 2), repeats, 2);
   const sampleMs = (count: number) =>

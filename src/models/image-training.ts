@@ -147,6 +147,19 @@ export function trainingCadence(totalSteps: number, stepsPerEpoch: number): { ch
   };
 }
 
+/**
+ * Moves the settings named by `keys` out of a request's config overrides: flags that shape training
+ * (kept in training.settings, so --resume reuses them) rather than the network (its config).
+ */
+export function takeSettings<Settings>(overrides: Record<string, unknown>, keys: readonly (keyof Settings & string)[]): Partial<Settings> {
+  const given: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (overrides[key] !== undefined) given[key] = overrides[key];
+    delete overrides[key];
+  }
+  return given as Partial<Settings>;
+}
+
 /** The trainer options every family passes through from the request unchanged. */
 export function runControls(request: TrainRequest) {
   return {

@@ -14,7 +14,7 @@ import { writeMidi } from '../../music/midi.ts';
 import { writePianoRoll } from '../../music/piano-roll.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../image-training.ts';
 import { encodingOf, musicPresets, parseMusicConfig, type MusicConfig } from './config.ts';
 import { evaluateMusic, scoreSequences, totalScore } from './evaluate.ts';
 import { MusicRnn, type EventBatch } from './rnn.ts';
@@ -48,11 +48,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
   if (request.imageSize !== undefined) throw new GenloomError('BAD_ARGUMENT', '--image-size is for image models; a music model reads notes');
   const { previous, previousTraining } = previousRun(request, 'music');
   const overrides = { ...request.config };
-  const given: Partial<MusicTrainingSettings> = {};
-  for (const key of settingKeys) {
-    if (overrides[key] !== undefined) (given as Record<string, unknown>)[key] = overrides[key];
-    delete overrides[key];
-  }
+  const given = takeSettings<MusicTrainingSettings>(overrides, settingKeys);
   const settings: MusicTrainingSettings = { styleFromSubfolders: false, transpose: 0, ...((previousTraining['settings'] as Partial<MusicTrainingSettings>) ?? {}), ...given };
   if (!(Number.isInteger(settings.transpose) && settings.transpose >= 0 && settings.transpose <= 24)) throw new GenloomError('BAD_ARGUMENT', `--transpose must be a whole number of semitones in 0..24, got ${settings.transpose}`);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);

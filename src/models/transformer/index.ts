@@ -15,7 +15,7 @@ import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '..
 import { createProgress } from '../../train/progress.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, trainSummary } from '../image-training.ts';
+import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../image-training.ts';
 import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';
@@ -37,11 +37,7 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   const { previous, previousTraining } = previousRun(request, 'transformer');
   const { untieWeights, ...overrides } = request.config;
   if (untieWeights) overrides['tieWeights'] = false;
-  const given: Partial<TextTrainingSettings> = {};
-  for (const key of trainingKeys) {
-    if (overrides[key] !== undefined) (given as Record<string, unknown>)[key] = overrides[key];
-    delete overrides[key];
-  }
+  const given = takeSettings<TextTrainingSettings>(overrides, trainingKeys);
   const settings: TextTrainingSettings = {
     tokenizer: 'char',
     weightDecay: 0.1,
