@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { GenloomError } from '../core/errors.ts';
 import { builtinDatasets, loadBuiltin, type BuiltinDataset } from './builtin.ts';
 import { loadImageFolder } from './folder.ts';
+import { isImageDatasetFile, readImageDatasetFile } from './image-file.ts';
 import type { ImageDataset } from './image-dataset.ts';
 
 export * from './image-dataset.ts';
@@ -34,6 +35,13 @@ export function loadImageDataset(spec: string, options: ImageDatasetOptions): Im
     const dataset = loadBuiltin(spec, options.split);
     if ((options.height && options.height !== 28) || (options.width && options.width !== 28)) {
       throw new GenloomError('BAD_ARGUMENT', `${spec} images are 28×28; a model of size ${options.height}×${options.width} cannot use them`);
+    }
+    return dataset;
+  }
+  if (isImageDatasetFile(spec)) {
+    const dataset = readImageDatasetFile(spec);
+    if ((options.height && options.height !== dataset.height) || (options.width && options.width !== dataset.width)) {
+      throw new GenloomError('SHAPE_MISMATCH', `${spec} holds ${dataset.height}×${dataset.width} images; a model of size ${options.height}×${options.width} cannot use them`);
     }
     return dataset;
   }

@@ -40,6 +40,12 @@ export interface TrainRequest {
   backend: string;
   /** Tests stop a run early to exercise --resume. */
   shouldStop?: (step: number) => boolean;
+  /** A fine-tune: the model directory whose network and weights the run starts from. */
+  parent?: string;
+  /** Parameter-name prefixes held fixed while fine-tuning. */
+  freeze?: string[];
+  /** A feedback fine-tune's record (reward, method, candidates, …), kept in config.json. */
+  feedback?: Record<string, unknown>;
 }
 
 export interface TrainSummary {

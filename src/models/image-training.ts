@@ -6,7 +6,7 @@
  */
 import { GenloomError } from '../core/errors.ts';
 import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/index.ts';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { assignStored, type Params } from '../core/params.ts';
 import { hasCheckpoint, loadCheckpoint, newManifest, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
 import { stepGeometry, type TrainResult } from '../train/trainer.ts';
@@ -51,21 +51,26 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   parseConfig: (overrides: Record<string, unknown>, preset?: string) => Config,
   fromData: (data: ImageDataset, datasetSpec: string) => Record<string, unknown>,
 ): ImageTrainingSetup<Config> {
-  // --resume continues with the settings the run was started with, unless flags override them.
-  const { previous, previousTraining } = previousRun(request, family);
+  // --resume continues with the settings the run was started with, unless flags override them; a
+  // fine-tune starts from its parent's network.
+  const { previous, previousTraining, parent } = previousRun(request, family);
+  const template = previous ?? parent;
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
-  const previousConfig = previous?.config as Partial<ImageConfigShape> | undefined;
+  const templateConfig = template?.config as Partial<ImageConfigShape> | undefined;
   const defaultSize = isBuiltinDataset(datasetSpec) ? 28 : 32;
-  const data = loadImageDataset(datasetSpec, {
+  const loaded = loadImageDataset(datasetSpec, {
     split: 'train',
-    height: request.imageSize ?? previousConfig?.imageHeight ?? defaultSize,
-    width: request.imageSize ?? previousConfig?.imageWidth ?? defaultSize,
+    height: request.imageSize ?? templateConfig?.imageHeight ?? defaultSize,
+    width: request.imageSize ?? templateConfig?.imageWidth ?? defaultSize,
+    ...(templateConfig?.channels ? { channels: templateConfig.channels as 1 | 3 } : {}),
   });
-  const config = previous
-    ? parseConfig({ ...(previous.config as Record<string, unknown>), ...request.config })
+  const templateLabels = template?.training['labelNames'] as string[] | undefined;
+  const data = template ? alignLabels(loaded, templateLabels, datasetSpec, parent ? request.parent! : request.outDir) : loaded;
+  const config = template
+    ? parseConfig({ ...(template.config as Record<string, unknown>), ...request.config })
     : parseConfig({ imageHeight: data.height, imageWidth: data.width, channels: data.channels, ...fromData(data, datasetSpec), ...request.config }, request.preset);
   if (config.imageHeight !== data.height || config.imageWidth !== data.width || config.channels !== data.channels) {
-    throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${request.outDir} is for ${config.imageHeight}×${config.imageWidth}×${config.channels} images but ${datasetSpec} gives ${data.height}×${data.width}×${data.channels}`);
+    throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${parent ? request.parent : request.outDir} is for ${config.imageHeight}×${config.imageWidth}×${config.channels} images but ${datasetSpec} gives ${data.height}×${data.width}×${data.channels}`);
   }
   const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
   const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? defaults.batchSize;
@@ -80,7 +85,7 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
       totalSteps,
       dataset: datasetSpec,
       imagesSeen: step * Math.min(batchSize, data.count),
-      labelNames: data.labelNames,
+      labelNames: data.labelNames ?? templateLabels,
       seed,
       epochs,
       batchSize,
@@ -91,13 +96,36 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   return { data, datasetSpec, config, seed, batchSize, learningRate, epochs, totalSteps, stepsPerEpoch, resumeStep, manifest };
 }
 
-/** The checkpoint a --resume continues (another family's is refused), with its training record ({} for a fresh run). */
-export function previousRun(request: TrainRequest, family: string): { previous: CheckpointManifest | null; previousTraining: Record<string, unknown> } {
+/**
+ * The checkpoint a --resume continues (another family's is refused), with its training record ({}
+ * for a fresh run), and for a fresh fine-tune the parent it starts from (a resumed fine-tune
+ * continues its own checkpoint, which records the parent).
+ */
+export function previousRun(request: TrainRequest, family: string): { previous: CheckpointManifest | null; previousTraining: Record<string, unknown>; parent: CheckpointManifest | null } {
   const previous = request.resume && hasCheckpoint(request.outDir) ? readManifest(request.outDir) : null;
   if (previous && previous.family !== family) {
     throw new GenloomError('WRONG_FAMILY', `${request.outDir} holds a ${previous.family} model; --resume needs a ${family} checkpoint there`);
   }
-  return { previous, previousTraining: (previous?.training ?? {}) as Record<string, unknown> };
+  const parent = !previous && request.parent ? readManifest(request.parent) : null;
+  if (parent && parent.family !== family) {
+    throw new GenloomError('WRONG_FAMILY', `${request.parent} holds a ${parent.family} model, not a ${family}`);
+  }
+  return { previous, previousTraining: (previous?.training ?? {}) as Record<string, unknown>, parent };
+}
+
+/**
+ * Fine-tune data as the parent knows its labels: label names are matched to the parent's (so a
+ * folder with subfolders "7" and "3" trains those two of its ten labels); a name it lacks is an
+ * error, and so is unlabelled data for a model that needs labels.
+ */
+export function alignLabels(data: ImageDataset, names: string[] | undefined, spec: string, modelDir: string): ImageDataset {
+  if (!names || !data.labels || !data.labelNames) return data;
+  const order = data.labelNames.map((name) => names.indexOf(name));
+  const unknown = data.labelNames.filter((_, i) => order[i]! < 0);
+  if (unknown.length > 0) {
+    throw new GenloomError('BAD_ARGUMENT', `${spec} has labels ${modelDir} does not know (${unknown.join(', ')}); its labels are ${names.join(', ')}`);
+  }
+  return { ...data, labels: Int32Array.from(data.labels, (label) => order[label]!), labelNames: names };
 }
 
 /**
@@ -112,12 +140,17 @@ export function runManifest(
   training: CheckpointManifest['training'],
 ): CheckpointManifest {
   const previousTraining = (previous?.training ?? {}) as Record<string, unknown>;
-  return newManifest(family, config, {
+  const manifest = newManifest(family, config, {
     ...training,
     backend: request.backend,
     command: previous ? (previousTraining['command'] as string) : request.command,
     ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
+    ...(request.freeze?.length ? { freeze: request.freeze } : {}),
+    ...(request.feedback ? { feedback: request.feedback } : previousTraining['feedback'] ? { feedback: previousTraining['feedback'] } : {}),
   });
+  const parent = previous ? previous.parent : request.parent ? resolve(request.parent) : undefined;
+  if (parent) manifest.parent = parent;
+  return manifest;
 }
 
 /**
@@ -165,6 +198,8 @@ export function runControls(request: TrainRequest) {
   return {
     outDir: request.outDir,
     resume: request.resume,
+    ...(request.parent ? { initialWeights: { dir: request.parent, family: readManifest(request.parent).family } } : {}),
+    freeze: request.freeze,
     shouldStop: request.shouldStop,
     // Tests stop runs themselves; a user's Ctrl-C is handled by the trainer.
     handleSignals: !request.shouldStop,

@@ -22,6 +22,7 @@ import { writeLossCurve } from './loss-curve.ts';
 import { createProgress } from './progress.ts';
 import type { StoredTensor } from '../io/safetensors.ts';
 import { learningRateAt, type ScheduleOptions } from './schedule.ts';
+import { loadStartingWeights, withoutFrozen } from './starting-weights.ts';
 
 export type LossFunction<Batch> = (batch: Batch, random: Random) => { total: tf.Scalar; parts: Record<string, tf.Scalar> };
 
@@ -89,6 +90,10 @@ export interface TrainerOptions<Batch> {
   resume?: boolean;
   /** Runs after every checkpoint, e.g. to write a sample grid. */
   afterCheckpoint?(step: number): void | Promise<void>;
+  /** A fine-tune: a fresh run starts from the weights of this model directory (of `family`). */
+  initialWeights?: { dir: string; family: string };
+  /** Parameter-name prefixes held fixed (a fine-tune's --freeze); a phase left with none is skipped. */
+  freeze?: string[];
   /** Stops (with a checkpoint) before this step when true; Ctrl-C does the same. */
   shouldStop?(step: number): boolean;
   handleSignals?: boolean;
@@ -152,7 +157,9 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   const { batchSize, accumulation, examplesPerStep, stepsPerEpoch } = stepGeometry(datasetSize, options.batchSize, options.accumulationSteps);
   const root = fromSeed(seed);
   const schedule: ScheduleOptions = { ...options.schedule, totalSteps };
-  const phases = phasesOf(model, options.adam);
+  const phases = phasesOf(model, options.adam, options.freeze);
+  // Named by the phases the model has, so freezing one of a GAN's two keeps the other's log name and randomness.
+  const single = (model.phases?.length ?? 1) === 1;
   const optimizers = phases.map((phase) => new AdamW(phase.params, { ...options.adam, ...phase.adam }));
   const metricsPath = join(outDir, 'metrics.jsonl');
   makeDirectories(outDir);
@@ -164,8 +171,9 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
     loadOptimizerStates(phases, optimizers, checkpoint.optimizer!, join(outDir, 'optimizer.safetensors'));
     step = checkpoint.manifest.training.step;
     truncateMetrics(metricsPath, step);
-  } else if (!options.resume) {
-    writeFileSync(metricsPath, '');
+  } else {
+    if (options.initialWeights) loadStartingWeights(model.params, options.initialWeights.dir, options.initialWeights.family);
+    if (!options.resume) writeFileSync(metricsPath, '');
   }
 
   const bestDir = join(outDir, 'best');
@@ -236,10 +244,10 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
       model.beforeStep?.(step);
       const values: Record<string, number> = {};
       phases.forEach((phase, i) => {
-        const random = phases.length === 1 ? stepRandom : stepRandom.fork(phase.name);
+        const random = single ? stepRandom : stepRandom.fork(phase.name);
         const scale = phase.learningRateScale ?? 1;
         const phaseValues = trainStep(phase, optimizers[i]!, batches, random, learningRate * scale, options.clipNorm ?? 0);
-        const lossName = phases.length === 1 ? 'loss' : `${phase.name}Loss`;
+        const lossName = single ? 'loss' : `${phase.name}Loss`;
         if (!Number.isFinite(phaseValues['loss']!)) {
           throw new GenloomError('BAD_ARGUMENT', `the ${lossName} became ${phaseValues['loss']} at step ${step}; the last checkpoint is kept. Try a lower --lr`);
         }
@@ -273,11 +281,15 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   return { step, stoppedEarly, last };
 }
 
-function phasesOf<B>(model: TrainableModel<B>, adam: Partial<AdamOptions> | undefined): TrainingPhase<B>[] {
-  if (model.phases) return model.phases;
-  if (!model.loss) throw new Error('a trainable model needs loss() or phases');
-  const loss = model.loss.bind(model);
-  return [{ name: '', params: model.params, loss, adam }];
+function phasesOf<B>(model: TrainableModel<B>, adam: Partial<AdamOptions> | undefined, freeze: string[] | undefined): TrainingPhase<B>[] {
+  let phases: TrainingPhase<B>[];
+  if (model.phases) phases = model.phases;
+  else if (!model.loss) throw new Error('a trainable model needs loss() or phases');
+  else phases = [{ name: '', params: model.params, loss: model.loss.bind(model), adam }];
+  if (!freeze || freeze.length === 0) return phases;
+  const trained = phases.map((phase) => ({ ...phase, params: withoutFrozen(phase.params, freeze, model.params) })).filter((phase) => Object.keys(phase.params).length > 0);
+  if (trained.length === 0) throw new GenloomError('BAD_ARGUMENT', `--freeze ${freeze.join(',')} holds every trained parameter fixed: nothing is left to fine-tune`);
+  return trained;
 }
 
 /** One phase's optimizer state is stored as-is; several phases prefix theirs with "<name>.". */

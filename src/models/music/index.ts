@@ -46,26 +46,31 @@ function encodingForData(data: MusicDataset): Partial<MusicConfig> {
 
 async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
   if (request.imageSize !== undefined) throw new GenloomError('BAD_ARGUMENT', '--image-size is for image models; a music model reads notes');
-  const { previous, previousTraining } = previousRun(request, 'music');
+  const { previous, previousTraining, parent } = previousRun(request, 'music');
+  // A fine-tune keeps its parent's network, grid, styles and settings.
+  const template = previous ?? parent;
+  const templateTraining = (template?.training ?? {}) as Record<string, unknown>;
   const overrides = { ...request.config };
   const given = takeSettings<MusicTrainingSettings>(overrides, settingKeys);
-  const settings: MusicTrainingSettings = { styleFromSubfolders: false, transpose: 0, ...((previousTraining['settings'] as Partial<MusicTrainingSettings>) ?? {}), ...given };
+  const settings: MusicTrainingSettings = { styleFromSubfolders: false, transpose: 0, ...((templateTraining['settings'] as Partial<MusicTrainingSettings>) ?? {}), ...given };
   if (!(Number.isInteger(settings.transpose) && settings.transpose >= 0 && settings.transpose <= 24)) throw new GenloomError('BAD_ARGUMENT', `--transpose must be a whole number of semitones in 0..24, got ${settings.transpose}`);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
   const data = loadMusicDataset(datasetSpec, {
     styleFromSubfolders: settings.styleFromSubfolders,
-    stepsPerQuarter: (previousTraining['framesPerQuarter'] as number | undefined) ?? (overrides['stepsPerQuarter'] as number | undefined),
+    stepsPerQuarter: (templateTraining['framesPerQuarter'] as number | undefined) ?? (template?.config['stepsPerQuarter'] as number | undefined) ?? (overrides['stepsPerQuarter'] as number | undefined),
   });
   if (!request.quiet && data.skipped.length > 0) {
     process.stderr.write(`genloom: skipped ${data.skipped.length} file(s) of ${datasetSpec}:\n${data.skipped.map((entry) => `  ${entry.reason}`).join('\n')}\n`);
   }
-  const config = previous ? parseMusicConfig({ ...(previous.config as Record<string, unknown>), ...overrides }) : parseMusicConfig({ ...encodingForData(data), ...overrides }, request.preset);
-  const styles = previous ? (previousTraining['styles'] as string[]) : data.styles;
-  if (previous && data.styles.some((style) => !styles.includes(style))) {
-    throw new GenloomError('BAD_ARGUMENT', `${datasetSpec} has styles the checkpoint in ${request.outDir} was not built for (${data.styles.filter((style) => !styles.includes(style)).join(', ')})`);
+  const config = template ? parseMusicConfig({ ...(template.config as Record<string, unknown>), ...overrides }) : parseMusicConfig({ ...encodingForData(data), ...overrides }, request.preset);
+  const styles = template ? (templateTraining['styles'] as string[]) : data.styles;
+  // Fine-tuning a one-style model on one new style (a folder of MIDI) adapts that style.
+  const styleOf = (name: string) => (parent && styles.length === 1 && data.styles.length === 1 ? 0 : styles.indexOf(name));
+  if (template && data.styles.some((style) => styleOf(style) < 0)) {
+    throw new GenloomError('BAD_ARGUMENT', `${datasetSpec} has styles the checkpoint in ${parent ? request.parent : request.outDir} was not built for (${data.styles.filter((style) => styleOf(style) < 0).join(', ')}); it knows ${styles.join(', ')}`);
   }
   const encoding = encodingOf(config);
-  const toSequence = (piece: MusicDataset['pieces'][number]) => ({ ...pieceSequence(piece, encoding), style: styles.indexOf(data.styles[piece.style]!) });
+  const toSequence = (piece: MusicDataset['pieces'][number]) => ({ ...pieceSequence(piece, encoding), style: styleOf(data.styles[piece.style]!) });
   const trainSequences = data.pieces.filter((piece) => piece.split === 'train').map(toSequence);
   const validationSequences = data.pieces.filter((piece) => piece.split === 'validation').map(toSequence);
   const windows = trainingWindows(trainSequences, config.context);

@@ -8,7 +8,7 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
 import { assignStored } from '../../core/params.ts';
-import { characterCount, characterTokenizer, encodeText, evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowBatch, windowCount, type TokenIds } from '../../data/text-dataset.ts';
+import { builtinTextDatasets, characterCount, characterTokenizer, encodeText, evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowBatch, windowCount, type TokenIds } from '../../data/text-dataset.ts';
 import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '../../text/tokenizer.ts';
@@ -34,7 +34,9 @@ const trainingKeys = ['tokenizer', 'weightDecay', 'warmupSteps', 'accumulationSt
 
 async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
   if (request.imageSize !== undefined) throw new GenloomError('BAD_ARGUMENT', '--image-size is for image models; a transformer reads text');
-  const { previous, previousTraining } = previousRun(request, 'transformer');
+  const { previous, previousTraining, parent } = previousRun(request, 'transformer');
+  // A fine-tune keeps its parent's network, tokenizer and training settings unless flags change them.
+  const template = previous ?? parent;
   const { untieWeights, ...overrides } = request.config;
   if (untieWeights) overrides['tieWeights'] = false;
   const given = takeSettings<TextTrainingSettings>(overrides, trainingKeys);
@@ -43,15 +45,15 @@ async function trainTransformer(request: TrainRequest): Promise<TrainSummary> {
     weightDecay: 0.1,
     accumulationSteps: 1,
     validationWindows: 64,
-    ...((previousTraining['settings'] as Partial<TextTrainingSettings>) ?? {}),
+    ...((template?.training['settings'] as Partial<TextTrainingSettings>) ?? {}),
     ...given,
   };
   checkSettings(settings);
   const datasetSpec = request.dataset || (previousTraining['dataset'] as string);
   const corpus = loadTextCorpus(datasetSpec);
-  const tokenizer = previous ? readTokenizer(request.outDir) : settings.tokenizer === 'char' ? characterTokenizer(corpus) : readTokenizer(settings.tokenizer);
-  const config = previous
-    ? parseTransformerConfig({ ...(previous.config as Record<string, unknown>), ...overrides })
+  const tokenizer = previous ? readTokenizer(request.outDir) : parent ? readTokenizer(request.parent!) : settings.tokenizer === 'char' ? characterTokenizer(corpus) : readTokenizer(settings.tokenizer);
+  const config = template
+    ? parseTransformerConfig({ ...(template.config as Record<string, unknown>), ...overrides })
     : parseTransformerConfig({ ...overrides, vocabularySize: tokenizer.vocabularySize }, request.preset);
   const tokens = tokenizeCorpus(corpus, tokenizer);
   requireEnoughTokens(tokens.train, config.context, `the training split of ${datasetSpec}`);
@@ -180,10 +182,11 @@ export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointMa
     },
     async evaluate(options) {
       const training = manifest.training as Record<string, unknown>;
-      const ownSplit = options.dataset === undefined;
       const spec = options.dataset ?? (training['dataset'] as string | undefined);
       if (!spec) throw new GenloomError('BAD_ARGUMENT', 'this model records no dataset: give --dataset');
-      // Without --dataset: the model's own validation split; with one: all of that text.
+      // The model's own data, and a built-in corpus (whose split is fixed), are scored on their
+      // held-out validation split; another --dataset on all of its text.
+      const ownSplit = options.dataset === undefined || (builtinTextDatasets as readonly string[]).includes(spec);
       const corpus = loadTextCorpus(spec);
       const text = ownSplit ? corpus.validation : corpus.train + corpus.validation;
       const ids = encodeText(tokenizer, text);
