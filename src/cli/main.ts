@@ -9,6 +9,9 @@ import { completeCommand } from './complete.ts';
 import { img2imgCommand, inpaintCommand } from './diffusion.ts';
 import { decodeCommand, interpolateCommand, sampleCommand } from './generate.ts';
 import { evalCommand, infoCommand } from './inspect.ts';
+import { feedbackCommand } from './feedback.ts';
+import { finetuneCommand } from './finetune.ts';
+import { rateCommand } from './rate.ts';
 import { attributeCommand, encodeCommand, latentMapCommand } from './latent.ts';
 import { attentionCommand, generateCommand } from './text.ts';
 import { importCommand } from './import.ts';
@@ -17,14 +20,14 @@ import { trainCommand } from './train.ts';
 
 export function buildProgram(): Command {
   const program = new Command('genloom')
-    .description('train, generate with, explore and evaluate generative models')
+    .description('train, generate with, explore, evaluate and fine-tune generative models')
     .version(genloomVersion)
     .option('--backend <name>', 'tensor backend: auto, native, wasm or cpu (also GENLOOM_BACKEND)')
     .option('--quiet', 'no progress output')
     .option('--debug', 'show stack traces on errors')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand(), finetuneCommand(), rateCommand(), feedbackCommand()]) {
     program.addCommand(command);
   }
   const exitOverride = (command: Command) => {

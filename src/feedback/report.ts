@@ -27,7 +27,7 @@ import type { LoadedModel } from '../models/family.ts';
 import { loadModel } from '../models/registry.ts';
 import { writeMidi } from '../music/midi.ts';
 import { writePianoRoll } from '../music/piano-roll.ts';
-import { datasetPrompts, drawCandidates, round, scoreCandidates, summarizeScores, type Candidates, type ImageCandidates } from './candidates.ts';
+import { datasetPrompts, defaultTextSampling, drawCandidates, round, scoreCandidates, summarizeScores, type Candidates, type ImageCandidates } from './candidates.ts';
 import { baseDataset, parseReward, rewardKindOf, type Reward, type RewardScores } from './rewards.ts';
 
 export interface ReportOptions {
@@ -63,9 +63,13 @@ export async function feedbackReport(childDir: string, options: ReportOptions): 
   const child = loadModel(childDir);
   const reward = rewardSpec ? parseReward(rewardSpec, parent.manifest, parentDir) : null;
   try {
-    // Both models see the same seeds and, for text, the same held-out prompts.
-    const prompts = kind === 'text' ? datasetPrompts(parent, 'validation', count, options.seed) : undefined;
-    const draw = (model: LoadedModel, dir: string) => drawCandidates(model, dir, { count, seed: options.seed, prompts, quiet: options.quiet });
+    // Both models see the same seeds and, for text, the same held-out prompts (or the fine-tune's own
+    // prompts, when it was given some), drawn as the fine-tune drew its candidates.
+    const givenPrompts = feedback['prompts'] as string[] | undefined;
+    const prompts = kind === 'text' ? givenPrompts ?? datasetPrompts(parent, 'validation', count, options.seed) : undefined;
+    const maxTokens = feedback['maxTokens'] as number | undefined;
+    const draw = (model: LoadedModel, dir: string) =>
+      drawCandidates(model, dir, { count, seed: options.seed, prompts, ...(maxTokens ? { text: { ...defaultTextSampling, maxTokens } } : {}), bars: feedback['bars'] as number | undefined, quiet: options.quiet });
     const samples = { parent: draw(parent, parentDir), child: draw(child, childDir) };
     const scores = reward ? { parent: scoreCandidates(reward, samples.parent), child: scoreCandidates(reward, samples.child) } : null;
     const report: Record<string, unknown> = {
