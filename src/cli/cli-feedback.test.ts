@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeMidi } from '../music/midi.ts';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/fixtures.ts';
@@ -95,4 +96,51 @@ test('finetune and feedback refuse bad input with one line', () => {
   fails(/not a feedback database|not SQLite/i, 'feedback', 'stats', corrupt);
   fails(/has no parent in its config.json: it was not made by genloom finetune/, 'feedback', 'report', parent);
   fails(/already holds a model: continue it with --resume, or replace it with --overwrite/, 'finetune', parent, '--dataset', corpus, '--out', parent);
+});
+
+test('an image model: scripted ratings, a classifier reward, and a report with FIDs on the target label', () => {
+  const gan = join(root, 'gan');
+  ok('--quiet', 'train', 'gan', '--dataset', 'mnist', '--conditional', '--preset', 'tiny', '--steps', '2', '--batch-size', '8', '--out', gan, '--seed', '1');
+  const imageDb = join(root, 'images.db');
+  const rated = spawnSync(process.execPath, [bin, '--quiet', 'rate', gan, '--db', imageDb, '--n', '4', '--rater', 'classifier:7'], { encoding: 'utf8' });
+  assert.equal(rated.status, 0, rated.stderr);
+  assert.match(rated.stdout, /recorded 4 ratings/);
+  const child = join(root, 'gan-sevens');
+  ok('--quiet', 'finetune', gan, '--reward', 'classifier:seven@models/classifier-mnist'.replace('seven', '7'), '--candidates', '40', '--keep', '0.25', '--steps', '2', '--batch-size', '8', '--out', child);
+  const made = config(child);
+  assert.equal(made.training.feedback.kept, 10);
+  assert.equal(made.training.feedback.labels, 'uniform: a reward overrides the labels');
+  assert.ok(existsSync(join(child, 'feedback', 'data.safetensors')) && existsSync(join(child, 'feedback', 'kept.png')));
+  const report = JSON.parse(ok('--quiet', 'feedback', 'report', child, '--samples', '40', '--json'));
+  for (const side of ['parent', 'child']) {
+    assert.ok(report[side].target_share >= 0 && report[side].target_share <= 1);
+    assert.ok(Number.isFinite(report[side].fid_base), `${side} fid_base`);
+  }
+  assert.ok(existsSync(join(child, 'report', 'compare.png')));
+  const fromRatings = join(root, 'gan-rated');
+  ok('--quiet', 'finetune', gan, '--ratings', imageDb, '--steps', '1', '--batch-size', '4', '--out', fromRatings);
+  assert.equal(config(fromRatings).training.feedback.candidates, 4);
+});
+
+test('a music model: transfer to a MIDI folder of a new style, then an in-key reward', () => {
+  const roll = join(root, 'tiny-chorales-quarter.json');
+  const chord = (t: number) => [[48, 55, 64, 72], [53, 57, 65, 69], [55, 59, 62, 67]][t % 3]!;
+  writeFileSync(roll, JSON.stringify({ train: [0, 1, 2].map((shift) => Array.from({ length: 24 }, (_, t) => chord(t + shift))), valid: [Array.from({ length: 12 }, (_, t) => chord(t))], test: [Array.from({ length: 12 }, (_, t) => chord(t + 1))] }));
+  const music = join(root, 'bach');
+  ok('--quiet', 'train', 'music', '--dataset', roll, '--preset', 'tiny', '--steps', '4', '--batch-size', '2', '--context', '16', '--out', music, '--seed', '1');
+  // A folder of MIDI in one new style: the model's single style adapts to it.
+  const folder = join(root, 'my-midi');
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < 6; i++) writeMidi(join(folder, `tune-${i}.mid`), { notes: [0, 4, 7, 12].map((step, j) => ({ pitch: 60 + i + step, start: j, duration: 1, velocity: 80 })), bpm: 100, beatsPerBar: 4 });
+  const adapted = join(root, 'bach-adapted');
+  ok('--quiet', 'finetune', music, '--dataset', folder, '--steps', '2', '--batch-size', '2', '--out', adapted);
+  assert.deepEqual(config(adapted).training.styles, ['bach'], 'the parent\'s style names');
+  assert.equal(config(adapted).config.stepsPerQuarter, 1, 'and its grid');
+  const inKey = join(root, 'bach-in-key');
+  ok('--quiet', 'finetune', music, '--reward', 'in-key:C', '--candidates', '6', '--bars', '2', '--keep', '0.5', '--steps', '2', '--batch-size', '2', '--out', inKey);
+  assert.equal(config(inKey).training.feedback.kept, 3);
+  assert.ok(existsSync(join(inKey, 'feedback', 'data', 'piece-0000.mid')));
+  const report = JSON.parse(ok('--quiet', 'feedback', 'report', inKey, '--samples', '4', '--json'));
+  assert.ok(report.child.reward_mean >= 0 && report.child.reward_mean <= 1);
+  assert.ok(existsSync(join(inKey, 'report', 'child.mid')));
 });

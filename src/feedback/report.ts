@@ -39,13 +39,6 @@ export interface ReportOptions {
   quiet: boolean;
 }
 
-export interface ModelReport {
-  model: string;
-  reward_mean?: number;
-  target_share?: number;
-  [metric: string]: unknown;
-}
-
 const defaultSamples = { image: 1000, text: 64, music: 16 };
 
 /** Compares a fine-tuned model with its parent; writes pictures to CHILD/report/ and returns the figures. */
@@ -97,9 +90,9 @@ export async function feedbackReport(childDir: string, options: ReportOptions): 
   }
 }
 
-function summaryOf(scores: RewardScores): ModelReport {
+function summaryOf(scores: RewardScores): { reward_mean: number; target_share: number } {
   const { rewardMean, targetShare } = summarizeScores(scores);
-  return { model: '', reward_mean: rewardMean, target_share: targetShare };
+  return { reward_mean: rewardMean, target_share: targetShare };
 }
 
 /** Child against parent sample by sample (same seed, same prompt): a higher reward wins, ties count half. */
