@@ -13,204 +13,55 @@
  * application id is refused unless it is empty, so the store never adds tables to another program's
  * database.
  */
-import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { check, GenloomError, type GenloomErrorCode } from '../core/errors.ts';
-import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
+import { check, GenloomError } from '../core/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import {
+  atLine,
+  hashFile,
+  modelCondition,
+  parseJsonl,
+  sha256Hex,
+  toRating,
+  toSample,
+  validateId,
+  validateRater,
+  validateRating,
+  validateSample,
+  validateTime,
+  type FeedbackCounts,
+  type FeedbackFilter,
+  type NewRating,
+  type NewSample,
+  type PreferenceInput,
+  type PreferenceRecord,
+  type PreferenceRow,
+  type RatedSample,
+  type RatingInput,
+  type RatingRecord,
+  type RatingRow,
+  type SampleInput,
+  type SampleRecord,
+  type SampleRow,
+} from './store-records.ts';
+import { asGenloomError, openDatabase } from './store-schema.ts';
 
-/** 'GLFB' (GenLoom FeedBack) in the database header. */
-const applicationId = 0x474c4642;
-const busyTimeoutMs = 10_000;
-const defaultRater = 'anonymous';
-const sha256Hex = /^[0-9a-f]{64}$/;
-
-interface Migration {
-  version: number;
-  summary: string;
-  sql: string;
-}
-
-/** Every schema version in order; a migration's SQL takes the database from `version - 1` to `version`. */
-const migrations: readonly Migration[] = [
-  {
-    version: 1,
-    summary: 'samples and ratings',
-    sql: `
-      PRAGMA application_id = ${applicationId};
-      CREATE TABLE samples (
-        id INTEGER PRIMARY KEY,
-        model TEXT NOT NULL,
-        model_hash TEXT NOT NULL,
-        family TEXT NOT NULL,
-        seed INTEGER NOT NULL,
-        settings TEXT NOT NULL,
-        prompt TEXT,
-        output_path TEXT,
-        output_text TEXT,
-        hash TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        CHECK (output_path IS NOT NULL OR output_text IS NOT NULL)
-      );
-      CREATE TABLE ratings (
-        id INTEGER PRIMARY KEY,
-        sample_id INTEGER NOT NULL REFERENCES samples (id),
-        kind TEXT NOT NULL CHECK (kind IN ('thumbs', 'stars')),
-        score REAL NOT NULL,
-        note TEXT,
-        created_at TEXT NOT NULL
-      );`,
-  },
-  {
-    version: 2,
-    summary: 'raters, pairwise preferences and lookup indexes',
-    // Ratings from v1 had no rater: they become the default one.
-    sql: `
-      ALTER TABLE ratings ADD COLUMN rater TEXT NOT NULL DEFAULT '${defaultRater}';
-      CREATE TABLE preferences (
-        id INTEGER PRIMARY KEY,
-        chosen_id INTEGER NOT NULL REFERENCES samples (id),
-        rejected_id INTEGER NOT NULL REFERENCES samples (id),
-        rater TEXT NOT NULL DEFAULT '${defaultRater}',
-        created_at TEXT NOT NULL,
-        CHECK (chosen_id <> rejected_id)
-      );
-      CREATE INDEX samples_by_model ON samples (model_hash);
-      CREATE INDEX ratings_by_sample ON ratings (sample_id);
-      CREATE INDEX preferences_by_chosen ON preferences (chosen_id);
-      CREATE INDEX preferences_by_rejected ON preferences (rejected_id);`,
-  },
-];
-
-/** The schema version this code writes; files from a newer one are refused. */
-export const feedbackSchemaVersion = migrations[migrations.length - 1]!.version;
-
-export type RatingKind = 'thumbs' | 'stars';
-
-export interface SampleInput {
-  /** The model directory; stored resolved to an absolute path. */
-  model: string;
-  /** sha256 hex of the model's model.safetensors: see `modelHash`. */
-  modelHash: string;
-  family: string;
-  seed: number;
-  /** How the sample was drawn (temperature, steps, guidance, …); stored as JSON. */
-  settings?: Record<string, unknown>;
-  prompt?: string | null;
-  /** The file written (PNG, MIDI, …); it must exist. */
-  outputPath?: string | null;
-  /** Generated text. At least one of `outputPath` and `outputText` is required. */
-  outputText?: string | null;
-  /** sha256 hex of the output; computed from the file (else the text) when absent. */
-  hash?: string;
-}
-
-export interface SampleRecord {
-  id: number;
-  model: string;
-  modelHash: string;
-  family: string;
-  seed: number;
-  settings: Record<string, unknown>;
-  prompt: string | null;
-  outputPath: string | null;
-  outputText: string | null;
-  hash: string;
-  createdAt: string;
-}
-
-export interface RatingInput {
-  sampleId: number;
-  /** 'thumbs' scores -1 or +1; 'stars' scores 1 to 5 whole stars. */
-  kind: RatingKind;
-  score: number;
-  rater?: string;
-  note?: string | null;
-}
-
-export interface RatingRecord {
-  id: number;
-  sampleId: number;
-  kind: RatingKind;
-  score: number;
-  rater: string;
-  note: string | null;
-  createdAt: string;
-}
-
-export interface PreferenceInput {
-  chosenId: number;
-  rejectedId: number;
-  rater?: string;
-}
-
-/** A preference with both samples, so a fine-tuning method needs nothing else. */
-export interface PreferenceRecord {
-  id: number;
-  chosenId: number;
-  rejectedId: number;
-  rater: string;
-  createdAt: string;
-  modelHash: string;
-  /** The prompt both samples answer (null for unconditional models). */
-  prompt: string | null;
-  chosen: SampleRecord;
-  rejected: SampleRecord;
-}
-
-/** A sample with its ratings summarised: `score` is their mean after mapping each to [0, 1]. */
-export interface RatedSample extends SampleRecord {
-  score: number;
-  ratingCount: number;
-}
-
-export interface FeedbackCounts {
-  samples: number;
-  ratings: number;
-  preferences: number;
-}
-
-export interface FeedbackFilter {
-  /** Only feedback for this model (sha256 hex of its model.safetensors). */
-  modelHash?: string;
-}
-
-interface SampleRow {
-  id: number;
-  model: string;
-  model_hash: string;
-  family: string;
-  seed: number;
-  settings: string;
-  prompt: string | null;
-  output_path: string | null;
-  output_text: string | null;
-  hash: string;
-  created_at: string;
-}
-
-interface RatingRow {
-  id: number;
-  sample_id: number;
-  kind: RatingKind;
-  score: number;
-  rater: string;
-  note: string | null;
-  created_at: string;
-}
-
-interface PreferenceRow {
-  id: number;
-  chosen_id: number;
-  rejected_id: number;
-  rater: string;
-  created_at: string;
-}
-
-/** A validated row, ready to insert. */
-type NewSample = Omit<SampleRow, 'id'>;
-type NewRating = Omit<RatingRow, 'id'>;
+// The schema version and the record types belong to the store's API: import them from here.
+export { feedbackSchemaVersion } from './store-schema.ts';
+export type {
+  FeedbackCounts,
+  FeedbackFilter,
+  PreferenceInput,
+  PreferenceRecord,
+  RatedSample,
+  RatingInput,
+  RatingKind,
+  RatingRecord,
+  SampleInput,
+  SampleRecord,
+} from './store-records.ts';
 
 /**
  * sha256 hex of a model directory's model.safetensors: the identity feedback is recorded against,
@@ -225,19 +76,6 @@ export function modelHash(directory: string): string {
     throw new GenloomError('NOT_FOUND', `no model.safetensors in ${directory}; pass a model directory that genloom train wrote`);
   }
   return hashFile(file);
-}
-
-/** Reads in 1 MiB chunks: weights files can be far larger than is worth holding in memory at once. */
-function hashFile(file: string): string {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const descriptor = fs.openSync(file, 'r');
-  try {
-    for (let read: number; (read = fs.readSync(descriptor, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, read));
-  } finally {
-    fs.closeSync(descriptor);
-  }
-  return hash.digest('hex');
 }
 
 /**
@@ -269,22 +107,7 @@ export class FeedbackStore {
    * const store = FeedbackStore.open('feedback/feedback.db');
    */
   static open(path: string): FeedbackStore {
-    const file = nodePath.resolve(path);
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
-      throw new GenloomError('BAD_ARGUMENT', `${path} is a directory; pass a database file path such as ${nodePath.join(path, 'feedback.db')}`);
-    }
-    try {
-      makeDirectories(nodePath.dirname(file));
-    } catch (error) {
-      throw new GenloomError('BAD_ARGUMENT', `cannot create the folder of ${path}: ${reason(error)}`, { cause: error });
-    }
-    const db = connect(file);
-    try {
-      prepareDatabase(db, file);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const { db, file } = openDatabase(path);
     return new FeedbackStore(db, file);
   }
 
@@ -566,255 +389,4 @@ export class FeedbackStore {
       rejected: this.#sample(row.rejected_id)!,
     }));
   }
-}
-
-/** Opens the connection; the native module loads here, so a missing build is reported here. */
-function connect(file: string): Database.Database {
-  try {
-    // `timeout` is SQLite's busy_timeout: wait this long for another writer's lock before failing.
-    return new Database(file, { timeout: busyTimeoutMs });
-  } catch (error) {
-    if (error instanceof Database.SqliteError) {
-      throw new GenloomError('BAD_ARGUMENT', `cannot open feedback database ${file}: ${reason(error)}`, { cause: error });
-    }
-    throw new GenloomError(
-      'BACKEND',
-      `the feedback store needs better-sqlite3's native module, which did not load (${reason(error)}); build it with: npm run postinstall`,
-      { cause: error },
-    );
-  }
-}
-
-/** Checks that `file` is ours (or empty), sets the connection up and migrates to the newest schema. */
-function prepareDatabase(db: Database.Database, file: string): void {
-  let foundId: number;
-  let foundVersion: number;
-  let tables: string[];
-  try {
-    // One read transaction, so that another process creating the store meanwhile cannot show us
-    // its tables without its application id.
-    [foundId, foundVersion, tables] = db.transaction(() => [
-      db.pragma('application_id', { simple: true }) as number,
-      db.pragma('user_version', { simple: true }) as number,
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[],
-    ] as const).deferred();
-  } catch (error) {
-    if (error instanceof Database.SqliteError && error.code === 'SQLITE_NOTADB') {
-      throw new GenloomError('CORRUPT_FILE', `${file} is not a feedback database (not SQLite): ${reason(error)}`, { cause: error });
-    }
-    throw asGenloomError(error, `cannot read feedback database ${file}`);
-  }
-  const empty = foundId === 0 && foundVersion === 0 && tables.length === 0;
-  if (foundId !== applicationId && !empty) {
-    const listed = tables.length > 0 ? `tables ${tables.join(', ')}` : 'no tables';
-    throw new GenloomError('BAD_ARGUMENT', `${file} is a SQLite database but not a genloom feedback store (${listed}); pass a new path or a feedback store`);
-  }
-  if (foundVersion > feedbackSchemaVersion) {
-    throw new GenloomError(
-      'UNSUPPORTED',
-      `${file} has feedback schema v${foundVersion}, newer than the v${feedbackSchemaVersion} this genloom knows; upgrade genloom to use it`,
-    );
-  }
-  try {
-    enableWal(db);
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-  } catch (error) {
-    throw asGenloomError(error, `cannot set up feedback database ${file}`);
-  }
-  for (const migration of migrations) {
-    try {
-      // The version is read again inside the transaction: another process may have migrated meanwhile.
-      db.transaction(() => {
-        if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return;
-        db.exec(migration.sql);
-        db.pragma(`user_version = ${migration.version}`);
-      }).immediate();
-    } catch (error) {
-      throw asGenloomError(error, `cannot migrate ${file} to feedback schema v${migration.version} (${migration.summary})`);
-    }
-  }
-}
-
-/**
- * Switching a file to WAL needs it to itself for a moment, and SQLite answers SQLITE_BUSY at once
- * instead of calling the busy handler (two processes creating one store race here): retry until
- * the busy timeout. Once the file is in WAL mode this is a no-op.
- */
-function enableWal(db: Database.Database): void {
-  const deadline = Date.now() + busyTimeoutMs;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try {
-      db.pragma('journal_mode = WAL');
-      return;
-    } catch (error) {
-      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
-      if (!busy || Date.now() > deadline) throw error;
-      Atomics.wait(sleeper, 0, 0, 5);
-    }
-  }
-}
-
-function asGenloomError(error: unknown, context: string): GenloomError {
-  if (error instanceof GenloomError) return error;
-  const code = error instanceof Database.SqliteError ? error.code : '';
-  const kind: GenloomErrorCode = code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'CORRUPT_FILE' : 'BAD_ARGUMENT';
-  const detail = code.startsWith('SQLITE_BUSY')
-    ? `another process held the database for over ${busyTimeoutMs / 1000} s (${reason(error)})`
-    : reason(error);
-  return new GenloomError(kind, `${context}: ${detail}`, { cause: error });
-}
-
-function reason(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
-}
-
-function modelCondition(filter: FeedbackFilter, alias: string, caller: string): [string, unknown[]] {
-  if (filter.modelHash === undefined) return ['', []];
-  check(sha256Hex.test(filter.modelHash), `${caller}: modelHash must be 64 hex digits (see modelHash(dir)), got '${filter.modelHash}'`);
-  return [`WHERE ${alias}.model_hash = ?`, [filter.modelHash]];
-}
-
-function toSample(row: SampleRow): SampleRecord {
-  return {
-    id: row.id,
-    model: row.model,
-    modelHash: row.model_hash,
-    family: row.family,
-    seed: row.seed,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    prompt: row.prompt,
-    outputPath: row.output_path,
-    outputText: row.output_text,
-    hash: row.hash,
-    createdAt: row.created_at,
-  };
-}
-
-function toRating(row: RatingRow): RatingRecord {
-  return {
-    id: row.id,
-    sampleId: row.sample_id,
-    kind: row.kind,
-    score: row.score,
-    rater: row.rater,
-    note: row.note,
-    createdAt: row.created_at,
-  };
-}
-
-const isText = (value: unknown): value is string => typeof value === 'string' && value.trim().length > 0;
-const isOptionalString = (value: unknown): value is string | null | undefined => value == null || typeof value === 'string';
-
-/** `context` starts every message: the API method's name, or a file and line when importing. */
-function validateSample(input: SampleInput, context: string, fromThisMachine: boolean): NewSample {
-  check(input !== null && typeof input === 'object', `${context}: pass a sample object`);
-  check(isText(input.model), `${context}: model is required (the model directory)`);
-  check(typeof input.modelHash === 'string' && sha256Hex.test(input.modelHash), `${context}: modelHash must be 64 hex digits (the sha256 from modelHash(dir)), got '${String(input.modelHash)}'`);
-  check(isText(input.family), `${context}: family is required (e.g. 'vae')`);
-  check(Number.isSafeInteger(input.seed), `${context}: seed must be an integer, got ${String(input.seed)}`);
-  const settings = input.settings ?? {};
-  check(typeof settings === 'object' && settings !== null && !Array.isArray(settings), `${context}: settings must be an object of named values`);
-  check(isOptionalString(input.prompt), `${context}: prompt must be a string`);
-  check(input.outputPath == null || isText(input.outputPath), `${context}: outputPath must be a file path`);
-  check(isOptionalString(input.outputText), `${context}: outputText must be a string`);
-  check(input.outputPath != null || input.outputText != null, `${context}: give outputPath (the file written) or outputText (the generated text)`);
-  check(input.hash === undefined || (typeof input.hash === 'string' && sha256Hex.test(input.hash)), `${context}: hash must be 64 hex digits (sha256 of the output)`);
-  let settingsJson: string;
-  try {
-    settingsJson = JSON.stringify(settings);
-  } catch (error) {
-    throw new GenloomError('BAD_ARGUMENT', `${context}: settings must be plain JSON values (${reason(error)})`, { cause: error });
-  }
-  const outputPath = input.outputPath == null ? null : nodePath.resolve(input.outputPath);
-  if (fromThisMachine && outputPath !== null && !fs.statSync(outputPath, { throwIfNoEntry: false })?.isFile()) {
-    throw new GenloomError('NOT_FOUND', `${context}: output file ${outputPath} does not exist; record a sample after writing it`);
-  }
-  let hash = input.hash;
-  if (hash === undefined) {
-    check(fromThisMachine, `${context}: hash is required (sha256 of the output)`);
-    hash = outputPath !== null ? hashFile(outputPath) : createHash('sha256').update(input.outputText!, 'utf8').digest('hex');
-  }
-  return {
-    model: nodePath.resolve(input.model),
-    model_hash: input.modelHash,
-    family: input.family,
-    seed: input.seed,
-    settings: settingsJson,
-    prompt: input.prompt ?? null,
-    output_path: outputPath,
-    output_text: input.outputText ?? null,
-    hash,
-    created_at: new Date().toISOString(),
-  };
-}
-
-function validateRating(input: RatingInput, context: string): NewRating {
-  check(input !== null && typeof input === 'object', `${context}: pass a rating object`);
-  const sampleId = validateId(input.sampleId, `${context}: sampleId`);
-  const { kind, score } = input;
-  if (kind === 'thumbs') {
-    check(score === 1 || score === -1, `${context}: a thumbs rating scores -1 (down) or +1 (up), got ${String(score)}`);
-  } else if (kind === 'stars') {
-    check(Number.isInteger(score) && score >= 1 && score <= 5, `${context}: a stars rating scores 1 to 5 whole stars, got ${String(score)}`);
-  } else {
-    throw new GenloomError('BAD_ARGUMENT', `${context}: kind must be 'thumbs' or 'stars', got '${String(kind)}'`);
-  }
-  check(isOptionalString(input.note), `${context}: note must be a string`);
-  return { sample_id: sampleId, kind, score, rater: validateRater(input.rater, context), note: input.note ?? null, created_at: new Date().toISOString() };
-}
-
-function validateId(id: unknown, what: string): number {
-  check(Number.isSafeInteger(id) && (id as number) > 0, `${what} must be a sample id (a positive integer), got ${String(id)}`);
-  return id as number;
-}
-
-function validateRater(rater: unknown, context: string): string {
-  if (rater === undefined) return defaultRater;
-  check(isText(rater), `${context}: rater must be a non-empty name`);
-  return rater.trim();
-}
-
-function validateTime(value: unknown, context: string): string {
-  check(typeof value === 'string' && !Number.isNaN(Date.parse(value)), `${context}: createdAt must be an ISO date`);
-  return value;
-}
-
-/** Re-throws any error of `body` as a CORRUPT_FILE error naming the line, since the file is at fault. */
-function atLine(where: string, body: () => void): void {
-  try {
-    body();
-  } catch (error) {
-    const message = error instanceof GenloomError && error.message.startsWith(where) ? error.message : `${where}: ${reason(error)}`;
-    throw new GenloomError('CORRUPT_FILE', `${message}; nothing was imported`, { cause: error });
-  }
-}
-
-type Entry = Record<string, unknown> & { type: 'sample' | 'rating' | 'preference' };
-
-/** Every non-blank line, parsed and typed, before anything touches the database. */
-function parseJsonl(path: string): { line: number; entry: Entry }[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new GenloomError('NOT_FOUND', `cannot read ${path}: ${reason(error)}`, { cause: error });
-  }
-  const entries: { line: number; entry: Entry }[] = [];
-  text.split('\n').forEach((content, index) => {
-    if (content.trim() === '') return;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(content);
-    } catch (error) {
-      throw new GenloomError('CORRUPT_FILE', `${path} line ${index + 1} is not JSON (${reason(error)}); nothing was imported`, { cause: error });
-    }
-    const type = (entry as { type?: unknown } | null)?.type;
-    if (typeof entry !== 'object' || Array.isArray(entry) || (type !== 'sample' && type !== 'rating' && type !== 'preference')) {
-      throw new GenloomError('CORRUPT_FILE', `${path} line ${index + 1}: expected an object with "type" "sample", "rating" or "preference"; nothing was imported`);
-    }
-    entries.push({ line: index + 1, entry: entry as Entry });
-  });
-  return entries;
 }
