@@ -17,7 +17,7 @@ const musicStarter = join(root, 'models', 'music-bach');
 const pixelStarter = join(root, 'models', 'pixelcnn-mnist');
 const out = join(process.cwd(), 'out');
 
-process.stdout.write(`genloom — train, generate with, explore and evaluate generative models in TypeScript
+process.stdout.write(`genloom — train, generate with, explore, evaluate and fine-tune generative models in TypeScript
 
 Families: ${Object.values(families).map((family) => `${family.name} (${family.summary})`).join('; ')}
 
@@ -43,6 +43,11 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom train music --dataset ./my-midi-folder/ --style-from-subfolders --out runs/mix
   genloom sample models/pixelcnn-mnist --n 16 --seed 1 --out digits.png
   genloom complete models/pixelcnn-mnist --input top-half.png --out completed.png
+  genloom finetune models/gan-mnist --dataset ./my-digits/ --steps 500 --out runs/gan-mine
+  genloom finetune models/gan-mnist --reward classifier:7 --candidates 5000 --steps 500 --lr 2e-4 --out runs/more-sevens
+  genloom rate models/transformer-kjv --pairs --n 20             # A/B choices, stored in feedback.db
+  genloom finetune models/transformer-kjv --preferences feedback.db --method dpo --out runs/lm-dpo
+  genloom feedback report runs/more-sevens                       # parent against child on the same seeds
   genloom <command> --help for every option
 
 `);
