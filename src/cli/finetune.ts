@@ -173,7 +173,7 @@ async function scoredFinetune(parentDir: string, flags: FinetuneFlags, method: S
           count: flags.candidates ?? defaultCandidates[rewardKindOf(model.family)],
           seed: request.seed,
           prompts: flags.prompt,
-          ...(flags.maxTokens ? { text: { maxTokens: flags.maxTokens, temperature: 0.8, topK: 0, topP: 0.95, repetitionPenalty: 1 } } : {}),
+          ...(flags.maxTokens ? { text: { maxTokens: flags.maxTokens } } : {}),
           bars: flags.bars,
           quiet,
         });

@@ -56,7 +56,7 @@ export function rateCommand(): Command {
           count,
           seed: flags.seed,
           prompts: pairedPrompts,
-          ...(flags.maxTokens ? { text: { maxTokens: flags.maxTokens, temperature: 0.8, topK: 0, topP: 0.95, repetitionPenalty: 1 } } : {}),
+          ...(flags.maxTokens ? { text: { maxTokens: flags.maxTokens } } : {}),
           bars: flags.bars,
           quiet,
         });

@@ -47,7 +47,7 @@ export interface CandidateOptions {
   image?: SampleOptions;
   /** Text models: one prompt per sample, cycled (default: line openings of the model's dataset). */
   prompts?: string[];
-  text?: { maxTokens: number } & TokenSamplingOptions;
+  text?: Partial<{ maxTokens: number } & TokenSamplingOptions>;
   /** Music models: the length of each piece. */
   bars?: number;
   quiet: boolean;

@@ -27,7 +27,7 @@ import type { LoadedModel } from '../models/family.ts';
 import { loadModel } from '../models/registry.ts';
 import { writeMidi } from '../music/midi.ts';
 import { writePianoRoll } from '../music/piano-roll.ts';
-import { datasetPrompts, defaultTextSampling, drawCandidates, round, scoreCandidates, summarizeScores, type Candidates, type ImageCandidates } from './candidates.ts';
+import { datasetPrompts, drawCandidates, round, scoreCandidates, summarizeScores, type Candidates, type ImageCandidates } from './candidates.ts';
 import { baseDataset, parseReward, rewardKindOf, type Reward, type RewardScores } from './rewards.ts';
 
 export interface ReportOptions {
@@ -62,7 +62,7 @@ export async function feedbackReport(childDir: string, options: ReportOptions): 
     const prompts = kind === 'text' ? givenPrompts ?? datasetPrompts(parent, 'validation', count, options.seed) : undefined;
     const maxTokens = feedback['maxTokens'] as number | undefined;
     const draw = (model: LoadedModel, dir: string) =>
-      drawCandidates(model, dir, { count, seed: options.seed, prompts, ...(maxTokens ? { text: { ...defaultTextSampling, maxTokens } } : {}), bars: feedback['bars'] as number | undefined, quiet: options.quiet });
+      drawCandidates(model, dir, { count, seed: options.seed, prompts, ...(maxTokens ? { text: { maxTokens } } : {}), bars: feedback['bars'] as number | undefined, quiet: options.quiet });
     const samples = { parent: draw(parent, parentDir), child: draw(child, childDir) };
     const scores = reward ? { parent: scoreCandidates(reward, samples.parent), child: scoreCandidates(reward, samples.child) } : null;
     const report: Record<string, unknown> = {

@@ -9,6 +9,7 @@
  * in for a person as a scripted rater (`genloom rate --rater SPEC`), so a feedback loop can be
  * tested end to end without one.
  */
+import { relative } from 'node:path';
 import * as tf from '../core/tf.ts';
 import { GenloomError } from '../core/errors.ts';
 import { isBuiltinDataset } from '../data/index.ts';
@@ -123,11 +124,14 @@ function classifierReward(spec: string, argument: string, manifest: CheckpointMa
   }
   const shape = net.imageShape!;
   const classifier: ImageClassifier = net.classifier;
+  // Shown and recorded relative to where genloom runs, as the user would type it.
+  const shown = relative(process.cwd(), classifierDir);
+  const classifierName = shown && !shown.startsWith('..') ? shown : classifierDir;
   return {
     kind: 'image',
     spec,
-    description: `the probability the classifier ${classifierDir} gives the label ${names[label]}`,
-    target: { label, name: names[label]!, classifierDir },
+    description: `the probability the classifier ${classifierName} gives the label ${names[label]}`,
+    target: { label, name: names[label]!, classifierDir: classifierName },
     score(images) {
       if (images.shape.slice(1).some((size, i) => size !== shape[i])) {
         throw new GenloomError('SHAPE_MISMATCH', `the classifier ${classifierDir} takes ${shape.join('×')} images but ${modelDir} makes ${images.shape.slice(1).join('×')}`);
