@@ -72,6 +72,9 @@ export function prepareImageTraining<Config extends ImageConfigShape>(
   if (config.imageHeight !== data.height || config.imageWidth !== data.width || config.channels !== data.channels) {
     throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${parent ? request.parent : request.outDir} is for ${config.imageHeight}×${config.imageWidth}×${config.channels} images but ${datasetSpec} gives ${data.height}×${data.width}×${data.channels}`);
   }
+  if (template && Number((config as unknown as Record<string, unknown>)['classes'] ?? 0) > 0 && !data.labels) {
+    throw new GenloomError('BAD_ARGUMENT', `${parent ? request.parent : request.outDir} is conditional, but ${datasetSpec} is unlabelled: put its images in subfolders named by label (${(templateLabels ?? []).join(', ')})`);
+  }
   const seed = request.seed ?? (previousTraining['seed'] as number) ?? 0;
   const batchSize = request.batchSize ?? (previousTraining['batchSize'] as number) ?? defaults.batchSize;
   const learningRate = request.learningRate ?? (previousTraining['learningRate'] as number) ?? defaults.learningRate;
@@ -145,7 +148,7 @@ export function runManifest(
     backend: request.backend,
     command: previous ? (previousTraining['command'] as string) : request.command,
     ...(previous ? { resumedWith: [...((previousTraining['resumedWith'] as string[]) ?? []), request.command] } : {}),
-    ...(request.freeze?.length ? { freeze: request.freeze } : {}),
+    ...(request.freeze?.length ? { freeze: request.freeze } : previousTraining['freeze'] ? { freeze: previousTraining['freeze'] } : {}),
     ...(request.feedback ? { feedback: request.feedback } : previousTraining['feedback'] ? { feedback: previousTraining['feedback'] } : {}),
   });
   const parent = previous ? previous.parent : request.parent ? resolve(request.parent) : undefined;
@@ -199,7 +202,8 @@ export function runControls(request: TrainRequest) {
     outDir: request.outDir,
     resume: request.resume,
     ...(request.parent ? { initialWeights: { dir: request.parent, family: readManifest(request.parent).family } } : {}),
-    freeze: request.freeze,
+    // A resumed fine-tune keeps holding fixed what it started holding fixed.
+    freeze: request.freeze ?? (request.resume && hasCheckpoint(request.outDir) ? (readManifest(request.outDir).training['freeze'] as string[] | undefined) : undefined),
     shouldStop: request.shouldStop,
     // Tests stop runs themselves; a user's Ctrl-C is handled by the trainer.
     handleSignals: !request.shouldStop,

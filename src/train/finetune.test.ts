@@ -64,6 +64,11 @@ test('--freeze holds the named groups fixed and trains the rest', async () => {
   }
   assert.ok(decoderMoved, 'the decoder trains');
   assert.deepEqual(JSON.parse(readFileSync(join(child, 'config.json'), 'utf8')).training.freeze, ['encoder.']);
+  // Resumed without --freeze, the run keeps its encoder fixed.
+  await vaeFamily.train(request(child, { dataset: '', steps: 7, resume: true }));
+  const resumed = weightsOf(child);
+  for (const [name, tensor] of before) if (name.startsWith('encoder.')) assert.ok(tensor.data.every((value, i) => value === resumed.get(name)!.data[i]), `${name} stays frozen after --resume`);
+  assert.deepEqual(JSON.parse(readFileSync(join(child, 'config.json'), 'utf8')).training.freeze, ['encoder.']);
   await assert.rejects(vaeFamily.train({ ...request(join(root, 'bad-freeze'), { dataset: rings }), parent, freeze: ['encodr.'] }), /--freeze encodr\. matches no parameter; this model's groups are decoder\.\w+.*encoder\./);
   await assert.rejects(vaeFamily.train({ ...request(join(root, 'all-frozen'), { dataset: rings }), parent, freeze: ['encoder.', 'decoder.'] }), /holds every trained parameter fixed/);
 });
@@ -83,6 +88,11 @@ test('a parent of another family, or data of another size, is refused', async ()
   await assert.rejects(ganFamily.train({ ...request(join(root, 'gan-child'), { config: {} }), parent }), /holds a vae model, not a gan/);
   const big = writeShapeFolder(join(root, 'big'), 4, 24);
   await assert.rejects(vaeFamily.train({ ...request(join(root, 'big-child'), { dataset: big, imageSize: 24 }), parent }), /is for 16×16×1 images but .* gives 24×24×1/);
+  const conditional = join(root, 'gan-parent');
+  await ganFamily.train(request(conditional, { steps: 1, config: { conditional: true } }));
+  const unlabelled = join(root, 'unlabelled');
+  cpSync(join(shapes, 'ring'), unlabelled, { recursive: true });
+  await assert.rejects(ganFamily.train({ ...request(join(root, 'gan-unlabelled'), { dataset: unlabelled, config: {} }), parent: conditional }), /gan-parent is conditional, but .*unlabelled is unlabelled: put its images in subfolders named by label \(ring, square\)/);
 });
 
 test('fine-tune labels are matched to the parent\'s by name', () => {
