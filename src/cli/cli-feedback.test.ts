@@ -44,6 +44,13 @@ test('rejection fine-tuning on a keyword reward raises the reward, and the repor
   assert.ok(existsSync(join(child, 'report', 'texts.md')) && existsSync(join(child, 'report', 'rewards.png')));
   const table = ok('--quiet', 'feedback', 'report', child, '--samples', '8');
   assert.match(table, /reward_mean\s+[\d.]+\s+[\d.]+/);
+  // --resume continues on the kept samples, at the run's own learning rate.
+  ok('--quiet', 'finetune', parent, '--reward', 'keyword:cat', '--resume', '--steps', '34', '--out', child);
+  const resumed = config(child);
+  assert.equal(resumed.training.step, 34);
+  assert.equal(resumed.training.learningRate, 2e-3);
+  assert.equal(resumed.training.feedback.kept, 12);
+  assert.equal(resumed.parent, resolve(parent));
 });
 
 test('ratings typed on standard input are stored, and fine-tuning uses them', () => {

@@ -93,13 +93,15 @@ export function finetuneCommand(): Command {
       }
       const resuming = Boolean(flags.resume) && hasCheckpoint(flags.out);
       const parentLearningRate = parent.training['learningRate'];
+      // A resumed fine-tune takes its length and rate from its own checkpoint unless flags say otherwise.
+      const fresh = !resuming && flags.epochs === undefined;
       const request: Omit<TrainRequest, 'dataset'> = {
         outDir: flags.out,
         seed: flags.seed,
-        epochs: flags.epochs,
-        steps: flags.steps ?? (flags.epochs === undefined && method !== 'transfer' ? 300 : undefined),
+        epochs: flags.epochs ?? (fresh && flags.steps === undefined && method === 'transfer' ? 1 : undefined),
+        steps: flags.steps ?? (fresh && method !== 'transfer' ? 300 : undefined),
         batchSize: flags.batchSize,
-        learningRate: flags.lr ?? (typeof parentLearningRate === 'number' ? parentLearningRate / 4 : undefined),
+        learningRate: flags.lr ?? (!resuming && typeof parentLearningRate === 'number' ? parentLearningRate / 4 : undefined),
         resume: Boolean(flags.resume),
         config: {},
         command: ['genloom', ...process.argv.slice(2)].join(' '),
@@ -107,7 +109,6 @@ export function finetuneCommand(): Command {
         backend,
         ...(flags.freeze ? { freeze: flags.freeze.split(',').map((prefix) => prefix.trim()).filter(Boolean) } : {}),
       };
-      if (method === 'transfer' && flags.epochs === undefined && flags.steps === undefined) request.epochs = 1;
       if (!quiet) process.stderr.write(`genloom: ${resuming ? 'resuming' : 'training'} a fine-tune of ${parentDir} (${parent.family}) by ${method} with the ${backend} backend\n`);
 
       let summary: TrainSummary & { feedback?: Record<string, unknown> };
@@ -118,21 +119,21 @@ export function finetuneCommand(): Command {
         const { pairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
         // A scripted rater (a reward spec) can judge the child too: feedback report uses it for the win rate.
         const rater = raters.length === 1 && raters[0] !== 'human' ? raters[0] : undefined;
-        const steps = request.steps ?? 300;
+        const recorded = (resuming ? readManifest(flags.out).training : {}) as Record<string, unknown>;
         summary = await finetuneDpo({
           parentDir,
           pairs,
           outDir: flags.out,
-          beta: flags.beta,
-          steps,
-          batchSize: flags.batchSize ?? 8,
-          learningRate: flags.lr ?? 1e-4,
+          beta: self.getOptionValueSource('beta') === 'cli' ? flags.beta : ((recorded['beta'] as number | undefined) ?? flags.beta),
+          steps: flags.steps ?? (recorded['totalSteps'] as number | undefined) ?? 300,
+          batchSize: flags.batchSize ?? (recorded['batchSize'] as number | undefined) ?? 8,
+          learningRate: flags.lr ?? (recorded['learningRate'] as number | undefined) ?? 1e-4,
           seed: flags.seed,
           command: request.command,
           backend,
           quiet,
           resume: resuming,
-          record: { feedback: { method: 'dpo', preferences: flags.preferences, pairs: pairs.length, beta: flags.beta, raters, ...(rater ? { rater } : {}) } },
+          record: { feedback: { method: 'dpo', preferences: flags.preferences, pairs: pairs.length, raters, ...(rater ? { rater } : {}) } },
         });
       } else if (resuming) {
         // The candidates were drawn and written into the run when it started.
