@@ -24,7 +24,7 @@ import { assignStored } from '../core/params.ts';
 import { fromSeed } from '../core/random.ts';
 import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
-import type { TrainRequest } from '../models/family.ts';
+import type { TrainRequest, TrainSummary } from '../models/family.ts';
 import { previousRun, runManifest } from '../models/image-training.ts';
 import { parseTransformerConfig } from '../models/transformer/config.ts';
 import { generateText } from '../models/transformer/generate.ts';
@@ -180,13 +180,8 @@ export interface DpoOptions {
   record?: Record<string, unknown>;
 }
 
-export interface DpoResult {
-  outDir: string;
-  steps: number;
-  stoppedEarly: boolean;
-  /** The last logged averages: loss, rewardAccuracy, rewardMargin. */
-  last: Record<string, number>;
-}
+/** What every family's train() returns; `last` holds loss, rewardAccuracy and rewardMargin. */
+export type DpoResult = TrainSummary;
 
 /** What one training step sees: chosen rows then rejected rows, and the reference's log-probs. */
 type DpoBatch = {
