@@ -6,7 +6,7 @@
 import * as tf from './tf.ts';
 import { GenloomError } from './errors.ts';
 import type { Random } from './random.ts';
-import type { StoredTensor } from '../io/safetensors.ts';
+import type { StoredTensor } from '../io/safetensors-format.ts';
 
 export type Params = Record<string, tf.Variable>;
 

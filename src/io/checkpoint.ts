@@ -26,30 +26,14 @@ import { GenloomError } from '../core/errors.ts';
 import { makeDirectories, syncDirectory, writeFileSynced } from './atomic.ts';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
 import { genloomVersion } from '../version.ts';
+import { checkpointFormat, checkpointFormatVersion, checkWeightsStep, parseManifest, type CheckpointManifest } from './checkpoint-format.ts';
 
-export const checkpointFormat = 'genloom-checkpoint';
-export const checkpointFormatVersion = 1;
+export { checkpointFormat, checkpointFormatVersion, checkWeightsStep, parseManifest, type CheckpointManifest } from './checkpoint-format.ts';
+
 const weightsFile = 'model.safetensors';
 const optimizerFile = 'optimizer.safetensors';
 const configFile = 'config.json';
 const checkpointFiles = new Set([weightsFile, optimizerFile, configFile]);
-
-/** What config.json holds. `config` is the family's own validated hyperparameters. */
-export interface CheckpointManifest {
-  format: typeof checkpointFormat;
-  formatVersion: number;
-  family: string;
-  genloomVersion: string;
-  config: Record<string, unknown>;
-  /** How the model was trained: dataset, seed, step, epoch, the command line, … */
-  training: Record<string, unknown> & { step: number };
-  /** Latest evaluation results, filled in by `genloom eval`. */
-  metrics?: Record<string, unknown>;
-  /** Every recorded evaluation, keyed by how the samples were drawn ("ddim, 50 steps, guidance 3"). */
-  evaluations?: Record<string, Record<string, unknown>>;
-  /** The model this one was fine-tuned from, if any. */
-  parent?: string;
-}
 
 /** A new config.json for a model of `family`, in this version's format. */
 export function newManifest(family: string, config: Record<string, unknown>, training: CheckpointManifest['training']): CheckpointManifest {
@@ -124,19 +108,7 @@ export function readManifest(dir: string): CheckpointManifest {
   if (!existsSync(path)) {
     throw new GenloomError('NOT_FOUND', `${dir} is not a genloom model: it has no ${configFile}`);
   }
-  let manifest: CheckpointManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
-  }
-  if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') {
-    throw new GenloomError('CORRUPT_FILE', `${path} is not a genloom checkpoint config (no "format": "${checkpointFormat}" and "family")`);
-  }
-  if (manifest.formatVersion > checkpointFormatVersion) {
-    throw new GenloomError('UNSUPPORTED', `${path} has checkpoint format ${manifest.formatVersion}; this genloom reads up to ${checkpointFormatVersion}: upgrade genloom`);
-  }
-  return manifest;
+  return parseManifest(readFileSync(path, 'utf8'), path);
 }
 
 /**
@@ -151,10 +123,8 @@ export function loadCheckpoint(dir: string, options: { expectFamily?: string; wi
   const weightsPath = join(dir, weightsFile);
   if (!existsSync(weightsPath)) throw new GenloomError('NOT_FOUND', `${dir} has no ${weightsFile}`);
   const weights = readSafetensors(weightsPath);
+  checkWeightsStep(manifest, weights.metadata, weightsPath, configFile);
   const step = String(manifest.training.step);
-  if (weights.metadata['step'] !== undefined && weights.metadata['step'] !== step) {
-    throw new GenloomError('CORRUPT_FILE', `${weightsPath} is from step ${weights.metadata['step']} but ${configFile} says step ${step}`);
-  }
   const checkpoint: Checkpoint = { manifest, weights: weights.tensors };
   const optimizerPath = join(dir, optimizerFile);
   if (options.withOptimizer) {

@@ -1,0 +1,51 @@
+/**
+ * What a checkpoint's config.json holds and how it is validated, with no Node imports, so the
+ * studio's in-browser mode can check a fetched config.json the way `loadCheckpoint` checks one on
+ * disk. checkpoint.ts (reading, writing and recovering model directories) re-exports this module.
+ */
+import { GenloomError } from '../core/errors.ts';
+
+export const checkpointFormat = 'genloom-checkpoint';
+export const checkpointFormatVersion = 1;
+
+/** What config.json holds. `config` is the family's own validated hyperparameters. */
+export interface CheckpointManifest {
+  format: typeof checkpointFormat;
+  formatVersion: number;
+  family: string;
+  genloomVersion: string;
+  config: Record<string, unknown>;
+  /** How the model was trained: dataset, seed, step, epoch, the command line, … */
+  training: Record<string, unknown> & { step: number };
+  /** Latest evaluation results, filled in by `genloom eval`. */
+  metrics?: Record<string, unknown>;
+  /** Every recorded evaluation, keyed by how the samples were drawn ("ddim, 50 steps, guidance 3"). */
+  evaluations?: Record<string, Record<string, unknown>>;
+  /** The model this one was fine-tuned from, if any. */
+  parent?: string;
+}
+
+/** Parses and validates the text of a config.json; `path` names it in error messages. */
+export function parseManifest(text: string, path: string): CheckpointManifest {
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (error) {
+    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') {
+    throw new GenloomError('CORRUPT_FILE', `${path} is not a genloom checkpoint config (no "format": "${checkpointFormat}" and "family")`);
+  }
+  if (manifest.formatVersion > checkpointFormatVersion) {
+    throw new GenloomError('UNSUPPORTED', `${path} has checkpoint format ${manifest.formatVersion}; this genloom reads up to ${checkpointFormatVersion}: upgrade genloom`);
+  }
+  return manifest;
+}
+
+/** Refuses weights whose recorded step is not the step config.json records (a mixed-up checkpoint). */
+export function checkWeightsStep(manifest: CheckpointManifest, metadata: Record<string, string>, weightsPath: string, configName = 'config.json'): void {
+  const step = String(manifest.training.step);
+  if (metadata['step'] !== undefined && metadata['step'] !== step) {
+    throw new GenloomError('CORRUPT_FILE', `${weightsPath} is from step ${metadata['step']} but ${configName} says step ${step}`);
+  }
+}
