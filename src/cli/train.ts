@@ -6,8 +6,90 @@ import { Command, Option } from 'commander';
 import { initEngine } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
 import { hasCheckpoint, readManifest } from '../io/checkpoint.ts';
+import type { FamilyDefinition, TrainRequest } from '../models/family.ts';
 import { families } from '../models/registry.ts';
 import { globalOptions, parseInteger, parseNumber, printJson } from './options.ts';
+
+/** The ranges of the shared training settings, for the CLI's flags and the server's job bodies alike. */
+export const trainSettingRanges = {
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  epochs: { min: 0.001, max: 10_000 },
+  steps: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  batchSize: { min: 1, max: 4096 },
+  learningRate: { min: 1e-8, max: 10 },
+  imageSize: { min: 4, max: 256 },
+} as const;
+
+/** What a training run is asked to do, whoever asks: the CLI's flags or a server job's body. */
+export interface TrainSettings {
+  /** Empty on a --resume, which reads the dataset its checkpoint names. */
+  dataset: string;
+  outDir: string;
+  seed?: number;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  resume: boolean;
+  preset?: string;
+  imageSize?: number;
+  /** Family options by config key. */
+  config: Record<string, unknown>;
+}
+
+/** The family's TrainRequest for `settings`; `runtime` says how it runs and what config.json records as its command. */
+export function buildTrainRequest(settings: TrainSettings, runtime: { command: string; quiet: boolean; backend: string }): TrainRequest {
+  return {
+    ...settings,
+    // prepareImageTraining falls back to the checkpoint's seed on --resume, else 0.
+    seed: settings.seed as number,
+    ...runtime,
+  };
+}
+
+/** Family option values by config key, from commander's parsed flags. */
+export function configFromFlags(family: FamilyDefinition, flags: Record<string, unknown>): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const option of family.options) {
+    const key = camel(option.flags);
+    if (flags[key] !== undefined) config[option.configKey] = flags[key];
+  }
+  return config;
+}
+
+/**
+ * The `genloom train` command line that asks for `settings`: what a run started elsewhere (the
+ * server) records in config.json, so it can be reproduced from a shell.
+ */
+export function trainCommandLine(family: FamilyDefinition, settings: TrainSettings): string {
+  const words = ['genloom', 'train', family.name];
+  const add = (flag: string, value: unknown) => {
+    if (value !== undefined) words.push(flag, quoteWord(String(value)));
+  };
+  if (settings.dataset) add('--dataset', settings.dataset);
+  add('--out', settings.outDir);
+  add('--seed', settings.seed);
+  add('--epochs', settings.epochs);
+  add('--steps', settings.steps);
+  add('--batch-size', settings.batchSize);
+  add('--lr', settings.learningRate);
+  if (settings.resume) words.push('--resume');
+  add('--preset', settings.preset);
+  add('--image-size', settings.imageSize);
+  for (const option of family.options) {
+    const value = settings.config[option.configKey];
+    if (value === undefined || value === false) continue;
+    const flag = option.flags.split(/[ ,]+/).find((part) => part.startsWith('--'))!;
+    // Switches ("--conditional") take no value; lists are written as commander's "32,64".
+    if (!option.flags.includes('<')) words.push(flag);
+    else add(flag, Array.isArray(value) ? value.join(',') : value);
+  }
+  return words.join(' ');
+}
+
+function quoteWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
 
 interface SharedTrainFlags {
   dataset?: string;
@@ -26,6 +108,7 @@ interface SharedTrainFlags {
 
 export function trainCommand(): Command {
   const command = new Command('train').description('train a model: genloom train <family> --dataset … --out …');
+  const ranges = trainSettingRanges;
   for (const family of Object.values(families)) {
     const datasets = family.datasets ?? 'mnist, fashion-mnist, or a folder of images (subfolders = labels)';
     const sub = command
@@ -33,24 +116,19 @@ export function trainCommand(): Command {
       .description(family.summary)
       .option('--dataset <name|path>', datasets)
       .requiredOption('--out <dir>', 'model directory: checkpoints, metrics.jsonl, loss.png, samples.png')
-      .option('--seed <n>', 'random seed: the same seed gives the same model', parseInteger(0))
-      .option('--epochs <n>', 'passes over the dataset (default 10)', parseNumber(0.001, 10_000))
-      .option('--steps <n>', 'optimizer steps, instead of --epochs', parseInteger(1))
-      .option('--batch-size <n>', 'examples per step (default 128)', parseInteger(1, 4096))
-      .option('--lr <rate>', 'peak learning rate (default 1e-3, cosine decay)', parseNumber(1e-8, 10))
+      .option('--seed <n>', 'random seed: the same seed gives the same model', parseInteger(ranges.seed.min))
+      .option('--epochs <n>', 'passes over the dataset (default 10)', parseNumber(ranges.epochs.min, ranges.epochs.max))
+      .option('--steps <n>', 'optimizer steps, instead of --epochs', parseInteger(ranges.steps.min))
+      .option('--batch-size <n>', 'examples per step (default 128)', parseInteger(ranges.batchSize.min, ranges.batchSize.max))
+      .option('--lr <rate>', 'peak learning rate (default 1e-3, cosine decay)', parseNumber(ranges.learningRate.min, ranges.learningRate.max))
       .option('--resume', 'continue the run in --out from its last checkpoint')
       .option('--overwrite', 'replace a model already in --out (otherwise an error: a new run never silently erases one)')
       .addOption(new Option('--preset <name>', 'model size').choices(family.presets))
-      .option('--image-size <n>', 'for folders: resize images to n×n (default 32)', parseInteger(4, 256))
+      .option('--image-size <n>', 'for folders: resize images to n×n (default 32)', parseInteger(ranges.imageSize.min, ranges.imageSize.max))
       .option('--json', 'print the summary as JSON');
     for (const option of family.options) sub.option(option.flags, option.description, option.parse);
     sub.action(async (flags: SharedTrainFlags & Record<string, unknown>, self: Command) => {
       const backend = await initEngine({ backend: globalOptions(self).backend });
-      const config: Record<string, unknown> = {};
-      for (const option of family.options) {
-        const key = camel(option.flags);
-        if (flags[key] !== undefined) config[option.configKey] = flags[key];
-      }
       if (!flags.resume && !flags.overwrite && hasCheckpoint(flags.out)) {
         throw new GenloomError('BAD_ARGUMENT', `${flags.out} already holds a model: continue it with --resume, or replace it with --overwrite`);
       }
@@ -63,10 +141,10 @@ export function trainCommand(): Command {
         const dataset = flags.dataset ?? (hasCheckpoint(flags.out) ? String(readManifest(flags.out).training['dataset'] ?? 'its dataset') : 'its dataset');
         process.stderr.write(`genloom: ${flags.resume ? 'resuming' : 'training'} ${family.name} on ${dataset} with the ${backend} backend\n`);
       }
-      const summary = await family.train({
+      const settings: TrainSettings = {
         dataset: flags.dataset ?? '',
         outDir: flags.out,
-        seed: flags.seed as number,
+        seed: flags.seed,
         epochs: flags.epochs,
         steps: flags.steps,
         batchSize: flags.batchSize,
@@ -74,11 +152,9 @@ export function trainCommand(): Command {
         resume: Boolean(flags.resume),
         preset: flags.preset,
         imageSize: flags.imageSize,
-        config,
-        command: ['genloom', ...process.argv.slice(2)].join(' '),
-        quiet,
-        backend,
-      });
+        config: configFromFlags(family, flags),
+      };
+      const summary = await family.train(buildTrainRequest(settings, { command: ['genloom', ...process.argv.slice(2)].join(' '), quiet, backend }));
       if (flags.json) printJson(summary);
       else {
         const losses = Object.entries(summary.last).map(([name, value]) => `${name} ${value.toFixed(3)}`).join(', ');

@@ -38,8 +38,12 @@ export interface TrainRequest {
   command: string;
   quiet: boolean;
   backend: string;
-  /** Tests stop a run early to exercise --resume. */
+  /** Stops the run (with a checkpoint) before this step when true: tests, and the server's stop button. */
   shouldStop?: (step: number) => boolean;
+  /** Live progress after each step (the server streams it); see TrainerOptions.onProgress. */
+  onProgress?: (step: number, totalSteps: number, values: Record<string, number>, unitsPerSecond?: number) => void;
+  /** After each checkpoint is saved, with its sample files. */
+  onCheckpoint?: (step: number) => void;
   /** A fine-tune: the model directory whose network and weights the run starts from. */
   parent?: string;
   /** Parameter-name prefixes held fixed while fine-tuning. */

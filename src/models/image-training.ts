@@ -205,9 +205,11 @@ export function runControls(request: TrainRequest) {
     // A resumed fine-tune keeps holding fixed what it started holding fixed.
     freeze: request.freeze ?? (request.resume && hasCheckpoint(request.outDir) ? (readManifest(request.outDir).training['freeze'] as string[] | undefined) : undefined),
     shouldStop: request.shouldStop,
-    // Tests stop runs themselves; a user's Ctrl-C is handled by the trainer.
+    // Tests and the server stop runs themselves; a user's Ctrl-C is handled by the trainer.
     handleSignals: !request.shouldStop,
     quiet: request.quiet,
+    onProgress: request.onProgress,
+    onCheckpoint: request.onCheckpoint,
   };
 }
 

@@ -100,6 +100,13 @@ export interface TrainerOptions<Batch> {
   quiet?: boolean;
   /** Items per step shown as throughput, e.g. images (defaults to batchSize). */
   unitsPerStep?: number;
+  /**
+   * Called after every step with that step's losses (not averaged) and the throughput of the last
+   * logged window (undefined before the first); for the server's live progress. Keep it cheap.
+   */
+  onProgress?(step: number, totalSteps: number, values: Record<string, number>, unitsPerSecond?: number): void;
+  /** Called after every checkpoint is on disk, afterCheckpoint's files included. */
+  onCheckpoint?(step: number): void;
 }
 
 export interface TrainResult {
@@ -199,6 +206,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
     saveCheckpoint(outDir, { manifest, weights, optimizer: optimizerStates(phases, optimizers) });
     await writeLossCurve(metricsPath, join(outDir, 'loss.png'));
     await options.afterCheckpoint?.(atStep);
+    options.onCheckpoint?.(atStep);
   };
 
   let interrupted = false;
@@ -218,6 +226,7 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   let last: Record<string, number> = {};
   let stoppedEarly = false;
   const unitsPerStep = options.unitsPerStep ?? batchSize;
+  let unitsPerSecond: number | undefined;
 
   try {
     while (step < totalSteps) {
@@ -263,13 +272,15 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
       if (summed === options.logEvery || step === totalSteps) {
         const seconds = (performance.now() - windowStart) / 1000;
         last = Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / summed]));
-        const line = { step, epoch: step / stepsPerEpoch, learningRate, ...last, unitsPerSecond: (summed * unitsPerStep * accumulation) / seconds };
+        unitsPerSecond = (summed * unitsPerStep * accumulation) / seconds;
+        const line = { step, epoch: step / stepsPerEpoch, learningRate, ...last, unitsPerSecond };
         appendFileSync(metricsPath, `${JSON.stringify(line)}\n`);
         for (const name of Object.keys(sums)) delete sums[name];
         summed = 0;
         windowStart = performance.now();
       }
       progress.update(step, last['loss'] !== undefined ? { loss: last['loss'] } : values);
+      options.onProgress?.(step, totalSteps, values, unitsPerSecond);
       if (step % options.checkpointEvery === 0 && step < totalSteps) await save(step);
     }
     await save(step);
