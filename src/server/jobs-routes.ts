@@ -56,7 +56,8 @@ export function registerJobRoutes(context: ServerContext): void {
     queueDepth: limits.jobQueueDepth,
     maxTrainingSteps: limits.maxTrainingSteps,
     ...(options.backend ? { backend: options.backend } : {}),
-    resolveDataset: (spec) => uploads.resolve(spec),
+    // Built-in names were checked when the job was made; uploads are looked up again, as one may be deleted meanwhile.
+    resolveDataset: (spec) => (spec.startsWith(uploadPrefix) ? uploads.resolve(spec) : spec),
   });
   context.onClose(() => jobs.close());
 

@@ -238,6 +238,12 @@ test('a failing run ends as failed with a one-line message; stopping a queued jo
   assert.match(failed.error, /latentDim/);
   assert.doesNotMatch(failed.error, /\n/);
   assert.equal((await call('GET', '/api/jobs/never-ran')).body.job.state, 'stopped', 'a stopped queued job never starts');
+  // A built-in dataset, and a length in epochs that only the loaded data turns into (too many) steps.
+  const tooLong = await call('POST', '/api/jobs', { family: 'vae', dataset: 'mnist', name: 'too-long', epochs: 1, batchSize: 4, config: tinyVae });
+  assert.equal(tooLong.status, 202, JSON.stringify(tooLong.body));
+  const refused = await waitForState('too-long', ['failed', 'finished']);
+  assert.equal(refused.state, 'failed');
+  assert.match(refused.error, /would take 15000 steps; the server allows at most 5000/);
 });
 
 test('closing the server stops the running job with a checkpoint; a restarted server lists earlier jobs', async () => {
@@ -251,7 +257,7 @@ test('closing the server stops the running job with a checkpoint; a restarted se
   assert.ok(Date.now() - started < 8000, 'close waits at most a few seconds for the job');
   server = await startServer(resolveServerOptions({ modelsDir, runsDir, port: 0, limits }));
   const jobs = Object.fromEntries(((await call('GET', '/api/jobs')).body.jobs as { name: string; state: string; step: number }[]).map((job) => [job.name, job]));
-  assert.deepEqual(Object.keys(jobs).sort(), ['bad-config', 'interrupted', 'never-ran', 'second', 'shapes-vae']);
+  assert.deepEqual(Object.keys(jobs).sort(), ['bad-config', 'interrupted', 'never-ran', 'second', 'shapes-vae', 'too-long']);
   assert.equal(jobs['shapes-vae']!.state, 'finished');
   assert.equal(jobs['bad-config']!.state, 'failed');
   assert.equal(jobs['interrupted']!.state, 'stopped');

@@ -86,7 +86,7 @@ export interface TrainingJobsOptions {
   maxTrainingSteps: number;
   /** Tensor backend of the workers. */
   backend?: string;
-  /** A job's dataset spec → the path its worker trains on (throws an HttpError when it no longer exists). */
+  /** A job's dataset spec → what its worker trains on: a built-in name as it is, an upload's path (an HttpError when it is gone). */
   resolveDataset(spec: string): string;
 }
 
