@@ -228,16 +228,18 @@ test('a job trains over SSE, queues the next, stops mid-run and resumes to its f
 test('a failing run ends as failed with a one-line message; stopping a queued job just dequeues it', async () => {
   const bad = await call('POST', '/api/jobs', { family: 'vae', dataset, name: 'bad-config', steps: 4, config: { ...tinyVae, latentDim: 0 } });
   assert.equal(bad.status, 202);
-  const queued = await call('POST', '/api/jobs', { family: 'vae', dataset, name: 'never-ran', steps: 4, config: tinyVae });
+  const queued = await call('POST', '/api/jobs', { family: 'vae', dataset, steps: 4, config: tinyVae });
   assert.equal(queued.body.job.state, 'queued');
-  const dequeued = await call('POST', '/api/jobs/never-ran/stop');
+  const unnamed = queued.body.job.name as string;
+  assert.match(unnamed, /^vae-\d{8}-\d{6}$/, 'runs are named by family and time unless named');
+  const dequeued = await call('POST', `/api/jobs/${unnamed}/stop`);
   assert.equal(dequeued.body.job.state, 'stopped');
   assert.equal(dequeued.body.job.step, 0);
   const failed = await waitForState('bad-config', ['failed', 'finished']);
   assert.equal(failed.state, 'failed');
   assert.match(failed.error, /latentDim/);
   assert.doesNotMatch(failed.error, /\n/);
-  assert.equal((await call('GET', '/api/jobs/never-ran')).body.job.state, 'stopped', 'a stopped queued job never starts');
+  assert.equal((await call('GET', `/api/jobs/${unnamed}`)).body.job.state, 'stopped', 'a stopped queued job never starts');
   // A built-in dataset, and a length in epochs that only the loaded data turns into (too many) steps.
   const tooLong = await call('POST', '/api/jobs', { family: 'vae', dataset: 'mnist', name: 'too-long', epochs: 1, batchSize: 4, config: tinyVae });
   assert.equal(tooLong.status, 202, JSON.stringify(tooLong.body));
@@ -257,7 +259,8 @@ test('closing the server stops the running job with a checkpoint; a restarted se
   assert.ok(Date.now() - started < 8000, 'close waits at most a few seconds for the job');
   server = await startServer(resolveServerOptions({ modelsDir, runsDir, port: 0, limits }));
   const jobs = Object.fromEntries(((await call('GET', '/api/jobs')).body.jobs as { name: string; state: string; step: number }[]).map((job) => [job.name, job]));
-  assert.deepEqual(Object.keys(jobs).sort(), ['bad-config', 'interrupted', 'never-ran', 'second', 'shapes-vae', 'too-long']);
+  assert.deepEqual(Object.keys(jobs).filter((name) => !name.startsWith('vae-')).sort(), ['bad-config', 'interrupted', 'second', 'shapes-vae', 'too-long']);
+  assert.equal(Object.keys(jobs).length, 6);
   assert.equal(jobs['shapes-vae']!.state, 'finished');
   assert.equal(jobs['bad-config']!.state, 'failed');
   assert.equal(jobs['interrupted']!.state, 'stopped');

@@ -99,6 +99,13 @@ interface RunningJob {
   exited: Promise<void>;
 }
 
+/**
+ * The server's training queue.
+ * @example
+ * const jobs = new TrainingJobs({ runsDir: 'runs', queueDepth: 4, maxTrainingSteps: 100_000, resolveDataset: (spec) => spec });
+ * const job = jobs.start('mnist-vae', { family: 'vae', dataset: 'mnist', steps: 2000, config: { latentDim: 8 } });
+ * const unsubscribe = jobs.subscribe(job.id, ({ event, data }) => console.log(event, data));
+ */
 export class TrainingJobs {
   readonly runsDir: string;
   private readonly records = new Map<string, JobRecord>();

@@ -79,6 +79,13 @@ function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/**
+ * The uploads folder of a server.
+ * @example
+ * const uploads = new Uploads('runs', 200 * 1024 * 1024);
+ * const { dataset } = await uploads.receive(request.parts()); // "upload:3f9c…"
+ * uploads.resolve(dataset); // runs/uploads/3f9c…/shapes
+ */
 export class Uploads {
   /** `<runsDir>/uploads`. */
   readonly root: string;
