@@ -26,19 +26,9 @@ import { drawToken, nextTokenProbabilities, validateTokenSampling, type TokenSam
 import { parseVaeConfig } from '../../../src/models/vae/config.ts';
 import { Vae } from '../../../src/models/vae/vae.ts';
 import { CharTokenizer } from '../../../src/text/char-tokenizer.ts';
+import { inBrowserFamilies } from './families.ts';
 
-/** The families whose starter models run in the page. */
-export const inBrowserFamilies = ['vae', 'gan', 'diffusion', 'transformer'] as const;
-export type InBrowserFamily = (typeof inBrowserFamilies)[number];
-
-export function isInBrowserFamily(family: string): family is InBrowserFamily {
-  return (inBrowserFamilies as readonly string[]).includes(family);
-}
-
-/** The files a family needs, in the order they are fetched. */
-export function filesFor(family: InBrowserFamily): string[] {
-  return family === 'transformer' ? ['config.json', 'tokenizer.json', 'model.safetensors'] : ['config.json', 'model.safetensors'];
-}
+export { filesFor, inBrowserFamilies, isInBrowserFamily, type InBrowserFamily } from './families.ts';
 
 /** The random stream an image request with this seed draws from (the server's and the CLI's). */
 export function imageRandom(seed: number): Random {

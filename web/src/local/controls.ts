@@ -1,0 +1,211 @@
+/**
+ * The controls and the Generate action of a model loaded in the page, per family: seed and count
+ * for every image model, label and truncation for the GAN, label or prompt, sampler, steps and
+ * guidance (with the denoising steps to scrub through) for diffusion, and for the transformer a
+ * prompt and sampling settings with the text streaming in token by token.
+ */
+import { announce, busy, checkbox, field, h, numberInput, readNumber, seedControl, select, showError } from '../dom.ts';
+import { framePlayer } from '../ui/frame-player.ts';
+import { drawGrid, type ImageBatch } from './draw.ts';
+import type { ImageModel, ImageRequest, TextModel } from './models.ts';
+import { nextPaint, tokenYield } from './yield.ts';
+
+export interface ControlsContext {
+  /** The backend the model runs on (shown with each result). */
+  backend(): string;
+  /** False once the page has left the document (a running text generation then stops). */
+  attached(): boolean;
+}
+
+export interface FamilyControls {
+  element: HTMLElement;
+}
+
+const randomLabel = 'random (per image)';
+
+function formWith(children: (HTMLElement | null)[], generate: HTMLButtonElement): HTMLFormElement {
+  const form = h('form', { className: 'controls', 'data-testid': 'local-form' }, ...children, h('div', { className: 'actions' }, generate));
+  return form;
+}
+
+function timeLine(): HTMLOutputElement {
+  return h('output', { className: 'muted', 'data-testid': 'local-time', 'aria-live': 'polite' }, 'Nothing generated yet.');
+}
+
+function reportTime(line: HTMLElement, text: string, seconds: number, backend: string, extra: Record<string, string> = {}): void {
+  line.textContent = text;
+  line.dataset['seconds'] = seconds.toFixed(4);
+  line.dataset['backend'] = backend;
+  for (const [key, value] of Object.entries(extra)) line.dataset[key] = value;
+  announce(text);
+}
+
+/** Seed, count, and the family's own settings, then Generate: the images drawn on a canvas. */
+export function imageControls(model: ImageModel, context: ControlsContext): FamilyControls {
+  const seed = seedControl('local-seed');
+  const count = numberInput(16, { min: 1, max: 64, testid: 'local-count' });
+  const labels = model.conditional && model.labelNames ? select([randomLabel, ...model.labelNames], randomLabel, 'local-label') : null;
+  const truncation = model.family === 'gan' ? numberInput(1, { min: 0.05, max: 1, step: 0.05, testid: 'local-truncation' }) : null;
+  const diffusion = model.family === 'diffusion' && model.samplers ? diffusionSettings(model) : null;
+  const generate = h('button', { type: 'submit', 'data-testid': 'local-generate' }, 'Generate');
+  const time = timeLine();
+  const canvas = h('canvas', { className: 'pixelated', 'data-testid': 'local-output', role: 'img', 'aria-label': 'No images yet' });
+  const form = formWith([
+    seed.element,
+    field('Images', count, '1 to 64'),
+    labels && field(model.family === 'diffusion' ? 'Label' : 'Label', labels, model.labelNames ? `one of ${model.labelNames.join(', ')}` : undefined),
+    diffusion?.prompt ?? null,
+    truncation && field('Truncation ψ', truncation, 'in (0, 1]: lower trades variety for fidelity'),
+    ...(diffusion?.fields ?? []),
+  ], generate);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(generate, async () => {
+      const request: ImageRequest = {
+        seed: readNumber(seed.input) ?? 0,
+        count: Math.max(1, Math.min(64, Math.round(readNumber(count) ?? 16))),
+        ...(truncation ? { truncation: readNumber(truncation) ?? 1 } : {}),
+      };
+      const labelName = labels && labels.value !== randomLabel ? labels.value : undefined;
+      if (labelName !== undefined) request.label = model.labelNames!.indexOf(labelName);
+      const promptText = diffusion?.promptInput.value.trim();
+      if (promptText && model.labelFromPrompt) request.label = model.labelFromPrompt(promptText);
+      if (diffusion) Object.assign(request, diffusion.read());
+      time.textContent = 'Generating…';
+      await nextPaint();
+      const frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
+      const [height, width, channels] = model.imageShape;
+      const asBatch = (data: Float32Array): ImageBatch => ({ data, count: request.count, height, width, channels });
+      if (diffusion?.recordSteps.checked) {
+        request.onStep = (step, t, x, x0) => frames.push({ step, t, x: asBatch(x.dataSync() as Float32Array), x0: asBatch(x0.dataSync() as Float32Array) });
+      }
+      const started = performance.now();
+      const images = model.sample(request);
+      let data: Float32Array;
+      try {
+        data = (await images.data()) as Float32Array;
+      } finally {
+        images.dispose();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      drawGrid(canvas, asBatch(data));
+      const described = `${request.count} image${request.count > 1 ? 's' : ''}, seed ${request.seed}${labelName !== undefined ? `, label ${labelName}` : ''}`;
+      canvas.setAttribute('aria-label', `Generated in this browser: ${described}`);
+      const steps = request.steps !== undefined ? `, ${request.steps} ${request.sampler ?? ''} steps` : '';
+      reportTime(time, `${described}${steps} in ${seconds.toFixed(2)} s on ${context.backend()} (in this browser)`, seconds, context.backend());
+      diffusion?.showFrames(frames);
+    });
+  });
+  return { element: h('div', { className: 'local-images' }, form, time, h('div', { className: 'local-canvas' }, canvas), diffusion?.player ?? null) };
+}
+
+/** The diffusion settings, and the player for the recorded denoising steps (x_t beside the x0 estimate). */
+function diffusionSettings(model: ImageModel) {
+  const samplerNames = model.samplers!.map((sampler) => sampler.name);
+  const sampler = select(samplerNames, 'ddim', 'local-sampler');
+  const defaultSteps = (name: string) => model.samplers!.find((entry) => entry.name === name)?.defaultSteps ?? 50;
+  const steps = numberInput(defaultSteps('ddim'), { min: 1, max: 1000, testid: 'local-steps' });
+  sampler.addEventListener('change', () => { steps.value = String(defaultSteps(sampler.value)); });
+  const guidance = numberInput(model.defaultGuidance ?? 1, { min: 0, max: 50, step: 0.5, testid: 'local-guidance' });
+  const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: 'a handwritten seven', autocomplete: 'off' });
+  const record = checkbox('Keep every denoising step to scrub through', 'local-record-steps', true);
+  let frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
+  const stepX = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x', role: 'img', 'aria-label': 'The noisy image x_t at this step' });
+  const stepX0 = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x0', role: 'img', 'aria-label': 'The estimate of the clean image x0 at this step' });
+  const player = framePlayer((index) => {
+    const frame = frames[index];
+    if (!frame) return;
+    drawGrid(stepX, frame.x, 300);
+    drawGrid(stepX0, frame.x0, 300);
+  }, { label: 'Denoising step', testid: 'local-steps-player', describe: (index) => `step ${index + 1} of ${frames.length} (t = ${frames[index]?.t ?? '–'})` });
+  const playerSection = h('section', { className: 'local-steps', 'aria-label': 'Denoising steps', hidden: true },
+    h('h3', {}, 'Denoising steps'),
+    player.element,
+    h('div', { className: 'inline' },
+      h('figure', {}, stepX, h('figcaption', {}, 'x_t (noisy)')),
+      h('figure', {}, stepX0, h('figcaption', {}, 'x0 estimate'))));
+  return {
+    prompt: model.labelFromPrompt ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
+    promptInput,
+    recordSteps: record.input,
+    fields: [field('Sampler', sampler), field('Steps', steps, 'network evaluations'), ...(model.conditional ? [field('Guidance', guidance, 'classifier-free guidance scale (1 = none)')] : []), record.element],
+    read: () => ({
+      sampler: sampler.value,
+      steps: Math.round(readNumber(steps) ?? defaultSteps(sampler.value)),
+      ...(model.conditional ? { guidance: readNumber(guidance) ?? model.defaultGuidance } : {}),
+    }),
+    player: playerSection,
+    showFrames(recorded: typeof frames) {
+      frames = recorded;
+      playerSection.hidden = recorded.length === 0;
+      player.load(recorded.length);
+    },
+  };
+}
+
+/** Prompt and sampling settings, then Generate: the text streams in token by token; Stop ends it. */
+export function textControls(model: TextModel, context: ControlsContext): FamilyControls {
+  const seed = seedControl('local-seed');
+  const prompt = h('textarea', { rows: 3, 'data-testid': 'local-prompt', placeholder: 'And God said' }, 'And God said');
+  const maxTokens = numberInput(200, { min: 1, max: 5000, testid: 'local-max-tokens' });
+  const temperature = numberInput(0.8, { min: 0, max: 5, step: 0.05, testid: 'local-temperature' });
+  const topK = numberInput(0, { min: 0, max: model.characters.length, testid: 'local-top-k' });
+  const topP = numberInput(1, { min: 0.01, max: 1, step: 0.01, testid: 'local-top-p' });
+  const generate = h('button', { type: 'submit', 'data-testid': 'local-generate' }, 'Generate');
+  const stop = h('button', { type: 'button', className: 'secondary', 'data-testid': 'local-stop', disabled: true }, 'Stop');
+  const time = timeLine();
+  const promptEcho = h('span', { className: 'muted' });
+  const completion = h('span', { 'data-testid': 'local-completion' });
+  const output = h('pre', { className: 'local-text', 'data-testid': 'local-output', 'aria-label': 'Generated text' }, promptEcho, completion);
+  let controller: AbortController | null = null;
+  stop.addEventListener('click', () => controller?.abort());
+  const form = formWith([
+    field('Prompt', prompt, `characters from this model's ${model.characters.length}-character vocabulary`),
+    seed.element,
+    field('Tokens', maxTokens, 'characters to generate'),
+    field('Temperature', temperature, '0 = always the most likely character'),
+    field('Top-k', topK, '0 = off'),
+    field('Top-p', topP, '1 = off'),
+  ], generate);
+  form.querySelector('.actions')!.append(stop);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(generate, async () => {
+      controller = new AbortController();
+      stop.disabled = false;
+      promptEcho.textContent = prompt.value;
+      completion.textContent = '';
+      time.textContent = 'Generating…';
+      const yieldNow = tokenYield();
+      let made = 0;
+      try {
+        const result = await model.generate({
+          seed: readNumber(seed.input) ?? 0,
+          prompt: prompt.value,
+          maxTokens: Math.round(readNumber(maxTokens) ?? 200),
+          temperature: readNumber(temperature) ?? 0.8,
+          topK: Math.round(readNumber(topK) ?? 0),
+          topP: readNumber(topP) ?? 1,
+          signal: controller.signal,
+          onText: (piece) => {
+            completion.append(piece);
+            made += 1;
+          },
+          yieldEvery: async () => {
+            if (!context.attached()) controller?.abort();
+            await yieldNow();
+          },
+        });
+        const perSecond = result.seconds > 0 ? result.tokens.length / result.seconds : 0;
+        reportTime(time, `${result.tokens.length} tokens in ${result.seconds.toFixed(2)} s (${perSecond.toFixed(1)} tokens/s) on ${context.backend()} (in this browser)${controller.signal.aborted ? ', stopped' : ''}`, result.seconds, context.backend(), { tokens: String(result.tokens.length), tokensPerSecond: perSecond.toFixed(2) });
+      } catch (error) {
+        showError(error);
+        time.textContent = `Stopped after ${made} tokens.`;
+      } finally {
+        stop.disabled = true;
+        controller = null;
+      }
+    });
+  });
+  return { element: h('div', { className: 'local-text-page' }, form, time, output) };
+}
