@@ -111,7 +111,7 @@ function maxDifference(canvas: { width: number; height: number; rgba: number[] }
   return worst;
 }
 
-const imageCases = [
+const imageCases: { name: string; fields: Record<string, string>; body: Record<string, unknown> }[] = [
   { name: 'gan-mnist', fields: { 'local-seed': '42', 'local-count': '9', 'local-label': '3', 'local-truncation': '0.8' }, body: { seed: 42, n: 9, label: '3', truncation: 0.8 } },
   { name: 'vae-mnist', fields: { 'local-seed': '7', 'local-count': '16' }, body: { seed: 7, n: 16 } },
   {
@@ -174,7 +174,7 @@ test('the page stays clean: no console errors', { skip }, () => {
 
 test('timings per backend (GENLOOM_IN_BROWSER_TIMINGS=1)', { skip: skip ?? (process.env['GENLOOM_IN_BROWSER_TIMINGS'] ? false : 'set GENLOOM_IN_BROWSER_TIMINGS=1 to time the families') }, async (t) => {
   const backends = ['webgpu', 'webgl', 'cpu'];
-  const cases = [
+  const cases: { name: string; fields: Record<string, string> }[] = [
     { name: 'vae-mnist', fields: { 'local-seed': '1', 'local-count': '16' } },
     { name: 'gan-mnist', fields: { 'local-seed': '1', 'local-count': '16', 'local-label': '7' } },
     { name: 'diffusion-mnist', fields: { 'local-seed': '1', 'local-count': '16', 'local-label': '7', 'local-sampler': 'ddim', 'local-steps': '20', 'local-record-steps': 'false' } },
