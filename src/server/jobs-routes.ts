@@ -171,12 +171,13 @@ export function registerJobRoutes(context: ServerContext): void {
     },
   );
 
+  const { $schema: _schema, ...uploadResponseSchema } = z.toJSONSchema(z.object({ upload: z.object({ id: z.string(), dataset: z.string(), files: z.number(), bytes: z.number() }) }));
   api.describe('POST', '/api/uploads', {
     summary: 'Upload a dataset: a folder\'s files (each "file" part named by its relative path, e.g. "square/1.png") or one file; train on it with dataset "upload:ID"',
     tags: ['jobs'],
     requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'array', items: { type: 'string', format: 'binary' } } } } } } },
     responses: {
-      200: { description: 'the upload', content: { 'application/json': { schema: z.toJSONSchema(z.object({ upload: z.object({ id: z.string(), dataset: z.string(), files: z.number(), bytes: z.number() }) })) } } },
+      200: { description: 'the upload', content: { 'application/json': { schema: uploadResponseSchema } } },
       '4XX': { description: `a bad file name (400) or more than ${limits.maxUploadBytes} bytes in all (413): \`{ error: { code, message } }\``, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     },
   });

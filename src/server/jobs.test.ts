@@ -4,11 +4,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { tempDir, writeShapeFolder } from '../../test/fixtures.ts';
 import { resolveServerOptions, startServer, type StudioServer } from './app.ts';
 import { defaultLimits } from './context.ts';
+import { TrainingJobs } from './jobs.ts';
 
 const modelsDir = tempDir('genloom-jobs-models-');
 const runsDir = tempDir('genloom-jobs-runs-');
@@ -266,4 +268,30 @@ test('closing the server stops the running job with a checkpoint; a restarted se
   assert.equal(jobs['interrupted']!.state, 'stopped');
   assert.ok(jobs['interrupted']!.step > 0 && jobs['interrupted']!.step < limits.maxTrainingSteps);
   assert.equal(jobs['interrupted']!.step, trainedStep('interrupted'), 'stopped at its checkpoint');
+});
+
+test('a worker that crashes fails its job with a one-line message, and the queue goes on', async () => {
+  // A stand-in for train-worker.ts that exits, throws, or finishes at once, by run name.
+  const dir = tempDir();
+  const entry = join(dir, 'crashing-worker.mjs');
+  writeFileSync(
+    entry,
+    `import { parentPort, workerData } from 'node:worker_threads';
+     const name = workerData.request.outDir.split('/').pop();
+     if (name === 'exits') process.exit(3);
+     if (name === 'throws') throw new Error('out of memory\\n    at somewhere');
+     parentPort.postMessage({ type: 'done', summary: { outDir: workerData.request.outDir, steps: 7, stoppedEarly: false, last: { loss: 1 } } });`,
+  );
+  const jobs = new TrainingJobs({ runsDir: join(dir, 'runs'), queueDepth: 4, maxTrainingSteps: 100, workerEntry: pathToFileURL(entry), resolveDataset: (spec) => spec });
+  const settings = { family: 'vae', dataset: 'mnist', steps: 7, config: {} };
+  for (const name of ['exits', 'throws', 'finishes']) jobs.start(name, settings);
+  const finished = new Promise<void>((resolve) => jobs.subscribe('finishes', ({ event, data }) => event === 'state' && data.job.state === 'finished' && resolve()));
+  await finished;
+  const states = Object.fromEntries(jobs.list().map((job) => [job.name, job]));
+  assert.equal(states['exits']!.state, 'failed');
+  assert.match(states['exits']!.error!, /exited unexpectedly \(code 3\)/);
+  assert.equal(states['throws']!.state, 'failed');
+  assert.equal(states['throws']!.error, 'the training worker crashed: out of memory');
+  assert.equal(states['finishes']!.step, 7);
+  await jobs.close();
 });

@@ -86,6 +86,8 @@ export interface TrainingJobsOptions {
   maxTrainingSteps: number;
   /** Tensor backend of the workers. */
   backend?: string;
+  /** The module a job's worker runs (default train-worker.ts; tests give one that crashes). */
+  workerEntry?: URL;
   /** A job's dataset spec → what its worker trains on: a built-in name as it is, an upload's path (an HttpError when it is gone). */
   resolveDataset(spec: string): string;
 }
@@ -283,7 +285,7 @@ export class TrainingJobs {
     const { quiet: _quiet, backend: _backend, ...request } = buildTrainRequest(trainSettings, { command: trainCommandLine(family, trainSettings), quiet: true, backend: '' });
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     const workerData: TrainWorkerData = {
-      entry: new URL('./train-worker.ts', import.meta.url).href,
+      entry: (this.options.workerEntry ?? new URL('./train-worker.ts', import.meta.url)).href,
       family: record.family,
       request,
       maxSteps: this.options.maxTrainingSteps,
