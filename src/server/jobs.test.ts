@@ -222,7 +222,14 @@ test('a job trains over SSE, queues the next, stops mid-run and resumes to its f
   assertError(await call('GET', '/api/jobs/shapes-vae/files/model.safetensors'), 404, 'NOT_FOUND', /serves only/);
   assertError(await call('GET', '/api/jobs/shapes-vae/files/samples.txt'), 404, 'NOT_FOUND', /no samples\.txt yet/);
   assertError(await call('POST', '/api/jobs/shapes-vae/resume'), 409, 'CONFLICT', /finished its 400 steps/);
-  assertError(await call('POST', '/api/jobs/shapes-vae/stop'), 409, 'CONFLICT', /not running/);
+  assertError(await call('POST', '/api/jobs/shapes-vae/resume', { steps: 300 }), 400, 'BAD_REQUEST', /at step 400/);
+  // Given more steps, a finished run trains on from its checkpoint.
+  const longer = await call('POST', '/api/jobs/shapes-vae/resume', { steps: 432 });
+  assert.equal(longer.body.job.totalSteps, 432);
+  const extended = await waitForState('shapes-vae', ['finished', 'failed']);
+  assert.equal(extended.step, 432, extended.error);
+  assert.equal(trainedStep('shapes-vae'), 432);
+  assertError(await call('POST', '/api/jobs/shapes-vae/stop'), 409, 'CONFLICT', /not running: it finished at step 432/);
   const models = (await call('GET', '/api/models')).body.models.map((model: { name: string }) => model.name);
   assert.ok(models.includes('shapes-vae'), 'the run is a model of the studio');
 });

@@ -178,11 +178,11 @@ export class TrainingJobs {
       throw new HttpError(409, 'CONFLICT', `job "${id}" is already ${record.state}`);
     }
     const steps = options.steps ?? record.settings.steps;
-    if (record.state === 'finished' && !(options.steps !== undefined && options.steps > record.step)) {
-      throw new HttpError(409, 'CONFLICT', `job "${id}" already finished its ${record.step} steps: pass "steps" (more than ${record.step}) to train it longer`);
-    }
     if (options.steps !== undefined && options.steps <= record.step) {
       throw new HttpError(400, 'BAD_REQUEST', `job "${id}" is at step ${record.step}: "steps" must be more than that to train further`);
+    }
+    if (record.state === 'finished' && options.steps === undefined) {
+      throw new HttpError(409, 'CONFLICT', `job "${id}" already finished its ${record.step} steps: pass "steps" (more than ${record.step}) to train it longer`);
     }
     this.refuseWhenQueueFull();
     if (steps !== undefined) record.settings = { ...record.settings, steps };
