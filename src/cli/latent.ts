@@ -6,13 +6,14 @@ import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
 import { embed, featureNetDir, loadFeatureNet } from '../metrics/generator-eval.ts';
-import { gatherImages, indicesWithLabel, loadImageDataset, resolveLabel, takeImages, type ImageDataset } from '../data/index.ts';
+import { gatherImages, indicesWithLabel, resolveLabel, takeImages } from '../data/index.ts';
 import { listImageFiles } from '../data/folder.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { plotScatter } from '../io/plot.ts';
 import { readImagesForModel, writeImageGrid } from '../io/tensor-image.ts';
 import { addScaled, attributeVector, decodeRows, encodeMeans, manifoldLatents } from '../latent/latent.ts';
 import { project2d, projectionMethods, type ProjectionMethod } from '../latent/projection.ts';
+import { datasetForModel, encodeDataset } from '../latent/dataset-latents.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson, requireEncoder, requireImageShape, requireLatent } from './options.ts';
 
@@ -67,19 +68,6 @@ export function encodeCommand(): Command {
         for (const [i, path] of paths.entries()) process.stdout.write(`${path}: [${result.latents[i]!.map((v) => v.toFixed(3)).join(', ')}]\n`);
       }
     });
-}
-
-function encodeDataset(latent: LatentModel, dataset: ImageDataset): Float32Array[] {
-  const images = gatherImages(dataset, Array.from({ length: dataset.count }, (_, i) => i));
-  const rows = encodeMeans(latent, images);
-  images.dispose();
-  return rows;
-}
-
-function datasetForModel(model: LoadedModel, dir: string, spec: string | undefined, split: 'train' | 'test'): ImageDataset {
-  const [height, width, channels] = requireImageShape(model, dir);
-  const name = spec ?? ((model.manifest.training as Record<string, unknown>)['dataset'] as string);
-  return loadImageDataset(name, { split, height, width, channels: channels as 1 | 3 });
 }
 
 export function latentMapCommand(): Command {

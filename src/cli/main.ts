@@ -12,6 +12,7 @@ import { evalCommand, infoCommand } from './inspect.ts';
 import { feedbackCommand } from './feedback.ts';
 import { finetuneCommand } from './finetune.ts';
 import { rateCommand } from './rate.ts';
+import { serveCommand } from './serve.ts';
 import { attributeCommand, encodeCommand, latentMapCommand } from './latent.ts';
 import { attentionCommand, generateCommand } from './text.ts';
 import { importCommand } from './import.ts';
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand(), finetuneCommand(), rateCommand(), feedbackCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand(), finetuneCommand(), rateCommand(), feedbackCommand(), serveCommand()]) {
     program.addCommand(command);
   }
   const exitOverride = (command: Command) => {

@@ -53,6 +53,11 @@ export function readImage(path: string): ImageData01 {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
     throw new GenloomError('CORRUPT_FILE', `cannot read image ${path}: ${(error as Error).message}`, { cause: error });
   }
+  return decodeImageBytes(bytes, path);
+}
+
+/** Decodes PNG or JPEG bytes (as readImage does); `path` names them in errors. */
+export function decodeImageBytes(bytes: Buffer, path: string): ImageData01 {
   const isPng = startsWith(bytes, PNG_MAGIC);
   const isJpeg = !isPng && startsWith(bytes, JPEG_MAGIC);
   if (!isPng && !isJpeg) throw new GenloomError('CORRUPT_FILE', `${path} is not a PNG or JPEG image (unrecognised file header)`);

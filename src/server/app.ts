@@ -1,0 +1,117 @@
+/**
+ * The genloom studio server: the HTTP API under /api, its OpenAPI description at /openapi.json,
+ * and the built web studio at /. One Fastify instance; tensor work runs in worker threads
+ * (generation, training) so the server keeps answering while a model computes.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { genloomVersion } from '../version.ts';
+import { ModelCatalog } from './catalog.ts';
+import { defaultLimits, type ServerContext, type ServerOptions } from './context.ts';
+import { describeError, HttpError } from './http-errors.ts';
+import { Api } from './routes.ts';
+import { registerFeedbackRoutes } from './feedback-routes.ts';
+import { registerJobRoutes } from './jobs-routes.ts';
+import { registerModelRoutes } from './model-routes.ts';
+
+export interface StudioServer {
+  app: FastifyInstance;
+  context: ServerContext;
+  /** The address it listens on, e.g. http://127.0.0.1:8080 (after start). */
+  url: string;
+  close(): Promise<void>;
+}
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return loopbackHosts.has(host) || host.startsWith('127.');
+}
+
+export function resolveServerOptions(partial: Partial<ServerOptions> & Pick<ServerOptions, 'modelsDir'>): ServerOptions {
+  const runsDir = partial.runsDir ?? 'runs';
+  const host = partial.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !partial.token) {
+    throw new HttpError(400, 'BAD_REQUEST', `serving on ${host} (not loopback) needs a token: pass --token SECRET (or set GENLOOM_TOKEN)`);
+  }
+  return {
+    modelsDir: partial.modelsDir,
+    runsDir,
+    dbPath: partial.dbPath ?? join(runsDir, 'feedback.db'),
+    host,
+    port: partial.port ?? 8080,
+    ...(partial.token ? { token: partial.token } : {}),
+    limits: { ...defaultLimits, ...partial.limits },
+    ...(partial.webDir ? { webDir: partial.webDir } : {}),
+    ...(partial.backend ? { backend: partial.backend } : {}),
+  };
+}
+
+export async function buildServer(options: ServerOptions): Promise<StudioServer> {
+  const app = Fastify({ bodyLimit: options.limits.maxBodyBytes, logger: false, forceCloseConnections: true });
+  const cleanups: (() => void | Promise<void>)[] = [];
+  const context: ServerContext = {
+    options,
+    api: new Api(app),
+    catalog: new ModelCatalog(options.modelsDir, options.runsDir),
+    onClose: (cleanup) => cleanups.push(cleanup),
+  };
+
+  app.setErrorHandler((error, _request, reply) => {
+    const { status, body } = describeError(error);
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  app.addHook('onRequest', async (request) => {
+    // A page on another site can make the browser send requests to 127.0.0.1, and DNS rebinding can
+    // make them look same-origin: on loopback only loopback Host names are answered.
+    const hostName = (request.headers.host ?? '').replace(/:\d+$/, '');
+    if (isLoopback(options.host) && !isLoopback(hostName)) throw new HttpError(403, 'FORBIDDEN', `requests must be addressed to 127.0.0.1 or localhost, not "${hostName}"`);
+    if (options.token && (request.url.startsWith('/api/') || request.url.startsWith('/openapi'))) {
+      const header = request.headers.authorization;
+      const given = header?.startsWith('Bearer ') ? header.slice(7) : new URL(request.url, 'http://x').searchParams.get('token');
+      if (given !== options.token) throw new HttpError(401, 'UNAUTHORIZED', 'this server needs its token: send "Authorization: Bearer TOKEN" or ?token=TOKEN');
+    }
+  });
+
+  app.get('/openapi.json', async () => context.api.document(genloomVersion));
+  const { samples } = registerModelRoutes(context);
+  registerFeedbackRoutes(context, samples);
+  registerJobRoutes(context);
+
+  if (options.webDir && existsSync(join(options.webDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: options.webDir, prefix: '/', index: ['index.html'], wildcard: false });
+    app.get('/', (_request, reply) => reply.sendFile('index.html'));
+  }
+
+  let url = '';
+  return {
+    app,
+    context,
+    get url() {
+      return url;
+    },
+    set url(value: string) {
+      url = value;
+    },
+    async close() {
+      await app.close();
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  } as StudioServer;
+}
+
+/** Builds and starts the server; `port: 0` picks a free port (tests). */
+export async function startServer(options: ServerOptions): Promise<StudioServer> {
+  const server = await buildServer(options);
+  const address = await server.app.listen({ host: options.host, port: options.port });
+  const port = Number(new URL(address.replace('[::1]', 'localhost')).port);
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  (server as { url: string }).url = `http://${host}:${port}`;
+  return server;
+}

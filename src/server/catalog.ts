@@ -1,0 +1,121 @@
+/**
+ * The models the studio offers: every folder with a config.json in the models folder, then in the
+ * runs folder (training jobs' output). It rescans on every request — a folder is a few stat calls —
+ * so a model added, retrained or deleted under the running server shows up as it is now.
+ *
+ * Names are folder names only; a name is looked up by listing, never joined into a path, so no
+ * request can reach outside the two folders (symbolic links that point elsewhere are refused too).
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { checkpointFormat, type CheckpointManifest } from '../io/checkpoint.ts';
+import { families } from '../models/registry.ts';
+import { HttpError } from './http-errors.ts';
+
+export interface ModelSummary {
+  name: string;
+  family: string;
+  source: 'models' | 'runs';
+  summary: string;
+  trainedSteps: number;
+  capabilities: string[];
+}
+
+export interface CatalogEntry extends ModelSummary {
+  dir: string;
+  manifest: CheckpointManifest;
+  /** Changes whenever the weights or config are rewritten: the key loaded models are cached under. */
+  version: string;
+}
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** What each family can do in the studio (the generation worker checks again on the loaded model). */
+const familyCapabilities: Record<string, string[]> = {
+  vae: ['images', 'latent', 'encode', 'latent-map', 'in-browser'],
+  gan: ['images', 'latent', 'in-browser'],
+  diffusion: ['images', 'trajectory', 'in-browser'],
+  pixelcnn: ['images', 'completion'],
+  transformer: ['text', 'attention', 'in-browser'],
+  music: ['music'],
+  classifier: [],
+};
+
+export function capabilitiesOf(manifest: CheckpointManifest): string[] {
+  const capabilities = [...(familyCapabilities[manifest.family] ?? [])];
+  if (manifest.family === 'vae' && Array.isArray(manifest.training['labelNames'])) capabilities.push('attributes');
+  return capabilities;
+}
+
+function readEntry(root: string, name: string, source: 'models' | 'runs'): CatalogEntry | undefined {
+  const dir = join(root, name);
+  const configPath = join(dir, 'config.json');
+  const weightsPath = join(dir, 'model.safetensors');
+  try {
+    if (!statSync(dir).isDirectory() || !existsSync(configPath) || !existsSync(weightsPath)) return undefined;
+    const real = realpathSync(dir);
+    const realRoot = realpathSync(root);
+    if (!real.startsWith(realRoot + sep)) return undefined;
+    const manifest = JSON.parse(readFileSync(configPath, 'utf8')) as CheckpointManifest;
+    if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') return undefined;
+    const version = `${statSync(configPath).mtimeMs}:${statSync(weightsPath).mtimeMs}:${statSync(weightsPath).size}`;
+    return {
+      name,
+      family: manifest.family,
+      source,
+      summary: families[manifest.family]?.summary ?? `a ${manifest.family} model (unknown to this genloom)`,
+      trainedSteps: Number(manifest.training?.step ?? 0),
+      capabilities: capabilitiesOf(manifest),
+      dir: real,
+      manifest,
+      version,
+    };
+  } catch {
+    // A folder being written (a checkpoint mid-save) or not a model: not offered until it is whole.
+    return undefined;
+  }
+}
+
+export class ModelCatalog {
+  readonly modelsDir: string;
+  readonly runsDir: string;
+
+  constructor(modelsDir: string, runsDir: string) {
+    this.modelsDir = resolve(modelsDir);
+    this.runsDir = resolve(runsDir);
+  }
+
+  list(): CatalogEntry[] {
+    const entries: CatalogEntry[] = [];
+    const seen = new Set<string>();
+    for (const [root, source] of [[this.modelsDir, 'models'], [this.runsDir, 'runs']] as const) {
+      if (!existsSync(root)) continue;
+      for (const name of readdirSync(root).sort()) {
+        if (!namePattern.test(name) || seen.has(name)) continue;
+        const entry = readEntry(root, name, source);
+        if (entry) {
+          entries.push(entry);
+          seen.add(name);
+        }
+      }
+    }
+    return entries;
+  }
+
+  /** The model called `name`, as it is on disk now; a 404 that says what exists otherwise. */
+  get(name: string): CatalogEntry {
+    if (!namePattern.test(name)) throw new HttpError(400, 'BAD_REQUEST', `"${name}" is not a model name (letters, digits, ".", "_" and "-" only)`);
+    for (const [root, source] of [[this.modelsDir, 'models'], [this.runsDir, 'runs']] as const) {
+      if (!existsSync(join(root, name))) continue;
+      const entry = readEntry(root, name, source);
+      if (entry) return entry;
+    }
+    const known = this.list().map((entry) => entry.name);
+    throw new HttpError(404, 'NOT_FOUND', `no model "${name}"${known.length > 0 ? `: the studio has ${known.join(', ')}` : ' (the models folder is empty)'}`);
+  }
+}
+
+export function summaryOf(entry: CatalogEntry): ModelSummary {
+  const { name, family, source, summary, trainedSteps, capabilities } = entry;
+  return { name, family, source, summary, trainedSteps, capabilities };
+}

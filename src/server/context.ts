@@ -1,0 +1,67 @@
+/**
+ * What every route module of the server shares: its options and limits, the route table with its
+ * OpenAPI description, the model catalog, and the hooks that run when the server closes.
+ */
+import type { Api } from './routes.ts';
+import type { ModelCatalog } from './catalog.ts';
+
+export interface ServerLimits {
+  /** Images per generate/decode request. */
+  maxImages: number;
+  /** Tokens per text request. */
+  maxTokens: number;
+  /** Denoising steps per diffusion request, and training steps per job. */
+  maxSteps: number;
+  maxTrainingSteps: number;
+  /** Frames of an interpolation. */
+  maxFrames: number;
+  /** Bars of a music request. */
+  maxBars: number;
+  /** A JSON request body. */
+  maxBodyBytes: number;
+  /** An upload (all its files together). */
+  maxUploadBytes: number;
+  /** Requests waiting for the generation worker beyond the one it runs; more get 429. */
+  queueDepth: number;
+  /** Training jobs waiting behind the running one; more get 429. */
+  jobQueueDepth: number;
+}
+
+export const defaultLimits: ServerLimits = {
+  maxImages: 64,
+  maxTokens: 2000,
+  maxSteps: 1000,
+  maxTrainingSteps: 100_000,
+  maxFrames: 64,
+  maxBars: 64,
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxUploadBytes: 200 * 1024 * 1024,
+  queueDepth: 16,
+  jobQueueDepth: 4,
+};
+
+export interface ServerOptions {
+  /** The folder of models the studio offers (default ./models). */
+  modelsDir: string;
+  /** Where training jobs write their runs and uploads land (default ./runs). */
+  runsDir: string;
+  /** The SQLite feedback store (default <runsDir>/feedback.db). */
+  dbPath: string;
+  host: string;
+  port: number;
+  /** Required as `Authorization: Bearer TOKEN` (or `?token=`) on every /api request when set. */
+  token?: string;
+  limits: ServerLimits;
+  /** The built front end (web/dist); absent: the API alone. */
+  webDir?: string;
+  /** Tensor backend of the workers (auto, native, wasm, cpu). */
+  backend?: string;
+}
+
+export interface ServerContext {
+  options: ServerOptions;
+  api: Api;
+  catalog: ModelCatalog;
+  /** Cleanup that runs when the server closes (workers, stores), in order. */
+  onClose(cleanup: () => void | Promise<void>): void;
+}

@@ -1,0 +1,149 @@
+/**
+ * The server's side of the generation worker: a queue in front of one worker thread. One request
+ * runs at a time (tensor work uses every core already); up to `queueDepth` wait, and beyond that a
+ * request is refused with 429 at once rather than left to time out. A request whose client goes
+ * away is dropped from the queue, or cancelled between steps if it is running. A worker that dies
+ * fails only the request it was running; the next request starts a fresh one.
+ */
+import { Worker } from 'node:worker_threads';
+import type { CatalogEntry } from './catalog.ts';
+import { HttpError } from './http-errors.ts';
+import type { WorkMessage, WorkRequest } from './generation-worker.ts';
+
+export interface WorkOptions {
+  onEvent?(event: string, data: unknown): void;
+  /** Aborting drops the request (queued) or cancels it (running). */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  request: WorkRequest;
+  options: WorkOptions;
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+}
+
+export class GenerationQueue {
+  private worker: Worker | undefined;
+  private ready: Promise<void> | undefined;
+  private readonly cancelled = new Int32Array(new SharedArrayBuffer(4));
+  private running: Pending | undefined;
+  private readonly waiting: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  backend = 'not started';
+  completed = 0;
+
+  constructor(private readonly queueDepth: number, private readonly backendName?: string) {}
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  run(operation: WorkRequest['operation'], entry: Pick<CatalogEntry, 'name' | 'dir' | 'version'>, body: unknown, options: WorkOptions = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new HttpError(503, 'INTERNAL', 'the server is shutting down'));
+    if (this.running && this.waiting.length >= this.queueDepth) {
+      return Promise.reject(new HttpError(429, 'TOO_MANY_REQUESTS', `the generation queue is full (${this.queueDepth} waiting): try again shortly`));
+    }
+    if (options.signal?.aborted) return Promise.reject(new HttpError(499, 'CANCELLED', 'the request was cancelled'));
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { request: { id: this.nextId++, operation, name: entry.name, dir: entry.dir, version: entry.version, body }, options, resolve, reject };
+      options.signal?.addEventListener('abort', () => this.cancel(pending), { once: true });
+      this.waiting.push(pending);
+      void this.pump();
+    });
+  }
+
+  private cancel(pending: Pending): void {
+    const index = this.waiting.indexOf(pending);
+    if (index >= 0) {
+      this.waiting.splice(index, 1);
+      pending.reject(new HttpError(499, 'CANCELLED', 'the request was cancelled'));
+    } else if (this.running === pending) {
+      Atomics.store(this.cancelled, 0, pending.request.id);
+    }
+  }
+
+  private start(): Promise<void> {
+    const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+      workerData: { entry: new URL('./generation-worker.ts', import.meta.url).href, cancelled: this.cancelled.buffer, backend: this.backendName },
+    });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: WorkMessage) => {
+        if (message.type === 'ready') {
+          this.backend = message.backend;
+          resolve();
+          return;
+        }
+        const running = this.running;
+        if (!running || running.request.id !== message.id) return;
+        if (message.type === 'event') running.options.onEvent?.(message.event, message.data);
+        else this.finish(message);
+      });
+      worker.on('error', (error) => {
+        reject(error);
+        this.failWorker(error);
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) this.failWorker(new Error(`the generation worker stopped (exit code ${code})`));
+      });
+    });
+  }
+
+  private failWorker(error: Error): void {
+    this.worker = undefined;
+    this.ready = undefined;
+    const running = this.running;
+    this.running = undefined;
+    running?.reject(new HttpError(500, 'INTERNAL', `the generation worker failed: ${error.message.split('\n')[0]}`));
+    void this.pump();
+  }
+
+  private finish(message: Extract<WorkMessage, { type: 'result' | 'error' }>): void {
+    const running = this.running!;
+    this.running = undefined;
+    this.completed += 1;
+    if (message.type === 'result') running.resolve(message.result);
+    else if (message.error.cancelled) running.reject(new HttpError(499, 'CANCELLED', 'the request was cancelled'));
+    else running.reject(message.error.genloomCode ? Object.assign(new Error(message.error.message), { genloomCode: message.error.genloomCode }) : new HttpError(500, 'INTERNAL', message.error.message));
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running || this.waiting.length === 0 || this.closed) return;
+    const next = this.waiting.shift()!;
+    this.running = next;
+    try {
+      this.ready ??= this.start();
+      await this.ready;
+    } catch {
+      return; // failWorker has rejected it and moved on
+    }
+    if (this.running !== next) return;
+    Atomics.store(this.cancelled, 0, 0);
+    if (next.options.signal?.aborted) {
+      this.running = undefined;
+      next.reject(new HttpError(499, 'CANCELLED', 'the request was cancelled'));
+      void this.pump();
+      return;
+    }
+    this.worker!.postMessage(next.request);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.waiting.splice(0)) pending.reject(new HttpError(503, 'INTERNAL', 'the server is shutting down'));
+    const worker = this.worker;
+    this.worker = undefined;
+    if (this.running) {
+      this.running.reject(new HttpError(503, 'INTERNAL', 'the server is shutting down'));
+      this.running = undefined;
+    }
+    await worker?.terminate();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Errors as the HTTP API reports them: a status and one JSON body shape, `{ error: { code,
+ * message } }`, whatever went wrong. GenloomErrors from the library keep their code and message.
+ */
+import { GenloomError, type GenloomErrorCode } from '../core/errors.ts';
+
+export type HttpErrorCode = GenloomErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_REQUESTS' | 'PAYLOAD_TOO_LARGE' | 'GONE' | 'CONFLICT' | 'CANCELLED' | 'INTERNAL';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: HttpErrorCode, message: string) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const statusOfGenloomCode: Record<GenloomErrorCode, number> = {
+  BAD_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  CORRUPT_FILE: 422,
+  WRONG_FAMILY: 400,
+  SHAPE_MISMATCH: 400,
+  EMPTY_DATASET: 400,
+  UNSUPPORTED: 400,
+  BACKEND: 500,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** The status and body for anything thrown while answering a request. */
+export function describeError(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+  if (error instanceof GenloomError) return { status: statusOfGenloomCode[error.code] ?? 400, body: { error: { code: error.code, message: error.message } } };
+  // Errors from a worker arrive as plain objects with the same fields.
+  if (isErrorLike(error) && typeof error.genloomCode === 'string') {
+    const code = error.genloomCode as GenloomErrorCode;
+    return { status: statusOfGenloomCode[code] ?? 400, body: { error: { code, message: error.message } } };
+  }
+  const fastify = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    const code = fastify.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : fastify.statusCode === 415 ? 'BAD_REQUEST' : 'BAD_REQUEST';
+    return { status: fastify.statusCode, body: { error: { code, message: oneLine(fastify.message ?? 'bad request') } } };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: oneLine(error instanceof Error ? error.message : String(error)) } } };
+}
+
+function isErrorLike(value: unknown): value is { message: string; genloomCode?: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
+}
+
+function oneLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}

@@ -1,0 +1,242 @@
+/**
+ * The model routes: list and describe models, serve their files (for in-browser mode), generate
+ * with every family (as JSON, or streamed as Server-Sent Events), and explore latent spaces and
+ * attention. Tensor work goes to the generation worker; this thread validates, queues and answers.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { genloomVersion } from '../version.ts';
+import { summaryOf, type CatalogEntry } from './catalog.ts';
+import type { ServerContext } from './context.ts';
+import { GenerationQueue } from './generation.ts';
+import { describeError, HttpError } from './http-errors.ts';
+import { SampleCache, type RememberedSample } from './samples.ts';
+import { openEventStream } from './sse.ts';
+
+const servedFiles = ['config.json', 'model.safetensors', 'tokenizer.json', 'samples.png', 'loss.png'] as const;
+const contentTypes: Record<string, string> = { json: 'application/json', safetensors: 'application/octet-stream', png: 'image/png' };
+
+const nameParams = z.object({ name: z.string().max(128) });
+const seed = z.number().int().min(0).max(2 ** 31 - 1);
+const base64Png = z.string().min(8).max(8_000_000);
+
+export interface ModelRoutes {
+  generation: GenerationQueue;
+  samples: SampleCache;
+}
+
+export function registerModelRoutes(context: ServerContext): ModelRoutes {
+  const { api, catalog, options } = context;
+  const limits = options.limits;
+  const generation = new GenerationQueue(limits.queueDepth, options.backend);
+  const samples = new SampleCache();
+  context.onClose(() => generation.close());
+
+  /** Runs an operation for a request, cancelling it if the client goes away first. */
+  const work = (operation: Parameters<GenerationQueue['run']>[0], entry: CatalogEntry, body: unknown, reply: FastifyReply, onEvent?: (event: string, data: unknown) => void) => {
+    const controller = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    return generation.run(operation, entry, body, { signal: controller.signal, onEvent });
+  };
+
+  api.route({ method: 'GET', url: '/api/health', summary: 'Is the server up; its version, backend and queue', tag: 'server' }, async () => {
+    const stats = generation.busy || generation.queued > 0 ? undefined : await generation.run('stats', { name: '', dir: '', version: '' }, {});
+    return { ok: true, version: genloomVersion, backend: generation.backend, generation: { running: generation.busy, queued: generation.queued, completed: generation.completed, ...(stats ? { worker: stats } : {}) } };
+  });
+
+  api.route({ method: 'GET', url: '/api/models', summary: 'The models the studio offers (the models folder, then the runs folder)', tag: 'models' }, () => ({
+    models: catalog.list().map(summaryOf),
+  }));
+
+  api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: nameParams }, async ({ params }, reply) => {
+    const entry = catalog.get(params.name);
+    const described = (await work('describe', entry, {}, reply)) as Record<string, unknown>;
+    return {
+      ...summaryOf(entry),
+      ...described,
+      config: entry.manifest.config,
+      training: entry.manifest.training,
+      ...(entry.manifest.metrics ? { metrics: entry.manifest.metrics } : {}),
+      files: servedFiles.filter((file) => existsSync(join(entry.dir, file))),
+    };
+  });
+
+  api.describe('GET', '/api/models/:name/files/:file', {
+    summary: "A model's file: config.json, model.safetensors, tokenizer.json, samples.png or loss.png (in-browser mode loads its weights here)",
+    tags: ['models'],
+    parameters: [
+      { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: servedFiles } },
+    ],
+    responses: { 200: { description: 'the file', content: { 'application/octet-stream': {} } } },
+  });
+  api.app.get('/api/models/:name/files/:file', (request: FastifyRequest<{ Params: { name: string; file: string } }>, reply) => {
+    const entry = catalog.get(request.params.name);
+    const file = request.params.file;
+    if (!(servedFiles as readonly string[]).includes(file)) throw new HttpError(404, 'NOT_FOUND', `models serve only ${servedFiles.join(', ')}; not "${file}"`);
+    const path = join(entry.dir, file);
+    if (!existsSync(path)) throw new HttpError(404, 'NOT_FOUND', `${entry.name} has no ${file}`);
+    const size = statSync(path).size;
+    return reply
+      .header('content-type', contentTypes[file.split('.').pop()!] ?? 'application/octet-stream')
+      .header('content-length', size)
+      .header('cache-control', 'no-cache')
+      .send(createReadStream(path));
+  });
+
+  const generateBody = z
+    .object({
+      seed: seed.optional(),
+      n: z.number().int().min(1).max(limits.maxImages).optional(),
+      label: z.string().max(100).optional(),
+      prompt: z.string().max(10_000).optional(),
+      truncation: z.number().gt(0).max(1).optional(),
+      sampler: z.enum(['ddpm', 'ddim', 'dpm-solver']).optional(),
+      steps: z.number().int().min(1).max(limits.maxSteps).optional(),
+      guidance: z.number().min(0).max(50).optional(),
+      trajectory: z.boolean().optional(),
+      maxTokens: z.number().int().min(1).max(limits.maxTokens).optional(),
+      temperature: z.number().min(0).max(100).optional(),
+      topK: z.number().int().min(0).optional(),
+      topP: z.number().gt(0).max(1).optional(),
+      repetitionPenalty: z.number().min(1).max(100).optional(),
+      style: z.string().max(100).optional(),
+      bars: z.number().int().min(1).max(limits.maxBars).optional(),
+      stream: z.boolean().optional(),
+    })
+    .strict();
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/generate',
+      summary: 'Generate with any family: images (VAE, GAN, diffusion, PixelCNN), text (transformer) or music; `stream: true` answers with Server-Sent Events (progress, step, token, then result or error)',
+      tag: 'generate',
+      params: nameParams,
+      body: generateBody,
+      responses: { 200: { description: 'the result (JSON), or with stream: true an event stream', contentType: 'application/json' } },
+    },
+    async ({ params, body, raw }, reply) => {
+      const entry = catalog.get(params.name);
+      const { stream, ...rest } = body;
+      const request = {
+        ...rest,
+        seed: rest.seed ?? randomInt(0, 2 ** 31 - 1),
+        ...(entry.family === 'transformer' ? { maxTokens: rest.maxTokens ?? 200 } : {}),
+        ...(entry.family === 'music' ? { bars: rest.bars ?? 8 } : {}),
+        ...(entry.family !== 'transformer' && entry.family !== 'music' ? { n: rest.n ?? 16 } : {}),
+      };
+      const finish = (result: Record<string, unknown>) => withSampleKeys(samples, entry, request, result);
+      if (!stream) return finish((await work('generate', entry, request, reply)) as Record<string, unknown>);
+      const events = openEventStream(raw, reply);
+      const controller = new AbortController();
+      events.onClose(() => controller.abort());
+      try {
+        const result = (await generation.run('generate', entry, request, { signal: controller.signal, onEvent: (event, data) => events.send(event, data) })) as Record<string, unknown>;
+        events.send('result', finish(result));
+      } catch (error) {
+        if (!events.closed) events.send('error', describeError(error).body);
+      } finally {
+        events.close();
+      }
+      return reply;
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/decode',
+      summary: 'Decode latent vectors into images (VAE, GAN)',
+      tag: 'latent',
+      params: nameParams,
+      body: z.object({ z: z.array(z.array(z.number().finite()).min(1).max(4096)).min(1).max(limits.maxImages), label: z.string().max(100).optional() }).strict(),
+    },
+    async ({ params, body }, reply) => {
+      const entry = catalog.get(params.name);
+      const result = (await work('decode', entry, body, reply)) as { images: { png: string }[] };
+      return { images: result.images.map((image, i) => ({ ...image, sampleKey: rememberPng(samples, entry, 0, { z: body.z[i], ...(body.label ? { label: body.label } : {}) }, image.png) })) };
+    },
+  );
+
+  api.route(
+    { method: 'POST', url: '/api/models/:name/latent', summary: 'The latents generate draws for a seed (to start the sliders from a sample)', tag: 'latent', params: nameParams, body: z.object({ seed, n: z.number().int().min(1).max(limits.maxImages).default(1), truncation: z.number().gt(0).max(1).optional() }).strict() },
+    async ({ params, body }, reply) => work('latent', catalog.get(params.name), body, reply),
+  );
+
+  api.route(
+    { method: 'POST', url: '/api/models/:name/encode', summary: 'Encode an image (base64 PNG or JPEG) to its posterior mean (VAE)', tag: 'latent', params: nameParams, body: z.object({ png: base64Png }).strict() },
+    async ({ params, body }, reply) => work('encode', catalog.get(params.name), body, reply),
+  );
+
+  const endpoint = z.union([z.object({ seed }).strict(), z.object({ z: z.array(z.number().finite()).min(1).max(4096) }).strict(), z.object({ png: base64Png }).strict()]);
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/interpolate',
+      summary: 'Walk the latent space between two seeds, latents or images: frames and a GIF',
+      tag: 'latent',
+      params: nameParams,
+      body: z.object({ from: endpoint, to: endpoint, frames: z.number().int().min(2).max(limits.maxFrames).default(16), method: z.enum(['slerp', 'lerp']).default('slerp'), label: z.string().max(100).optional() }).strict(),
+    },
+    async ({ params, body }, reply) => work('interpolate', catalog.get(params.name), body, reply),
+  );
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/latent-map',
+      summary: "A 2-D PCA map of test images' latents; a point (x, y) decodes as mean + x·axes[0] + y·axes[1]",
+      tag: 'latent',
+      params: nameParams,
+      body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), count: z.number().int().min(10).max(5000).default(1000) }).strict(),
+    },
+    async ({ params, body }, reply) => work('latent-map', catalog.get(params.name), body, reply),
+  );
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/attributes',
+      summary: 'Attribute vectors, one per label: mean latent of that label minus that of the rest (VAE)',
+      tag: 'latent',
+      params: nameParams,
+      body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), perLabel: z.number().int().min(10).max(2000).default(300) }).strict(),
+    },
+    async ({ params, body }, reply) => work('attributes', catalog.get(params.name), body, reply),
+  );
+
+  api.route(
+    { method: 'POST', url: '/api/models/:name/attention', summary: 'Attention weights of every layer and head for a prompt (transformer)', tag: 'text', params: nameParams, body: z.object({ prompt: z.string().min(1).max(4000) }).strict() },
+    async ({ params, body }, reply) => work('attention', catalog.get(params.name), body, reply),
+  );
+
+  return { generation, samples };
+}
+
+function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {
+  return samples.remember({ model: entry.name, dir: entry.dir, family: entry.family, seed, settings, file: { bytes: Buffer.from(png, 'base64'), extension: 'png' } });
+}
+
+/** Gives each output of a generate result the key a rating refers to it by. */
+function withSampleKeys(samples: SampleCache, entry: CatalogEntry, request: Record<string, unknown>, result: Record<string, unknown>): Record<string, unknown> {
+  const { seed, n: _n, ...settings } = request as { seed: number; n?: number } & Record<string, unknown>;
+  const common: Omit<RememberedSample, 'settings'> = { model: entry.name, dir: entry.dir, family: entry.family, seed };
+  if (result['kind'] === 'images') {
+    const images = result['images'] as { png: string; index: number }[];
+    return { ...result, images: images.map((image) => ({ ...image, sampleKey: rememberPng(samples, entry, seed, { ...settings, index: image.index }, image.png) })) };
+  }
+  if (result['kind'] === 'text') {
+    const prompt = String(result['prompt']);
+    return { ...result, sampleKey: samples.remember({ ...common, settings, prompt, text: String(result['text']) }) };
+  }
+  if (result['kind'] === 'music') {
+    return { ...result, sampleKey: samples.remember({ ...common, settings, file: { bytes: Buffer.from(String(result['midi']), 'base64'), extension: 'mid' } }) };
+  }
+  return result;
+}

@@ -1,0 +1,44 @@
+/**
+ * A real browser for the studio tests: Debian's chromium driven by playwright-core (never a browser
+ * download). Without /usr/bin/chromium the browser tests are skipped on a developer's machine and
+ * fail under CI (CI=true), where .ci/run installs it.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+
+export const chromiumPath = '/usr/bin/chromium';
+export const testOutput = fileURLToPath(new URL('../test-output/', import.meta.url));
+
+/** Why browser tests cannot run here, or undefined when they can. */
+export function browserSkipReason(): string | undefined {
+  if (existsSync(chromiumPath)) return undefined;
+  if (process.env['CI']) throw new Error(`${chromiumPath} is missing: .ci/run should have installed Debian's chromium`);
+  return `${chromiumPath} is not installed (apt-get install chromium)`;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      // WebGL on the CPU (SwiftShader), so in-browser mode runs on a machine without a GPU.
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+    ],
+  });
+}
+
+/** A path under test-output/ for a screenshot or other artefact of a browser test. */
+export function outputPath(name: string): string {
+  mkdirSync(testOutput, { recursive: true });
+  return join(testOutput, name);
+}
