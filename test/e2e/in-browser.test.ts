@@ -81,14 +81,24 @@ async function fill(fields: Record<string, string>): Promise<void> {
   }
 }
 
-/** Clicks Generate and waits for the result; returns the seconds the page measured. */
-async function generate(timeout = 300_000): Promise<{ seconds: number; dataset: Record<string, string> }> {
+/**
+ * Clicks Generate and waits for the result; returns the seconds the page measured and, when the
+ * model was still running a moment after the click, how long the page took to paint a frame then
+ * (the model runs in a worker, so the page should stay live).
+ */
+async function generate(timeout = 300_000): Promise<{ seconds: number; dataset: Record<string, string>; frameMs?: number }> {
   const time = page.getByTestId('local-time');
   await time.evaluate((element) => { delete (element as HTMLElement).dataset['seconds']; });
   await page.getByTestId('local-generate').click();
+  await page.waitForTimeout(300);
+  const frame = await page.evaluate(() => {
+    const running = document.querySelector<HTMLElement>('[data-testid="local-time"]')?.dataset['seconds'] === undefined;
+    const started = performance.now();
+    return new Promise<{ running: boolean; ms: number }>((resolve) => requestAnimationFrame(() => resolve({ running, ms: performance.now() - started })));
+  });
   await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="local-time"]')?.dataset['seconds'] !== undefined, undefined, { timeout });
   const dataset = await time.evaluate((element) => ({ ...(element as HTMLElement).dataset }) as Record<string, string>);
-  return { seconds: Number(dataset['seconds']), dataset };
+  return { seconds: Number(dataset['seconds']), dataset, ...(frame.running ? { frameMs: frame.ms } : {}) };
 }
 
 /** The output canvas's pixels (R, G, B of each; the images are grey) and size. */
@@ -128,8 +138,12 @@ for (const { name, fields, body } of imageCases) {
     assert.match((await page.getByTestId('local-backend').textContent())!, /^Running in this browser on (WEBGL|WEBGPU)$/);
     assert.match((await page.getByTestId('local-progress').textContent())!, /model\.safetensors \([\d.]+ MB\)/);
     await fill(fields);
-    const { seconds, dataset } = await generate();
+    const { seconds, dataset, frameMs } = await generate();
     assert.ok(seconds > 0);
+    if (frameMs !== undefined) {
+      t.diagnostic(`${name}: while the model ran, the page painted a frame after ${frameMs.toFixed(0)} ms`);
+      assert.ok(frameMs < 1000, `the page froze for ${frameMs.toFixed(0)} ms while the model ran`);
+    }
     assert.equal(dataset['backend'], backend);
     const worst = maxDifference(await canvasPixels(), await serverGrid(name, body));
     t.diagnostic(`${name}: ${backend}, ${seconds.toFixed(3)} s in the page (cold), max pixel difference from the server ${worst}/255`);

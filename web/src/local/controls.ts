@@ -4,13 +4,18 @@
  * guidance (with the denoising steps to scrub through) for diffusion, and for the transformer a
  * prompt and sampling settings with the text streaming in token by token.
  */
-import { announce, busy, checkbox, field, h, numberInput, readNumber, seedControl, select, showError } from '../dom.ts';
+import { announce, busy, checkbox, field, h, numberInput, readNumber, seedControl, select } from '../dom.ts';
 import { framePlayer } from '../ui/frame-player.ts';
 import { drawGrid, type ImageBatch } from './draw.ts';
-import type { ImageModel, ImageRequest, TextModel } from './models.ts';
-import { nextPaint, tokenYield } from './yield.ts';
+import type { ModelWorker } from './client.ts';
+import type { ModelDescription, SampleMessage } from './protocol.ts';
+
+type ImageDescription = Extract<ModelDescription, { kind: 'images' }>;
+type TextDescription = Extract<ModelDescription, { kind: 'text' }>;
 
 export interface ControlsContext {
+  /** The worker that holds the model. */
+  worker: ModelWorker;
   /** The backend the model runs on (shown with each result). */
   backend(): string;
   /** False once the page has left the document (a running text generation then stops). */
@@ -41,7 +46,7 @@ function reportTime(line: HTMLElement, text: string, seconds: number, backend: s
 }
 
 /** Seed, count, and the family's own settings, then Generate: the images drawn on a canvas. */
-export function imageControls(model: ImageModel, context: ControlsContext): FamilyControls {
+export function imageControls(model: ImageDescription, context: ControlsContext): FamilyControls {
   const seed = seedControl('local-seed');
   const count = numberInput(16, { min: 1, max: 64, testid: 'local-count' });
   const labels = model.conditional && model.labelNames ? select([randomLabel, ...model.labelNames], randomLabel, 'local-label') : null;
@@ -61,46 +66,39 @@ export function imageControls(model: ImageModel, context: ControlsContext): Fami
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(generate, async () => {
-      const request: ImageRequest = {
+      const request: SampleMessage = {
         seed: readNumber(seed.input) ?? 0,
         count: Math.max(1, Math.min(64, Math.round(readNumber(count) ?? 16))),
         ...(truncation ? { truncation: readNumber(truncation) ?? 1 } : {}),
       };
-      const labelName = labels && labels.value !== randomLabel ? labels.value : undefined;
-      if (labelName !== undefined) request.label = model.labelNames!.indexOf(labelName);
+      if (labels && labels.value !== randomLabel) request.label = model.labelNames!.indexOf(labels.value);
       const promptText = diffusion?.promptInput.value.trim();
-      if (promptText && model.labelFromPrompt) request.label = model.labelFromPrompt(promptText);
+      if (promptText && model.prompts) request.prompt = promptText;
       if (diffusion) Object.assign(request, diffusion.read());
       time.textContent = 'Generating…';
-      await nextPaint();
-      const frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
+      delete time.dataset['seconds'];
       const [height, width, channels] = model.imageShape;
       const asBatch = (data: Float32Array): ImageBatch => ({ data, count: request.count, height, width, channels });
-      if (diffusion?.recordSteps.checked) {
-        request.onStep = (step, t, x, x0) => frames.push({ step, t, x: asBatch(x.dataSync() as Float32Array), x0: asBatch(x0.dataSync() as Float32Array) });
-      }
+      diffusion?.reset();
       const started = performance.now();
-      const images = model.sample(request);
-      let data: Float32Array;
-      try {
-        data = (await images.data()) as Float32Array;
-      } finally {
-        images.dispose();
-      }
+      const result = await context.worker.sample(request, diffusion && request.recordSteps
+        ? (step, t, x, x0) => diffusion.addFrame({ step, t, x: asBatch(x), x0: asBatch(x0) })
+        : undefined);
       const seconds = (performance.now() - started) / 1000;
-      drawGrid(canvas, asBatch(data));
+      drawGrid(canvas, asBatch(result.data));
+      const labelName = result.label !== undefined ? model.labelNames?.[result.label] ?? String(result.label) : undefined;
       const described = `${request.count} image${request.count > 1 ? 's' : ''}, seed ${request.seed}${labelName !== undefined ? `, label ${labelName}` : ''}`;
       canvas.setAttribute('aria-label', `Generated in this browser: ${described}`);
       const steps = request.steps !== undefined ? `, ${request.steps} ${request.sampler ?? ''} steps` : '';
-      reportTime(time, `${described}${steps} in ${seconds.toFixed(2)} s on ${context.backend()} (in this browser)`, seconds, context.backend());
-      diffusion?.showFrames(frames);
+      reportTime(time, `${described}${steps} in ${seconds.toFixed(2)} s on ${context.backend()} (in this browser)`, seconds, context.backend(), { workerSeconds: result.seconds.toFixed(4) });
+      diffusion?.finish();
     });
   });
   return { element: h('div', { className: 'local-images' }, form, time, h('div', { className: 'local-canvas' }, canvas), diffusion?.player ?? null) };
 }
 
 /** The diffusion settings, and the player for the recorded denoising steps (x_t beside the x0 estimate). */
-function diffusionSettings(model: ImageModel) {
+function diffusionSettings(model: ImageDescription) {
   const samplerNames = model.samplers!.map((sampler) => sampler.name);
   const sampler = select(samplerNames, 'ddim', 'local-sampler');
   const defaultSteps = (name: string) => model.samplers!.find((entry) => entry.name === name)?.defaultSteps ?? 50;
@@ -108,7 +106,7 @@ function diffusionSettings(model: ImageModel) {
   sampler.addEventListener('change', () => { steps.value = String(defaultSteps(sampler.value)); });
   const guidance = numberInput(model.defaultGuidance ?? 1, { min: 0, max: 50, step: 0.5, testid: 'local-guidance' });
   const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: 'a handwritten seven', autocomplete: 'off' });
-  const record = checkbox('Keep every denoising step to scrub through', 'local-record-steps', true);
+  const record = checkbox('Show every denoising step as it is made (and scrub through them after)', 'local-record-steps', true);
   let frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
   const stepX = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x', role: 'img', 'aria-label': 'The noisy image x_t at this step' });
   const stepX0 = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x0', role: 'img', 'aria-label': 'The estimate of the clean image x0 at this step' });
@@ -125,26 +123,35 @@ function diffusionSettings(model: ImageModel) {
       h('figure', {}, stepX, h('figcaption', {}, 'x_t (noisy)')),
       h('figure', {}, stepX0, h('figcaption', {}, 'x0 estimate'))));
   return {
-    prompt: model.labelFromPrompt ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
+    prompt: model.prompts ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
     promptInput,
-    recordSteps: record.input,
     fields: [field('Sampler', sampler), field('Steps', steps, 'network evaluations'), ...(model.conditional ? [field('Guidance', guidance, 'classifier-free guidance scale (1 = none)')] : []), record.element],
     read: () => ({
+      recordSteps: record.input.checked,
       sampler: sampler.value,
       steps: Math.round(readNumber(steps) ?? defaultSteps(sampler.value)),
       ...(model.conditional ? { guidance: readNumber(guidance) ?? model.defaultGuidance } : {}),
     }),
     player: playerSection,
-    showFrames(recorded: typeof frames) {
-      frames = recorded;
-      playerSection.hidden = recorded.length === 0;
-      player.load(recorded.length);
+    reset() {
+      frames = [];
+      playerSection.hidden = true;
+      player.load(0);
+    },
+    /** A step as it arrives: drawn at once (the picture forming), and added to the scrubber. */
+    addFrame(frame: (typeof frames)[number]) {
+      frames.push(frame);
+      playerSection.hidden = false;
+      player.load(frames.length);
+    },
+    finish() {
+      if (frames.length > 0) player.load(frames.length);
     },
   };
 }
 
 /** Prompt and sampling settings, then Generate: the text streams in token by token; Stop ends it. */
-export function textControls(model: TextModel, context: ControlsContext): FamilyControls {
+export function textControls(model: TextDescription, context: ControlsContext): FamilyControls {
   const seed = seedControl('local-seed');
   const prompt = h('textarea', { rows: 3, 'data-testid': 'local-prompt', placeholder: 'And God said' }, 'And God said');
   const maxTokens = numberInput(200, { min: 1, max: 5000, testid: 'local-max-tokens' });
@@ -157,8 +164,7 @@ export function textControls(model: TextModel, context: ControlsContext): Family
   const promptEcho = h('span', { className: 'muted' });
   const completion = h('span', { 'data-testid': 'local-completion' });
   const output = h('pre', { className: 'local-text', 'data-testid': 'local-output', 'aria-label': 'Generated text' }, promptEcho, completion);
-  let controller: AbortController | null = null;
-  stop.addEventListener('click', () => controller?.abort());
+  stop.addEventListener('click', () => context.worker.stop());
   const form = formWith([
     field('Prompt', prompt, `characters from this model's ${model.characters.length}-character vocabulary`),
     seed.element,
@@ -171,39 +177,33 @@ export function textControls(model: TextModel, context: ControlsContext): Family
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(generate, async () => {
-      controller = new AbortController();
       stop.disabled = false;
       promptEcho.textContent = prompt.value;
       completion.textContent = '';
       time.textContent = 'Generating…';
-      const yieldNow = tokenYield();
-      let made = 0;
+      delete time.dataset['seconds'];
       try {
-        const result = await model.generate({
+        const started = performance.now();
+        let first = 0;
+        const result = await context.worker.generate({
           seed: readNumber(seed.input) ?? 0,
           prompt: prompt.value,
           maxTokens: Math.round(readNumber(maxTokens) ?? 200),
           temperature: readNumber(temperature) ?? 0.8,
           topK: Math.round(readNumber(topK) ?? 0),
           topP: readNumber(topP) ?? 1,
-          signal: controller.signal,
-          onText: (piece) => {
-            completion.append(piece);
-            made += 1;
-          },
-          yieldEvery: async () => {
-            if (!context.attached()) controller?.abort();
-            await yieldNow();
-          },
+        }, (piece) => {
+          first ||= performance.now();
+          completion.append(piece);
+          // Leaving the page stops the model rather than letting it write into a detached element.
+          if (!context.attached()) context.worker.stop();
         });
-        const perSecond = result.seconds > 0 ? result.tokens.length / result.seconds : 0;
-        reportTime(time, `${result.tokens.length} tokens in ${result.seconds.toFixed(2)} s (${perSecond.toFixed(1)} tokens/s) on ${context.backend()} (in this browser)${controller.signal.aborted ? ', stopped' : ''}`, result.seconds, context.backend(), { tokens: String(result.tokens.length), tokensPerSecond: perSecond.toFixed(2) });
-      } catch (error) {
-        showError(error);
-        time.textContent = `Stopped after ${made} tokens.`;
+        const seconds = (performance.now() - started) / 1000;
+        const perSecond = result.seconds > 0 ? result.tokens / result.seconds : 0;
+        const firstToken = first ? `, first after ${((first - started) / 1000).toFixed(2)} s` : '';
+        reportTime(time, `${result.tokens} tokens in ${seconds.toFixed(2)} s (${perSecond.toFixed(1)} tokens/s${firstToken}) on ${context.backend()} (in this browser)${result.stopped ? ', stopped' : ''}`, seconds, context.backend(), { tokens: String(result.tokens), tokensPerSecond: perSecond.toFixed(2) });
       } finally {
         stop.disabled = true;
-        controller = null;
       }
     });
   });

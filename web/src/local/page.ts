@@ -4,14 +4,18 @@
  * nothing from the server. The page says which backend it runs on and why, shows the bytes fetched,
  * and offers the controls of the model's family (controls.ts).
  *
- * One model is kept loaded across visits to the tab (its bytes too, so switching backend rebuilds
- * it without fetching again); opening another model frees the previous one's tensors.
+ * The model runs in a worker (worker.ts), so the page stays live while it computes. One model is
+ * kept loaded across visits to the tab (its bytes too, so switching backend rebuilds it without
+ * fetching again); opening another model frees the previous one's tensors.
  */
+import './local.css';
 import { field, h, select, showError } from '../dom.ts';
 import { imageControls, textControls } from './controls.ts';
 import { filesFor, inBrowserFamilies, isInBrowserFamily, type InBrowserFamily } from './families.ts';
-import type { BrowserModel, ModelBytes } from './models.ts';
 import type { BackendChoice, BackendName } from './backend.ts';
+import { ModelWorker } from './client.ts';
+import type { ModelBytes } from './models.ts';
+import type { LoadResult } from './protocol.ts';
 
 export interface LocalPageOptions {
   container: HTMLElement;
@@ -24,15 +28,14 @@ export interface LocalPageOptions {
   fetchFile(file: string, onProgress?: (loaded: number, total?: number) => void): Promise<ArrayBuffer>;
 }
 
-type Runtime = typeof import('./runtime.ts');
-
 interface Loaded {
   name: string;
-  backend: BackendChoice;
-  model: BrowserModel;
+  /** The backend asked for when it was built ('auto' or a name); the result says which it got. */
+  preferred: BackendName | 'auto';
+  result: LoadResult;
 }
 
-let runtimePromise: Promise<Runtime> | null = null;
+let worker: ModelWorker | null = null;
 let cachedBytes: { name: string; bytes: ModelBytes } | null = null;
 let loaded: Loaded | null = null;
 let preferredBackend: BackendName | 'auto' = 'auto';
@@ -67,11 +70,13 @@ export function renderLocalPage(options: LocalPageOptions): void {
   const progress = h('p', { className: 'muted', 'data-testid': 'local-progress', role: 'status' }, '');
   const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Model download', 'data-testid': 'local-progress-bar' });
   const body = h('div', { 'data-testid': 'local-body' });
+  const backendField = field('Backend', backendSelect, 'auto tries WebGPU, then WebGL, then the cpu backend');
+  backendField.classList.add('local-backend-field');
   section.append(
     h('p', { className: 'muted' }, 'The weights are fetched from the server once; generating then runs here with TensorFlow.js, so the server stays idle.'),
     backendLine,
     h('details', {}, h('summary', {}, 'Why this backend'), reasons),
-    field('Backend', backendSelect, 'auto tries WebGPU, then WebGL, then the cpu backend'),
+    backendField,
     h('div', { className: 'inline' }, bar, progress),
     body,
   );
@@ -116,29 +121,24 @@ export function renderLocalPage(options: LocalPageOptions): void {
     body.replaceChildren();
     backendSelect.disabled = true;
     try {
-      runtimePromise ??= import('./runtime.ts');
-      const runtime = await runtimePromise;
-      backendLine.textContent = 'Choosing a backend…';
-      if (loaded && (loaded.name !== info.name || preferredBackend !== 'auto' && loaded.backend.name !== preferredBackend)) {
-        loaded.model.dispose();
+      worker ??= new ModelWorker();
+      if (!loaded || loaded.name !== info.name || loaded.preferred !== preferredBackend) {
         loaded = null;
-      }
-      if (!loaded) {
-        const backend = await runtime.chooseBackend(preferredBackend);
-        showBackend(backend);
+        backendLine.textContent = 'Fetching the weights…';
         const bytes = await fetchAll();
-        progress.textContent += ' Building the model…';
-        const started = performance.now();
-        const model = runtime.buildBrowserModel(bytes, info.name);
-        loaded = { name: info.name, backend, model };
-        progress.textContent = progress.textContent.replace(' Building the model…', ` Built in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
+        backendLine.textContent = 'Starting TensorFlow.js and choosing a backend…';
+        const preferred = preferredBackend;
+        const result = await worker.load(info.name, bytes, preferred);
+        loaded = { name: info.name, preferred, result };
+        progress.textContent += ` Built on ${result.backend.name} in ${result.buildSeconds.toFixed(2)} s.`;
       } else {
-        showBackend(loaded.backend);
         await fetchAll();
       }
       const current = loaded;
-      const context = { backend: () => current.backend.name, attached: () => section.isConnected };
-      const controls = current.model.kind === 'images' ? imageControls(current.model, context) : textControls(current.model, context);
+      showBackend(current.result.backend);
+      const context = { worker, backend: () => current.result.backend.name, attached: () => section.isConnected };
+      const description = current.result.model;
+      const controls = description.kind === 'images' ? imageControls(description, context) : textControls(description, context);
       body.replaceChildren(controls.element);
     } catch (error) {
       backendLine.textContent = `In-browser mode could not start: ${(error as Error).message}`;
@@ -150,10 +150,6 @@ export function renderLocalPage(options: LocalPageOptions): void {
 
   backendSelect.addEventListener('change', () => {
     preferredBackend = backendSelect.value as BackendName | 'auto';
-    if (loaded) {
-      loaded.model.dispose();
-      loaded = null;
-    }
     void load();
   });
   void load();
