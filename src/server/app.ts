@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { genloomVersion } from '../version.ts';
 import { ModelCatalog } from './catalog.ts';
-import { defaultLimits, type ServerContext, type ServerOptions } from './context.ts';
+import { defaultLimits, type ServerContext, type ServerLimits, type ServerOptions } from './context.ts';
 import { describeError, HttpError } from './http-errors.ts';
 import { Api } from './routes.ts';
 import { registerFeedbackRoutes } from './feedback-routes.ts';
@@ -30,7 +30,7 @@ export function isLoopback(host: string): boolean {
   return loopbackHosts.has(host) || host.startsWith('127.');
 }
 
-export function resolveServerOptions(partial: Partial<ServerOptions> & Pick<ServerOptions, 'modelsDir'>): ServerOptions {
+export function resolveServerOptions(partial: Partial<Omit<ServerOptions, 'limits'>> & Pick<ServerOptions, 'modelsDir'> & { limits?: Partial<ServerLimits> }): ServerOptions {
   const runsDir = partial.runsDir ?? 'runs';
   const host = partial.host ?? '127.0.0.1';
   if (!isLoopback(host) && !partial.token) {
