@@ -12,6 +12,7 @@ import { benchGan } from './gan.ts';
 import { benchGemm } from './gemm.ts';
 import { benchMusic } from './music.ts';
 import { benchPixelCnn } from './pixelcnn.ts';
+import { benchServe } from './serve.ts';
 import { benchTextMemory } from './text-memory.ts';
 import { benchTransformer } from './transformer.ts';
 import { benchVae } from './vae.ts';
@@ -29,7 +30,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
