@@ -1,0 +1,70 @@
+/**
+ * The diffusion player: generate with the whole trajectory, then scrub the denoising steps with a
+ * range slider, x_t beside the model's estimate of x0, or play them as an animation; GIF download.
+ */
+import { api } from '../api.ts';
+import { announce, busy, downloadBytes, field, h, optionalNumber, pngUrl, seedControl, select } from '../dom.ts';
+import type { GenerateRequest, ImagesResult, ModelInfo, TrajectoryFrame } from '../types.ts';
+import { framePlayer } from '../ui/frame-player.ts';
+import { framesToGif } from '../ui/images.ts';
+import { progressBar } from '../ui/progress.ts';
+import { labelControl } from './gallery-images.ts';
+
+export function renderDiffusionPlayer(panel: HTMLElement, info: ModelInfo): void {
+  const seed = seedControl('traj-seed');
+  const n = optionalNumber('Images (n)', 4, { min: 1, max: 16, step: 1, testid: 'traj-n' });
+  const label = labelControl(info);
+  const sampler = select(info.samplers ?? ['ddim'], (info.samplers ?? []).includes('ddim') ? 'ddim' : info.samplers?.[0], 'traj-sampler');
+  const steps = optionalNumber('Steps', 20, { min: 2, max: 200, step: 1, testid: 'traj-steps', hint: 'Every step is kept, so fewer steps load faster.' });
+  const guidance = optionalNumber('Guidance', info.conditional ? 3 : undefined, { min: 0, max: 20, step: 0.5, testid: 'traj-guidance' });
+  const go = h('button', { type: 'submit', className: 'primary', 'data-testid': 'traj-go' }, 'Generate and record');
+  const progress = progressBar('traj-progress');
+
+  let frames: TrajectoryFrame[] = [];
+  const noisy = h('img', { className: 'pixelated', alt: 'x_t: the images at this denoising step', 'data-testid': 'traj-xt' });
+  const estimate = h('img', { className: 'pixelated', alt: 'The model\'s estimate of the final images from this step', 'data-testid': 'traj-x0' });
+  const view = h('div', { className: 'side-by-side', hidden: true },
+    h('figure', {}, noisy, h('figcaption', {}, 'x_t (noisy)')), h('figure', {}, estimate, h('figcaption', {}, 'x0 estimate')));
+  const player = framePlayer((index) => {
+    const frame = frames[index]!;
+    noisy.src = pngUrl(frame.png);
+    estimate.src = pngUrl(frame.x0Png);
+    noisy.alt = `x_t at step ${frame.step} (t = ${frame.t})`;
+    estimate.alt = `Estimate of x0 at step ${frame.step}`;
+  }, { label: 'Denoising step', fps: 8, testid: 'traj', describe: (index) => `step ${frames[index]?.step ?? index} of ${frames.length} · t = ${frames[index]?.t ?? '?'}` });
+  const gifButton = h('button', { type: 'button', className: 'secondary small', 'data-testid': 'traj-gif', hidden: true }, 'Download GIF');
+  gifButton.addEventListener('click', () => void busy(gifButton, async () => {
+    downloadBytes(await framesToGif(frames.map((frame) => frame.png), 120), `${info.name}-denoising.gif`, 'image/gif');
+  }));
+
+  const form = h('form', { className: 'controls', 'aria-label': 'Trajectory settings' },
+    seed.element, n.element, ...(label.element ? [label.element] : []), field('Sampler', sampler), steps.element, guidance.element,
+    h('div', { className: 'actions' }, go));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(go, async () => {
+      const request: GenerateRequest = { seed: Number(seed.input.value), sampler: sampler.value, trajectory: true };
+      const values = { n: n.read(), steps: steps.read(), guidance: info.conditional ? guidance.read() : undefined, label: label.read() };
+      for (const [key, value] of Object.entries(values)) if (value !== undefined) (request as Record<string, unknown>)[key] = value;
+      frames = [];
+      player.load(0);
+      progress.reset('starting…');
+      view.hidden = false;
+      try {
+        const result = await api.generateStream<ImagesResult>(info.name, request, {
+          progress: ({ done, total }) => progress.update(done, total),
+          // Frames as they are made: the player follows the newest one until the result arrives.
+          step: (frame) => { frames.push(frame); player.load(frames.length); },
+        });
+        if (result.trajectory?.length) frames = result.trajectory;
+        player.load(frames.length, 0);
+        gifButton.hidden = frames.length === 0;
+        announce(`${frames.length} denoising steps recorded: scrub or press Play`);
+      } finally {
+        progress.hide();
+      }
+    });
+  });
+  panel.append(h('div', { className: 'page-grid' }, form,
+    h('div', { className: 'output' }, progress.element, view, player.element, gifButton)));
+}

@@ -1,0 +1,60 @@
+/**
+ * The gallery: sample from any generative model with the controls its family takes, watching the
+ * work as it happens (diffusion step previews, text token by token, progress for slow samplers),
+ * download what it made, rate it, or compare two samples (A/B).
+ */
+import { announce, busy, checkbox, h } from '../dom.ts';
+import type { GenerateRequest, ModelInfo } from '../types.ts';
+import { progressBar } from '../ui/progress.ts';
+import { statsLine } from '../ui/feedback.ts';
+import { imageControls, showImages, showImagesAB } from './gallery-images.ts';
+import { textControls, streamText, showTextAB } from './gallery-text.ts';
+import { musicControls, showMusic, showMusicAB } from './gallery-music.ts';
+
+/** The controls a family adds to the form, and how to read them into a request. */
+export interface Controls { elements: HTMLElement[]; read(): GenerateRequest }
+
+export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
+  const kind = info.capabilities.includes('text') ? 'text' : info.capabilities.includes('music') ? 'music' : 'images';
+  const controls: Controls = kind === 'text' ? textControls(info) : kind === 'music' ? musicControls(info) : imageControls(info);
+  const ab = checkbox('A/B: compare two samples', 'ab-mode');
+  const abToggle = ab.input;
+  const generate = h('button', { type: 'submit', className: 'primary', 'data-testid': 'generate' }, 'Generate');
+  const cancel = h('button', { type: 'button', className: 'secondary', hidden: true, 'data-testid': 'cancel' }, 'Cancel');
+  const progress = progressBar();
+  const results = h('div', { className: 'results', 'data-testid': 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
+  const form = h('form', { className: 'controls', 'aria-label': `Sampling settings for ${info.name}` },
+    ...controls.elements,
+    ab.element,
+    h('div', { className: 'actions' }, generate, cancel));
+
+  let controller: AbortController | undefined;
+  cancel.addEventListener('click', () => controller?.abort());
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(generate, async () => {
+      controller = new AbortController();
+      cancel.hidden = false;
+      results.setAttribute('aria-busy', 'true');
+      const request = controls.read();
+      try {
+        if (abToggle.checked) {
+          if (kind === 'images') await showImagesAB(results, info, request, progress, controller.signal);
+          else if (kind === 'text') await showTextAB(results, info, request, controller.signal);
+          else await showMusicAB(results, info, request, progress, controller.signal);
+        } else if (kind === 'text') await streamText(results, info, request, controller.signal);
+        else if (kind === 'music') await showMusic(results, info, request, progress, controller.signal);
+        else await showImages(results, info, request, progress, controller.signal);
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') announce('Cancelled');
+        else throw error;
+      } finally {
+        progress.hide();
+        cancel.hidden = true;
+        results.setAttribute('aria-busy', 'false');
+        controller = undefined;
+      }
+    });
+  });
+  panel.append(h('div', { className: 'page-grid' }, form, h('div', { className: 'output' }, progress.element, results)), statsLine(info.name));
+}

@@ -1,0 +1,143 @@
+// The shapes of the studio API's JSON (see .cache/api-contract.md); only what the page reads.
+
+export type Capability =
+  | 'images' | 'latent' | 'encode' | 'latent-map' | 'attributes' | 'trajectory'
+  | 'text' | 'attention' | 'music' | 'completion' | 'in-browser';
+
+export interface ModelSummary {
+  name: string;
+  family: string;
+  source: 'models' | 'runs';
+  summary: string;
+  trainedSteps: number;
+  capabilities: Capability[];
+}
+
+export interface ModelInfo extends ModelSummary {
+  config: Record<string, unknown>;
+  training: Record<string, unknown>;
+  imageShape?: [number, number, number];
+  labelNames?: string[];
+  conditional: boolean;
+  latentDim?: number;
+  conditionDim?: number;
+  samplers?: string[];
+  defaultSteps?: number;
+  prompts?: boolean;
+  styles?: string[];
+  context?: number;
+  files: string[];
+}
+
+export interface Health { ok: boolean; version: string; backend: string }
+
+/** The body of POST /api/models/:name/generate. */
+export interface GenerateRequest {
+  seed?: number;
+  n?: number;
+  label?: string;
+  prompt?: string;
+  truncation?: number;
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
+  trajectory?: boolean;
+  maxTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  style?: string;
+  bars?: number;
+  stream?: boolean;
+}
+
+export interface ImageSample { png: string; label?: string; sampleKey: string }
+export interface TrajectoryFrame { step: number; t: number; png: string; x0Png: string }
+
+export interface ImagesResult {
+  kind: 'images';
+  seed: number;
+  images: ImageSample[];
+  grid: string;
+  trajectory?: TrajectoryFrame[];
+}
+
+export interface TextResult {
+  kind: 'text';
+  seed: number;
+  prompt: string;
+  text: string;
+  tokens: number;
+  tokensPerSecond: number;
+  sampleKey: string;
+}
+
+export interface Note { pitch: number; start: number; duration: number; velocity: number }
+
+export interface MusicResult {
+  kind: 'music';
+  seed: number;
+  style: string;
+  midi: string;
+  wav: string;
+  pianoRoll: string;
+  bpm: number;
+  beatsPerBar: number;
+  notes: Note[];
+  sampleKey: string;
+}
+
+export type GenerateResult = ImagesResult | TextResult | MusicResult;
+
+/** What a streamed generate reports before its result. */
+export interface StreamHandlers {
+  progress?(event: { done: number; total: number }): void;
+  step?(event: TrajectoryFrame): void;
+  token?(event: { text: string }): void;
+}
+
+export interface LatentMap {
+  points: { x: number; y: number; label?: string }[];
+  basis: { mean: number[]; axes: [number[], number[]] };
+  extent: { xMin: number; xMax: number; yMin: number; yMax: number };
+}
+
+export interface Interpolation { frames: { png: string }[]; gif: string; z: number[][] }
+
+/** layers[l][h] is a T×T row-major matrix, flat (row = query token, column = key token). */
+export interface Attention { tokens: string[]; layers: number[][][] }
+
+export interface FeedbackStats { db: string; samples: number; ratings: number; preferences: number }
+
+export type JobState = 'queued' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
+
+export interface Job {
+  id: string;
+  name: string;
+  family: string;
+  dataset: string;
+  state: JobState;
+  step: number;
+  totalSteps: number;
+  last: Record<string, number>;
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  model?: string;
+}
+
+export interface JobRequest {
+  family: string;
+  dataset: string;
+  name?: string;
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  seed?: number;
+  preset?: string;
+}
+
+export interface JobProgress { step: number; totalSteps: number; values: Record<string, number>; unitsPerSecond?: number }
+export interface Upload { id: string; dataset: string; files: number; bytes: number }
