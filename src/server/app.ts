@@ -85,8 +85,8 @@ export async function buildServer(options: ServerOptions): Promise<StudioServer>
   registerJobRoutes(context);
 
   if (options.webDir && existsSync(join(options.webDir, 'index.html'))) {
+    // With wildcard: false, @fastify/static declares a route per built file, '/' (index.html) included.
     await app.register(fastifyStatic, { root: options.webDir, prefix: '/', index: ['index.html'], wildcard: false });
-    app.get('/', (_request, reply) => reply.sendFile('index.html'));
   }
 
   let url = '';
