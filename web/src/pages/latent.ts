@@ -91,7 +91,7 @@ export function renderLatent(panel: HTMLElement, info: ModelInfo): void {
   const sections: HTMLElement[] = [h('section', { className: 'latent-top', 'aria-label': 'Latent sliders' }, h('div', {}, start, viewer), slidersBox)];
 
   if (info.capabilities.includes('attributes')) {
-    const box = h('fieldset', { className: 'sliders', 'data-testid': 'attribute-sliders' }, h('legend', {}, 'Attribute vectors'));
+    const box = h('fieldset', { className: 'sliders', 'data-testid': 'attribute-sliders' }, h('legend', {}, 'Attribute vectors (towards each label)'));
     const loadAttributes = h('button', { type: 'button', className: 'secondary', 'data-testid': 'attributes-load' }, 'Load attribute sliders');
     loadAttributes.addEventListener('click', () => void busy(loadAttributes, async () => {
       const result = await api.attributes(info.name);
@@ -101,7 +101,7 @@ export function renderLatent(panel: HTMLElement, info: ModelInfo): void {
         const input = h('input', { type: 'range', min: -2, max: 2, step: 0.05, value: '0', 'data-testid': `attribute-${attribute.name}` });
         const shown = h('output', { className: 'value' }, '0.00');
         input.addEventListener('input', () => { attribute.amount = Number(input.value); shown.textContent = attribute.amount.toFixed(2); decodeLater(); });
-        const element = field(`More “${attribute.name}”`, input);
+        const element = field(`“${attribute.name}”`, input);
         element.classList.add('slider');
         element.append(shown);
         return element;

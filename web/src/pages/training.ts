@@ -48,7 +48,7 @@ export function renderTraining(main: HTMLElement, selectedJob: string | undefine
   const batchSize = optionalNumber('Batch size', undefined, { min: 1, step: 1, testid: 'train-batch' });
   const learningRate = optionalNumber('Learning rate', undefined, { min: 0, step: 'any', testid: 'train-lr' });
   const seed = optionalNumber('Seed', 1, { min: 0, step: 1, testid: 'train-seed' });
-  const name = h('input', { type: 'text', placeholder: 'family-time', 'data-testid': 'train-name', autocomplete: 'off', pattern: '[A-Za-z0-9._-]+' });
+  const name = h('input', { type: 'text', placeholder: 'family-time', 'data-testid': 'train-name', autocomplete: 'off', pattern: '[A-Za-z0-9._\\-]+' });
   const preset = h('input', { type: 'text', placeholder: 'tiny, small…', 'data-testid': 'train-preset', autocomplete: 'off' });
   const start = h('button', { type: 'submit', className: 'primary', 'data-testid': 'train-start' }, 'Start training');
 

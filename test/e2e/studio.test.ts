@@ -1,0 +1,237 @@
+/**
+ * The studio end to end: the built front end served by the real server, driven in headless
+ * chromium. Each test does what a person would (generate digits, drag a latent slider, stream
+ * text, play and download music, rate a sample, train a tiny model, use a phone-sized screen) and
+ * checks what the page shows, what it downloads and what lands in the feedback store. Screenshots
+ * of every step go to test-output/studio-*.png.
+ *
+ * Settings are kept small (few images, few tokens, two bars, a 40-step VAE job) so the file runs
+ * in about a minute on a 2-core machine.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FeedbackStore } from '../../src/feedback/store.ts';
+import { resolveServerOptions, startServer, type StudioServer } from '../../src/server/app.ts';
+import { ensureWebBuild } from '../../src/server/web-build.ts';
+import { browserSkipReason, launchBrowser, outputPath } from '../browser.ts';
+
+const skip = browserSkipReason();
+const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
+const runsDir = mkdtempSync(join(tmpdir(), 'genloom-studio-'));
+let server: StudioServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function open(hash: string, on: Page = page): Promise<void> {
+  await on.goto(`${server.url}/${hash}`);
+  await on.waitForSelector('body[data-ready="true"]');
+}
+
+const shot = (on: Page, name: string) => on.screenshot({ path: outputPath(`studio-${name}.png`), fullPage: true });
+
+/** The RGBA pixels of an <img> as the page decoded them (so two images compare by what they show). */
+function imagePixels(on: Page, testid: string): Promise<number[]> {
+  return on.getByTestId(testid).evaluate(async (element) => {
+    const image = element as HTMLImageElement;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const drawing = canvas.getContext('2d')!;
+    drawing.drawImage(image, 0, 0);
+    return Array.from(drawing.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+}
+
+describe('the studio in a browser', { skip: skip ?? false }, () => {
+  before(async () => {
+    const webDir = await ensureWebBuild({ quiet: true });
+    server = await startServer(resolveServerOptions({ modelsDir, runsDir, port: 0, webDir }));
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  test('the studio opens with the shipped models grouped by family', async () => {
+    await open('');
+    const list = page.getByTestId('model-list');
+    for (const name of ['vae-mnist', 'gan-mnist', 'diffusion-mnist', 'transformer-kjv', 'music-bach']) {
+      await list.getByTestId(`model-${name}`).waitFor();
+    }
+    assert.equal(await list.locator('section.family h2').filter({ hasText: 'GANs' }).count(), 1);
+    await page.getByTestId('health').filter({ hasText: /genloom \d/ }).waitFor();
+    await shot(page, '01-home');
+  });
+
+  test('the VAE gallery generates digits, shown as images with alt text', async () => {
+    await open('#/models/vae-mnist');
+    assert.equal(await page.getByTestId('tab-gallery').getAttribute('aria-selected'), 'true');
+    await page.getByTestId('seed').fill('3');
+    await page.getByTestId('n').fill('4');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('result-grid').waitFor({ timeout: 30_000 });
+    const samples = page.getByTestId('sample-image');
+    assert.equal(await samples.count(), 4);
+    const sizes = await samples.evaluateAll((images) => images.map((image) => [(image as HTMLImageElement).naturalWidth, (image as HTMLImageElement).alt]));
+    for (const [width, alt] of sizes) {
+      assert.equal(width, 28);
+      assert.match(String(alt), /sample \d of 4/);
+    }
+    await shot(page, '02-vae-gallery');
+  });
+
+  test('a thumbs up lands in the SQLite feedback store', async () => {
+    // The gallery of the previous test is still open: rate its first sample.
+    await page.getByTestId('thumbs-up').first().click();
+    await page.getByTestId('rating-status').first().filter({ hasText: 'Saved' }).waitFor();
+    assert.equal(await page.getByTestId('thumbs-up').first().getAttribute('aria-pressed'), 'true');
+    await page.getByTestId('feedback-stats').filter({ hasText: '1 ratings' }).waitFor();
+    await shot(page, '03-rated');
+    const store = FeedbackStore.open(join(runsDir, 'feedback.db'));
+    try {
+      const ratings = store.ratings();
+      assert.equal(ratings.length, 1);
+      assert.equal(ratings[0]!.kind, 'thumbs');
+      assert.equal(ratings[0]!.score, 1);
+      const sample = store.sample(ratings[0]!.sampleId)!;
+      assert.equal(sample.family, 'vae');
+      assert.equal(sample.seed, 3);
+    } finally {
+      store.close();
+    }
+  });
+
+  test('moving a latent slider decodes a different image', async () => {
+    await open('#/models/vae-mnist/latent');
+    const image = page.getByTestId('latent-image');
+    const decoded = async (previous: string | null) => {
+      await page.waitForFunction(([testid, version]) => {
+        const element = document.querySelector(`[data-testid="${testid}"]`) as HTMLElement | null;
+        return element?.dataset['version'] !== undefined && element.dataset['version'] !== version;
+      }, ['latent-image', previous] as const);
+      return image.getAttribute('data-version');
+    };
+    let version = await decoded(null);
+    await page.getByTestId('latent-seed').fill('5');
+    await page.getByTestId('latent-load').click();
+    version = await decoded(version);
+    const before = await imagePixels(page, 'latent-image');
+    // Drag the first slider with the keyboard (End: its maximum), as a keyboard user would.
+    await page.getByTestId('z-0').focus();
+    await page.keyboard.press('End');
+    await decoded(version);
+    const after = await imagePixels(page, 'latent-image');
+    assert.equal(after.length, before.length);
+    const changed = after.filter((value, index) => Math.abs(value - before[index]!) > 8).length;
+    assert.ok(changed > 20, `only ${changed} channel values changed after moving z1`);
+    await shot(page, '04-latent');
+  });
+
+  test('text from transformer-kjv streams in, token by token, before the result', async () => {
+    await open('#/models/transformer-kjv');
+    await page.getByTestId('max-tokens').fill('40');
+    await page.getByTestId('seed').fill('7');
+    // Record the completion's length at every change of the page until the result is in.
+    await page.evaluate(() => {
+      const lengths: number[] = [];
+      (window as unknown as { streamLengths: number[] }).streamLengths = lengths;
+      new MutationObserver(() => {
+        const output = document.querySelector('[data-testid="text-output"]') as HTMLElement | null;
+        const completion = document.querySelector('[data-testid="completion"]');
+        if (output && completion && !output.dataset['done']) lengths.push(completion.textContent!.length);
+      }).observe(document.querySelector('[data-testid="results"]')!, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByTestId('generate').click();
+    await page.locator('[data-testid="text-output"][data-done="true"]').waitFor({ timeout: 60_000 });
+    const lengths = await page.evaluate(() => (window as unknown as { streamLengths: number[] }).streamLengths);
+    const distinct = [...new Set(lengths.filter((length) => length > 0))];
+    assert.ok(distinct.length > 1, `the text arrived in ${distinct.length} update(s): ${lengths.join(',')}`);
+    assert.deepEqual(distinct, [...distinct].sort((a, b) => a - b), 'the text only grows while streaming');
+    const final = (await page.getByTestId('completion').textContent()) ?? '';
+    assert.ok(final.length >= distinct.at(-1)!);
+    assert.match((await page.getByTestId('text-meta').textContent()) ?? '', /40 tokens/);
+    await shot(page, '05-text');
+  });
+
+  test('music plays through Web Audio and downloads as a MIDI file', async () => {
+    await open('#/models/music-bach');
+    await page.getByTestId('bars').fill('2');
+    await page.getByTestId('seed').fill('2');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('piano-roll').waitFor({ timeout: 60_000 });
+    const player = page.getByTestId('music-player');
+    await page.getByTestId('music-play').click();
+    await page.locator('[data-testid="music-player"][data-state="playing"]').waitFor();
+    assert.equal(await player.getAttribute('data-audio'), 'running');
+    await shot(page, '06-music-playing');
+    await page.getByTestId('music-stop').click();
+    assert.equal(await player.getAttribute('data-state'), 'stopped');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-midi').click()]);
+    assert.match(download.suggestedFilename(), /^music-bach-seed2\.mid$/);
+    const bytes = readFileSync((await download.path())!);
+    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'MThd');
+  });
+
+  test('a training job streams its loss curve and finishes', async () => {
+    await open('#/training');
+    await page.getByTestId('train-family').selectOption('vae');
+    await page.getByTestId('train-dataset').selectOption('mnist');
+    await page.getByTestId('train-steps').fill('40');
+    await page.getByTestId('train-name').fill('e2e-vae');
+    await page.getByTestId('train-start').click();
+    await page.getByTestId('job-title').filter({ hasText: 'e2e-vae' }).waitFor();
+    await page.locator('[data-testid="job-detail"] [data-testid="job-state"]').filter({ hasText: 'finished' }).waitFor({ timeout: 90_000 });
+    const label = (await page.getByTestId('loss-chart').getAttribute('aria-label')) ?? '';
+    assert.match(label, /Loss curve to step \d+: loss/);
+    await page.getByTestId('job-model').waitFor();
+    await shot(page, '07-training');
+  });
+
+  test('on a phone-sized screen nothing scrolls sideways', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    const noSideScroll = async (name: string) => {
+      const [scrollWidth, innerWidth] = await phone.evaluate(() => [document.scrollingElement!.scrollWidth, window.innerWidth]);
+      assert.ok(scrollWidth <= innerWidth, `${name}: the page is ${scrollWidth}px wide in a ${innerWidth}px window`);
+      await shot(phone, `08-phone-${name}`);
+    };
+    try {
+      await open('', phone);
+      await noSideScroll('home');
+      await open('#/models/gan-mnist', phone);
+      await phone.getByTestId('n').fill('4');
+      await phone.getByTestId('generate').click();
+      await phone.getByTestId('result-grid').waitFor({ timeout: 30_000 });
+      await noSideScroll('gallery');
+      await open('#/models/vae-mnist/latent', phone);
+      await noSideScroll('latent');
+      await open('#/models/transformer-kjv/attention', phone);
+      await phone.getByTestId('attention-go').click();
+      await phone.getByTestId('attention-token').first().waitFor({ timeout: 30_000 });
+      await noSideScroll('attention');
+      await open('#/training', phone);
+      await noSideScroll('training');
+    } finally {
+      await phone.close();
+    }
+  });
+
+  test('no script errors on any page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
