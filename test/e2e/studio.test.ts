@@ -116,7 +116,12 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
   });
 
   test('moving a latent slider decodes a different image', async () => {
-    await open('#/models/vae-mnist/latent');
+    // Reach the latent explorer from the gallery with the keyboard: the tabs move with the arrow keys.
+    await open('#/models/vae-mnist');
+    await page.getByTestId('tab-gallery').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByTestId('tab-latent').getAttribute('aria-selected'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'tab-latent');
     const image = page.getByTestId('latent-image');
     const decoded = async (previous: string | null) => {
       await page.waitForFunction(([testid, version]) => {
@@ -228,6 +233,27 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
       await noSideScroll('training');
     } finally {
       await phone.close();
+    }
+  });
+
+  test('with a server token, the page passes the ?token= it was opened with on every request', async () => {
+    const guarded = await startServer(resolveServerOptions({ modelsDir, runsDir: join(runsDir, 'guarded'), port: 0, webDir: await ensureWebBuild({ quiet: true }), token: 's3cret' }));
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${guarded.url}/?token=s3cret#/models/gan-mnist`);
+      await tab.waitForSelector('body[data-ready="true"]');
+      await tab.getByTestId('n').fill('2');
+      await tab.getByTestId('generate').click();
+      await tab.getByTestId('result-grid').waitFor({ timeout: 30_000 });
+      await tab.goto(`${guarded.url}/?token=s3cret#/training`);
+      await tab.getByTestId('job-list').filter({ hasText: 'No jobs yet' }).waitFor();
+      // Opened without its token, the page says so in one line.
+      await tab.goto(`${guarded.url}/#/models/gan-mnist`);
+      await tab.getByTestId('error').filter({ hasText: /token/ }).waitFor();
+      await shot(tab, '09-token-missing');
+    } finally {
+      await tab.close();
+      await guarded.close();
     }
   });
 

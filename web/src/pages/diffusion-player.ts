@@ -29,9 +29,9 @@ export function renderDiffusionPlayer(panel: HTMLElement, info: ModelInfo): void
     const frame = frames[index]!;
     noisy.src = pngUrl(frame.png);
     estimate.src = pngUrl(frame.x0Png);
-    noisy.alt = `x_t at step ${frame.step} (t = ${frame.t})`;
-    estimate.alt = `Estimate of x0 at step ${frame.step}`;
-  }, { label: 'Denoising step', fps: 8, testid: 'traj', describe: (index) => `step ${frames[index]?.step ?? index} of ${frames.length} · t = ${frames[index]?.t ?? '?'}` });
+    noisy.alt = `x_t at step ${frame.step + 1} (t = ${frame.t})`;
+    estimate.alt = `Estimate of x0 at step ${frame.step + 1}`;
+  }, { label: 'Denoising step', fps: 8, testid: 'traj', describe: (index) => `step ${(frames[index]?.step ?? index) + 1} of ${frames.length} · t = ${frames[index]?.t ?? '?'}` });
   const gifButton = h('button', { type: 'button', className: 'secondary small', 'data-testid': 'traj-gif', hidden: true }, 'Download GIF');
   gifButton.addEventListener('click', () => void busy(gifButton, async () => {
     downloadBytes(await framesToGif(frames.map((frame) => frame.png), 120), `${info.name}-denoising.gif`, 'image/gif');
@@ -54,7 +54,11 @@ export function renderDiffusionPlayer(panel: HTMLElement, info: ModelInfo): void
         const result = await api.generateStream<ImagesResult>(info.name, request, {
           progress: ({ done, total }) => progress.update(done, total),
           // Frames as they are made: the player follows the newest one until the result arrives.
-          step: (frame) => { frames.push(frame); player.load(frames.length); },
+          step: (frame) => {
+            frames.push(frame);
+            player.load(frames.length);
+            if (request.steps) progress.update(Math.min(request.steps, frame.step + 1), request.steps);
+          },
         });
         if (result.trajectory?.length) frames = result.trajectory;
         player.load(frames.length, 0);

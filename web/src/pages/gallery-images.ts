@@ -71,10 +71,13 @@ async function generateImages(info: ModelInfo, request: GenerateRequest, progres
   return api.generateStream<ImagesResult>(info.name, request, {
     progress: ({ done, total }) => progress.update(done, total),
     step: (frame) => {
+      // Diffusion reports its steps (0-based) rather than progress events.
+      const total = request.steps ?? info.defaultSteps;
+      if (total) progress.update(Math.min(total, frame.step + 1), total);
       preview.hidden = false;
       preview.replaceChildren(
-        h('figure', {}, pixelImage(frame.png, `Denoising step ${frame.step}: the noisy images x_t`, 'step-preview'), h('figcaption', {}, `step ${frame.step} · x_t`)),
-        h('figure', {}, pixelImage(frame.x0Png, `Denoising step ${frame.step}: the estimate of the final images`), h('figcaption', {}, 'x0 estimate')));
+        h('figure', {}, pixelImage(frame.png, `Denoising step ${frame.step + 1}: the noisy images x_t`, 'step-preview'), h('figcaption', {}, `step ${frame.step + 1} · x_t`)),
+        h('figure', {}, pixelImage(frame.x0Png, `Denoising step ${frame.step + 1}: the estimate of the final images`), h('figcaption', {}, 'x0 estimate')));
     },
   }, signal);
 }
