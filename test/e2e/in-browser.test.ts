@@ -209,6 +209,25 @@ test('transformer-kjv: Stop ends a long generation with the text so far; the bac
   assert.equal(Array.from((await page.getByTestId('local-completion').textContent())!).length, made);
 });
 
+test('on a phone-sized screen the page and its canvas fit the width', { skip }, async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await openLocal('vae-mnist');
+    await fill({ 'local-seed': '2', 'local-count': '64' });
+    await generate();
+    const { scrollWidth, innerWidth, canvasRight } = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+      canvasRight: document.querySelector('[data-testid="local-output"]')!.getBoundingClientRect().right,
+    }));
+    assert.ok(scrollWidth <= innerWidth, `the page scrolls sideways (${scrollWidth} > ${innerWidth})`);
+    assert.ok(canvasRight <= innerWidth, `the canvas ends at ${canvasRight} px, past the ${innerWidth} px screen`);
+    await page.screenshot({ path: outputPath('in-browser-phone.png'), fullPage: true });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 1100 });
+  }
+});
+
 test('the page stays clean: no console errors', { skip }, () => {
   // The studio's error banner also logs the error; the bad prompt above is one on purpose.
   assert.deepEqual(consoleErrors.filter((message) => !/WebGPU|webgpu|powerPreference|\(purple, cow\)/.test(message)), []);

@@ -72,6 +72,5 @@ export function drawGrid(canvas: HTMLCanvasElement, batch: ImageBatch, displayWi
   context.putImageData(new ImageData(rgba, layout.width, layout.height), 0, 0);
   const scale = Math.max(1, Math.floor(displayWidth / layout.width));
   canvas.style.width = `${layout.width * scale}px`;
-  canvas.style.height = `${layout.height * scale}px`;
   canvas.style.imageRendering = 'pixelated';
 }
