@@ -70,12 +70,12 @@ function renderNav(): void {
 function renderHome(): void {
   main.replaceChildren(
     h('h2', {}, 'Welcome'),
-    h('p', {}, 'Pick a model on the left to sample from it, explore its latent space, watch diffusion denoise, look at a transformer\'s attention, or rate samples for fine-tuning. Train a new model under Training.'),
+    h('p', {}, 'Pick a model to sample from it, explore its latent space, watch diffusion denoise, look at a transformer\'s attention, or rate samples for fine-tuning. Train a new model under Training.'),
     h('ul', { className: 'cards', 'data-testid': 'home-models' }, ...models.map((model) =>
       h('li', { className: 'card' },
         h('h3', {}, h('a', { href: modelHref(model.name) }, model.name)),
         h('p', {}, model.summary),
-        h('p', { className: 'muted' }, `${model.family} · ${model.trainedSteps.toLocaleString()} steps · ${model.capabilities.join(', ')}`)))),
+        h('p', { className: 'muted' }, [model.family, `${model.trainedSteps.toLocaleString()} steps`, model.capabilities.join(', ')].filter(Boolean).join(' · '))))),
   );
 }
 

@@ -22,7 +22,7 @@ export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
   const generate = h('button', { type: 'submit', className: 'primary', 'data-testid': 'generate' }, 'Generate');
   const cancel = h('button', { type: 'button', className: 'secondary', hidden: true, 'data-testid': 'cancel' }, 'Cancel');
   const progress = progressBar();
-  const results = h('div', { className: 'results', 'data-testid': 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
+  const results = h('div', { className: 'results', 'data-testid': 'results', 'aria-busy': 'false' });
   const form = h('form', { className: 'controls', 'aria-label': `Sampling settings for ${info.name}` },
     ...controls.elements,
     ab.element,

@@ -61,7 +61,7 @@ export function renderTraining(main: HTMLElement, selectedJob: string | undefine
     field('Run name', name, 'The folder under runs/.'), field('Preset', preset),
     h('div', { className: 'actions' }, start));
 
-  const list = h('ul', { className: 'job-list', 'data-testid': 'job-list', 'aria-live': 'polite' });
+  const list = h('ul', { className: 'job-list', 'data-testid': 'job-list' });
   const detail = h('div', { className: 'job-detail', 'data-testid': 'job-detail' });
   let jobs: Job[] = [];
 
