@@ -97,9 +97,8 @@ function generateImages(model: LoadedModel, body: ImageRequest, context: Operati
   const label = resolveCondition(model, context.name, { label: body.label, prompt: model.family === 'diffusion' ? body.prompt : undefined });
   if (body.prompt !== undefined && model.family !== 'diffusion') throw new GenloomError('BAD_ARGUMENT', `"prompt" is for diffusion and text models; ${context.name} is a ${model.family} model (use "label")`);
   const trajectory: { step: number; t: number; png: string; x0Png: string }[] = [];
-  let lastStep = -1;
   // Without a trajectory, about ten previews stream as the picture forms.
-  const previewEvery = body.trajectory ? 1 : Math.max(1, Math.round((body.steps ?? 50) / 10));
+  const previewEvery = body.trajectory ? 1 : Math.max(1, Math.round((body.steps ?? (body.sampler === 'ddpm' ? 1000 : 50)) / 10));
   const batch = model.sampleImages!(body.n, fromSeed(body.seed).fork('sample'), {
     labels: label === undefined ? undefined : new Int32Array(body.n).fill(label),
     truncation: body.truncation,
@@ -113,7 +112,6 @@ function generateImages(model: LoadedModel, body: ImageRequest, context: Operati
     onStep: (index, t, x, x0) => {
       context.checkCancelled();
       if (index % previewEvery !== 0) return;
-      lastStep = index;
       const frame = { step: index, t, png: gridPng(tensorToImages(x)), x0Png: gridPng(tensorToImages(x0)) };
       if (body.trajectory) trajectory.push(frame);
       context.emit('step', frame);
@@ -121,7 +119,6 @@ function generateImages(model: LoadedModel, body: ImageRequest, context: Operati
   });
   const images = tensorToImages(batch);
   batch.dispose();
-  void lastStep;
   const labelName = label === undefined ? undefined : model.labelNames?.[label];
   return {
     kind: 'images',
@@ -361,7 +358,16 @@ export function describe(model: LoadedModel): Record<string, unknown> {
     ...(model.labelNames ? { labelNames: model.labelNames } : {}),
     conditional: Boolean(model.conditional),
     ...(latent ? { latentDim: latent.latentDim, conditionDim: latent.conditionDim ?? 0, encoder: Boolean(latent.encode) } : {}),
-    ...(model.family === 'diffusion' ? { samplers: ['ddim', 'ddpm', 'dpm-solver'], prompts: Boolean(model.conditional) } : {}),
+    ...(model.family === 'diffusion'
+      ? {
+          samplers: ['ddim', 'ddpm', 'dpm-solver'],
+          defaultSampler: 'ddim',
+          // DDIM's steps when none are given; DDPM walks all `timesteps`, DPM-Solver takes 20.
+          defaultSteps: 50,
+          timesteps: Number(model.manifest.config['timesteps']),
+          prompts: Boolean(model.conditional),
+        }
+      : {}),
     ...(model.music ? { styles: model.music.styles, bpm: model.music.bpm, beatsPerBar: model.music.beatsPerBar } : {}),
     ...(model.text ? { context: model.text.context, vocabularySize: model.text.tokenizer.vocabularySize } : {}),
   };
