@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { FeedbackStore } from '../feedback/store.ts';
+import { ok as cli } from '../../test/cli.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { resolveServerOptions, startServer, type StudioServer } from './app.ts';
 
@@ -225,6 +226,11 @@ test('ratings and preferences land in the SQLite store that finetune reads', asy
   } finally {
     store.close();
   }
+  // The studio's ratings are what `genloom finetune --ratings` trains from.
+  const child = join(runsDir, 'gan-child');
+  const output = cli('finetune', join(modelsDir, 'gan-mnist'), '--ratings', join(runsDir, 'feedback.db'), '--method', 'rejection', '--steps', '1', '--out', child);
+  // Its one rated sample, scored by the mean of a thumbs up (1) and four stars (0.75).
+  assert.match(output, /trained on 1 of 1 samples \(reward 0\.875/);
   await refused(410, /no longer known/, 'POST', '/api/feedback/ratings', { sampleKey: 'never-issued', kind: 'thumbs', score: 1 });
   await refused(400, /thumbs rating scores -1 \(down\) or 1 \(up\)/, 'POST', '/api/feedback/ratings', { sampleKey: a.sampleKey, kind: 'thumbs', score: 3 });
   await refused(400, /two different samples/, 'POST', '/api/feedback/preferences', { chosen: a.sampleKey, rejected: a.sampleKey });
