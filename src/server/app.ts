@@ -26,8 +26,17 @@ export interface StudioServer {
 
 const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isLoopback(host: string): boolean {
-  return loopbackHosts.has(host) || host.startsWith('127.');
+  // 127.0.0.0/8 as an address: a name like 127.evil.example is not loopback.
+  return loopbackHosts.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 export function resolveServerOptions(partial: Partial<Omit<ServerOptions, 'limits'>> & Pick<ServerOptions, 'modelsDir'> & { limits?: Partial<ServerLimits> }): ServerOptions {
@@ -72,7 +81,16 @@ export async function buildServer(options: ServerOptions): Promise<StudioServer>
     // make them look same-origin: on loopback only loopback Host names are answered.
     const hostName = (request.headers.host ?? '').replace(/:\d+$/, '');
     if (isLoopback(options.host) && !isLoopback(hostName)) throw new HttpError(403, 'FORBIDDEN', `requests must be addressed to 127.0.0.1 or localhost, not "${hostName}"`);
-    if (options.token && (request.url.startsWith('/api/') || request.url.startsWith('/openapi'))) {
+    // A page elsewhere can still send "simple" cross-origin requests (a multipart upload needs no
+    // preflight); browsers name their page in Origin, and only the studio's own page is answered.
+    const origin = request.headers.origin;
+    if (origin !== undefined && hostOf(origin) !== request.headers.host) {
+      throw new HttpError(403, 'FORBIDDEN', `requests from another site's page (${origin}) are refused`);
+    }
+    // Judged by the route matched, not the URL as sent: /%61pi/… is routed to /api/… too. Only the
+    // page's own files (static routes) load without the token; the page passes it on from ?token=.
+    const route = request.routeOptions.url;
+    if (options.token && (route === undefined || route.startsWith('/api/') || route === '/openapi.json')) {
       const header = request.headers.authorization;
       const given = header?.startsWith('Bearer ') ? header.slice(7) : new URL(request.url, 'http://x').searchParams.get('token');
       if (given !== options.token) throw new HttpError(401, 'UNAUTHORIZED', 'this server needs its token: send "Authorization: Bearer TOKEN" or ?token=TOKEN');

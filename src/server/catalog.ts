@@ -91,7 +91,8 @@ export class ModelCatalog {
     for (const [root, source] of [[this.modelsDir, 'models'], [this.runsDir, 'runs']] as const) {
       if (!existsSync(root)) continue;
       for (const name of readdirSync(root).sort()) {
-        if (!namePattern.test(name) || seen.has(name)) continue;
+        // <run>.old and <run>.saving are a checkpoint save in progress, not models.
+        if (!namePattern.test(name) || /\.(old|saving)$/.test(name) || seen.has(name)) continue;
         const entry = readEntry(root, name, source);
         if (entry) {
           entries.push(entry);

@@ -16,7 +16,7 @@ import type { SampleCache } from './samples.ts';
 const sampleKey = z.string().min(1).max(64);
 const rater = z.string().min(1).max(100).optional();
 
-export function registerFeedbackRoutes(context: ServerContext, samples: SampleCache): void {
+export function registerFeedbackRoutes(context: ServerContext, caches: SampleCache[]): void {
   const { api, options, catalog } = context;
   let store: FeedbackStore | undefined;
   const openStore = () => {
@@ -28,13 +28,15 @@ export function registerFeedbackRoutes(context: ServerContext, samples: SampleCa
   };
   context.onClose(() => store?.close());
   const hashes = new Map<string, string>();
+  const lookUp = (key: string) => caches.map((cache) => cache.get(key)).find((sample) => sample !== undefined);
 
   /** The store id of a remembered sample, storing it (and writing its output) on first use. */
   const storedSample = (key: string): number => {
-    const sample = samples.get(key);
+    const sample = lookUp(key);
     if (!sample) throw new HttpError(410, 'GONE', `sample "${key}" is no longer known to the server (it keeps the latest outputs, and forgets them on restart): generate again`);
     if (sample.storedId !== undefined) return sample.storedId;
     const version = catalog.get(sample.model).version;
+    if (version !== sample.version) throw new HttpError(409, 'CONFLICT', `${sample.model} has changed on disk since this sample was made (retrained or replaced): generate again to rate its current weights`);
     const hashKey = `${sample.dir}:${version}`;
     let hash = hashes.get(hashKey);
     if (!hash) {
@@ -89,8 +91,8 @@ export function registerFeedbackRoutes(context: ServerContext, samples: SampleCa
     },
     ({ body }) => {
       if (body.chosen === body.rejected) throw new HttpError(400, 'BAD_REQUEST', 'a preference needs two different samples');
-      const first = samples.get(body.chosen);
-      const second = samples.get(body.rejected);
+      const first = lookUp(body.chosen);
+      const second = lookUp(body.rejected);
       if (first && second && first.model !== second.model) throw new HttpError(400, 'BAD_REQUEST', `a preference compares samples of one model, not ${first.model} and ${second.model}`);
       const chosenId = storedSample(body.chosen);
       const rejectedId = storedSample(body.rejected);

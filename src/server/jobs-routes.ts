@@ -58,6 +58,12 @@ export function registerJobRoutes(context: ServerContext): void {
     ...(options.backend ? { backend: options.backend } : {}),
     // Built-in names were checked when the job was made; uploads are looked up again, as one may be deleted meanwhile.
     resolveDataset: (spec) => (spec.startsWith(uploadPrefix) ? uploads.resolve(spec) : spec),
+    nameTaken: (name) => {
+      if (name === basename(options.dbPath)) return 'it is the feedback store\'s file';
+      // The catalog offers the models folder first: a run of a model's name would be hidden by it.
+      if (existsSync(join(context.catalog.modelsDir, name))) return `the models folder has a model "${name}"`;
+      return undefined;
+    },
   });
   context.onClose(() => jobs.close());
 

@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tempDir, writeShapeFolder } from '../../test/fixtures.ts';
@@ -149,6 +149,10 @@ test('bad job requests are clean 4xx errors that name the problem', async () => 
   assertError(await call('POST', '/api/jobs', { ...good, family: 'transformer', dataset: 'mnist', config: {} }), 400, 'BAD_REQUEST', /transformer jobs train on kjv/);
   assertError(await call('POST', '/api/jobs', { ...good, name: '../escape' }), 400, 'BAD_REQUEST', /name/);
   assertError(await call('POST', '/api/jobs', { ...good, name: 'uploads' }), 400, 'BAD_REQUEST', /reserved/);
+  assertError(await call('POST', '/api/jobs', { ...good, name: 'mine.old' }), 400, 'BAD_REQUEST', /checkpoint's temporary folder/);
+  assertError(await call('POST', '/api/jobs', { ...good, name: 'feedback.db' }), 409, 'CONFLICT', /feedback store/);
+  mkdirSync(join(modelsDir, 'starter'), { recursive: true });
+  assertError(await call('POST', '/api/jobs', { ...good, name: 'starter' }), 409, 'CONFLICT', /models folder has a model "starter"/);
   assertError(await call('POST', '/api/jobs', { ...good, steps: limits.maxTrainingSteps + 1 }), 400, 'BAD_REQUEST', /steps/);
   assertError(await call('POST', '/api/jobs', { ...good, preset: 'huge' }), 400, 'BAD_REQUEST', /presets tiny/);
   assertError(await call('POST', '/api/jobs', { ...good, config: { layers: 3 } }), 400, 'BAD_REQUEST', /config\.layers.*latentDim/);

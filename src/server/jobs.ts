@@ -74,7 +74,7 @@ export const servedRunFiles = ['samples.png', 'loss.png', 'samples.txt', 'sample
 
 export const runNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Folders of runsDir that are not runs. */
-const reservedNames = new Set(['uploads']);
+const reservedNames = new Set(['uploads', 'feedback-samples']);
 const jobFile = 'job.json';
 /** How long a closing server waits for the running job to save before it terminates the worker. */
 const closeGraceMs = 5000;
@@ -88,6 +88,8 @@ export interface TrainingJobsOptions {
   backend?: string;
   /** The module a job's worker runs (default train-worker.ts; tests give one that crashes). */
   workerEntry?: URL;
+  /** Why a run name may not be used although no run has it (a model of that name, the feedback store), or undefined. */
+  nameTaken?(name: string): string | undefined;
   /** A job's dataset spec → what its worker trains on: a built-in name as it is, an upload's path (an HttpError when it is gone). */
   resolveDataset(spec: string): string;
 }
@@ -125,6 +127,10 @@ export class TrainingJobs {
   start(name: string, settings: JobSettings): Job {
     if (!runNamePattern.test(name)) throw new HttpError(400, 'BAD_REQUEST', `run name "${name}" is not allowed: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
     if (reservedNames.has(name)) throw new HttpError(400, 'BAD_REQUEST', `run name "${name}" is reserved by the server: choose another`);
+    // Checkpoint saves use <run>.old and <run>.saving beside a run and delete them: never a run's name.
+    if (/\.(old|saving)$/.test(name)) throw new HttpError(400, 'BAD_REQUEST', `run name "${name}" ends like a checkpoint's temporary folder (.old, .saving): choose another`);
+    const taken = this.options.nameTaken?.(name);
+    if (taken) throw new HttpError(409, 'CONFLICT', `run name "${name}" is taken: ${taken}`);
     if (this.records.has(name)) throw new HttpError(409, 'CONFLICT', `run "${name}" already exists: resume it (POST /api/jobs/${name}/resume) or choose another name`);
     if (existsSync(this.runDir(name))) throw new HttpError(409, 'CONFLICT', `a folder "${name}" already exists in the runs folder: choose another name`);
     this.refuseWhenQueueFull();
@@ -160,7 +166,8 @@ export class TrainingJobs {
   stop(id: string): Job {
     const record = this.record(id);
     if (record.state === 'queued') {
-      this.queue.splice(this.queue.indexOf(id), 1);
+      const index = this.queue.indexOf(id);
+      if (index >= 0) this.queue.splice(index, 1);
       this.finish(record, 'stopped');
     } else if (record.state === 'running' && this.running?.id === id) {
       Atomics.store(this.running.stopFlag, 0, 1);
@@ -307,10 +314,18 @@ export class TrainingJobs {
     worker.once('exit', (code) => {
       this.running = null;
       if (!running.outcome) running.outcome = this.closing ? { state: 'stopped' } : { state: 'failed', error: `the training worker exited unexpectedly (code ${code})` };
-      // A worker terminated mid-save leaves the run folder renamed aside; put it back before writing job.json.
-      recoverCheckpoint(outDir);
-      if (hasCheckpoint(outDir)) record.step = Number(readManifest(outDir).training.step ?? record.step);
-      this.finish(record, running.outcome.state, running.outcome.error);
+      // A throw in an event listener would take the server down: a run folder that cannot be read
+      // back fails its job instead.
+      try {
+        // A worker terminated mid-save leaves the run folder renamed aside; put it back before writing job.json.
+        recoverCheckpoint(outDir);
+        if (hasCheckpoint(outDir)) record.step = Number(readManifest(outDir).training.step ?? record.step);
+        this.finish(record, running.outcome.state, running.outcome.error);
+      } catch (error) {
+        record.state = 'failed';
+        record.error = `the run folder could not be read back: ${oneLine((error as Error).message)}`;
+        this.emit(record.id, { event: 'state', data: { job: this.view(record) } });
+      }
       this.startNext();
     });
   }

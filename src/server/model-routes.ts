@@ -25,7 +25,8 @@ const base64Png = z.string().min(8).max(8_000_000);
 
 export interface ModelRoutes {
   generation: GenerationQueue;
-  samples: SampleCache;
+  /** Where outputs are remembered for ratings: the gallery's, then the latent explorer's. */
+  samples: SampleCache[];
 }
 
 export function registerModelRoutes(context: ServerContext): ModelRoutes {
@@ -33,6 +34,9 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   const limits = options.limits;
   const generation = new GenerationQueue(limits.queueDepth, options.backend);
   const samples = new SampleCache();
+  // Latent-explorer decodes come many a second while a slider moves: kept apart, so they never
+  // push the gallery's samples out before they are rated.
+  const explorations = new SampleCache(200);
   context.onClose(() => generation.close());
 
   /** Runs an operation for a request, cancelling it if the client goes away first. */
@@ -160,7 +164,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     async ({ params, body }, reply) => {
       const entry = catalog.get(params.name);
       const result = (await work('decode', entry, body, reply)) as { images: { png: string }[] };
-      return { images: result.images.map((image, i) => ({ ...image, sampleKey: rememberPng(samples, entry, 0, { z: body.z[i], ...(body.label ? { label: body.label } : {}) }, image.png) })) };
+      return { images: result.images.map((image, i) => ({ ...image, sampleKey: rememberPng(explorations, entry, 0, { z: body.z[i], ...(body.label ? { label: body.label } : {}) }, image.png) })) };
     },
   );
 
@@ -216,17 +220,17 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     async ({ params, body }, reply) => work('attention', catalog.get(params.name), body, reply),
   );
 
-  return { generation, samples };
+  return { generation, samples: [samples, explorations] };
 }
 
 function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {
-  return samples.remember({ model: entry.name, dir: entry.dir, family: entry.family, seed, settings, file: { bytes: Buffer.from(png, 'base64'), extension: 'png' } });
+  return samples.remember({ model: entry.name, dir: entry.dir, family: entry.family, version: entry.version, seed, settings, file: { bytes: Buffer.from(png, 'base64'), extension: 'png' } });
 }
 
 /** Gives each output of a generate result the key a rating refers to it by. */
 function withSampleKeys(samples: SampleCache, entry: CatalogEntry, request: Record<string, unknown>, result: Record<string, unknown>): Record<string, unknown> {
   const { seed, n: _n, ...settings } = request as { seed: number; n?: number } & Record<string, unknown>;
-  const common: Omit<RememberedSample, 'settings'> = { model: entry.name, dir: entry.dir, family: entry.family, seed };
+  const common: Omit<RememberedSample, 'settings'> = { model: entry.name, dir: entry.dir, family: entry.family, version: entry.version, seed };
   if (result['kind'] === 'images') {
     const images = result['images'] as { png: string; index: number }[];
     return { ...result, images: images.map((image) => ({ ...image, sampleKey: rememberPng(samples, entry, seed, { ...settings, index: image.index }, image.png) })) };

@@ -10,6 +10,8 @@ export interface RememberedSample {
   model: string;
   dir: string;
   family: string;
+  /** The model's files' version when the sample was made (the catalog's), so a rating after a retrain is not filed under the new weights. */
+  version: string;
   seed: number;
   settings: Record<string, unknown>;
   prompt?: string;

@@ -254,6 +254,15 @@ test('bad requests get one-line 4xx JSON errors', async () => {
   const rebound = await rawGet(server.url, '/api/models', { host: 'evil.example:80' });
   assert.equal(rebound.status, 403);
   assert.match(rebound.body, /must be addressed to 127.0.0.1 or localhost/);
+  assert.equal((await rawGet(server.url, '/api/models', { host: '127.evil.example' })).status, 403, 'a name that starts like 127.x is not loopback');
+  // A page on another site may send a multipart upload without a preflight; its Origin gives it away.
+  const crossSite = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { origin: 'http://evil.example' }, body: new FormData() });
+  assert.equal(crossSite.status, 403);
+  assert.match(((await crossSite.json()) as { error: { message: string } }).error.message, /another site's page \(http:\/\/evil.example\)/);
+  const sandboxed = await fetch(`${server.url}/api/uploads`, { method: 'POST', headers: { origin: 'null' }, body: new FormData() });
+  assert.equal(sandboxed.status, 403, 'a sandboxed frame (Origin: null) is another site too');
+  const sameSite = await fetch(`${server.url}/api/models`, { headers: { origin: server.url } });
+  assert.equal(sameSite.status, 200);
   assert.equal((await ok('GET', '/api/health'))['ok'], true, 'still answering');
 });
 
@@ -294,6 +303,8 @@ test('a model folder that changes under the running server: removed is 404, repl
   assert.equal(replaced['family'], 'gan');
   const after = await ok('POST', '/api/models/vae-copy/generate', { n: 1, seed: 2 });
   assert.notEqual(after['images'][0].png, before['images'][0].png);
+  // A sample of the old weights is not filed under the new ones.
+  await refused(409, /vae-copy has changed on disk since this sample was made/, 'POST', '/api/feedback/ratings', { sampleKey: before['images'][0].sampleKey, kind: 'thumbs', score: 1 });
   // A half-written folder (config.json without weights) is not offered at all.
   mkdirSync(join(modelsDir, 'half'));
   cpSync(join(modelsDir, 'vae-mnist', 'config.json'), join(modelsDir, 'half', 'config.json'));
@@ -321,6 +332,9 @@ test('off loopback the server needs a token, and then every API request must car
     assert.equal(await get('/api/models', { authorization: 'Bearer wrong' }), 401);
     assert.equal(await get('/api/models', { authorization: 'Bearer s3cret' }), 200);
     assert.equal(await get('/api/models?token=s3cret'), 200);
+    // Percent-encoding the path routes to the same handlers; it must not skip the token.
+    assert.equal(await get('/%61pi/models'), 401);
+    assert.equal(await get('/%6Fpenapi.json'), 401);
   } finally {
     await guarded.close();
   }
