@@ -94,19 +94,21 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
     await shot(page, '02-vae-gallery');
   });
 
-  test('a thumbs up lands in the SQLite feedback store', async () => {
-    // The gallery of the previous test is still open: rate its first sample.
+  test('a thumbs up and a thumbs down land in the SQLite feedback store', async () => {
+    // The gallery of the previous test is still open: rate its first sample up and its second down.
     await page.getByTestId('thumbs-up').first().click();
     await page.getByTestId('rating-status').first().filter({ hasText: 'Saved' }).waitFor();
     assert.equal(await page.getByTestId('thumbs-up').first().getAttribute('aria-pressed'), 'true');
     await page.getByTestId('feedback-stats').filter({ hasText: '1 ratings' }).waitFor();
+    await page.getByTestId('thumbs-down').nth(1).click();
+    await page.getByTestId('rating-status').nth(1).filter({ hasText: 'Saved' }).waitFor();
+    await page.getByTestId('feedback-stats').filter({ hasText: '2 ratings' }).waitFor();
     await shot(page, '03-rated');
     const store = FeedbackStore.open(join(runsDir, 'feedback.db'));
     try {
       const ratings = store.ratings();
-      assert.equal(ratings.length, 1);
-      assert.equal(ratings[0]!.kind, 'thumbs');
-      assert.equal(ratings[0]!.score, 1);
+      assert.deepEqual(ratings.map((rating) => [rating.kind, rating.score]), [['thumbs', 1], ['thumbs', -1]]);
+      assert.notEqual(ratings[0]!.sampleId, ratings[1]!.sampleId);
       const sample = store.sample(ratings[0]!.sampleId)!;
       assert.equal(sample.family, 'vae');
       assert.equal(sample.seed, 3);
@@ -170,6 +172,28 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
     assert.ok(final.length >= distinct.at(-1)!);
     assert.match((await page.getByTestId('text-meta').textContent()) ?? '', /40 tokens/);
     await shot(page, '05-text');
+  });
+
+  test('leaving a page cancels the generation it started, on the server too', async () => {
+    await open('#/models/diffusion-mnist/gallery');
+    await page.getByTestId('n').fill('16');
+    await page.getByTestId('steps').fill('1000');
+    await page.getByTestId('generate').click();
+    const generating = async () => ((await (await fetch(`${server.url}/api/health`)).json()) as { generation: { running: boolean } }).generation.running;
+    const deadline = Date.now() + 15_000;
+    while (!(await generating())) {
+      assert.ok(Date.now() < deadline, 'the diffusion run started');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // 1,000 steps of 16 images take minutes; leaving the page must stop them within a step or two.
+    // A hash change, as the nav links make (no reload that would drop the connection anyway).
+    await page.evaluate(() => { location.hash = '#/models/vae-mnist/gallery'; });
+    await page.getByTestId('model-title').filter({ hasText: 'vae-mnist' }).waitFor();
+    const left = Date.now();
+    while (await generating()) {
+      assert.ok(Date.now() - left < 10_000, 'the worker is still running the abandoned diffusion');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 
   test('music plays through Web Audio and downloads as a MIDI file', async () => {

@@ -7,6 +7,7 @@ import { api } from './api.ts';
 import { announce, h, showError } from './dom.ts';
 import type { Capability, ModelInfo, ModelSummary } from './types.ts';
 import { tabStrip, type Tab } from './ui/tabs.ts';
+import { beginView } from './ui/view.ts';
 import { renderGallery } from './pages/gallery.ts';
 import { renderLatent } from './pages/latent.ts';
 import { renderDiffusionPlayer } from './pages/diffusion-player.ts';
@@ -79,12 +80,15 @@ function renderHome(): void {
   );
 }
 
-async function renderModel(name: string, tab: string | undefined): Promise<void> {
+async function renderModel(name: string, tab: string | undefined, view: AbortSignal): Promise<void> {
   if (!infoCache.has(name)) infoCache.set(name, api.model(name));
   let info: ModelInfo;
   try {
     info = await infoCache.get(name)!;
+    // Another page was opened while this one's description loaded: it owns the content now.
+    if (view.aborted) return;
   } catch (error) {
+    if (view.aborted) return;
     infoCache.delete(name);
     main.replaceChildren(h('h2', {}, name), h('p', {}, 'This model could not be loaded.'));
     showError(error);
@@ -103,6 +107,7 @@ async function renderModel(name: string, tab: string | undefined): Promise<void>
   const { strip, panel } = tabStrip(pages, selected.id, (id) => {
     const page = pages.find((candidate) => candidate.id === id)!;
     history.replaceState(null, '', modelHref(name, id));
+    beginView();
     panel.replaceChildren();
     page.render(panel, info);
   }, `Pages of ${info.name}`);
@@ -112,8 +117,9 @@ async function renderModel(name: string, tab: string | undefined): Promise<void>
 
 async function render(): Promise<void> {
   renderNav();
+  const view = beginView();
   const current = route();
-  if (current.view === 'model') await renderModel(current.name, current.tab);
+  if (current.view === 'model') await renderModel(current.name, current.tab, view);
   else if (current.view === 'training') {
     main.replaceChildren();
     renderTraining(main, current.job, () => void loadModels());
@@ -129,6 +135,12 @@ async function loadModels(): Promise<void> {
     showError(error);
   }
 }
+
+// The skip link would change the hash, which is the router's: it moves focus instead.
+document.getElementById('skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
 
 let lastView = '';
 window.addEventListener('hashchange', () => {

@@ -46,6 +46,9 @@ async function handle(message: Request): Promise<void> {
       model?.dispose();
       model = null;
       backend = await chooseBackend(message.preferred);
+      // Two loads can overlap across that await (the tab left and opened again): the later one wins
+      // and the earlier one's model, if it got built, is freed.
+      (model as BrowserModel | null)?.dispose();
       const started = performance.now();
       model = buildBrowserModel(message.bytes, message.name);
       scope.postMessage({ id, type: 'done', result: { backend, model: describe(model), buildSeconds: (performance.now() - started) / 1000 } });

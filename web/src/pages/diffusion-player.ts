@@ -2,6 +2,7 @@
  * The diffusion player: generate with the whole trajectory, then scrub the denoising steps with a
  * range slider, x_t beside the model's estimate of x0, or play them as an animation; GIF download.
  */
+import { viewSignal } from '../ui/view.ts';
 import { api } from '../api.ts';
 import { announce, busy, downloadBytes, field, h, optionalNumber, pngUrl, seedControl, select } from '../dom.ts';
 import type { GenerateRequest, ImagesResult, ModelInfo, TrajectoryFrame } from '../types.ts';
@@ -59,7 +60,7 @@ export function renderDiffusionPlayer(panel: HTMLElement, info: ModelInfo): void
             player.load(frames.length);
             if (request.steps) progress.update(Math.min(request.steps, frame.step + 1), request.steps);
           },
-        });
+        }, viewSignal());
         if (result.trajectory?.length) frames = result.trajectory;
         player.load(frames.length, 0);
         gifButton.hidden = frames.length === 0;

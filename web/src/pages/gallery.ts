@@ -3,6 +3,7 @@
  * work as it happens (diffusion step previews, text token by token, progress for slow samplers),
  * download what it made, rate it, or compare two samples (A/B).
  */
+import { withView } from '../ui/view.ts';
 import { announce, busy, checkbox, h } from '../dom.ts';
 import type { GenerateRequest, ModelInfo } from '../types.ts';
 import { progressBar } from '../ui/progress.ts';
@@ -34,17 +35,18 @@ export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
     event.preventDefault();
     void busy(generate, async () => {
       controller = new AbortController();
+      const signal = withView(controller.signal);
       cancel.hidden = false;
       results.setAttribute('aria-busy', 'true');
       const request = controls.read();
       try {
         if (abToggle.checked) {
-          if (kind === 'images') await showImagesAB(results, info, request, progress, controller.signal);
-          else if (kind === 'text') await showTextAB(results, info, request, controller.signal);
-          else await showMusicAB(results, info, request, progress, controller.signal);
-        } else if (kind === 'text') await streamText(results, info, request, controller.signal);
-        else if (kind === 'music') await showMusic(results, info, request, progress, controller.signal);
-        else await showImages(results, info, request, progress, controller.signal);
+          if (kind === 'images') await showImagesAB(results, info, request, progress, signal);
+          else if (kind === 'text') await showTextAB(results, info, request, signal);
+          else await showMusicAB(results, info, request, progress, signal);
+        } else if (kind === 'text') await streamText(results, info, request, signal);
+        else if (kind === 'music') await showMusic(results, info, request, progress, signal);
+        else await showImages(results, info, request, progress, signal);
       } catch (error) {
         if ((error as Error).name === 'AbortError') announce('Cancelled');
         else throw error;

@@ -86,7 +86,7 @@ export function ratingWidget(sampleKey: string, what: string, model: string): HT
     return button;
   };
   const thumbs = h('div', { className: 'rate-group', role: 'group', 'aria-label': `Thumbs for ${what}` },
-    make(thumbIcon(false), 'Thumbs up', 'thumbs', 1, 'thumbs-up'), make(thumbIcon(true), 'Thumbs down', 'thumbs', 0, 'thumbs-down'));
+    make(thumbIcon(false), 'Thumbs up', 'thumbs', 1, 'thumbs-up'), make(thumbIcon(true), 'Thumbs down', 'thumbs', -1, 'thumbs-down'));
   const stars = h('div', { className: 'rate-group stars', role: 'group', 'aria-label': `Stars for ${what}` },
     ...[1, 2, 3, 4, 5].map((count) => make('★', `${count} star${count > 1 ? 's' : ''}`, 'stars', count, `stars-${count}`)));
   return h('div', { className: 'rating', 'data-testid': 'rating' }, thumbs, stars, status);
