@@ -231,6 +231,32 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
     await shot(page, '07-training');
   });
 
+  test('a training job stops at a checkpoint and resumes from it, watched live again', async () => {
+    await open('#/training');
+    await page.getByTestId('train-family').selectOption('vae');
+    await page.getByTestId('train-dataset').selectOption('mnist');
+    await page.getByTestId('train-steps').fill('100000');
+    await page.getByTestId('train-name').fill('e2e-stop');
+    await page.getByTestId('train-start').click();
+    const detail = page.getByTestId('job-detail');
+    const jobState = detail.getByTestId('job-state');
+    await jobState.filter({ hasText: 'running' }).waitFor({ timeout: 60_000 });
+    await detail.getByTestId('job-values').filter({ hasText: /step \d+/ }).waitFor({ timeout: 60_000 });
+    await detail.getByTestId('job-stop').click();
+    await jobState.filter({ hasText: /^stopped$/ }).waitFor({ timeout: 60_000 });
+    const stoppedAt = Number((await detail.locator('.job-state-line').textContent())!.match(/step (\d+) of/)![1]);
+    assert.ok(stoppedAt > 0, `stopped at step ${stoppedAt}`);
+    await detail.getByTestId('job-resume').click();
+    // Progress after the resume arrives over a fresh event stream, from the stopped step onwards.
+    await page.waitForFunction((from) => {
+      const text = document.querySelector('[data-testid="job-detail"] [data-testid="job-values"]')?.textContent ?? '';
+      const step = Number(text.match(/^step (\d+)/)?.[1] ?? 0);
+      return step > from;
+    }, stoppedAt, { timeout: 60_000 });
+    await detail.getByTestId('job-stop').click();
+    await jobState.filter({ hasText: /^stopped$/ }).waitFor({ timeout: 60_000 });
+  });
+
   test('on a phone-sized screen nothing scrolls sideways', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });

@@ -52,7 +52,13 @@ export function renderJobView(container: HTMLElement, id: string, hooks: { onSta
   samples.addEventListener('error', () => { samples.hidden = true; });
 
   stop.addEventListener('click', () => void busy(stop, async () => showJob(await api.stopJob(id))));
-  resume.addEventListener('click', () => void busy(resume, async () => showJob(await api.resumeJob(id))));
+  // A resumed job is watched afresh: its event stream was closed when it stopped.
+  resume.addEventListener('click', () => void busy(resume, async () => {
+    const resumed = await api.resumeJob(id);
+    events.close();
+    renderJobView(container, id, hooks);
+    hooks.onState(resumed);
+  }));
 
   container.replaceChildren(h('section', { className: 'job-view', 'aria-labelledby': 'job-title-heading' },
     Object.assign(title, { id: 'job-title-heading' }), state, h('div', { className: 'inline' }, stop, resume, openModel),
@@ -74,7 +80,14 @@ export function renderJobView(container: HTMLElement, id: string, hooks: { onSta
     events.close();
     return false;
   };
-  events.addEventListener('state', (event) => { if (alive()) showJob((JSON.parse((event as MessageEvent<string>).data) as { job: Job }).job); });
+  events.addEventListener('state', (event) => {
+    if (!alive()) return;
+    const next = (JSON.parse((event as MessageEvent<string>).data) as { job: Job }).job;
+    showJob(next);
+    // A job that has ended sends nothing more; an open stream would hold one of the browser's few
+    // connections to the server for as long as the page shows it.
+    if (['finished', 'failed', 'stopped'].includes(next.state)) events.close();
+  });
   events.addEventListener('progress', (event) => {
     if (!alive()) return;
     const data = JSON.parse((event as MessageEvent<string>).data) as JobProgress;
