@@ -44,7 +44,7 @@ export function serveCommand(): Command {
           else webDir = webDist;
         }
       }
-      const server = await startServer(
+      const server = await listenOrExplain(flags, () => startServer(
         resolveServerOptions({
           modelsDir: resolve(flags.models),
           runsDir: resolve(flags.runs),
@@ -55,7 +55,7 @@ export function serveCommand(): Command {
           ...(webDir ? { webDir } : {}),
           ...(globalOptions(self).backend ? { backend: globalOptions(self).backend } : {}),
         }),
-      );
+      ));
       const page = `${server.url}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
       process.stdout.write(`genloom studio: ${page}\n  API description: ${server.url}/openapi.json · models from ${resolve(flags.models)} · runs in ${resolve(flags.runs)} · Ctrl-C stops\n`);
       await new Promise<void>((done) => {
@@ -69,4 +69,17 @@ export function serveCommand(): Command {
         process.on('SIGTERM', stop);
       });
     });
+}
+
+/** The errors of binding a port, said as what to do about them. */
+async function listenOrExplain<T>(flags: ServeFlags, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new GenloomError('BAD_ARGUMENT', `port ${flags.port} on ${flags.host} is already in use (another studio?): pick another with --port, or --port 0 for any free one`);
+    if (code === 'EACCES') throw new GenloomError('BAD_ARGUMENT', `not allowed to listen on port ${flags.port} (ports below 1024 need privileges): pick another with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new GenloomError('BAD_ARGUMENT', `${flags.host} is not an address of this machine: give --host one of its addresses`);
+    throw error;
+  }
 }

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { FeedbackStore } from '../feedback/store.ts';
-import { ok as cli } from '../../test/cli.ts';
+import { fails, ok as cli } from '../../test/cli.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { resolveServerOptions, startServer, type StudioServer } from './app.ts';
 
@@ -338,4 +338,11 @@ test('off loopback the server needs a token, and then every API request must car
   } finally {
     await guarded.close();
   }
+});
+
+test('genloom serve says what to do when it cannot start', () => {
+  fails(/serving on 0\.0\.0\.0 \(not loopback\) needs a token/, 'serve', '--host', '0.0.0.0', '--models', modelsDir, '--no-web');
+  fails(/the models folder .*nowhere does not exist/, 'serve', '--models', join(modelsDir, 'nowhere'), '--no-web');
+  const port = new URL(server.url).port;
+  fails(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`), 'serve', '--port', port, '--models', modelsDir, '--runs', runsDir, '--no-web');
 });
