@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const chromiumPath = '/usr/bin/chromium';
 export const testOutput = fileURLToPath(new URL('../test-output/', import.meta.url));
@@ -41,4 +41,18 @@ export async function launchBrowser(): Promise<Browser> {
 export function outputPath(name: string): string {
   mkdirSync(testOutput, { recursive: true });
   return join(testOutput, name);
+}
+
+/** What an <img> (by data-testid) shows, as the page decoded it: RGBA bytes, for comparing two images by their pixels. */
+export function imagePixels(page: Page, testid: string): Promise<number[]> {
+  return page.getByTestId(testid).evaluate(async (element) => {
+    const image = element as HTMLImageElement;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const drawing = canvas.getContext('2d')!;
+    drawing.drawImage(image, 0, 0);
+    return Array.from(drawing.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { resolveServerOptions, startServer, type StudioServer } from '../../src/server/app.ts';
 import { ensureWebBuild } from '../../src/server/web-build.ts';
-import { browserSkipReason, launchBrowser, outputPath } from '../browser.ts';
+import { browserSkipReason, imagePixels, launchBrowser, outputPath } from '../browser.ts';
 
 const skip = browserSkipReason();
 const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -43,20 +43,6 @@ async function nextVersion(testid: string, previous: string | null): Promise<str
   return page.getByTestId(testid).getAttribute('data-version');
 }
 
-/** What an <img> shows, as RGBA bytes. */
-function pixelsOf(testid: string): Promise<number[]> {
-  return page.getByTestId(testid).evaluate(async (element) => {
-    const image = element as HTMLImageElement;
-    await image.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = image.naturalWidth;
-    canvas.height = image.naturalHeight;
-    const drawing = canvas.getContext('2d')!;
-    drawing.drawImage(image, 0, 0);
-    return Array.from(drawing.getImageData(0, 0, canvas.width, canvas.height).data);
-  });
-}
-
 describe('exploring and training in the studio', { skip: skip ?? false }, () => {
   before(async () => {
     const webDir = await ensureWebBuild({ quiet: true });
@@ -75,7 +61,7 @@ describe('exploring and training in the studio', { skip: skip ?? false }, () => 
   test('a click on the latent map decodes that point; an attribute slider moves the image', async () => {
     await open('#/models/vae-mnist/latent');
     let version = await nextVersion('latent-image', null);
-    const start = await pixelsOf('latent-image');
+    const start = await imagePixels(page, 'latent-image');
     await page.getByTestId('map-load').click();
     const map = page.getByTestId('latent-map');
     // Drawn: the canvas holds coloured points (not only the white background).
@@ -88,21 +74,21 @@ describe('exploring and training in the studio', { skip: skip ?? false }, () => 
     const box = (await map.boundingBox())!;
     await map.click({ position: { x: box.width * 0.2, y: box.height * 0.3 } });
     version = await nextVersion('latent-image', version);
-    const clicked = await pixelsOf('latent-image');
+    const clicked = await imagePixels(page, 'latent-image');
     assert.notDeepEqual(clicked, start, 'the clicked point decodes to another image');
     await map.click({ position: { x: box.width * 0.8, y: box.height * 0.7 } });
     version = await nextVersion('latent-image', version);
-    assert.notDeepEqual(await pixelsOf('latent-image'), clicked, 'another point, another image');
+    assert.notDeepEqual(await imagePixels(page, 'latent-image'), clicked, 'another point, another image');
     await shot('latent-map');
 
     await page.getByTestId('attributes-load').click();
     const seven = page.getByTestId('attribute-7');
     await seven.waitFor({ timeout: 60_000 });
-    const before = await pixelsOf('latent-image');
+    const before = await imagePixels(page, 'latent-image');
     await seven.focus();
     await page.keyboard.press('End');
     await nextVersion('latent-image', version);
-    assert.notDeepEqual(await pixelsOf('latent-image'), before, 'the "7" attribute at full strength changes the digit');
+    assert.notDeepEqual(await imagePixels(page, 'latent-image'), before, 'the "7" attribute at full strength changes the digit');
   });
 
   test('the interpolation player walks from one seed to the other', async () => {
@@ -114,10 +100,10 @@ describe('exploring and training in the studio', { skip: skip ?? false }, () => 
     const scrubber = page.getByTestId('interp-scrubber');
     assert.equal(await scrubber.getAttribute('max'), '7');
     await scrubber.fill('0');
-    const first = await pixelsOf('interp-image');
+    const first = await imagePixels(page, 'interp-image');
     await scrubber.fill('7');
     await page.waitForFunction(() => (document.querySelector('[data-testid="interp-image"]') as HTMLImageElement).alt.includes('frame 8 of 8'));
-    assert.notDeepEqual(await pixelsOf('interp-image'), first);
+    assert.notDeepEqual(await imagePixels(page, 'interp-image'), first);
     await page.getByTestId('interp-play').click();
     await shot('interpolation');
   });
@@ -131,10 +117,10 @@ describe('exploring and training in the studio', { skip: skip ?? false }, () => 
     await counter.filter({ hasText: 'of 6' }).waitFor({ timeout: 60_000 });
     const scrubber = page.getByTestId('traj-scrubber');
     await scrubber.fill('0');
-    const noisy = await pixelsOf('traj-xt');
+    const noisy = await imagePixels(page, 'traj-xt');
     await scrubber.fill('5');
     await counter.filter({ hasText: 'step 6 of 6' }).waitFor();
-    assert.notDeepEqual(await pixelsOf('traj-xt'), noisy, 'the last step is not the first step\'s noise');
+    assert.notDeepEqual(await imagePixels(page, 'traj-xt'), noisy, 'the last step is not the first step\'s noise');
     await shot('diffusion-player');
   });
 
