@@ -35,7 +35,7 @@ const familyCapabilities: Record<string, string[]> = {
   vae: ['images', 'latent', 'encode', 'latent-map', 'in-browser'],
   gan: ['images', 'latent', 'in-browser'],
   diffusion: ['images', 'trajectory', 'in-browser'],
-  pixelcnn: ['images'],
+  pixelcnn: ['images', 'completion'],
   transformer: ['text', 'attention', 'in-browser'],
   music: ['music'],
   classifier: [],

@@ -37,6 +37,7 @@ const handlers = {
   decode: operations.decode,
   latent: operations.latentsForSeed,
   encode: operations.encode,
+  complete: operations.complete,
   interpolate: operations.interpolateLatents,
   'latent-map': operations.latentMap,
   attributes: operations.attributes,

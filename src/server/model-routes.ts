@@ -1,7 +1,8 @@
 /**
  * The model routes: list and describe models, serve their files (for in-browser mode), generate
- * with every family (as JSON, or streamed as Server-Sent Events), and explore latent spaces and
- * attention. Tensor work goes to the generation worker; this thread validates, queues and answers.
+ * with every family and complete images with PixelCNN (as JSON, or streamed as Server-Sent
+ * Events), and explore latent spaces and attention. Tensor work goes to the generation worker;
+ * this thread validates, queues and answers.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
@@ -46,6 +47,34 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       if (!reply.raw.writableFinished) controller.abort();
     });
     return generation.run(operation, entry, body, { signal: controller.signal, onEvent });
+  };
+
+  /**
+   * Answers an operation as JSON, or with `stream` as Server-Sent Events: the operation's events as
+   * they come, then `result` (passed through `finish`) or `error`. A client that leaves cancels it.
+   */
+  const answer = async (
+    operation: Parameters<GenerationQueue['run']>[0],
+    entry: CatalogEntry,
+    request: Record<string, unknown>,
+    stream: boolean | undefined,
+    finish: (result: Record<string, unknown>) => Record<string, unknown>,
+    raw: FastifyRequest,
+    reply: FastifyReply,
+  ) => {
+    if (!stream) return finish((await work(operation, entry, request, reply)) as Record<string, unknown>);
+    const events = openEventStream(raw, reply);
+    const controller = new AbortController();
+    events.onClose(() => controller.abort());
+    try {
+      const result = (await generation.run(operation, entry, request, { signal: controller.signal, onEvent: (event, data) => events.send(event, data) })) as Record<string, unknown>;
+      events.send('result', finish(result));
+    } catch (error) {
+      if (!events.closed) events.send('error', describeError(error).body);
+    } finally {
+      events.close();
+    }
+    return reply;
   };
 
   api.route({ method: 'GET', url: '/api/health', summary: 'Is the server up; its version, backend and queue', tag: 'server' }, async () => {
@@ -135,20 +164,42 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
         ...(entry.family === 'music' ? { bars: rest.bars ?? 8 } : {}),
         ...(entry.family !== 'transformer' && entry.family !== 'music' ? { n: rest.n ?? 16 } : {}),
       };
-      const finish = (result: Record<string, unknown>) => withSampleKeys(samples, entry, request, result);
-      if (!stream) return finish((await work('generate', entry, request, reply)) as Record<string, unknown>);
-      const events = openEventStream(raw, reply);
-      const controller = new AbortController();
-      events.onClose(() => controller.abort());
-      try {
-        const result = (await generation.run('generate', entry, request, { signal: controller.signal, onEvent: (event, data) => events.send(event, data) })) as Record<string, unknown>;
-        events.send('result', finish(result));
-      } catch (error) {
-        if (!events.closed) events.send('error', describeError(error).body);
-      } finally {
-        events.close();
+      return answer('generate', entry, request, stream, (result) => withSampleKeys(samples, entry, request, result), raw, reply);
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/complete',
+      summary: 'Complete an image (base64 PNG or JPEG, fitted to the model) from its top `rows` rows, `n` times (PixelCNN); `stream: true` answers with Server-Sent Events (progress, then result or error)',
+      tag: 'generate',
+      params: nameParams,
+      body: z
+        .object({
+          png: base64Png,
+          rows: z.number().int().min(1).max(4096).optional(),
+          n: z.number().int().min(1).max(Math.min(16, limits.maxImages)).default(4),
+          seed: seed.optional(),
+          label: z.string().max(100).optional(),
+          stream: z.boolean().optional(),
+        })
+        .strict(),
+      responses: { 200: { description: 'the kept input and the completions (JSON), or with stream: true an event stream', contentType: 'application/json' } },
+    },
+    async ({ params, body, raw }, reply) => {
+      const entry = catalog.get(params.name);
+      // Checked here as well as in the worker, so a streamed request is refused with a 400, not an error event.
+      if (!entry.capabilities.includes('completion')) throw new HttpError(400, 'UNSUPPORTED', `${entry.name} is a ${entry.family} model; completion needs a PixelCNN`);
+      const height = entry.manifest.config['imageHeight'];
+      if (typeof height === 'number' && body.rows !== undefined && body.rows >= height) {
+        throw new HttpError(400, 'BAD_ARGUMENT', `"rows" must be 1..${height - 1} for ${entry.name}'s ${height}-row images; got ${body.rows}`);
       }
-      return reply;
+      const { stream, png, ...rest } = body;
+      const request = { ...rest, png, seed: rest.seed ?? randomInt(0, 2 ** 31 - 1) };
+      // The input is not kept with the samples' settings (it is large); the rows and label are.
+      const settings = { seed: request.seed, n: request.n, operation: 'complete', ...(typeof height === 'number' ? { rows: rest.rows ?? Math.floor(height / 2) } : {}), ...(rest.label !== undefined ? { label: rest.label } : {}) };
+      return answer('complete', entry, request, stream, (result) => withSampleKeys(samples, entry, settings, result), raw, reply);
     },
   );
 

@@ -258,6 +258,51 @@ export function encode(model: LoadedModel, body: { png: string }, context: Opera
   return result;
 }
 
+export interface CompleteRequest {
+  png: string;
+  rows?: number;
+  n: number;
+  seed: number;
+  label?: string;
+}
+
+/**
+ * PixelCNN completion, as `genloom complete` does it: the input fitted to the model, its first
+ * `rows` rows kept (thresholded at 0.5, as the model sees them) and the rest drawn pixel by pixel,
+ * `n` times from the same seed stream as the CLI, so both give the same completions.
+ */
+export function complete(model: LoadedModel, body: CompleteRequest, context: OperationContext): Record<string, unknown> {
+  if (!model.completion || !model.imageShape) throw new GenloomError('UNSUPPORTED', `${context.name} is a ${model.family} model; completion needs a PixelCNN`);
+  const [height, width, channels] = model.imageShape;
+  const rows = body.rows ?? Math.floor(height / 2);
+  if (!Number.isInteger(rows) || rows < 1 || rows >= height) throw new GenloomError('BAD_ARGUMENT', `"rows" must be 1..${height - 1} for ${context.name}'s ${height}-row images; got ${rows}`);
+  const label = resolveCondition(model, context.name, { label: body.label });
+  const one = imageTensor(model, body.png, context);
+  const given = tf.tile(one, [body.n, 1, 1, 1]) as tf.Tensor4D;
+  const completed = model.completion.complete(given, rows, fromSeed(body.seed).fork('complete'), {
+    labels: label === undefined ? undefined : new Int32Array(body.n).fill(label),
+    onProgress: (done, total) => {
+      context.checkCancelled();
+      context.emit('progress', { done, total });
+    },
+  });
+  // The input as the model kept it: the thresholded top rows over grey.
+  const kept = one.greaterEqual(0.5).toFloat().slice([0, 0, 0, 0], [1, rows, width, channels]);
+  const shown = tf.concat([kept, tf.fill([1, height - rows, width, channels], 0.5)], 1) as tf.Tensor4D;
+  const [input] = tensorToImages(shown);
+  const images = tensorToImages(completed);
+  tf.dispose([one, given, completed, kept, shown]);
+  const labelName = label === undefined ? undefined : model.labelNames?.[label];
+  return {
+    kind: 'images',
+    seed: body.seed,
+    rows,
+    input: png(input!),
+    images: images.map((image, index) => ({ png: png(image), index, ...(labelName !== undefined ? { label: labelName } : {}) })),
+    grid: gridPng([input!, ...images]),
+  };
+}
+
 type Endpoint = { seed: number } | { z: number[] } | { png: string };
 
 export function interpolateLatents(

@@ -236,6 +236,48 @@ test('ratings and preferences land in the SQLite store that finetune reads', asy
   await refused(400, /two different samples/, 'POST', '/api/feedback/preferences', { chosen: a.sampleKey, rejected: a.sampleKey });
 });
 
+test('PixelCNN completion keeps the top rows exactly, is seeded, streams, and can be rated', async () => {
+  const digit = (await ok('POST', '/api/models/vae-mnist/generate', { n: 1, seed: 4 }))['images'][0].png as string;
+  const body = { png: digit, rows: 14, n: 2, seed: 1 };
+  const first = await ok('POST', '/api/models/pixelcnn-mnist/complete', body);
+  assert.equal(first['kind'], 'images');
+  assert.equal(first['seed'], 1);
+  assert.equal(first['images'].length, 2);
+  const input = PNG.sync.read(Buffer.from(first['input'], 'base64'));
+  assert.deepEqual([input.width, input.height], [28, 28]);
+  const keptBytes = 14 * 28 * 4; // RGBA rows
+  const kept = input.data.subarray(0, keptBytes);
+  assert.ok(kept.some((value, i) => i % 4 !== 3 && value === 255), 'the kept rows hold some of the digit');
+  for (const image of first['images'] as { png: string; index: number; sampleKey: string }[]) {
+    const decoded = PNG.sync.read(Buffer.from(image.png, 'base64'));
+    assert.deepEqual([decoded.width, decoded.height], [28, 28]);
+    assert.deepEqual(decoded.data.subarray(0, keptBytes), kept, `completion ${image.index} keeps the top 14 rows`);
+    assert.equal(typeof image.sampleKey, 'string');
+  }
+  // The rest is drawn: grey in the input, black or white in the completions.
+  assert.equal(input.data[keptBytes], 128);
+  const again = await ok('POST', '/api/models/pixelcnn-mnist/complete', body);
+  assert.deepEqual(again['images'].map((image: { png: string }) => image.png), first['images'].map((image: { png: string }) => image.png));
+  const rated = await ok('POST', '/api/feedback/ratings', { sampleKey: first['images'][0].sampleKey, kind: 'thumbs', score: 1 });
+  assert.equal(typeof rated['sampleId'], 'number');
+
+  const stream = await events('/api/models/pixelcnn-mnist/complete', { ...body, n: 1, stream: true });
+  const progress = stream.filter((event) => event.event === 'progress');
+  assert.ok(progress.length >= 1);
+  assert.deepEqual(progress.at(-1)!.data, { done: 28, total: 28 });
+  assert.equal(stream.at(-1)!.event, 'result');
+  assert.equal(stream.findIndex((event) => event.event === 'result'), stream.length - 1, 'progress comes before the result');
+  assert.equal(stream.at(-1)!.data.images[0].png, first['images'][0].png);
+
+  await refused(400, /"rows" must be 1\.\.27/, 'POST', '/api/models/pixelcnn-mnist/complete', { ...body, rows: 28 });
+  await refused(400, /"rows" must be 1\.\.27/, 'POST', '/api/models/pixelcnn-mnist/complete', { ...body, rows: 28, stream: true });
+  await refused(400, /1/, 'POST', '/api/models/pixelcnn-mnist/complete', { ...body, rows: 0 });
+  await refused(400, /completion needs a PixelCNN/, 'POST', '/api/models/vae-mnist/complete', body);
+  await refused(400, /completion needs a PixelCNN/, 'POST', '/api/models/gan-mnist/complete', { ...body, stream: true });
+  const described = await ok('GET', '/api/models/pixelcnn-mnist');
+  assert.ok(described['capabilities'].includes('completion'));
+});
+
 test('bad requests get one-line 4xx JSON errors', async () => {
   await refused(400, /not valid JSON/, 'POST', '/api/models/vae-mnist/generate', '{"n": 2,');
   await refused(400, /body field "n".*expected number/, 'POST', '/api/models/vae-mnist/generate', { n: 'four' });

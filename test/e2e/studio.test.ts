@@ -307,6 +307,44 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
     }
   });
 
+  test('PixelCNN completes a stroke drawn on the pad, keeping the rows above the red line', async () => {
+    await open('#/models/pixelcnn-mnist/complete');
+    const pad = page.getByTestId('pad');
+    const box = (await pad.boundingBox())!;
+    // A vertical stroke down the middle of the top half, drawn as a person would with the mouse.
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let step = 1; step <= 8; step++) await page.mouse.move(box.x + box.width * (0.5 + step * 0.01), box.y + box.height * (0.15 + step * 0.04));
+    await page.mouse.up();
+    const drawn = await pad.evaluate((canvas) => {
+      const pixels = (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 28, 28).data;
+      return pixels.filter((value, i) => i % 4 === 0 && value > 128).length;
+    });
+    assert.ok(drawn > 5, `the stroke drew ${drawn} white pixels`);
+    await page.getByTestId('rows').fill('16');
+    assert.equal(await page.getByTestId('rows-value').textContent(), '16');
+    assert.match((await page.getByTestId('pad-cut').getAttribute('style')) ?? '', /top: 57\.1/);
+    await page.getByTestId('n').fill('1');
+    await page.getByTestId('seed').fill('3');
+    await page.getByTestId('complete').click();
+    await page.getByTestId('completion-image').waitFor({ timeout: 60_000 });
+    const pixels = await imagePixels(page, 'completion-image');
+    assert.equal(pixels.length, 28 * 28 * 4, 'a 28×28 image');
+    const kept = await imagePixels(page, 'completion-input');
+    assert.deepEqual(pixels.slice(0, 16 * 28 * 4), kept.slice(0, 16 * 28 * 4), 'the kept rows come back as drawn (thresholded)');
+    assert.ok(kept.slice(0, 16 * 28 * 4).some((value, i) => i % 4 === 0 && value === 255), 'the stroke is in the kept rows');
+    await page.getByTestId('sample').getByTestId('thumbs-up').waitFor();
+    await shot(page, '10-pixelcnn-complete');
+    // The keyboard path: Clear, then an image file, which is shown on the pad.
+    const whiteOnPad = () => pad.evaluate((canvas) => (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 28, 28).data.filter((value, i) => i % 4 === 0 && value > 128).length);
+    await page.getByTestId('pad-clear').click();
+    assert.equal(await whiteOnPad(), 0);
+    const completed = (await page.getByTestId('completion-image').getAttribute('src'))!.split(',')[1]!;
+    await page.getByTestId('complete-file').setInputFiles({ name: 'digit.png', mimeType: 'image/png', buffer: Buffer.from(completed, 'base64') });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="pad"]') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 28, 28).data.some((value, i) => i % 4 === 0 && value > 128));
+    assert.ok((await whiteOnPad()) > 5, 'the chosen file is on the pad');
+  });
+
   test('no script errors on any page', () => {
     assert.deepEqual(pageErrors, []);
   });

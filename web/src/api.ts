@@ -4,7 +4,7 @@
  * becomes an ApiError whose message is the server's one line.
  */
 import type {
-  Attention, FeedbackStats, GenerateRequest, GenerateResult, Health, Interpolation, Job, JobRequest,
+  Attention, CompleteRequest, CompletionResult, FeedbackStats, GenerateRequest, GenerateResult, Health, Interpolation, Job, JobRequest,
   LatentMap, ModelInfo, ModelSummary, StreamHandlers, Upload,
 } from './types.ts';
 
@@ -88,6 +88,29 @@ export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncG
   }
 }
 
+/** POSTs `body` with `stream: true` and reads its Server-Sent Events until `result` or `error`. */
+async function streamPost<T>(path: string, body: object, handlers: StreamHandlers, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: headers({ 'content-type': 'application/json', accept: 'text/event-stream' }),
+    body: JSON.stringify({ ...body, stream: true }),
+    ...(signal ? { signal } : {}),
+  });
+  if (!response.ok) throw await failure(response);
+  if (!response.body) throw new ApiError(0, 'STREAM', 'the browser gave no response stream');
+  for await (const { event, data } of readEventStream(response.body)) {
+    if (event === 'result') return data as T;
+    if (event === 'error') {
+      const { error } = data as { error: { code: string; message: string } };
+      throw new ApiError(500, error.code, error.message);
+    }
+    if (event === 'progress') handlers.progress?.(data as { done: number; total: number });
+    else if (event === 'step') handlers.step?.(data as Parameters<NonNullable<StreamHandlers['step']>>[0]);
+    else if (event === 'token') handlers.token?.(data as { text: string });
+  }
+  throw new ApiError(0, 'STREAM', 'the stream ended without a result');
+}
+
 export const api = {
   health: () => get<Health>('/api/health'),
   models: () => get<{ models: ModelSummary[] }>('/api/models').then((body) => body.models),
@@ -107,29 +130,12 @@ export const api = {
    * only does GET), call the handlers as events come, and resolve with the `result` event.
    * Aborting the signal closes the connection, which cancels the work on the server.
    */
-  async generateStream<T extends GenerateResult = GenerateResult>(
-    name: string, body: GenerateRequest, handlers: StreamHandlers, signal?: AbortSignal,
-  ): Promise<T> {
-    const response = await fetch(`${model(name)}/generate`, {
-      method: 'POST',
-      headers: headers({ 'content-type': 'application/json', accept: 'text/event-stream' }),
-      body: JSON.stringify({ ...body, stream: true }),
-      ...(signal ? { signal } : {}),
-    });
-    if (!response.ok) throw await failure(response);
-    if (!response.body) throw new ApiError(0, 'STREAM', 'the browser gave no response stream');
-    for await (const { event, data } of readEventStream(response.body)) {
-      if (event === 'result') return data as T;
-      if (event === 'error') {
-        const { error } = data as { error: { code: string; message: string } };
-        throw new ApiError(500, error.code, error.message);
-      }
-      if (event === 'progress') handlers.progress?.(data as { done: number; total: number });
-      else if (event === 'step') handlers.step?.(data as Parameters<NonNullable<StreamHandlers['step']>>[0]);
-      else if (event === 'token') handlers.token?.(data as { text: string });
-    }
-    throw new ApiError(0, 'STREAM', 'the stream ended without a result');
-  },
+  generateStream: <T extends GenerateResult = GenerateResult>(name: string, body: GenerateRequest, handlers: StreamHandlers, signal?: AbortSignal) =>
+    streamPost<T>(`${model(name)}/generate`, body, handlers, signal),
+
+  /** PixelCNN completion of an image's top rows, streamed (progress, then the result) like generateStream. */
+  completeStream: (name: string, body: CompleteRequest, handlers: StreamHandlers, signal?: AbortSignal) =>
+    streamPost<CompletionResult>(`${model(name)}/complete`, body, handlers, signal),
 
   decode: (name: string, z: number[][], label?: string, signal?: AbortSignal) =>
     post<{ images: { png: string; sampleKey: string }[] }>(`${model(name)}/decode`, label ? { z, label } : { z }, signal),

@@ -14,6 +14,7 @@ import { renderDiffusionPlayer } from './pages/diffusion-player.ts';
 import { renderAttention } from './pages/attention.ts';
 import { renderTraining } from './pages/training.ts';
 import { renderLocalTab } from './pages/local-tab.ts';
+import { renderComplete } from './pages/complete.ts';
 
 /** A page of a model: its tab, which capability offers it, and how it draws into the panel. */
 interface ModelPage extends Tab {
@@ -24,6 +25,7 @@ interface ModelPage extends Tab {
 const generative: Capability[] = ['images', 'text', 'music', 'completion'];
 const modelPages: ModelPage[] = [
   { id: 'gallery', label: 'Gallery', offered: (c) => generative.some((x) => c.includes(x)), render: renderGallery },
+  { id: 'complete', label: 'Complete', offered: (c) => c.includes('completion'), render: renderComplete },
   { id: 'latent', label: 'Latent explorer', offered: (c) => c.includes('latent'), render: renderLatent },
   { id: 'diffusion', label: 'Diffusion player', offered: (c) => c.includes('trajectory'), render: renderDiffusionPlayer },
   { id: 'attention', label: 'Attention', offered: (c) => c.includes('attention'), render: renderAttention },

@@ -87,6 +87,24 @@ export interface MusicResult {
   sampleKey: string;
 }
 
+/** The body of POST /api/models/:name/complete (PixelCNN). */
+export interface CompleteRequest {
+  /** Base64 PNG or JPEG, any size: the server fits it to the model. */
+  png: string;
+  /** Rows kept from the top, 1..imageHeight − 1 (default: half). */
+  rows?: number;
+  n?: number;
+  seed?: number;
+  label?: string;
+  stream?: boolean;
+}
+
+/** Completions of one input: `input` is what was kept (thresholded top rows over grey). */
+export interface CompletionResult extends ImagesResult {
+  rows: number;
+  input: string;
+}
+
 export type GenerateResult = ImagesResult | TextResult | MusicResult;
 
 /** What a streamed generate reports before its result. */
