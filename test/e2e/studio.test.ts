@@ -18,7 +18,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FeedbackStore } from '../../src/feedback/store.ts';
 import { resolveServerOptions, startServer, type StudioServer } from '../../src/server/app.ts';
 import { ensureWebBuild } from '../../src/server/web-build.ts';
-import { browserSkipReason, launchBrowser, outputPath } from '../browser.ts';
+import { browserSkipReason, imagePixels, launchBrowser, outputPath } from '../browser.ts';
 
 const skip = browserSkipReason();
 const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -35,20 +35,6 @@ async function open(hash: string, on: Page = page): Promise<void> {
 }
 
 const shot = (on: Page, name: string) => on.screenshot({ path: outputPath(`studio-${name}.png`), fullPage: true });
-
-/** The RGBA pixels of an <img> as the page decoded them (so two images compare by what they show). */
-function imagePixels(on: Page, testid: string): Promise<number[]> {
-  return on.getByTestId(testid).evaluate(async (element) => {
-    const image = element as HTMLImageElement;
-    await image.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = image.naturalWidth;
-    canvas.height = image.naturalHeight;
-    const drawing = canvas.getContext('2d')!;
-    drawing.drawImage(image, 0, 0);
-    return Array.from(drawing.getImageData(0, 0, canvas.width, canvas.height).data);
-  });
-}
 
 describe('the studio in a browser', { skip: skip ?? false }, () => {
   before(async () => {
