@@ -12,7 +12,7 @@ import { announce, busy, downloadButton, field, h, nextId, numberInput, pixelIma
 import type { CompleteRequest, CompletionResult, ModelInfo } from '../types.ts';
 import { ratingWidget, statsLine } from '../ui/feedback.ts';
 import { progressBar } from '../ui/progress.ts';
-import { withView } from '../ui/view.ts';
+import { onCancellableSubmit } from '../ui/cancellable.ts';
 import { labelControl } from './gallery-images.ts';
 
 /** The pen width in pad pixels: about an MNIST stroke. */
@@ -147,32 +147,13 @@ export function renderComplete(panel: HTMLElement, info: ModelInfo): void {
     ...(label.element ? [label.element] : []),
     h('div', { className: 'actions' }, complete, cancel));
 
-  let controller: AbortController | undefined;
-  cancel.addEventListener('click', () => controller?.abort());
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    void busy(complete, async () => {
-      controller = new AbortController();
-      const signal = withView(controller.signal);
-      cancel.hidden = false;
-      results.setAttribute('aria-busy', 'true');
-      const request: CompleteRequest = { png: pad.read(), rows: Number(rows.value), n: Math.min(16, Math.max(1, Math.round(Number(n.value) || 1))), seed: Number(seed.input.value) };
-      const chosen = label.read();
-      if (chosen !== undefined) request.label = chosen;
-      try {
-        progress.reset('starting…');
-        const result = await api.completeStream(info.name, request, { progress: ({ done, total }) => progress.update(done, total) }, signal);
-        showResult(results, info, result);
-      } catch (error) {
-        if ((error as Error).name === 'AbortError') announce('Cancelled');
-        else throw error;
-      } finally {
-        progress.hide();
-        cancel.hidden = true;
-        results.setAttribute('aria-busy', 'false');
-        controller = undefined;
-      }
-    });
+  onCancellableSubmit({ form, submit: complete, cancel, results, progress }, async (signal) => {
+    const request: CompleteRequest = { png: pad.read(), rows: Number(rows.value), n: Math.min(16, Math.max(1, Math.round(Number(n.value) || 1))), seed: Number(seed.input.value) };
+    const chosen = label.read();
+    if (chosen !== undefined) request.label = chosen;
+    progress.reset('starting…');
+    const result = await api.completeStream(info.name, request, { progress: ({ done, total }) => progress.update(done, total) }, signal);
+    showResult(results, info, result);
   });
   panel.append(h('div', { className: 'page-grid' }, form, h('div', { className: 'output' }, progress.element, results)), statsLine(info.name));
 }

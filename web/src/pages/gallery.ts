@@ -3,8 +3,8 @@
  * work as it happens (diffusion step previews, text token by token, progress for slow samplers),
  * download what it made, rate it, or compare two samples (A/B).
  */
-import { withView } from '../ui/view.ts';
-import { announce, busy, checkbox, h } from '../dom.ts';
+import { onCancellableSubmit } from '../ui/cancellable.ts';
+import { checkbox, h } from '../dom.ts';
 import type { GenerateRequest, ModelInfo } from '../types.ts';
 import { progressBar } from '../ui/progress.ts';
 import { statsLine } from '../ui/feedback.ts';
@@ -29,34 +29,15 @@ export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
     ab.element,
     h('div', { className: 'actions' }, generate, cancel));
 
-  let controller: AbortController | undefined;
-  cancel.addEventListener('click', () => controller?.abort());
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    void busy(generate, async () => {
-      controller = new AbortController();
-      const signal = withView(controller.signal);
-      cancel.hidden = false;
-      results.setAttribute('aria-busy', 'true');
-      const request = controls.read();
-      try {
-        if (abToggle.checked) {
-          if (kind === 'images') await showImagesAB(results, info, request, progress, signal);
-          else if (kind === 'text') await showTextAB(results, info, request, signal);
-          else await showMusicAB(results, info, request, progress, signal);
-        } else if (kind === 'text') await streamText(results, info, request, signal);
-        else if (kind === 'music') await showMusic(results, info, request, progress, signal);
-        else await showImages(results, info, request, progress, signal);
-      } catch (error) {
-        if ((error as Error).name === 'AbortError') announce('Cancelled');
-        else throw error;
-      } finally {
-        progress.hide();
-        cancel.hidden = true;
-        results.setAttribute('aria-busy', 'false');
-        controller = undefined;
-      }
-    });
+  onCancellableSubmit({ form, submit: generate, cancel, results, progress }, async (signal) => {
+    const request = controls.read();
+    if (abToggle.checked) {
+      if (kind === 'images') await showImagesAB(results, info, request, progress, signal);
+      else if (kind === 'text') await showTextAB(results, info, request, signal);
+      else await showMusicAB(results, info, request, progress, signal);
+    } else if (kind === 'text') await streamText(results, info, request, signal);
+    else if (kind === 'music') await showMusic(results, info, request, progress, signal);
+    else await showImages(results, info, request, progress, signal);
   });
   panel.append(h('div', { className: 'page-grid' }, form, h('div', { className: 'output' }, progress.element, results)), statsLine(info.name));
 }
