@@ -45,9 +45,10 @@ export class GenerationQueue {
   }
 
   run(operation: WorkRequest['operation'], entry: Pick<CatalogEntry, 'name' | 'dir' | 'version'>, body: unknown, options: WorkOptions = {}): Promise<unknown> {
-    if (this.closed) return Promise.reject(new HttpError(503, 'INTERNAL', 'the server is shutting down'));
-    if (this.running && this.waiting.length >= this.queueDepth) {
-      return Promise.reject(new HttpError(429, 'TOO_MANY_REQUESTS', `the generation queue is full (${this.queueDepth} waiting): try again shortly`));
+    try {
+      this.checkRoom();
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(new HttpError(499, 'CANCELLED', 'the request was cancelled'));
     return new Promise((resolve, reject) => {
@@ -56,6 +57,14 @@ export class GenerationQueue {
       this.waiting.push(pending);
       void this.pump();
     });
+  }
+
+  /** Throws the 429 (or 503) a request would get now: streams check before they answer 200. */
+  checkRoom(): void {
+    if (this.closed) throw new HttpError(503, 'INTERNAL', 'the server is shutting down');
+    if (this.running && this.waiting.length >= this.queueDepth) {
+      throw new HttpError(429, 'TOO_MANY_REQUESTS', `the generation queue is full (${this.queueDepth} waiting): try again shortly`);
+    }
   }
 
   private cancel(pending: Pending): void {

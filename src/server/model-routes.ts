@@ -63,6 +63,8 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     reply: FastifyReply,
   ) => {
     if (!stream) return finish((await work(operation, entry, request, reply)) as Record<string, unknown>);
+    // A full queue is a 429 status, not a 200 stream whose only event is the refusal.
+    generation.checkRoom();
     const events = openEventStream(raw, reply);
     const controller = new AbortController();
     events.onClose(() => controller.abort());

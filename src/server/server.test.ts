@@ -316,6 +316,11 @@ test('a full queue answers 429 at once; every other request completes', async ()
   assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
   const refusedOne = results.find((result) => result.status === 429)!;
   assert.match(refusedOne.json['error'].message, /queue is full/);
+  // Streamed requests are refused the same way, with the status, before any stream opens.
+  const streamed = await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`${server.url}/api/models/diffusion-mnist/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: 4, seed: i, steps: 8, stream: true }) })));
+  const kinds = await Promise.all(streamed.map(async (response) => `${response.status} ${response.headers.get('content-type')?.split(';')[0]}`));
+  await Promise.all(streamed.map((response) => response.text()));
+  assert.deepEqual(kinds.sort(), ['200 text/event-stream', '200 text/event-stream', '200 text/event-stream', '429 application/json', '429 application/json', '429 application/json']);
 });
 
 test('a client that disconnects mid-stream cancels its work; the server goes on', async () => {
