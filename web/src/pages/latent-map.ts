@@ -62,7 +62,7 @@ export function latentMapSection(info: ModelInfo, setZ: (z: number[]) => void): 
     draw();
     const { mean, axes } = map.basis;
     setZ(mean.map((value, index) => value + x * (axes[0][index] ?? 0) + y * (axes[1][index] ?? 0)));
-    status.textContent = `Decoding (${x.toFixed(2)}, ${y.toFixed(2)})`;
+    status.textContent = `The image above is the latent at (${x.toFixed(2)}, ${y.toFixed(2)}) on the map`;
   };
 
   canvas.addEventListener('click', (event) => {
