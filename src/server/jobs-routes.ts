@@ -187,6 +187,17 @@ export function registerJobRoutes(context: ServerContext): void {
       '4XX': { description: `a bad file name (400) or more than ${limits.maxUploadBytes} bytes in all (413): \`{ error: { code, message } }\``, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     },
   });
+  api.route({ method: 'GET', url: '/api/uploads', summary: 'The uploads kept on this server, newest first', tag: 'jobs' }, () => ({ uploads: uploads.list() }));
+  api.route(
+    { method: 'DELETE', url: '/api/uploads/:id', summary: "Delete an upload's files (refused while a queued or running job trains on it)", tag: 'jobs', params: z.object({ id: z.string().max(64) }) },
+    ({ params }) => {
+      const job = jobs.activeOn(`${uploadPrefix}${params.id}`);
+      if (job) throw new HttpError(409, 'CONFLICT', `job "${job.id}" is ${job.state} on upload:${params.id}: stop it first`);
+      uploads.remove(params.id);
+      return { deleted: `${uploadPrefix}${params.id}` };
+    },
+  );
+
   // Multipart parsing only in this scope: no other route takes multipart bodies.
   void api.app.register(async (scope) => {
     await scope.register(fastifyMultipart, {

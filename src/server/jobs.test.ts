@@ -140,6 +140,20 @@ test('uploads: a folder keeps its relative paths; bad names and oversized upload
   assert.deepEqual(readdirSync(join(runsDir, 'uploads')), [answer.body.upload.id], 'refused uploads leave no folder, temporary or not');
 });
 
+test('uploads are listed newest first and can be deleted; a job on a deleted one is refused', async () => {
+  const text = await upload([{ name: 'verses.txt', bytes: new TextEncoder().encode('In the beginning. '.repeat(50)) }]);
+  assert.equal(text.status, 200);
+  const listed = (await call('GET', '/api/uploads')).body.uploads as { id: string; files: number; bytes: number }[];
+  assert.deepEqual(listed.map((entry) => entry.id), [text.body.upload.id, dataset.slice('upload:'.length)]);
+  assert.deepEqual([listed[0]!.files, listed[0]!.bytes], [1, 900]);
+  assert.deepEqual((await call('DELETE', `/api/uploads/${text.body.upload.id}`)).body, { deleted: text.body.upload.dataset });
+  assert.ok(!existsSync(join(runsDir, 'uploads', text.body.upload.id)));
+  assertError(await call('DELETE', `/api/uploads/${text.body.upload.id}`), 404, 'NOT_FOUND', /no upload/);
+  assertError(await call('DELETE', '/api/uploads/..%2F..%2Fetc'), 404, 'NOT_FOUND', /no upload/);
+  assertError(await call('POST', '/api/jobs', { family: 'transformer', dataset: text.body.upload.dataset, steps: 2 }), 400, 'BAD_REQUEST', /no upload/);
+  assert.equal((await call('GET', '/api/uploads')).body.uploads.length, 1);
+});
+
 test('bad job requests are clean 4xx errors that name the problem', async () => {
   const good = { family: 'vae', dataset, steps: 4, config: tinyVae };
   assertError(await call('POST', '/api/jobs', { ...good, family: 'lstm' }), 400, 'BAD_REQUEST', /family/);
@@ -207,6 +221,7 @@ test('a job trains over SSE, queues the next, stops mid-run and resumes to its f
   assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
   assert.ok(['queued', 'running'].includes(resumed.body.job.state));
   assertError(await call('POST', '/api/jobs/shapes-vae/resume'), 409, 'CONFLICT', /already (queued|running)/);
+  assertError(await call('DELETE', `/api/uploads/${dataset.slice('upload:'.length)}`), 409, 'CONFLICT', /job "shapes-vae" is (queued|running) on upload:/);
   const finished = (await events.waitFor((event) => event.event === 'state' && ['finished', 'failed'].includes(event.data.job.state), 60_000)).data.job;
   assert.equal(finished.state, 'finished', finished.error);
   assert.equal(finished.step, 400);

@@ -149,6 +149,12 @@ export class TrainingJobs {
     return name;
   }
 
+  /** A job that is queued or training on `dataset` now, if any. */
+  activeOn(dataset: string): Job | undefined {
+    const record = [...this.records.values()].find((job) => job.dataset === dataset && ['queued', 'running', 'stopping'].includes(job.state));
+    return record ? this.view(record) : undefined;
+  }
+
   list(): Job[] {
     return [...this.records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((record) => this.view(record));
   }

@@ -132,6 +132,39 @@ export class Uploads {
     return { id, dataset: `${uploadPrefix}${id}`, files: files.size, bytes: counted.bytes };
   }
 
+  /** Every upload kept, newest first, with its file count and size. */
+  list(): UploadRecord[] {
+    if (!existsSync(this.root)) return [];
+    const measure = (path: string): { files: number; bytes: number } => {
+      let files = 0;
+      let bytes = 0;
+      for (const entry of readdirSync(path, { withFileTypes: true })) {
+        const child = join(path, entry.name);
+        if (entry.isDirectory()) {
+          const inner = measure(child);
+          files += inner.files;
+          bytes += inner.bytes;
+        } else {
+          files += 1;
+          bytes += statSync(child).size;
+        }
+      }
+      return { files, bytes };
+    };
+    return readdirSync(this.root)
+      .filter((id) => uploadIdPattern.test(id))
+      .map((id) => ({ id, dataset: `${uploadPrefix}${id}`, ...measure(join(this.root, id)), modified: statSync(join(this.root, id)).mtimeMs }))
+      .sort((a, b) => b.modified - a.modified)
+      .map(({ modified: _modified, ...record }) => record);
+  }
+
+  /** Deletes an upload's files. */
+  remove(id: string): void {
+    const dir = join(this.root, id);
+    if (!uploadIdPattern.test(id) || !existsSync(dir)) throw new HttpError(404, 'NOT_FOUND', `no upload "${id}" on this server`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
   /**
    * The path `upload:<id>` trains on: the upload's folder — or, when everything was uploaded inside
    * one folder (what a browser's folder picker sends: "shapes/square/1.png"), that folder, so its
