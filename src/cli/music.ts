@@ -37,7 +37,7 @@ export function addMusicOptions(command: Command): Command {
 }
 
 /** The requested style as an index of the model's styles; an unknown one lists those it knows. */
-function resolveStyle(music: MusicModel, dir: string, style: string | undefined): number {
+export function resolveStyle(music: MusicModel, dir: string, style: string | undefined): number {
   if (style === undefined) return 0;
   const index = /^\d+$/.test(style) ? Number(style) : music.styles.findIndex((name) => name.toLowerCase() === style.toLowerCase());
   if (!(index >= 0 && index < music.styles.length)) throw new GenloomError('BAD_ARGUMENT', `unknown style "${style}": ${dir} was trained on ${music.styles.join(', ')}`);

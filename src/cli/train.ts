@@ -20,22 +20,11 @@ export const trainSettingRanges = {
   imageSize: { min: 4, max: 256 },
 } as const;
 
-/** What a training run is asked to do, whoever asks: the CLI's flags or a server job's body. */
-export interface TrainSettings {
-  /** Empty on a --resume, which reads the dataset its checkpoint names. */
-  dataset: string;
-  outDir: string;
-  seed?: number;
-  epochs?: number;
-  steps?: number;
-  batchSize?: number;
-  learningRate?: number;
-  resume: boolean;
-  preset?: string;
-  imageSize?: number;
-  /** Family options by config key. */
-  config: Record<string, unknown>;
-}
+/**
+ * What a training run is asked to do, whoever asks: the CLI's flags or a server job's body. The
+ * request's own fields, with the seed optional (a --resume takes its checkpoint's).
+ */
+export type TrainSettings = Pick<TrainRequest, 'dataset' | 'outDir' | 'epochs' | 'steps' | 'batchSize' | 'learningRate' | 'resume' | 'preset' | 'imageSize' | 'config'> & { seed?: number };
 
 /** The family's TrainRequest for `settings`; `runtime` says how it runs and what config.json records as its command. */
 export function buildTrainRequest(settings: TrainSettings, runtime: { command: string; quiet: boolean; backend: string }): TrainRequest {

@@ -7,10 +7,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine } from '../core/engine.ts';
-import { GenloomError } from '../core/errors.ts';
 import * as tf from '../core/tf.ts';
 import type { LoadedModel } from '../models/family.ts';
 import { loadModel } from '../models/registry.ts';
+import { workerError } from './http-errors.ts';
 import * as operations from './operations.ts';
 
 export interface WorkRequest {
@@ -109,9 +109,7 @@ function run(request: WorkRequest): void {
     }
     post({ id: request.id, type: 'result', result });
   } catch (error) {
-    if (error instanceof Cancelled) post({ id: request.id, type: 'error', error: { message: 'cancelled', cancelled: true } });
-    else if (error instanceof GenloomError) post({ id: request.id, type: 'error', error: { message: error.message, genloomCode: error.code } });
-    else post({ id: request.id, type: 'error', error: { message: error instanceof Error ? error.message.split('\n')[0]! : String(error) } });
+    post({ id: request.id, type: 'error', error: error instanceof Cancelled ? { message: 'cancelled', cancelled: true } : workerError(error) });
   }
 }
 

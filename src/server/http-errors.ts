@@ -52,3 +52,9 @@ function isErrorLike(value: unknown): value is { message: string; genloomCode?: 
 function oneLine(message: string): string {
   return message.split('\n')[0]!.trim();
 }
+
+/** An error as a worker thread posts it: its one-line message, and its code when it is a GenloomError (describeError reads both back). */
+export function workerError(error: unknown): { message: string; genloomCode?: string } {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+  return error instanceof GenloomError ? { message, genloomCode: error.code } : { message };
+}

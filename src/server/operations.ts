@@ -21,6 +21,7 @@ import { pianoRollImage } from '../music/piano-roll.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
 import { defaultTokenSampling, validateTokenSampling } from '../models/transformer/sampling.ts';
 import { resolveCondition, resolveModelLabel } from '../cli/labels.ts';
+import { resolveStyle } from '../cli/music.ts';
 import { PCA } from 'ml-pca';
 
 export interface OperationContext {
@@ -166,9 +167,7 @@ function generateMusic(model: LoadedModel, body: MusicRequest, context: Operatio
   const music = model.music!;
   const sampling = { ...defaultTokenSampling, temperature: body.temperature ?? 1, topP: body.topP ?? 1 };
   validateTokenSampling(sampling);
-  const styleName = body.style;
-  const style = styleName === undefined ? 0 : music.styles.findIndex((name) => name.toLowerCase() === styleName.toLowerCase());
-  if (style < 0) throw new GenloomError('BAD_ARGUMENT', `unknown style "${styleName}": ${context.name} was trained on ${music.styles.join(', ')}`);
+  const style = resolveStyle(music, context.name, body.style);
   const steps = body.bars * music.beatsPerBar * music.stepsPerQuarter;
   const [piece] = music.compose({
     ...sampling,

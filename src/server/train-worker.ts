@@ -11,6 +11,7 @@ import { initEngine } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
 import type { TrainRequest, TrainSummary } from '../models/family.ts';
 import { getFamily } from '../models/registry.ts';
+import { workerError } from './http-errors.ts';
 
 export interface TrainWorkerData {
   entry: string;
@@ -65,7 +66,6 @@ if (parentPort) {
   try {
     await run(workerData as TrainWorkerData, post);
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
-    post({ type: 'error', message, ...(error instanceof GenloomError ? { genloomCode: error.code } : {}) });
+    post({ type: 'error', ...workerError(error) });
   }
 }
