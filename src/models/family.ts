@@ -81,6 +81,10 @@ export interface LoadedModel {
   music?: MusicModel;
   /** Text models (transformer): generation, attention maps. */
   text?: TextModel;
+  /** Video models: short clips of frames. */
+  video?: VideoModel;
+  /** 3-D shape models: voxel occupancy grids. */
+  shape?: ShapeModel;
   /** Metrics for `genloom eval`. */
   evaluate?(options: EvaluateOptions): Promise<Record<string, unknown>>;
   dispose(): void;
@@ -114,6 +118,48 @@ export interface MusicModel {
   beatsPerBar: number;
   /** One piece per entry of `styles` (indices), each `steps` grid steps long, primer included. */
   compose(options: TokenSamplingOptions & { styles: number[]; primer?: Note[]; steps: number; random: Random; onProgress?(steps: number): void }): { notes: Note[]; events: number[] }[];
+}
+
+/** A clip: `frames` greyscale frames, each height × width, pixel (t, y, x) at (t * height + y) * width + x, in [0, 1]. */
+export interface Clip {
+  frames: number;
+  height: number;
+  width: number;
+  pixels: Float32Array;
+}
+
+/** A model of short clips (moving MNIST): conditioned on the digits it shows. */
+export interface VideoModel {
+  /** The clip length the model was trained for; generate() refuses other lengths. */
+  frames: number;
+  height: number;
+  width: number;
+  /** Names of the digit labels ("0" … "9"); a clip shows `digitsPerClip` of them. */
+  digitNames: string[];
+  digitsPerClip: number;
+  /** One clip per entry of `digits` (each `digitsPerClip` label indices), or `count` unconditioned ones. */
+  generate(options: { count: number; digits?: number[][]; frames?: number; random: Random; onProgress?(done: number, total: number): void }): Clip[];
+}
+
+/** A voxel occupancy grid: resolution³ values in [0, 1], value (x, y, z) at (x * r + y) * r + z; y is up. */
+export interface VoxelGrid {
+  resolution: number;
+  values: Float32Array;
+}
+
+/** A model of 3-D shapes as voxel grids. */
+export interface ShapeModel {
+  resolution: number;
+  /** The generator inside: "vae" or "diffusion". */
+  generator: string;
+  labelNames?: string[];
+  conditional: boolean;
+  /** One grid per entry of `labels` (label indices), or `count` unconditioned ones. */
+  generate(options: { count: number; labels?: ArrayLike<number>; random: Random; steps?: number; onProgress?(done: number, total: number): void }): VoxelGrid[];
+  /** VAE generators: grids → latent means, and latents (+ labels) → grids; a path between two shapes. */
+  latentDim?: number;
+  encode?(grids: VoxelGrid[], labels?: ArrayLike<number>): Float32Array[];
+  decode?(latents: Float32Array[], labels?: ArrayLike<number>): VoxelGrid[];
 }
 
 /** A language model over a tokenizer's vocabulary. */
