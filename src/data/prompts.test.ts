@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fashionLabelNames } from './builtin.ts';
-import { labelFromPrompt, promptVocabulary } from './prompts.ts';
+import { labelFromPrompt, labelListFromPrompt, promptVocabulary } from './prompts.ts';
 
 const digits = promptVocabulary('mnist', ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 const fashion = promptVocabulary('fashion-mnist', fashionLabelNames);
@@ -45,4 +45,12 @@ test('an unknown word, no label, or two labels is an error that says what the mo
   assert.throws(() => labelFromPrompt('seven eight', digits), /names 2 labels \(7, 8\); name one/);
   assert.throws(() => labelFromPrompt('a handwritten seven', fashion), /does not know \(seven\).*sneaker/);
   assert.throws(() => labelFromPrompt('seven', promptVocabulary('mnist', [])), /no label names, so it cannot read a prompt/);
+});
+
+test('a clip prompt names its digits in order, and must name as many as the model shows', () => {
+  const vocabulary = promptVocabulary('moving-mnist', ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  assert.deepEqual(labelListFromPrompt('a 3 and a 7 bouncing', vocabulary, 2), [3, 7]);
+  assert.deepEqual(labelListFromPrompt('seven and three', vocabulary, 2), [7, 3]);
+  assert.throws(() => labelListFromPrompt('a 3 bouncing', vocabulary, 2), /names 1 label \(3\); this model shows 2 per clip/);
+  assert.throws(() => labelListFromPrompt('a 3 and a cat', vocabulary, 2), /does not know \(cat\)/);
 });

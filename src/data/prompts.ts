@@ -41,6 +41,9 @@ const builtinVocabularies: Record<string, Record<string, string[]>> = {
   },
 };
 
+// Moving MNIST clips show MNIST digits, named the same way.
+builtinVocabularies['moving-mnist'] = builtinVocabularies['mnist']!;
+
 /** Words a prompt may use around the label. */
 export const fillerWords = [
   'a', 'an', 'the', 'of', 'some', 'picture', 'photo', 'image', 'drawing', 'sketch', 'handwritten', 'hand',
@@ -64,39 +67,58 @@ export function promptVocabulary(dataset: string, labelNames: string[]): PromptV
   return { phrases, labelNames };
 }
 
+/** Words a clip prompt may use besides the digits ("a 3 and a 7 bouncing"). */
+export const motionWords = ['and', 'with', 'bouncing', 'bounce', 'bounces', 'moving', 'move', 'moves', 'flying', 'floating', 'drifting', 'around', 'clip', 'video', 'together'];
+
 /**
- * The label a prompt names. Longest phrases match first ("ankle boot" before "boot"); a word that is
- * neither part of a label phrase nor a filler word is an error, as is a prompt naming two labels.
+ * The labels a prompt names, in the order it names them (repeats kept). Longest phrases match first
+ * ("ankle boot" before "boot"); a word that is neither part of a label phrase nor a filler word is an
+ * error.
  */
-export function labelFromPrompt(prompt: string, vocabulary: PromptVocabulary): number {
+function labelsInPrompt(prompt: string, vocabulary: PromptVocabulary, fillers: readonly string[]): number[] {
   if (vocabulary.labelNames.length === 0) throw new GenloomError('BAD_ARGUMENT', 'this model has no label names, so it cannot read a prompt; use --label with an index');
   const words = normalise(prompt).split(' ').filter(Boolean);
   if (words.length === 0) throw new GenloomError('BAD_ARGUMENT', `the prompt is empty: ${describe(vocabulary)}`);
   const longest = Math.max(...[...vocabulary.phrases.keys()].map((phrase) => phrase.split(' ').length));
-  const found = new Set<number>();
+  const found: number[] = [];
   const unknown: string[] = [];
   for (let i = 0; i < words.length; ) {
     let matched = 0;
     for (let length = Math.min(longest, words.length - i); length >= 1 && matched === 0; length--) {
       const label = vocabulary.phrases.get(words.slice(i, i + length).join(' '));
       if (label !== undefined) {
-        found.add(label);
+        found.push(label);
         matched = length;
       }
     }
     if (matched === 0) {
-      if (!fillerWords.includes(words[i]!)) unknown.push(words[i]!);
+      if (!fillers.includes(words[i]!)) unknown.push(words[i]!);
       matched = 1;
     }
     i += matched;
   }
   if (unknown.length > 0) throw new GenloomError('BAD_ARGUMENT', `the prompt "${prompt}" has words this model does not know (${unknown.join(', ')}): ${describe(vocabulary)}`);
-  if (found.size === 0) throw new GenloomError('BAD_ARGUMENT', `the prompt "${prompt}" names no label: ${describe(vocabulary)}`);
+  if (found.length === 0) throw new GenloomError('BAD_ARGUMENT', `the prompt "${prompt}" names no label: ${describe(vocabulary)}`);
+  return found;
+}
+
+/** The one label a prompt names; a prompt naming two labels is an error. */
+export function labelFromPrompt(prompt: string, vocabulary: PromptVocabulary): number {
+  const found = new Set(labelsInPrompt(prompt, vocabulary, fillerWords));
   if (found.size > 1) {
     const names = [...found].map((label) => vocabulary.labelNames[label]);
     throw new GenloomError('BAD_ARGUMENT', `the prompt "${prompt}" names ${found.size} labels (${names.join(', ')}); name one`);
   }
   return [...found][0]!;
+}
+
+/** Exactly `count` labels, in the prompt's order ("a 3 and a 7 bouncing" → [3, 7]), for models that show several at once. */
+export function labelListFromPrompt(prompt: string, vocabulary: PromptVocabulary, count: number): number[] {
+  const found = labelsInPrompt(prompt, vocabulary, [...fillerWords, ...motionWords]);
+  if (found.length !== count) {
+    throw new GenloomError('BAD_ARGUMENT', `the prompt "${prompt}" names ${found.length} label${found.length === 1 ? '' : 's'} (${found.map((label) => vocabulary.labelNames[label]).join(', ')}); this model shows ${count} per clip, e.g. "a 3 and a 7 bouncing"`);
+  }
+  return found;
 }
 
 /** Lower case, hyphens as spaces ("t-shirt" = "t shirt"), no punctuation, single spaces. */
