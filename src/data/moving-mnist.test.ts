@@ -27,22 +27,27 @@ function frameInk(clip: Clip, t: number): number {
   return clip.pixels.subarray(t * size, (t + 1) * size).reduce((sum, value) => sum + value, 0);
 }
 
-/** The lit pixels inside `box` of a row-major image of the given width, as a compact key. */
-function crop(pixels: Float32Array, width: number, box: Box, offset = 0): string {
-  const values: number[] = [];
-  for (let y = box.top; y <= box.bottom; y++) for (let x = box.left; x <= box.right; x++) values.push(pixels[offset + y * width + x]!);
-  return `${box.right - box.left}x${box.bottom - box.top}:${values.join(',')}`;
+const mnist = { train: loadBuiltin('mnist', 'train'), test: loadBuiltin('mnist', 'test') };
+
+/** Whether the lit crop of frame 0 of `clip` equals the lit crop of a 28 × 28 `digit`. */
+function sameLitCrop(clip: Clip, target: Box, digit: Float32Array): boolean {
+  const box = litBox({ frames: 1, height: 28, width: 28, pixels: digit }, 0);
+  if (!box || box.right - box.left !== target.right - target.left || box.bottom - box.top !== target.bottom - target.top) return false;
+  for (let y = 0; y <= box.bottom - box.top; y++) {
+    for (let x = 0; x <= box.right - box.left; x++) {
+      if (digit[(box.top + y) * 28 + box.left + x] !== clip.pixels[(target.top + y) * clip.width + target.left + x]) return false;
+    }
+  }
+  return true;
 }
 
-/** Indices of MNIST images whose lit crop equals the lit crop of frame 0 of a one-digit clip. */
+/** Indices and labels of the MNIST images whose lit crop equals frame 0 of a one-digit clip. */
 function matchingSources(clip: Clip, split: 'train' | 'test'): { index: number; label: number }[] {
-  const mnist = loadBuiltin('mnist', split);
-  const target = crop(clip.pixels, clip.width, litBox(clip, 0)!);
+  const source = mnist[split];
+  const target = litBox(clip, 0)!;
   const matches: { index: number; label: number }[] = [];
-  for (let i = 0; i < mnist.count; i++) {
-    const digit: Clip = { frames: 1, height: 28, width: 28, pixels: mnist.pixels.subarray(i * 784, (i + 1) * 784) };
-    const box = litBox(digit, 0);
-    if (box && crop(digit.pixels, 28, box) === target) matches.push({ index: i, label: mnist.labels![i]! });
+  for (let i = 0; i < source.count; i++) {
+    if (sameLitCrop(clip, target, source.pixels.subarray(i * 784, (i + 1) * 784))) matches.push({ index: i, label: source.labels![i]! });
   }
   return matches;
 }
@@ -97,8 +102,12 @@ test('a digit stays whole inside the frame and moves at most 4 px per axis per f
 test('a frame as small as the digit keeps it still; overlapping digits combine with max', () => {
   const still = movingMnist({ split: 'test', frames: 3, size: 28, digitsPerClip: 1 }).clip(0).clip;
   assert.deepEqual(still.pixels.subarray(0, 784), still.pixels.subarray(784, 1568));
-  const four = movingMnist({ split: 'test', frames: 2, size: 28, digitsPerClip: 4 }).clip(0).clip;
-  assert.ok(four.pixels.every((value) => value >= 0 && value <= 1));
+  // Digit d's path comes from its own stream, so a two-digit clip is the one-digit clip plus a digit.
+  const one = movingMnist({ split: 'test', frames: 6, digitsPerClip: 1, seed: 'max' }).clip(0);
+  const two = movingMnist({ split: 'test', frames: 6, digitsPerClip: 2, seed: 'max' }).clip(0);
+  assert.equal(two.digits[0], one.digits[0]);
+  assert.ok(two.clip.pixels.every((value, i) => value >= one.clip.pixels[i]! && value <= 1));
+  assert.ok(frameInk(two.clip, 0) > frameInk(one.clip, 0));
 });
 
 test('labels match the MNIST images drawn, train clips from MNIST train, test clips from MNIST test', () => {
