@@ -17,6 +17,8 @@ import { TrajectoryRecorder, addSamplingOptions, rejectDiffusionFlags, type Samp
 import { resolveCondition, resolveModelLabel } from './labels.ts';
 import { LazyProgress } from '../train/progress.ts';
 import { addMusicOptions, composeToFiles, musicFlagNames, type MusicSampleFlags } from './music.ts';
+import { interpolateShapes, sampleShapes } from './shape.ts';
+import { sampleClips } from './video.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape, requireLatent } from './options.ts';
 
 interface SampleFlags extends SamplingFlags, MusicSampleFlags {
@@ -31,6 +33,8 @@ interface SampleFlags extends SamplingFlags, MusicSampleFlags {
   trajectory?: boolean;
   delay: number;
   format: 'grid' | 'files';
+  frames?: number;
+  fps?: number;
 }
 
 export function sampleCommand(): Command {
@@ -48,7 +52,9 @@ export function sampleCommand(): Command {
     .option('--delay <ms>', 'GIF frame delay for --trajectory', parseInteger(10, 10_000), 80)
     .option('--format <kind>', 'grid: one PNG; files: --out is a folder of sample-000.png, … (replacing the sample-*.png already there)', parseChoice(['grid', 'files'] as const), 'grid')
     .option('--columns <n>', 'grid columns (default: square)', parseInteger(1, 1024))
-    .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files')
+    .option('--frames <n>', 'video: the clip length (must be the one the model was trained for)', parseInteger(1, limits.maxFrames))
+    .option('--fps <n>', 'video: frames per second of the GIF and MP4 (default 8)', parseInteger(1, 60))
+    .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files; video and shape models: a folder of clips (GIF + MP4 + PNG strip) or meshes (OBJ + PLY + preview.png)')
     .action(async (dir: string, flags: SampleFlags, self: Command) => {
       if (flags.truncation !== undefined && !(flags.truncation > 0 && flags.truncation <= 1)) {
         throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${flags.truncation})`);
@@ -58,7 +64,7 @@ export function sampleCommand(): Command {
       if (model.music) {
         try {
           // Flags the user typed (--format and --delay have defaults, so presence alone says nothing).
-          const imageFlags = ['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns', 'format', 'delay'].filter((name) => self.getOptionValueSource(name) === 'cli');
+          const imageFlags = ['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns', 'format', 'delay', 'frames', 'fps'].filter((name) => self.getOptionValueSource(name) === 'cli');
           if (imageFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageFlags[0]} is for image models; ${dir} is a music model (it takes --style, --primer, --bars, --seconds, --temperature, --top-p)`);
           const written = composeToFiles(model.music, dir, { ...flags, n: flags.n ?? 1 }, Boolean(self.optsWithGlobals().quiet));
           process.stdout.write(`wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}\n`);
@@ -67,6 +73,19 @@ export function sampleCommand(): Command {
         }
         return;
       }
+      if (model.video || model.shape) {
+        try {
+          const quiet = Boolean(self.optsWithGlobals().quiet);
+          const imageOnly = ['truncation', 'reject', 'trajectory', 'sampler', 'guidance', 'columns', 'format', 'delay', ...(model.video ? ['steps'] : ['frames', 'fps']), ...musicFlagNames].filter((name) => self.getOptionValueSource(name) === 'cli');
+          if (imageOnly.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to ${dir}, a ${model.family} model`);
+          const message = model.video ? await sampleClips(model, model.video, dir, flags, quiet) : sampleShapes(model, model.shape!, dir, flags, quiet);
+          process.stdout.write(`${message}\n`);
+        } finally {
+          model.dispose();
+        }
+        return;
+      }
+      if (flags.frames !== undefined || flags.fps !== undefined) throw new GenloomError('BAD_ARGUMENT', `--frames and --fps are for video models; ${dir} is a ${model.family} model`);
       if (musicFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${musicFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for music models; ${dir} is a ${model.family} model`);
       const count = flags.n ?? 64;
       if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images${model.text ? ': use genloom generate' : ''}`);
@@ -166,10 +185,10 @@ interface InterpolateFlags {
 
 export function interpolateCommand(): Command {
   return new Command('interpolate')
-    .description('walk the latent space between two images (or two seeds): an animated GIF plus a PNG strip')
+    .description('walk the latent space between two images, meshes (shape models) or seeds: an animated GIF plus a PNG strip')
     .argument('<model>', 'model directory')
-    .option('--from <image>', 'start image (PNG/JPEG)')
-    .option('--to <image>', 'end image')
+    .option('--from <file>', 'start image (PNG/JPEG); shape models: a mesh (OBJ/STL/PLY)')
+    .option('--to <file>', 'end image or mesh')
     .option('--seed-from <n>', 'start at the latent drawn from this seed (instead of --from)', parseInteger(0))
     .option('--seed-to <n>', 'end at the latent drawn from this seed', parseInteger(0))
     .option('--frames <n>', 'frames from start to end inclusive', parseInteger(2, limits.maxFrames), 16)
@@ -180,6 +199,15 @@ export function interpolateCommand(): Command {
     .requiredOption('--out <file.gif>', 'the GIF; the strip goes beside it as .png')
     .action(async (dir: string, flags: InterpolateFlags, self: Command) => {
       const model = await openModel(dir, self);
+      if (model.shape) {
+        try {
+          if (flags.invert) throw new GenloomError('BAD_ARGUMENT', '--invert is for images; a shape model interpolates between meshes');
+          process.stdout.write(`${interpolateShapes(model, model.shape, dir, flags)}\n`);
+        } finally {
+          model.dispose();
+        }
+        return;
+      }
       const latent = requireLatent(model, dir);
       const classes = latent.conditionDim ?? 0;
       const fixedLabel = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);

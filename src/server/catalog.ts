@@ -38,6 +38,8 @@ const familyCapabilities: Record<string, string[]> = {
   pixelcnn: ['images', 'completion'],
   transformer: ['text', 'attention', 'in-browser'],
   music: ['music'],
+  video: ['clips'],
+  shape: ['shapes'],
   classifier: [],
 };
 

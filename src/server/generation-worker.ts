@@ -79,7 +79,7 @@ function post(message: WorkMessage): void {
   parentPort!.postMessage(message);
 }
 
-function run(request: WorkRequest): void {
+async function run(request: WorkRequest): Promise<void> {
   const context: operations.OperationContext = {
     name: request.name,
     emit: (event, data) => post({ id: request.id, type: 'event', event, data }),
@@ -99,10 +99,15 @@ function run(request: WorkRequest): void {
     }
     const model = modelFor(request);
     const handler = handlers[request.operation] as Handler;
-    const result = tf.tidy(() => {
-      const value = handler(model, request.body as never, context);
-      return value as tf.TensorContainer;
-    });
+    // tf.tidy cannot wait for a promise (clips are encoded to MP4 asynchronously), so the scope is
+    // opened and closed by hand; the worker runs one request at a time, so nothing else lands in it.
+    tf.engine().startScope();
+    let result: unknown;
+    try {
+      result = await handler(model, request.body as never, context);
+    } finally {
+      tf.engine().endScope();
+    }
     if (cacheKey) {
       if (cachedResults.size > 16) cachedResults.delete(cachedResults.keys().next().value!);
       cachedResults.set(cacheKey, result);
@@ -115,4 +120,4 @@ function run(request: WorkRequest): void {
 
 const engine = await initEngine({ backend });
 post({ id: 0, type: 'ready', backend: engine });
-parentPort!.on('message', (request: WorkRequest) => run(request));
+parentPort!.on('message', (request: WorkRequest) => void run(request));

@@ -150,7 +150,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     {
       method: 'POST',
       url: '/api/models/:name/generate',
-      summary: 'Generate with any family: images (VAE, GAN, diffusion, PixelCNN), text (transformer) or music; `stream: true` answers with Server-Sent Events (progress, step, token, then result or error)',
+      summary: 'Generate with any family: images (VAE, GAN, diffusion, PixelCNN), text (transformer), music, clips (video: GIF, MP4, frame strip) or 3-D shapes (mesh, OBJ, PLY, preview); `stream: true` answers with Server-Sent Events (progress, step, token, then result or error)',
       tag: 'generate',
       params: nameParams,
       body: generateBody,
@@ -164,7 +164,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
         seed: rest.seed ?? randomInt(0, 2 ** 31 - 1),
         ...(entry.family === 'transformer' ? { maxTokens: rest.maxTokens ?? 200 } : {}),
         ...(entry.family === 'music' ? { bars: rest.bars ?? 8 } : {}),
-        ...(entry.family !== 'transformer' && entry.family !== 'music' ? { n: rest.n ?? 16 } : {}),
+        ...(entry.family !== 'transformer' && entry.family !== 'music' ? { n: rest.n ?? (entry.family === 'video' || entry.family === 'shape' ? 4 : 16) } : {}),
       };
       return answer('generate', entry, request, stream, (result) => withSampleKeys(samples, entry, request, result), raw, reply);
     },

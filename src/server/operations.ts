@@ -23,6 +23,7 @@ import { defaultTokenSampling, validateTokenSampling } from '../models/transform
 import { resolveCondition, resolveModelLabel } from '../cli/labels.ts';
 import { resolveStyle } from '../cli/music.ts';
 import { PCA } from 'ml-pca';
+import { generateClips, generateShapes } from './clip-shape-operations.ts';
 
 export interface OperationContext {
   /** The model's name in the studio, for messages. */
@@ -75,8 +76,12 @@ function reject(model: LoadedModel, name: string, body: Record<string, unknown>,
   if (given) throw new GenloomError('BAD_ARGUMENT', `"${given}" is not for ${kind}: ${name} is a ${model.family} model`);
 }
 
-export function generate(model: LoadedModel, body: GenerateRequest, context: OperationContext): Record<string, unknown> {
+export function generate(model: LoadedModel, body: GenerateRequest, context: OperationContext): Record<string, unknown> | Promise<Record<string, unknown>> {
   const record = body as unknown as Record<string, unknown>;
+  if (model.video || model.shape) {
+    reject(model, context.name, record, ['truncation', 'sampler', 'guidance', 'trajectory', 'maxTokens', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'style', 'bars', ...(model.video ? ['steps'] : [])], `${model.family} models`);
+    return model.video ? generateClips(model, body, context) : generateShapes(model, body, context);
+  }
   if (model.text) {
     reject(model, context.name, record, ['n', 'label', 'truncation', 'sampler', 'steps', 'guidance', 'trajectory', 'style', 'bars'], 'text models');
     return generateText(model, body, context);

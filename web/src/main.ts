@@ -22,7 +22,7 @@ interface ModelPage extends Tab {
   render(panel: HTMLElement, info: ModelInfo): void;
 }
 
-const generative: Capability[] = ['images', 'text', 'music', 'completion'];
+const generative: Capability[] = ['images', 'text', 'music', 'completion', 'clips', 'shapes'];
 const modelPages: ModelPage[] = [
   { id: 'gallery', label: 'Gallery', offered: (c) => generative.some((x) => c.includes(x)), render: renderGallery },
   { id: 'complete', label: 'Complete', offered: (c) => c.includes('completion'), render: renderComplete },
@@ -34,7 +34,7 @@ const modelPages: ModelPage[] = [
 
 const familyNames: Record<string, string> = {
   vae: 'Variational autoencoders', gan: 'GANs', diffusion: 'Diffusion', transformer: 'Transformers',
-  pixelcnn: 'PixelCNN', music: 'Music', classifier: 'Classifiers',
+  pixelcnn: 'PixelCNN', music: 'Music', video: 'Video', shape: '3-D shapes', classifier: 'Classifiers',
 };
 
 const nav = document.getElementById('models')!;

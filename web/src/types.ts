@@ -2,7 +2,7 @@
 
 export type Capability =
   | 'images' | 'latent' | 'encode' | 'latent-map' | 'attributes' | 'trajectory'
-  | 'text' | 'attention' | 'music' | 'completion' | 'in-browser';
+  | 'text' | 'attention' | 'music' | 'completion' | 'in-browser' | 'clips' | 'shapes';
 
 export interface ModelSummary {
   name: string;
@@ -72,6 +72,30 @@ export interface TextResult {
   sampleKey: string;
 }
 
+export interface ClipsResult {
+  kind: 'clips';
+  seed: number;
+  frames: number;
+  fps: number;
+  digits?: string[];
+  /** Base64: an animated GIF, an H.264 MP4 and a PNG strip of the frames. */
+  clips: { index: number; gif: string; mp4: string; strip: string }[];
+}
+
+export interface ShapeSample {
+  index: number;
+  label?: string;
+  /** The marching-cubes mesh in the unit cube: x, y, z per vertex; three vertex indices per triangle. */
+  positions: number[];
+  faces: number[];
+  /** OBJ text; PLY and the preview PNG as base64. */
+  obj: string;
+  ply: string;
+  preview: string;
+}
+
+export interface ShapesResult { kind: 'shapes'; seed: number; resolution: number; shapes: ShapeSample[] }
+
 export interface Note { pitch: number; start: number; duration: number; velocity: number }
 
 export interface MusicResult {
@@ -105,7 +129,7 @@ export interface CompletionResult extends ImagesResult {
   input: string;
 }
 
-export type GenerateResult = ImagesResult | TextResult | MusicResult;
+export type GenerateResult = ImagesResult | TextResult | MusicResult | ClipsResult | ShapesResult;
 
 /** What a streamed generate reports before its result. */
 export interface StreamHandlers {

@@ -11,14 +11,17 @@ import { statsLine } from '../ui/feedback.ts';
 import { imageControls, showImages, showImagesAB } from './gallery-images.ts';
 import { textControls, streamText, showTextAB } from './gallery-text.ts';
 import { musicControls, showMusic, showMusicAB } from './gallery-music.ts';
+import { clipControls, shapeControls, showClips, showShapes } from './gallery-clips-shapes.ts';
 
 /** The controls a family adds to the form, and how to read them into a request. */
 export interface Controls { elements: HTMLElement[]; read(): GenerateRequest }
 
 export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
-  const kind = info.capabilities.includes('text') ? 'text' : info.capabilities.includes('music') ? 'music' : 'images';
-  const controls: Controls = kind === 'text' ? textControls(info) : kind === 'music' ? musicControls(info) : imageControls(info);
+  const kind = (['text', 'music', 'clips', 'shapes'] as const).find((capability) => info.capabilities.includes(capability)) ?? 'images';
+  const controls: Controls = { text: textControls, music: musicControls, clips: clipControls, shapes: shapeControls, images: imageControls }[kind](info);
+  // Clips and shapes are not rated yet, so they have no A/B mode.
   const ab = checkbox('A/B: compare two samples', 'ab-mode');
+  if (kind === 'clips' || kind === 'shapes') ab.element.hidden = true;
   const abToggle = ab.input;
   const generate = h('button', { type: 'submit', className: 'primary', 'data-testid': 'generate' }, 'Generate');
   const cancel = h('button', { type: 'button', className: 'secondary', hidden: true, 'data-testid': 'cancel' }, 'Cancel');
@@ -31,7 +34,9 @@ export function renderGallery(panel: HTMLElement, info: ModelInfo): void {
 
   onCancellableSubmit({ form, submit: generate, cancel, results, progress }, async (signal) => {
     const request = controls.read();
-    if (abToggle.checked) {
+    if (kind === 'clips') await showClips(results, info, request, progress, signal);
+    else if (kind === 'shapes') await showShapes(results, info, request, progress, signal);
+    else if (abToggle.checked) {
       if (kind === 'images') await showImagesAB(results, info, request, progress, signal);
       else if (kind === 'text') await showTextAB(results, info, request, signal);
       else await showMusicAB(results, info, request, progress, signal);
