@@ -3,7 +3,7 @@
 import { api } from '../api.ts';
 import { announce, base64ToBytes, downloadButton, field, h, optionalNumber, pixelImage, seedControl } from '../dom.ts';
 import type { ClipsResult, GenerateRequest, ModelInfo, ShapesResult } from '../types.ts';
-import { meshViewer, type MeshViewer } from '../ui/mesh-viewer.ts';
+import type { MeshViewer } from '../ui/mesh-viewer.ts';
 import type { ProgressBar } from '../ui/progress.ts';
 import type { Controls } from './gallery.ts';
 import { labelControl } from './gallery-images.ts';
@@ -76,7 +76,8 @@ export async function showShapes(results: HTMLElement, info: ModelInfo, request:
   results.replaceChildren();
   viewers.forEach((viewer) => viewer.dispose());
   viewers = [];
-  const result = await generate<ShapesResult>(info, request, progress, signal, 'shapes');
+  // three.js loads with the first shapes, not with every page of the studio.
+  const [result, { meshViewer }] = await Promise.all([generate<ShapesResult>(info, request, progress, signal, 'shapes'), import('../ui/mesh-viewer.ts')]);
   const cards = result.shapes.map((shape) => {
     const name = `shape ${shape.index + 1}${shape.label ? ` (${shape.label})` : ''}`;
     const file = `${info.name}-seed${result.seed}-${shape.index}`;
