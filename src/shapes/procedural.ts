@@ -61,8 +61,12 @@ function union(parts: Inside[]): Inside {
 }
 
 function sphere(random: Random): Inside {
-  const radius = fitRadius * between(random, 0.6, 1);
-  return (x, y, z) => x * x + y * y + z * z <= radius * radius;
+  // A sphere only varies by size, so it is also shifted within the room left in the fit ball;
+  // otherwise nearby radii would often give identical grids at low resolutions.
+  const radius = fitRadius * between(random, 0.6, 0.9);
+  const shift = (fitRadius - radius) / Math.sqrt(3);
+  const [cx, cy, cz] = [between(random, -shift, shift), between(random, -shift, shift), between(random, -shift, shift)];
+  return (x, y, z) => (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= radius * radius;
 }
 
 function cube(random: Random): Inside {
