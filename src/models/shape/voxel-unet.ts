@@ -20,7 +20,7 @@ import { addMix3, addPatchDown, addPatchUp, addPointwise, channelNorm, mix3, pat
 const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
 
 /** Channels the last patchUp gives the full-resolution stage. */
-const outputFeatures = 8;
+const outputFeatures = 4;
 
 export class VoxelUNet {
   readonly params: Params;
@@ -48,9 +48,9 @@ export class VoxelUNet {
       if (level > 0) addPatchUp(b, `up${level}.upsample`, width, channels[level - 1]!);
     }
     addPatchUp(b, 'out.up', base, outputFeatures);
-    addPointwise(b, 'out.0', outputFeatures + 1, base);
+    addPointwise(b, 'out.0', outputFeatures + 1, 8);
     // Zero-initialised last layer: the untrained network predicts ε = 0, a stable start.
-    addPointwise(b, 'out.1', base, 1, 0);
+    addPointwise(b, 'out.1', 8, 1, 0);
     this.params = b.params;
   }
 
