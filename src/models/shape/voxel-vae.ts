@@ -12,8 +12,8 @@
  *
  * Loss per shape (nats): −log pθ(x|z, y) + β·KL(q(z|x) ‖ N(0, I)), with a Bernoulli likelihood per
  * voxel. Plain BCE, not an occupied-voxel weight: a weight makes the loss no longer a likelihood
- * (so no ELBO to compare), and the procedural shapes fill 10–30% of the grid, not sparse enough for
- * the empty voxels to swamp the gradient (the tiny model reconstructs them at IoU well above 0.5).
+ * (so no ELBO to compare), and solid procedural shapes are not sparse like surface shells. Not yet
+ * measured against a weighted loss: if thin parts (legs, torus tubes) vanish, revisit.
  *
  * Network: encoder patchDown × levels → 3³ conv at the bottleneck → dense → (μ, log σ²); decoder
  * [z, y] → dense → 3³ conv → patchUp × levels → one logit per voxel.
