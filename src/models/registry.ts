@@ -10,7 +10,9 @@ import { ganFamily } from './gan/index.ts';
 import { musicFamily } from './music/index.ts';
 import { pixelCnnFamily } from './pixelcnn/index.ts';
 import { transformerFamily } from './transformer/index.ts';
+import { shapeFamily } from './shape/index.ts';
 import { vaeFamily } from './vae/index.ts';
+import { videoFamily } from './video/index.ts';
 
 export const families: Record<string, FamilyDefinition> = {
   vae: vaeFamily,
@@ -20,6 +22,8 @@ export const families: Record<string, FamilyDefinition> = {
   transformer: transformerFamily,
   pixelcnn: pixelCnnFamily,
   music: musicFamily,
+  shape: shapeFamily,
+  video: videoFamily,
 };
 
 export function getFamily(name: string): FamilyDefinition {

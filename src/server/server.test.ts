@@ -24,7 +24,7 @@ let modelsDir: string;
 before(async () => {
   runsDir = tempDir('genloom-server-runs-');
   modelsDir = tempDir('genloom-server-models-');
-  for (const name of ['vae-mnist', 'gan-mnist', 'diffusion-mnist', 'transformer-kjv', 'music-bach', 'pixelcnn-mnist']) cpSync(join(shippedModels, name), join(modelsDir, name), { recursive: true });
+  for (const name of ['vae-mnist', 'gan-mnist', 'diffusion-mnist', 'transformer-kjv', 'music-bach', 'pixelcnn-mnist', 'video-moving-mnist', 'shape-voxels']) cpSync(join(shippedModels, name), join(modelsDir, name), { recursive: true });
   server = await startServer(resolveServerOptions({ modelsDir, runsDir, port: 0, limits: { queueDepth: 2, maxBodyBytes: 256 * 1024 } }));
 });
 
@@ -149,6 +149,38 @@ test('music: MIDI, WAV, a piano roll and the notes to play', async () => {
   assert.ok(piece['notes'].length > 0);
   for (const note of piece['notes']) assert.ok(note.start >= 0 && note.duration > 0 && note.pitch >= 0 && note.pitch < 128);
   await refused(400, /unknown style "jazz".*bach/, 'POST', '/api/models/music-bach/generate', { style: 'jazz' });
+});
+
+test('video: clips of the digits a prompt names, as GIF, MP4 and a frame strip; the same seed gives the same clip', async () => {
+  const body = { seed: 4, n: 1, prompt: 'a 3 and a 7 bouncing' };
+  const result = await ok('POST', '/api/models/video-moving-mnist/generate', body);
+  assert.equal(result['kind'], 'clips');
+  assert.deepEqual(result['digits'], ['3', '7']);
+  const [clip] = result['clips'] as { gif: string; mp4: string; strip: string }[];
+  assert.equal(Buffer.from(clip!.gif, 'base64').subarray(0, 6).toString(), 'GIF89a');
+  assert.equal(Buffer.from(clip!.mp4, 'base64').subarray(4, 8).toString(), 'ftyp');
+  assert.equal(PNG.sync.read(Buffer.from(clip!.strip, 'base64')).height, 64 * 2 + 2 * 2, 'one row of 64-pixel frames at 2×, with its border');
+  const again = await ok('POST', '/api/models/video-moving-mnist/generate', body);
+  assert.equal((again['clips'] as { gif: string }[])[0]!.gif, clip!.gif);
+  await refused(400, /names 1 label \(3\); this model shows 2 per clip/, 'POST', '/api/models/video-moving-mnist/generate', { prompt: 'a 3' });
+  await refused(400, /at most 16 clips per request/, 'POST', '/api/models/video-moving-mnist/generate', { n: 17 });
+  await refused(400, /"steps" is not for video models/, 'POST', '/api/models/video-moving-mnist/generate', { steps: 3 });
+});
+
+test('shapes: a labelled mesh with its OBJ, PLY and preview', async () => {
+  const result = await ok('POST', '/api/models/shape-voxels/generate', { seed: 1, n: 2, label: 'torus' });
+  assert.equal(result['kind'], 'shapes');
+  const shapes = result['shapes'] as { label: string; positions: number[]; faces: number[]; obj: string; ply: string; preview: string }[];
+  assert.equal(shapes.length, 2);
+  for (const shape of shapes) {
+    assert.equal(shape.label, 'torus');
+    assert.ok(shape.faces.length > 0 && shape.faces.length % 3 === 0, 'triangles');
+    assert.ok(Math.max(...shape.faces) < shape.positions.length / 3, 'faces index the vertices');
+    assert.equal((shape.obj.match(/^f /gm) ?? []).length, shape.faces.length / 3, 'the OBJ holds the same triangles');
+    assert.equal(Buffer.from(shape.ply, 'base64').subarray(0, 3).toString(), 'ply');
+    assert.equal(PNG.sync.read(Buffer.from(shape.preview, 'base64')).width, 192);
+  }
+  await refused(400, /unknown label "teapot"/, 'POST', '/api/models/shape-voxels/generate', { label: 'teapot' });
 });
 
 test('latent routes agree with generate: decode(latent(seed)) is the seed\'s image; interpolation ends at its endpoints', async () => {
