@@ -43,7 +43,8 @@ function prepare(request: TrainRequest) {
   return { data, config, seed, batchSize, learningRate, totalSteps, stepsPerEpoch, manifest };
 }
 
-function videoModel(network: ClipVae): VideoModel {
+/** The VideoModel of `network`; `source` (its directory) names it in errors. */
+function videoModel(network: ClipVae, source = 'this model'): VideoModel {
   const { frames, frameSize, digitsPerClip, classes } = network.config;
   return {
     frames,
@@ -52,7 +53,7 @@ function videoModel(network: ClipVae): VideoModel {
     digitNames: mnistLabelNames.slice(0, classes),
     digitsPerClip,
     generate({ count, digits, frames: asked, random, onProgress }) {
-      if (asked !== undefined && asked !== frames) throw new GenloomError('BAD_ARGUMENT', `this model was trained for ${frames}-frame clips; it cannot make ${asked}-frame ones (train one with --frames ${asked})`);
+      if (asked !== undefined && asked !== frames) throw new GenloomError('BAD_ARGUMENT', `${source} was trained for ${frames}-frame clips; --frames ${asked} needs a model trained with --frames ${asked} (or drop --frames)`);
       if (digits && digits.length !== count) throw new GenloomError('BAD_ARGUMENT', `${digits.length} digit lists for ${count} clips`);
       const chosen = Array.from({ length: count }, (_, i) => digits?.[i] ?? Array.from({ length: digitsPerClip }, (_, d) => random.fork('digits', i, d).integer(classes)));
       for (const row of chosen) {
@@ -110,7 +111,7 @@ function loadVideo(dir: string, manifest: CheckpointManifest): LoadedModel {
   const config = parseVideoConfig(manifest.config);
   const network = new ClipVae(config, fromSeed(0));
   loadWeights(dir, 'video', network.params);
-  const video = videoModel(network);
+  const video = videoModel(network, dir);
   return {
     family: 'video',
     manifest,
