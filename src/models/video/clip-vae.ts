@@ -21,7 +21,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../layers.ts';
-import { gruCell } from '../music/recurrent.ts';
+import { gruCell, gruSequence } from '../music/recurrent.ts';
 import type { VideoConfig } from './config.ts';
 
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);
@@ -100,6 +100,23 @@ export class ClipVae {
    * latents [B, T, latentDim] → means and log-variances, each [B, T, latentDim].
    */
   priorOf(latents: tf.Tensor3D, condition: tf.Tensor2D): { mean: tf.Tensor3D; logVariance: tf.Tensor3D } {
+    return tf.tidy(() => {
+      const [batch, frames, latentDim] = latents.shape;
+      const conditionDim = condition.shape[1];
+      const previous = tf.concat([tf.zeros([batch, 1, latentDim]), latents.slice([0, 0, 0], [batch, frames - 1, -1])], 1);
+      // Time-major [T, B, ·], every step's input projection in one product, then the fused GRU layer
+      // (hand-written backpropagation through time, recurrent.ts) that the music model uses.
+      const inputs = tf.concat([previous, tf.tile(condition.reshape([batch, 1, conditionDim]), [1, frames, 1])], 2).transpose([1, 0, 2]);
+      const projected = dense(this.params, 'prior.input', inputs.reshape([frames * batch, -1]) as tf.Tensor2D).reshape([frames, batch, -1]) as tf.Tensor3D;
+      const states = gruSequence(projected, this.params['prior.recurrent'] as tf.Tensor2D, this.params['prior.recurrentBias'] as tf.Tensor1D); // [T, B, H]
+      const out = dense(this.params, 'prior.out', states.reshape([frames * batch, -1]) as tf.Tensor2D).reshape([frames, batch, -1]).transpose([1, 0, 2]);
+      const [mean, logVariance] = tf.split(out, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
+      return { mean, logVariance };
+    });
+  }
+
+  /** The step-by-step reference for priorOf (and how generation and prediction run the GRU). */
+  priorOfByStep(latents: tf.Tensor3D, condition: tf.Tensor2D): { mean: tf.Tensor3D; logVariance: tf.Tensor3D } {
     return tf.tidy(() => {
       const [batch, frames] = latents.shape;
       const previous = tf.concat([tf.zeros([batch, 1, this.config.latentDim]), latents.slice([0, 0, 0], [batch, frames - 1, -1])], 1);

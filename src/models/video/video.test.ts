@@ -49,6 +49,28 @@ test('shapes follow the config, losses are finite, and nothing leaks, for two co
   }
 });
 
+test('the fused prior equals the step-by-step GRU, values and gradients', () => {
+  const network = new ClipVae(parseVideoConfig({ frames: 5, latentDim: 3, dynamicsUnits: 6 }, 'tiny'), fromSeed(7));
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const latents = tf.tensor3d(fromSeed(8).normalArray(2 * 5 * 3), [2, 5, 3]);
+    const condition = network.condition([1, 2, 3, 4]);
+    const projection = tf.tensor3d(fromSeed(9).normalArray(2 * 5 * 3), [2, 5, 3]);
+    const objective = (prior: { mean: tf.Tensor3D; logVariance: tf.Tensor3D }) => prior.mean.mul(projection).sum().add(prior.logVariance.square().sum()) as tf.Scalar;
+    const fused = gradientsOf(network.params, () => objective(network.priorOf(latents, condition)));
+    const byStep = gradientsOf(network.params, () => objective(network.priorOfByStep(latents, condition)));
+    assert.ok(Math.abs(fused.value.dataSync()[0]! - byStep.value.dataSync()[0]!) < 1e-4, 'values');
+    const priorNames = Object.keys(byStep.grads).filter((name) => name.startsWith('prior.'));
+    assert.equal(priorNames.length, 6);
+    for (const name of priorNames) {
+      const difference = tf.max(tf.abs(tf.sub(fused.grads[name]!, byStep.grads[name]!))).dataSync()[0]!;
+      assert.ok(difference < 1e-4, `${name}: gradient differs by ${difference}`);
+    }
+  });
+  assert.equal(tf.memory().numTensors, before);
+  network.dispose();
+});
+
 test('config validation gives clear errors', () => {
   assert.throws(() => parseVideoConfig({ latentDim: 0 }), (e: unknown) => e instanceof GenloomError && /latentDim/.test(e.message));
   assert.throws(() => parseVideoConfig({ frameSize: 60 }), (e: unknown) => e instanceof GenloomError && /divisible by 8/.test(e.message));
