@@ -3,6 +3,7 @@
  * voxel grids): validated, with named presets, saved as JSON beside the weights.
  */
 import { z } from 'zod';
+import { checkResolution } from '../../shapes/voxelize.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { parseFamilyConfig } from '../config-util.ts';
 
@@ -58,6 +59,8 @@ const defaults = {
 
 /** Merges `overrides` over a preset over the defaults and validates the result. */
 export function parseShapeConfig(overrides: Record<string, unknown>, preset = 'default'): ShapeConfig {
+  // A huge grid is refused by what it would take in memory, before anything is allocated.
+  if (typeof overrides['resolution'] === 'number') checkResolution(overrides['resolution']);
   const config = parseFamilyConfig('shape', shapeConfigSchema, defaults, shapePresets, overrides, preset);
   const { resolution, channels } = config;
   if (resolution > maxTrainingResolution) {
