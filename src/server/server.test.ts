@@ -92,7 +92,9 @@ test('health, the model list and a model description', async () => {
   const health = await ok('GET', '/api/health');
   assert.equal(health['ok'], true);
   const { models } = await ok('GET', '/api/models');
-  assert.deepEqual(models.map((model: { name: string }) => model.name), ['diffusion-mnist', 'gan-mnist', 'music-bach', 'pixelcnn-mnist', 'transformer-kjv', 'vae-mnist']);
+  assert.deepEqual(models.map((model: { name: string }) => model.name), ['diffusion-mnist', 'gan-mnist', 'music-bach', 'pixelcnn-mnist', 'shape-voxels', 'transformer-kjv', 'vae-mnist', 'video-moving-mnist']);
+  assert.deepEqual((await ok('GET', '/api/models/shape-voxels'))['capabilities'], ['shapes']);
+  assert.deepEqual((await ok('GET', '/api/models/video-moving-mnist'))['capabilities'], ['clips']);
   const vae = await ok('GET', '/api/models/vae-mnist');
   assert.equal(vae['family'], 'vae');
   assert.deepEqual(vae['imageShape'], [28, 28, 1]);
