@@ -13,7 +13,7 @@ import { parseMusicConfig } from '../src/models/music/config.ts';
 import { musicFamily } from '../src/models/music/index.ts';
 import { MusicRnn, type EventBatch } from '../src/models/music/rnn.ts';
 import { composeMusic } from '../src/models/music/sampler.ts';
-import { defaultTokenSampling } from '../src/models/transformer/sampling.ts';
+import { defaultTokenSampling } from '../src/sampling/token-sampling.ts';
 import { AdamW } from '../src/train/adam.ts';
 import type { BenchRow } from './run.ts';
 import { adamStep, medianMs } from './timing.ts';

@@ -11,7 +11,7 @@ import { writeWav } from '../music/audio.ts';
 import { readMidi, writeMidi, type Note } from '../music/midi.ts';
 import { writePianoRoll } from '../music/piano-roll.ts';
 import type { MusicModel } from '../models/family.ts';
-import { defaultTokenSampling, validateTokenSampling } from '../models/transformer/sampling.ts';
+import { defaultTokenSampling, validateTokenSampling } from '../sampling/token-sampling.ts';
 import { createProgress } from '../train/progress.ts';
 import { parseInteger, parseNumber } from './options.ts';
 

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { plotAttention } from '../io/plot.ts';
 import type { LoadedModel, TextModel } from '../models/family.ts';
 import { maxGenerationTokens, type TextGenerationOptions } from '../models/transformer/generate.ts';
-import { validateTokenSampling } from '../models/transformer/sampling.ts';
+import { validateTokenSampling } from '../sampling/token-sampling.ts';
 import { globalOptions, openModel, parseInteger, parseNumber } from './options.ts';
 
 interface GenerateFlags {

@@ -10,7 +10,7 @@ import { fromSeed, type Random } from '../core/random.ts';
 import { loadTextCorpus } from '../data/text-dataset.ts';
 import type { LoadedModel, SampleOptions } from '../models/family.ts';
 import type { Note } from '../music/midi.ts';
-import { defaultTokenSampling, type TokenSamplingOptions } from '../models/transformer/sampling.ts';
+import { defaultTokenSampling, type TokenSamplingOptions } from '../sampling/token-sampling.ts';
 import { createProgress } from '../train/progress.ts';
 import { rewardKindOf, type Reward, type RewardScores } from './rewards.ts';
 

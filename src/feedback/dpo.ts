@@ -25,7 +25,7 @@ import { fromSeed } from '../core/random.ts';
 import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
 import type { TrainRequest, TrainSummary } from '../models/family.ts';
-import { previousRun, runManifest } from '../models/image-training.ts';
+import { previousRun, runManifest } from '../train/run-setup.ts';
 import { parseTransformerConfig } from '../models/transformer/config.ts';
 import { generateText } from '../models/transformer/generate.ts';
 import { Gpt } from '../models/transformer/gpt.ts';

@@ -7,7 +7,7 @@ import type { Random } from '../core/random.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
 import type { Tokenizer } from '../text/tokenizer.ts';
 import type { TextGenerationOptions, TextGenerationResult } from './transformer/generate.ts';
-import type { TokenSamplingOptions } from './transformer/sampling.ts';
+import type { TokenSamplingOptions } from '../sampling/token-sampling.ts';
 import type { Note } from '../music/midi.ts';
 
 /** A family-specific `train` flag, mapped onto a config key. */

@@ -19,7 +19,7 @@ import { encodeWav, renderNotes } from '../music/audio.ts';
 import { encodeMidi } from '../music/midi.ts';
 import { pianoRollImage } from '../music/piano-roll.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
-import { defaultTokenSampling, validateTokenSampling } from '../models/transformer/sampling.ts';
+import { defaultTokenSampling, validateTokenSampling } from '../sampling/token-sampling.ts';
 import { resolveCondition, resolveModelLabel } from '../cli/labels.ts';
 import { resolveStyle } from '../cli/music.ts';
 import { PCA } from 'ml-pca';

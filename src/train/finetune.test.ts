@@ -15,7 +15,7 @@ import { readImageDatasetFile, writeImageDatasetFile } from '../data/image-file.
 import { loadImageDataset } from '../data/index.ts';
 import { loadCheckpoint, newManifest, saveCheckpoint } from '../io/checkpoint.ts';
 import type { TrainRequest } from '../models/family.ts';
-import { alignLabels } from '../models/image-training.ts';
+import { alignLabels } from './run-setup.ts';
 import { ganFamily } from '../models/gan/index.ts';
 import { vaeFamily } from '../models/vae/index.ts';
 import { tempDir, writeShapeFolder } from '../../test/fixtures.ts';

@@ -6,7 +6,7 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, dense } from '../layers.ts';
+import { addDense, dense } from '../../layers/dense-conv.ts';
 import type { ClassifierConfig } from './config.ts';
 
 export type ClassifierBatch = {

@@ -9,7 +9,7 @@ import { gatherLabels, loadImageDataset, type ImageDataset } from '../../data/in
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { Classifier, shiftImages, type ClassifierBatch } from './classifier.ts';
 import { classifierPresets, parseClassifierConfig } from './config.ts';
 import { classifyDataset } from './evaluate.ts';

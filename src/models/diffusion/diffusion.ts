@@ -11,10 +11,10 @@ import type { Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { updateAverage } from '../../train/ema.ts';
 import type { DiffusionConfig } from './config.ts';
-import { ddim, ddpm } from './samplers/ddim.ts';
-import { dpmSolver2m } from './samplers/dpm-solver.ts';
-import { timesteps, type Sampler } from './samplers/sampler.ts';
-import { alphaBarAt, makeSchedule, type NoiseSchedule } from './schedule.ts';
+import { ddim, ddpm } from '../../schedulers/ddim.ts';
+import { dpmSolver2m } from '../../schedulers/dpm-solver.ts';
+import { timesteps, type Sampler } from '../../schedulers/sampler.ts';
+import { alphaBarAt, makeSchedule, type NoiseSchedule } from '../../schedulers/noise-schedule.ts';
 import { UNet } from './unet.ts';
 
 export type DiffusionBatch = { images: tf.Tensor4D; labels?: tf.Tensor1D };

@@ -13,7 +13,7 @@ import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import * as tf from '../../core/tf.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
 import { Diffusion, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
 

@@ -6,7 +6,7 @@ import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
 import { AdamW } from '../../train/adam.ts';
 import { shapeDataset } from '../../../test/fixtures.ts';
-import { alphaBarAt, makeSchedule } from './schedule.ts';
+import { alphaBarAt, makeSchedule } from '../../schedulers/noise-schedule.ts';
 import { UNet, depthToSpace, spaceToDepth, type UNetConfig } from './unet.ts';
 
 await initEngine();

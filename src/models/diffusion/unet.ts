@@ -11,7 +11,8 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, dense } from '../layers.ts';
+import { addDense, dense } from '../../layers/dense-conv.ts';
+import { timeEmbedding } from '../../layers/time-embedding.ts';
 
 export interface UNetConfig {
   imageHeight: number;
@@ -186,18 +187,4 @@ function attention(p: Params, name: string, x: tf.Tensor4D, groups: number): tf.
   const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(channels)));
   const mixed = tf.matMul(weights, v).reshape([batch * height * width, channels]) as tf.Tensor2D;
   return tf.add(x, dense(p, `${name}.out`, mixed).reshape([batch, height, width, channels])) as tf.Tensor4D;
-}
-
-/** Sinusoidal embedding of integer steps (Vaswani et al. 2017), `dim` wide. */
-export function timeEmbedding(steps: ArrayLike<number>, dim: number): tf.Tensor2D {
-  const half = Math.floor(dim / 2);
-  const values = new Float32Array(steps.length * dim);
-  for (let i = 0; i < steps.length; i++) {
-    for (let j = 0; j < half; j++) {
-      const angle = steps[i]! * Math.exp((-Math.log(10_000) * j) / half);
-      values[i * dim + j] = Math.sin(angle);
-      values[i * dim + half + j] = Math.cos(angle);
-    }
-  }
-  return tf.tensor2d(values, [steps.length, dim]);
 }

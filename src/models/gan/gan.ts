@@ -20,7 +20,7 @@ import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { updateAverage } from '../../train/ema.ts';
 import type { TrainingPhase } from '../../train/trainer.ts';
-import { addDense, addUpConv, dense, upConv } from '../layers.ts';
+import { addDense, addUpConv, dense, upConv } from '../../layers/dense-conv.ts';
 import type { GanConfig } from './config.ts';
 import { addSpectralNorm, powerIterate, spectrallyNormalized } from './spectral-norm.ts';
 

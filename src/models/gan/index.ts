@@ -12,7 +12,7 @@ import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, toUnit, type GanBatch } from './gan.ts';
 import { createCollapseMonitor } from './monitor.ts';

@@ -26,7 +26,7 @@ import type { MusicDataset, Piece } from '../../data/music-dataset.ts';
 import { createProgress } from '../../train/progress.ts';
 import { encodingOf } from './config.ts';
 import type { MusicRnn } from './rnn.ts';
-import { defaultTokenSampling } from '../transformer/sampling.ts';
+import { defaultTokenSampling } from '../../sampling/token-sampling.ts';
 import { composeMusic } from './sampler.ts';
 import { windowsBatch, type EventSequence } from './sequences.ts';
 

@@ -14,11 +14,11 @@ import { writeMidi } from '../../music/midi.ts';
 import { writePianoRoll } from '../../music/piano-roll.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../../train/run-setup.ts';
 import { encodingOf, musicPresets, parseMusicConfig, type MusicConfig } from './config.ts';
 import { evaluateMusic, scoreSequences, totalScore } from './evaluate.ts';
 import { MusicRnn, type EventBatch } from './rnn.ts';
-import { defaultTokenSampling } from '../transformer/sampling.ts';
+import { defaultTokenSampling } from '../../sampling/token-sampling.ts';
 import { composeMusic } from './sampler.ts';
 import { pieceSequence, trainingWindows, windowsBatch } from './sequences.ts';
 

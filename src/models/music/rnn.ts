@@ -13,7 +13,7 @@ import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { vocabularySize } from '../../music/events.ts';
 import { encodingOf, type MusicConfig } from './config.ts';
-import { gruCell, gruSequence, lstmCell, lstmSequence } from './recurrent.ts';
+import { gruCell, gruSequence, lstmCell, lstmSequence } from '../../layers/recurrent.ts';
 
 /** Per layer: h, and c for an LSTM; each [B, hidden]. */
 export type RecurrentState = { h: tf.Tensor2D; c?: tf.Tensor2D }[];

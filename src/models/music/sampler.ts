@@ -10,7 +10,7 @@ import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
 import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, noteOffOffset, timeShiftOffset } from '../../music/events.ts';
 import type { Note } from '../../music/midi.ts';
-import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../transformer/sampling.ts';
+import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../../sampling/token-sampling.ts';
 import { encodingOf } from './config.ts';
 import type { MusicRnn, RecurrentState } from './rnn.ts';
 

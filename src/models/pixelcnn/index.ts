@@ -15,7 +15,7 @@ import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { createProgress } from '../../train/progress.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerFlag, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { conditionalClasses, loadWeights, parseIntegerFlag, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { parsePixelCnnConfig, pixelCnnPresets } from './config.ts';
 import { PixelCnn, type PixelCnnBatch } from './pixelcnn.ts';
 import { samplePixelCnn } from './sampler.ts';

@@ -23,7 +23,7 @@ import { voxelIou } from '../../shapes/voxelize.ts';
 import { AdamW } from '../../train/adam.ts';
 import { LazyProgress } from '../../train/progress.ts';
 import type { EvaluateOptions, ShapeModel, VoxelGrid } from '../family.ts';
-import { addDense, dense } from '../layers.ts';
+import { addDense, dense } from '../../layers/dense-conv.ts';
 import { addPatchDown, patchDown, type Voxels } from './voxel-layers.ts';
 
 const maxPoints = 512;

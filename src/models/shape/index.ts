@@ -15,7 +15,7 @@ import { renderMeshes } from '../../shapes/render.ts';
 import { gatherVoxels, loadShapeDataset, type ShapeDataset } from '../../shapes/shape-dataset.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { parseShapeConfig, shapePresets, type ShapeConfig } from './config.ts';
 import { evaluateShapes } from './evaluate.ts';
 import { buildNetwork, shapeModel, trainable, type ShapeNetwork } from './shape-model.ts';

@@ -12,8 +12,8 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, dense } from '../layers.ts';
-import { timeEmbedding } from '../diffusion/unet.ts';
+import { addDense, dense } from '../../layers/dense-conv.ts';
+import { timeEmbedding } from '../../layers/time-embedding.ts';
 import type { ShapeConfig } from './config.ts';
 import { addMix3, addPatchDown, addPatchUp, addPointwise, channelNorm, mix3, patchDown, patchUp, pointwise, type Voxels } from './voxel-layers.ts';
 

@@ -22,7 +22,7 @@ import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, dense } from '../layers.ts';
+import { addDense, dense } from '../../layers/dense-conv.ts';
 import type { ShapeConfig } from './config.ts';
 import { addMix3, addPatchDown, addPatchUp, mix3, patchDown, patchUp, type Voxels } from './voxel-layers.ts';
 

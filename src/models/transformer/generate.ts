@@ -13,7 +13,7 @@ import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
 import type { Gpt, KvCache } from './gpt.ts';
-import { drawToken, nextTokenProbabilities, validateTokenSampling, type TokenSamplingOptions } from './sampling.ts';
+import { drawToken, nextTokenProbabilities, validateTokenSampling, type TokenSamplingOptions } from '../../sampling/token-sampling.ts';
 
 /** The tokens a model currently sees, and (with the cache) their keys and values. */
 export class ContextWindow {

@@ -15,7 +15,7 @@ import { readTokenizer, tokenizerFile, writeTokenizer, type Tokenizer } from '..
 import { createProgress } from '../../train/progress.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
-import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../image-training.ts';
+import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../../train/run-setup.ts';
 import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';

@@ -13,7 +13,7 @@ import { parseTransformerConfig } from './config.ts';
 import { ContextWindow, generateText } from './generate.ts';
 import { Gpt } from './gpt.ts';
 import { transformerFamily } from './index.ts';
-import { drawToken, nextTokenProbabilities, validateTokenSampling, defaultTokenSampling } from './sampling.ts';
+import { drawToken, nextTokenProbabilities, validateTokenSampling, defaultTokenSampling } from '../../sampling/token-sampling.ts';
 
 await initEngine();
 

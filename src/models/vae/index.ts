@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
-import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { train } from '../../train/trainer.ts';

@@ -15,7 +15,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { binarize } from '../../data/binarize.ts';
-import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../layers.ts';
+import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
 import type { VaeConfig } from './config.ts';
 
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);

@@ -20,8 +20,8 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../layers.ts';
-import { gruCell, gruSequence } from '../music/recurrent.ts';
+import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
+import { gruCell, gruSequence } from '../../layers/recurrent.ts';
 import type { VideoConfig } from './config.ts';
 
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);

@@ -14,7 +14,7 @@ import { imageGrid, imageStrip, writePng } from '../../io/image.ts';
 import { clipFrames } from '../../io/video.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { Clip, FamilyDefinition, LoadedModel, TrainRequest, TrainSummary, VideoModel } from '../family.ts';
-import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../image-training.ts';
+import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { ClipVae, type ClipBatch } from './clip-vae.ts';
 import { parseVideoConfig, videoPresets } from './config.ts';
 import { evaluateVideo } from './evaluate.ts';

@@ -22,7 +22,7 @@ import { Gan } from '../../../src/models/gan/gan.ts';
 import { parseTransformerConfig } from '../../../src/models/transformer/config.ts';
 import { ContextWindow, maxGenerationTokens } from '../../../src/models/transformer/generate.ts';
 import { Gpt } from '../../../src/models/transformer/gpt.ts';
-import { drawToken, nextTokenProbabilities, validateTokenSampling, type TokenSamplingOptions } from '../../../src/models/transformer/sampling.ts';
+import { drawToken, nextTokenProbabilities, validateTokenSampling, type TokenSamplingOptions } from '../../../src/sampling/token-sampling.ts';
 import { parseVaeConfig } from '../../../src/models/vae/config.ts';
 import { Vae } from '../../../src/models/vae/vae.ts';
 import { CharTokenizer } from '../../../src/text/char-tokenizer.ts';

@@ -8,8 +8,8 @@
  *                x_s = (σ_s/σ_t)·x_t − α_s·(e^{−h} − 1)·D
  * and the last step (to ᾱ = 1, no noise) returns the data estimate itself.
  */
-import * as tf from '../../../core/tf.ts';
-import { alphaBarAt } from '../schedule.ts';
+import * as tf from '../core/tf.ts';
+import { alphaBarAt } from './noise-schedule.ts';
 import { estimates, finishStep, timesteps, type Sampler } from './sampler.ts';
 
 export const dpmSolver2m: Sampler = (request) => {

@@ -9,8 +9,8 @@ import { isBuiltinDataset, loadImageDataset, type ImageDataset } from '../data/i
 import { join, resolve } from 'node:path';
 import { assignStored, type Params } from '../core/params.ts';
 import { hasCheckpoint, loadCheckpoint, newManifest, readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
-import { stepGeometry, type TrainResult } from '../train/trainer.ts';
-import type { TrainRequest, TrainSummary } from './family.ts';
+import { stepGeometry, type TrainResult } from './trainer.ts';
+import type { TrainRequest, TrainSummary } from '../models/family.ts';
 
 export interface ImageTrainingDefaults {
   batchSize: number;

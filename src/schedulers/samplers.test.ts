@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initEngine } from '../../../core/engine.ts';
-import { fromSeed } from '../../../core/random.ts';
-import * as tf from '../../../core/tf.ts';
-import { alphaBarAt, makeSchedule } from '../schedule.ts';
+import { initEngine } from '../core/engine.ts';
+import { fromSeed } from '../core/random.ts';
+import * as tf from '../core/tf.ts';
+import { alphaBarAt, makeSchedule } from './noise-schedule.ts';
 import { ddim, ddpm } from './ddim.ts';
 import { dpmSolver2m } from './dpm-solver.ts';
 import { timesteps, type Denoiser, type PredictionTarget, type Sampler } from './sampler.ts';

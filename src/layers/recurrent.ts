@@ -13,7 +13,7 @@
  *   LSTM: i, f, g, o = σ, σ, tanh, σ of (a = x·W + b + h·U);  c' = f·c + i·g;  h' = o·tanh(c')
  *   GRU:  r, z = σ(x_rz + h·U_rz + c_rz);  n = tanh(x_n + r·(h·U_n + c_n));  h' = z·h + (1 − z)·n
  */
-import * as tf from '../../core/tf.ts';
+import * as tf from '../core/tf.ts';
 
 type CustomGradient = Parameters<typeof tf.customGrad>[0];
 

@@ -3,10 +3,10 @@
  * visit and turning a network output (ε or v) into estimates of x_0 and ε. Samplers know nothing
  * about networks: they call `denoise(x_t, t)`.
  */
-import * as tf from '../../../core/tf.ts';
-import type { Random } from '../../../core/random.ts';
-import { GenloomError } from '../../../core/errors.ts';
-import { alphaBarAt, type NoiseSchedule } from '../schedule.ts';
+import * as tf from '../core/tf.ts';
+import type { Random } from '../core/random.ts';
+import { GenloomError } from '../core/errors.ts';
+import { alphaBarAt, type NoiseSchedule } from './noise-schedule.ts';
 
 export type PredictionTarget = 'epsilon' | 'v';
 

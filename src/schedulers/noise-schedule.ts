@@ -12,7 +12,7 @@
  *   ε-prediction: ε;   v-prediction: v = √ᾱ·ε − √(1−ᾱ)·x_0
  *   x_0 = √ᾱ·x_t − √(1−ᾱ)·v,   ε = √(1−ᾱ)·x_t + √ᾱ·v
  */
-import { GenloomError } from '../../core/errors.ts';
+import { GenloomError } from '../core/errors.ts';
 
 export type ScheduleName = 'linear' | 'cosine';
 

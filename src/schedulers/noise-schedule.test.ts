@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromSeed } from '../../core/random.ts';
-import { alphaBarAt, fromVelocity, makeSchedule, noisy, velocity, x0FromNoise } from './schedule.ts';
+import { fromSeed } from '../core/random.ts';
+import { alphaBarAt, fromVelocity, makeSchedule, noisy, velocity, x0FromNoise } from './noise-schedule.ts';
 
 test('linear schedule: Ho et al.\'s β range at T = 1000, ᾱ falling from ≈1 to ≈0', () => {
   const schedule = makeSchedule('linear', 1000);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initEngine } from '../../core/engine.ts';
-import { gradientsOf } from '../../core/params.ts';
-import { fromSeed } from '../../core/random.ts';
-import * as tf from '../../core/tf.ts';
-import { parseMusicConfig } from './config.ts';
-import { MusicRnn } from './rnn.ts';
+import { initEngine } from '../core/engine.ts';
+import { gradientsOf } from '../core/params.ts';
+import { fromSeed } from '../core/random.ts';
+import * as tf from '../core/tf.ts';
+import { parseMusicConfig } from '../models/music/config.ts';
+import { MusicRnn } from '../models/music/rnn.ts';
 
 await initEngine();
 

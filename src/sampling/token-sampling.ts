@@ -3,8 +3,8 @@
  * (nucleus), then one draw from the seeded stream. Apart from the network so any sequence model
  * can use it; plain arithmetic on a Float32Array, so the same seed gives the same token everywhere.
  */
-import { GenloomError } from '../../core/errors.ts';
-import type { Random } from '../../core/random.ts';
+import { GenloomError } from '../core/errors.ts';
+import type { Random } from '../core/random.ts';
 
 export interface TokenSamplingOptions {
   /** Divides the logits; 0 means greedy (always the most likely token); must not be negative. */

@@ -4,8 +4,8 @@
  *
  *   x_s = √ᾱ_s·x̂_0 + √(1 − ᾱ_s − σ²)·ε̂ + σ·z,   σ = η·√((1 − ᾱ_s)/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_s)
  */
-import * as tf from '../../../core/tf.ts';
-import { alphaBarAt } from '../schedule.ts';
+import * as tf from '../core/tf.ts';
+import { alphaBarAt } from './noise-schedule.ts';
 import { estimates, finishStep, gaussianLike, timesteps, type SampleRequest, type Sampler } from './sampler.ts';
 
 export const ddim: Sampler = (request) => {
