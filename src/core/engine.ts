@@ -74,6 +74,13 @@ export async function initEngine(options: { backend?: string } = {}): Promise<Ba
   );
 }
 
+/**
+ * The tfjs backend in use.
+ *
+ * @example
+ * await initEngine();
+ * currentBackend(); // 'native', 'wasm' or 'cpu'
+ */
 export function currentBackend(): string {
   return tf.getBackend();
 }

@@ -12,6 +12,16 @@ export type GenloomErrorCode =
   | 'UNSUPPORTED'
   | 'BACKEND';
 
+/**
+ * A problem a user can act on (see the top of this file): `code` says its kind, `message` is one line.
+ *
+ * @example
+ * try {
+ *   loadModel('runs/missing');
+ * } catch (error) {
+ *   if (error instanceof GenloomError && error.code === 'NOT_FOUND') console.error(error.message);
+ * }
+ */
 export class GenloomError extends Error {
   readonly code: GenloomErrorCode;
   constructor(code: GenloomErrorCode, message: string, options?: { cause?: unknown }) {

@@ -20,6 +20,14 @@ function mixKey(state: number, key: string | number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * A seeded stream of uniform, normal and integer draws: make one with `fromSeed`, split it with `fork`.
+ *
+ * @example
+ * const random = fromSeed(7).fork('noise');
+ * random.uniform(); // in [0, 1)
+ * random.normalArray(16); // 16 standard normals, the same on every backend
+ */
 export class Random {
   private state: number;
   private spareNormal: number | null = null;
@@ -90,7 +98,12 @@ export class Random {
   }
 }
 
-/** The root stream of a user seed (any integer, or a string). */
+/**
+ * The root stream of a user seed (any integer, or a string).
+ *
+ * @example
+ * const random = fromSeed(3).fork('sample'); // what `genloom sample --seed 3` draws from
+ */
 export function fromSeed(seed: number | string): Random {
   return new Random(mixKey(0x2545f491, typeof seed === 'number' ? `seed:${seed}` : seed));
 }

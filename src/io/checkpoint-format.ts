@@ -25,7 +25,12 @@ export interface CheckpointManifest {
   parent?: string;
 }
 
-/** Parses and validates the text of a config.json; `path` names it in error messages. */
+/**
+ * Parses and validates the text of a config.json; `path` names it in error messages.
+ *
+ * @example
+ * const manifest = parseManifest(await (await fetch('models/vae-mnist/config.json')).text(), 'config.json');
+ */
 export function parseManifest(text: string, path: string): CheckpointManifest {
   let manifest: CheckpointManifest;
   try {

@@ -35,7 +35,12 @@ const optimizerFile = 'optimizer.safetensors';
 const configFile = 'config.json';
 const checkpointFiles = new Set([weightsFile, optimizerFile, configFile]);
 
-/** A new config.json for a model of `family`, in this version's format. */
+/**
+ * A new config.json for a model of `family`, in this version's format.
+ *
+ * @example
+ * const manifest = newManifest('vae', { latentDim: 16 }, { step: 0, dataset: 'mnist' });
+ */
 export function newManifest(family: string, config: Record<string, unknown>, training: CheckpointManifest['training']): CheckpointManifest {
   return { format: checkpointFormat, formatVersion: checkpointFormatVersion, family, genloomVersion, config, training };
 }
@@ -74,7 +79,12 @@ export function recoverCheckpoint(dir: string): void {
   if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
 }
 
-/** Writes a checkpoint atomically (see the file comment). */
+/**
+ * Writes a checkpoint atomically (see the file comment).
+ *
+ * @example
+ * saveCheckpoint('runs/mine', { manifest, weights: { bias: { dtype: 'F32', shape: [2], data: Float32Array.of(0, 1) } } });
+ */
 export function saveCheckpoint(
   dir: string,
   checkpoint: { manifest: CheckpointManifest; weights: Record<string, StoredTensor>; optimizer?: Record<string, StoredTensor> },
@@ -97,7 +107,12 @@ export function saveCheckpoint(
   rmSync(`${dir}.old`, { recursive: true, force: true });
 }
 
-/** Reads and validates config.json of a model directory. */
+/**
+ * Reads and validates config.json of a model directory.
+ *
+ * @example
+ * readManifest('models/vae-mnist').training.step; // 7488
+ */
 export function readManifest(dir: string): CheckpointManifest {
   if (!existsSync(dir) && existsSync(`${dir}.old`)) recoverCheckpoint(dir);
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `no model at ${dir}: the directory does not exist`);
@@ -114,6 +129,10 @@ export function readManifest(dir: string): CheckpointManifest {
 /**
  * Loads a checkpoint. With `expectFamily`, a checkpoint of another family is refused with a message
  * that says which family it is.
+ *
+ * @example
+ * const { manifest, weights } = loadCheckpoint('models/vae-mnist', { expectFamily: 'vae' });
+ * weights.get(name); // { dtype, shape, data } for each tensor name
  */
 export function loadCheckpoint(dir: string, options: { expectFamily?: string; withOptimizer?: boolean } = {}): Checkpoint {
   const manifest = readManifest(dir);
@@ -140,7 +159,12 @@ export function loadCheckpoint(dir: string, options: { expectFamily?: string; wi
   return checkpoint;
 }
 
-/** True when `dir` holds a loadable checkpoint config (used by --resume to decide). */
+/**
+ * True when `dir` holds a loadable checkpoint config (used by --resume to decide).
+ *
+ * @example
+ * const resume = hasCheckpoint('runs/vae'); // false for a new run directory
+ */
 export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, configFile)) || (!existsSync(dir) && existsSync(join(`${dir}.old`, configFile)));
 }

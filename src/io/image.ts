@@ -43,6 +43,9 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
  * Greyscale images (grey colour types, or every pixel having R = G = B) come back with 1 channel,
  * everything else with 3. 16-bit PNG samples keep their full precision.
  * Throws NOT_FOUND for a missing file and CORRUPT_FILE for anything that cannot be decoded.
+ *
+ * @example
+ * const image = readImage('digit.png'); // { width, height, channels: 1 | 3, data } in [0, 1]
  */
 export function readImage(path: string): ImageData01 {
   let bytes: Buffer;
@@ -193,7 +196,12 @@ export function resizeImage(image: ImageData01, width: number, height: number): 
   return { width, height, channels, data };
 }
 
-/** Encodes an image as an 8-bit greyscale or RGB PNG; values are clamped to [0, 1] and rounded (NaN → 0). */
+/**
+ * Encodes an image as an 8-bit greyscale or RGB PNG; values are clamped to [0, 1] and rounded (NaN → 0).
+ *
+ * @example
+ * const bytes = encodePng({ width: 2, height: 1, channels: 1, data: Float32Array.of(0, 1) }); // black, white
+ */
 export function encodePng(image: ImageData01): Buffer {
   assertImage(image, 'encodePng image');
   const bytes = Buffer.alloc(image.data.length);
@@ -207,7 +215,12 @@ export function encodePng(image: ImageData01): Buffer {
   return PNG.sync.write(source, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
 }
 
-/** Writes `image` as a PNG at `path`, atomically, creating the parent directory. */
+/**
+ * Writes `image` as a PNG at `path`, atomically, creating the parent directory.
+ *
+ * @example
+ * writePng('out/red.png', { width: 1, height: 1, channels: 3, data: Float32Array.of(1, 0, 0) });
+ */
 export function writePng(path: string, image: ImageData01): void {
   writeFileAtomic(path, encodePng(image));
 }
@@ -225,6 +238,9 @@ export interface GridOptions {
 /**
  * Tiles same-size images into a grid, row by row. Mixed grey and RGB inputs give an RGB grid.
  * Throws BAD_ARGUMENT on an empty list, mismatched sizes or bad options.
+ *
+ * @example
+ * writePng('grid.png', imageGrid(tensorToImages(batch), { columns: 8, padding: 0 }));
  */
 export function imageGrid(images: ImageData01[], options: GridOptions = {}): ImageData01 {
   if (images.length === 0) throw new GenloomError('BAD_ARGUMENT', 'imageGrid: no images to tile');
@@ -263,7 +279,12 @@ export function imageStrip(images: ImageData01[], options: Omit<GridOptions, 'co
   return imageGrid(images, { ...options, columns: Math.max(images.length, 1) });
 }
 
-/** Enlarges by an integer factor with nearest-neighbour sampling, so small digits stay crisp. */
+/**
+ * Enlarges by an integer factor with nearest-neighbour sampling, so small digits stay crisp.
+ *
+ * @example
+ * writePng('big.png', scaleUp(readImage('digit.png'), 4)); // 28×28 → 112×112
+ */
 export function scaleUp(image: ImageData01, factor: number): ImageData01 {
   assertImage(image, 'scaleUp image');
   if (!Number.isInteger(factor) || factor < 1) throw new GenloomError('BAD_ARGUMENT', `scaleUp: factor must be a positive integer, got ${factor}`);

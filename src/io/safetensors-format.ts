@@ -37,7 +37,12 @@ function elementCount(shape: number[]): number {
   return shape.reduce((product, size) => product * size, 1);
 }
 
-/** Serialises tensors (and string metadata) to safetensors bytes. */
+/**
+ * Serialises tensors (and string metadata) to safetensors bytes.
+ *
+ * @example
+ * const bytes = encodeSafetensors({ bias: { dtype: 'F32', shape: [2], data: Float32Array.of(0, 1) } }, { step: '0' });
+ */
 export function encodeSafetensors(
   tensors: Record<string, StoredTensor>,
   metadata: Record<string, string> = {},
@@ -76,7 +81,12 @@ export function encodeSafetensors(
   return out;
 }
 
-/** Parses safetensors bytes; `source` names the file in error messages. */
+/**
+ * Parses safetensors bytes; `source` names the file in error messages.
+ *
+ * @example
+ * const { tensors, metadata } = decodeSafetensors(bytes, 'model.safetensors'); // tensors.get('bias')?.shape: [2]
+ */
 export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
   const corrupt = (problem: string) =>
     new GenloomError('CORRUPT_FILE', `${source} is not a valid safetensors file: ${problem}`);

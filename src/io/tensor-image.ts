@@ -4,7 +4,14 @@
 import * as tf from '../core/tf.ts';
 import { imageGrid, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
 
-/** Splits an image batch [B, H, W, C] into images (values clamped to [0, 1]); disposes nothing. */
+/**
+ * Splits an image batch [B, H, W, C] into images (values clamped to [0, 1]); disposes nothing.
+ *
+ * @example
+ * const images = tensorToImages(batch);
+ * batch.dispose();
+ * images.forEach((image, i) => writePng(`sample-${i}.png`, image));
+ */
 export function tensorToImages(batch: tf.Tensor4D): ImageData01[] {
   const [count, height, width, channels] = batch.shape;
   const data = batch.dataSync();
@@ -17,6 +24,12 @@ export function tensorToImages(batch: tf.Tensor4D): ImageData01[] {
   }));
 }
 
+/**
+ * Stacks same-size images into one batch [B, H, W, C]; the caller disposes it.
+ *
+ * @example
+ * const batch = imagesToTensor([readImage('a.png'), readImage('b.png')]); // [2, H, W, C]
+ */
 export function imagesToTensor(images: ImageData01[]): tf.Tensor4D {
   const { height, width, channels } = images[0]!;
   const size = height * width * channels;
@@ -45,7 +58,12 @@ export function displayScale(image: { width: number }): number {
   return image.width < 64 ? 2 : 1;
 }
 
-/** Writes a batch as one PNG grid and disposes the batch. */
+/**
+ * Writes a batch as one PNG grid and disposes the batch.
+ *
+ * @example
+ * writeImageGrid('grid.png', model.sampleImages!(16, fromSeed(1).fork('sample'))); // = genloom sample --n 16 --seed 1
+ */
 export function writeImageGrid(path: string, batch: tf.Tensor4D, columns?: number): void {
   const images = tensorToImages(batch);
   batch.dispose();

@@ -7,7 +7,12 @@ import * as tf from '../core/tf.ts';
 import { GenloomError } from '../core/errors.ts';
 import type { LatentModel } from '../models/family.ts';
 
-/** Linear interpolation: (1 − t)·a + t·b. */
+/**
+ * Linear interpolation: (1 − t)·a + t·b.
+ *
+ * @example
+ * lerp(Float32Array.of(0, 0), Float32Array.of(2, 4), 0.5); // Float32Array [1, 2]
+ */
 export function lerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
   return a.map((value, i) => (1 - t) * value + t * b[i]!);
 }
@@ -16,6 +21,9 @@ export function lerp(a: Float32Array, b: Float32Array, t: number): Float32Array 
  * Spherical interpolation (Shoemake 1985; White 2016 for generative models): follows the great
  * circle between a and b, so intermediate points keep the norm a Gaussian latent typically has,
  * where a straight line would pass through the unlikely region near the origin.
+ *
+ * @example
+ * const halfway = slerp(fromSeed(1).normalArray(16), fromSeed(2).normalArray(16), 0.5);
  */
 export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
   let dot = 0;
@@ -36,14 +44,26 @@ export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array
 
 export type InterpolationMethod = 'linear' | 'spherical';
 
-/** `frames` latents from a to b inclusive. */
+/**
+ * `frames` latents from a to b inclusive.
+ *
+ * @example
+ * const path = interpolate(za, zb, 8, 'spherical'); // 8 latents, za and zb included
+ */
 export function interpolate(a: Float32Array, b: Float32Array, frames: number, method: InterpolationMethod): Float32Array[] {
   if (!Number.isInteger(frames) || frames < 2) throw new GenloomError('BAD_ARGUMENT', `--frames must be an integer of at least 2 (got ${frames})`);
   const mix = method === 'spherical' ? slerp : lerp;
   return Array.from({ length: frames }, (_, i) => mix(a, b, i / (frames - 1)));
 }
 
-/** Posterior means of `images` in chunks, as rows. */
+/**
+ * Posterior means of `images` in chunks, as rows.
+ *
+ * @example
+ * const images = imagesToTensor([readImage('seven.png')]); // 28×28 greyscale, like the model's data
+ * const [z] = encodeMeans(model.latent!, images);
+ * images.dispose();
+ */
 export function encodeMeans(model: LatentModel, images: tf.Tensor4D, chunk = 500): Float32Array[] {
   const encode = model.encode;
   if (!encode) throw new GenloomError('UNSUPPORTED', 'this model has no encoder: it cannot map images to latents (use seeds instead)');
@@ -56,7 +76,12 @@ export function encodeMeans(model: LatentModel, images: tf.Tensor4D, chunk = 500
   return rows;
 }
 
-/** Decodes latent rows (with one condition row each for conditional models) into an image batch. */
+/**
+ * Decodes latent rows (with one condition row each for conditional models) into an image batch.
+ *
+ * @example
+ * writeImageGrid('walk.png', decodeRows(model.latent!, interpolate(za, zb, 8, 'spherical')), 8);
+ */
 export function decodeRows(model: LatentModel, rows: Float32Array[], conditions?: Float32Array[]): tf.Tensor4D {
   return tf.tidy(() => {
     const stack = (values: Float32Array[], width: number) => {
@@ -68,6 +93,12 @@ export function decodeRows(model: LatentModel, rows: Float32Array[], conditions?
   });
 }
 
+/**
+ * The element-wise mean of latent rows; EMPTY_DATASET for none.
+ *
+ * @example
+ * meanRow([Float32Array.of(0, 2), Float32Array.of(2, 4)]); // Float32Array [1, 3]
+ */
 export function meanRow(rows: Float32Array[]): Float32Array {
   if (rows.length === 0) throw new GenloomError('EMPTY_DATASET', 'cannot average an empty set of latents');
   const out = new Float32Array(rows[0]!.length);
@@ -79,6 +110,10 @@ export function meanRow(rows: Float32Array[]): Float32Array {
  * An attribute vector: the mean latent of examples that have the attribute minus the mean of those
  * that do not (Larsen et al. 2016; White 2016). Adding `strength` times it to a latent adds the
  * attribute ("more smile"); a negative strength removes it.
+ *
+ * @example
+ * const seven = attributeVector(encodeMeans(latent, sevens), encodeMeans(latent, others));
+ * const moreSeven = addScaled(z, seven, 1.5);
  */
 export function attributeVector(withAttribute: Float32Array[], without: Float32Array[]): Float32Array {
   if (withAttribute.length === 0) throw new GenloomError('EMPTY_DATASET', 'no examples have the attribute, so it has no direction');
@@ -88,11 +123,22 @@ export function attributeVector(withAttribute: Float32Array[], without: Float32A
   return positive.map((value, i) => value - negative[i]!);
 }
 
+/**
+ * z + strength · direction: moves a latent along an attribute vector.
+ *
+ * @example
+ * const moreSeven = addScaled(z, attributeVector(sevens, others), 1.5); // negative: less
+ */
 export function addScaled(z: Float32Array, direction: Float32Array, strength: number): Float32Array {
   return z.map((value, i) => value + strength * direction[i]!);
 }
 
-/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
+/**
+ * Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9).
+ *
+ * @example
+ * normalQuantile(0.975); // 1.959963…
+ */
 export function normalQuantile(p: number): number {
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
@@ -113,6 +159,10 @@ export function normalQuantile(p: number): number {
  * The decoded manifold of a 2-D latent (Kingma & Welling 2014, fig. 4): a size × size grid of z at
  * evenly spaced quantiles of N(0, 1), so each cell covers equal prior probability. Rows run from
  * high z₂ (top) to low, columns from low z₁ to high.
+ *
+ * @example
+ * // A model with latentDim 2: its decoded manifold as a 20 × 20 grid.
+ * writeImageGrid('manifold.png', decodeRows(model.latent!, manifoldLatents(20)), 20);
  */
 export function manifoldLatents(size: number): Float32Array[] {
   const rows: Float32Array[] = [];

@@ -10,7 +10,12 @@ import { fromSeed } from '../core/random.ts';
 export type ProjectionMethod = 'pca' | 'umap';
 export const projectionMethods: readonly ProjectionMethod[] = ['pca', 'umap'];
 
-/** Projects rows of latents to 2-D points. A 2-D latent is returned as it is. */
+/**
+ * Projects rows of latents to 2-D points. A 2-D latent is returned as it is.
+ *
+ * @example
+ * const points = project2d(encodeMeans(latent, images), 'umap', 1); // [[x, y], …], one per image
+ */
 export function project2d(rows: Float32Array[], method: ProjectionMethod, seed: number): [number, number][] {
   if (rows.length === 0) throw new GenloomError('EMPTY_DATASET', 'nothing to project: no latents');
   const dims = rows[0]!.length;

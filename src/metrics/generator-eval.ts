@@ -32,6 +32,14 @@ export function featureNetDir(dataset: string, given?: string): string {
   return dir;
 }
 
+/**
+ * Loads a classifier directory as the feature net of the image metrics; WRONG_FAMILY for another family.
+ *
+ * @example
+ * const net = loadFeatureNet('models/classifier-mnist');
+ * const features = net.classifier.features(images); // [B, featureDim]
+ * net.dispose();
+ */
 export function loadFeatureNet(dir: string): LoadedModel & { classifier: ImageClassifier } {
   // Not through the registry: the families that call this are themselves in the registry.
   const manifest = readManifest(dir);
@@ -95,6 +103,13 @@ const round = (value: number) => Number(value.toFixed(4));
 /**
  * Metrics of a generator against `dataset`'s training images (a fixed 10,000-image subset), and the
  * reference: the test split measured the same way.
+ *
+ * @example
+ * const model = loadModel('models/vae-mnist');
+ * const metrics = evaluateGenerator(
+ *   { imageShape: [28, 28, 1], conditional: false, generate: (count, _labels, random) => model.sampleImages!(count, random) },
+ *   { dataset: 'mnist', samples: 2000, seed: 1, quiet: true },
+ * ); // { fid_classifier, precision, recall, class_coverage_entropy, reference: { … }, … }
  */
 export function evaluateGenerator(generator: GeneratorToJudge, options: GeneratorEvalOptions): Record<string, unknown> {
   const samples = options.samples ?? 10_000;

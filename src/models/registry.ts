@@ -14,6 +14,12 @@ import { shapeFamily } from './shape/index.ts';
 import { vaeFamily } from './vae/index.ts';
 import { videoFamily } from './video/index.ts';
 
+/**
+ * Every family this genloom knows, by name.
+ *
+ * @example
+ * Object.keys(families); // ['vae', 'gan', 'diffusion', …]
+ */
 export const families: Record<string, FamilyDefinition> = {
   vae: vaeFamily,
   gan: ganFamily,
@@ -26,13 +32,28 @@ export const families: Record<string, FamilyDefinition> = {
   video: videoFamily,
 };
 
+/**
+ * The family called `name`; an unknown name throws BAD_ARGUMENT listing the known ones.
+ *
+ * @example
+ * const summary = await getFamily('vae').train({ dataset: 'mnist', outDir: 'runs/vae', seed: 1, epochs: 1,
+ *   resume: false, config: { latentDim: 16 }, command: 'my-script', quiet: true, backend: 'auto' });
+ */
 export function getFamily(name: string): FamilyDefinition {
   const family = families[name];
   if (!family) throw new GenloomError('BAD_ARGUMENT', `unknown model family "${name}": available are ${Object.keys(families).join(', ')}`);
   return family;
 }
 
-/** Loads any genloom model directory through its family. */
+/**
+ * Loads any genloom model directory through its family.
+ *
+ * @example
+ * await initEngine();
+ * const model = loadModel('models/vae-mnist'); // model.family === 'vae'
+ * writeImageGrid('grid.png', model.sampleImages!(16, fromSeed(1).fork('sample')));
+ * model.dispose();
+ */
 export function loadModel(dir: string): LoadedModel {
   const manifest = readManifest(dir);
   const family = families[manifest.family];
