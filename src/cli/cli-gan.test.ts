@@ -66,7 +66,7 @@ test('GAN bad input: unknown labels list the valid ones; truncation out of range
   fails(/--truncation must be in \(0, 1\]/, 'sample', gan, '--truncation', '0', '--out', out('z.png'));
   assert.ok(!existsSync(out('z.png')), 'no partial output');
   fails(/no encoder/, 'encode', gan, join(data, 'ring', '0.png'));
-  fails(/--sampler, --steps, --guidance and --trajectory are for diffusion models/, 'sample', gan, '--guidance', '2', '--out', out('z.png'));
+  fails(/--guidance is not for .*, a gan model \(it is for diffusion models\)/, 'sample', gan, '--guidance', '2', '--out', out('z.png'));
   fails(/the image metrics need a classifier/, 'eval', gan, '--classifier', gan, '--samples', '100');
   const flat = out('flat');
   mkdirSync(flat);

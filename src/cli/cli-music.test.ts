@@ -49,9 +49,9 @@ test('train music on a piano roll → sample MIDI + WAV + piano roll by style an
   assert.ok(existsSync(out('pair-1.mid')) && existsSync(out('pair-2.wav')), '--n 2 writes NAME-1, NAME-2');
 
   writeMidi(out('long.mid'), { notes: melody(0).map((note) => ({ ...note, start: note.start * 4 })), bpm: 100, beatsPerBar: 4 });
-  fails(/the primer .*long\.mid lasts 3\.8 bars, not shorter than the requested piece of 2\.0 bars/, 'sample', model, '--primer', out('long.mid'), '--bars', '2', '--out', out('z.mid'));
+  fails(/the --primer lasts 3\.8 bars, not shorter than the requested piece of 2\.0 bars/, 'sample', model, '--primer', out('long.mid'), '--bars', '2', '--out', out('z.mid'));
   fails(/unknown style "mozart": .* was trained on bach/, 'sample', model, '--style', 'mozart', '--out', out('z.mid'));
-  fails(/--label is for image models; .* is a music model/, 'sample', model, '--label', '3', '--out', out('z.mid'));
+  fails(/--label is not for .*, a music model/, 'sample', model, '--label', '3', '--out', out('z.mid'));
   fails(/--out names the MIDI file to write/, 'sample', model, '--out', out('z.png'));
   fails(/give --bars or --seconds, not both/, 'sample', model, '--bars', '2', '--seconds', '3', '--out', out('z.mid'));
 
@@ -105,8 +105,8 @@ test('train pixelcnn → sample, complete from the top rows, eval NLL in nats an
   const report = JSON.parse(ok('eval', model, '--json', '--limit', '20')) as Record<string, number>;
   assert.equal(report['images'], 20);
   assert.ok(Math.abs(report['bitsPerDim']! - report['nll']! / (784 * Math.LN2)) < 1e-3, 'bits/dim = nats / (784 ln 2)');
-  fails(/--rows 28 keeps the whole 28-row image/, 'complete', model, '--input', out('digits.png'), '--rows', '28', '--out', out('z.png'));
-  fails(/--bars is for music models; .* is a pixelcnn model/, 'sample', model, '--bars', '3', '--out', out('z.png'));
+  fails(/--rows must be 1\.\.27 for .*pcnn's 28-row images; got 28/, 'complete', model, '--input', out('digits.png'), '--rows', '28', '--out', out('z.png'));
+  fails(/--bars is not for .*, a pixelcnn model \(it is for music models\)/, 'sample', model, '--bars', '3', '--out', out('z.png'));
   fails(/a PixelCNN models black-and-white images/, 'train', 'pixelcnn', '--dataset', writeColourFolder(), '--steps', '1', '--out', out('colour'));
   fails(/is a music model; complete needs a PixelCNN/, 'complete', out('bach'), '--input', out('digits.png'), '--out', out('z.png'));
 });

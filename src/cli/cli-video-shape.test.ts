@@ -31,7 +31,7 @@ test('video: train a tiny clip model, sample clips of named digits as GIF + MP4 
   fails(/names 1 label \(3\); this model shows 2 per clip/, 'sample', model, '--prompt', 'a 3', '--out', out('z'));
   fails(/--label "3" names 1 digit; .* shows 2 per clip/, 'sample', model, '--label', '3', '--out', out('z'));
   fails(/--out is a folder/, 'sample', model, '--out', out('clip.gif'));
-  fails(/--truncation does not apply to .*a video model/, 'sample', model, '--truncation', '0.5', '--out', out('z'));
+  fails(/--truncation is not for .*, a video model/, 'sample', model, '--truncation', '0.5', '--out', out('z'));
   fails(/moving-mnist/, 'train', 'video', '--dataset', 'mnist', '--steps', '1', '--out', out('vid-bad'));
 
   const report = JSON.parse(ok('--quiet', 'eval', model, '--json', '--limit', '4', '--samples', '100')) as Record<string, unknown>;

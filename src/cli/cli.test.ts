@@ -74,7 +74,7 @@ test('bad input gives a one-line error that names the problem', () => {
   fails(/no model at \/nope/, 'sample', '/nope', '--out', out('z.png'));
   fails(/unknown command 'smaple'/, 'smaple', model);
   fails(/is not a conditional model/, 'sample', model, '--label', '1', '--out', out('z.png'));
-  fails(/--truncation and --reject are for GANs/, 'sample', model, '--reject', '--out', out('z.png'));
+  fails(/--reject is not for .*, a vae model \(it is for gan models\)/, 'sample', model, '--reject', '--out', out('z.png'));
 
   const corrupt = out('corrupt.png');
   writeFileSync(corrupt, 'not really a png');

@@ -4,12 +4,10 @@
  */
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
-import * as tf from '../core/tf.ts';
 import { readImage } from '../io/image.ts';
-import { fitImageForModel, imagesToTensor, writeImageGrid } from '../io/tensor-image.ts';
+import { fitImageForModel, imagesToTensor, writeImagesGrid } from '../io/tensor-image.ts';
 import { LazyProgress } from '../train/progress.ts';
-import { resolveCondition, type ConditionFlags } from './labels.ts';
+import { completeImages, type Condition as ConditionFlags } from '../generate/index.ts';
 import { limits, openModel, parseInteger, requireImageShape } from './options.ts';
 
 interface CompleteFlags extends ConditionFlags {
@@ -38,23 +36,19 @@ export function completeCommand(): Command {
       try {
         if (!model.completion) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model; complete needs a PixelCNN (inpaint does this for diffusion models)`);
         const shape = requireImageShape(model, dir);
-        const rows = flags.rows ?? Math.floor(shape[0] / 2);
-        if (rows >= shape[0]) throw new GenloomError('BAD_ARGUMENT', `--rows ${rows} keeps the whole ${shape[0]}-row image: keep fewer rows`);
-        const label = resolveCondition(model, dir, flags);
         const one = imagesToTensor([fitImageForModel(readImage(flags.input), shape, flags.invert)]);
         const started = performance.now();
         const progress = new LazyProgress('complete', Boolean(self.optsWithGlobals().quiet));
-        const grid = tf.tidy(() => {
-          const given = tf.tile(one, [flags.n, 1, 1, 1]) as tf.Tensor4D;
-          const completed = model.completion!.complete(given, rows, fromSeed(flags.seed).fork('complete'), { labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label), onProgress: progress.update });
-          // The kept rows, thresholded as the model sees them, over grey.
-          const kept = one.greaterEqual(0.5).toFloat().slice([0, 0, 0, 0], [1, rows, -1, -1]);
-          const shown = tf.concat([kept, tf.fill([1, shape[0] - rows, shape[1], shape[2]], 0.5)], 1);
-          return tf.concat([shown, completed]) as tf.Tensor4D;
-        });
-        progress.stop();
-        one.dispose();
-        writeImageGrid(flags.out, grid);
+        let result;
+        try {
+          result = completeImages(model, { image: one, rows: flags.rows, n: flags.n, seed: flags.seed, label: flags.label, prompt: flags.prompt }, { name: dir, onProgress: progress.update });
+        } finally {
+          progress.stop();
+          one.dispose();
+        }
+        const rows = result.rows;
+        // The kept rows (thresholded as the model sees them, over grey), then the completions.
+        writeImagesGrid(flags.out, [result.input, ...result.images]);
         process.stdout.write(`wrote the kept ${rows} rows and ${flags.n} completion${flags.n > 1 ? 's' : ''} to ${flags.out} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
       } finally {
         model.dispose();

@@ -10,7 +10,7 @@ import { writeGif } from '../io/gif.ts';
 import { imageGrid, readImage, scaleUp, writePng, type ImageData01 } from '../io/image.ts';
 import { displayScale, fitImageForModel, imagesToTensor, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import type { ImageEditing, LoadedModel, SampleOptions } from '../models/family.ts';
-import { resolveCondition, type ConditionFlags } from './labels.ts';
+import { resolveCondition, type Condition as ConditionFlags } from '../generate/index.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape } from './options.ts';
 
 /**
@@ -73,13 +73,6 @@ export function addSamplingOptions(command: Command, scope = ''): Command {
     .option('--sampler <name>', `${scope}ddpm, ddim (default) or dpm-solver`, parseChoice(['ddpm', 'ddim', 'dpm-solver'] as const))
     .option('--steps <n>', `${scope}denoising steps (default: all for ddpm, 50 for ddim, 20 for dpm-solver)`, parseInteger(1, 10_000))
     .option('--guidance <w>', `${scope}classifier-free guidance scale for conditional models (default 4; 1 = none, 0 = ignore the label)`, parseNumber(0, 50));
-}
-
-/** The named diffusion-only flags (e.g. ['sampler', 'steps']) are an error on a model of another family. */
-export function rejectDiffusionFlags(model: LoadedModel, dir: string, flags: object, names: string[]): void {
-  if (model.family === 'diffusion' || !names.some((name) => (flags as Record<string, unknown>)[name] !== undefined)) return;
-  const listed = names.map((name) => `--${name}`);
-  throw new GenloomError('BAD_ARGUMENT', `${listed.slice(0, -1).join(', ')} and ${listed[listed.length - 1]} are for diffusion models; ${dir} is a ${model.family} model`);
 }
 
 /** The model's editing interface, or an error naming the family. */

@@ -115,7 +115,7 @@ export function finetuneCommand(): Command {
       if (method === 'transfer') {
         summary = await getFamily(parent.family).train({ ...request, dataset: flags.dataset!, ...(resuming ? {} : { parent: parentDir }) });
       } else if (method === 'dpo') {
-        if (parent.family !== 'transformer') throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
+        if (getFamily(parent.family).generates !== 'text') throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
         const { pairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
         // A scripted rater (a reward spec) can judge the child too: feedback report uses it for the win rate.
         const rater = raters.length === 1 && raters[0] !== 'human' ? raters[0] : undefined;

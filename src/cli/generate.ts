@@ -6,15 +6,17 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
 import { makeDirectories } from '../io/atomic.ts';
 import * as tf from '../core/tf.ts';
 import { writeGif } from '../io/gif.ts';
 import { imageStrip, scaleUp, writePng } from '../io/image.ts';
-import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
+import { displayScale, readImagesForModel, tensorToImages, writeImageGrid, writeImagesGrid } from '../io/tensor-image.ts';
 import { decodeRows, encodeMeans, interpolate, type InterpolationMethod } from '../latent/latent.ts';
-import { TrajectoryRecorder, addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
-import { resolveCondition, resolveModelLabel } from './labels.ts';
+import { TrajectoryRecorder, addSamplingOptions, type SamplingFlags } from './diffusion.ts';
+import { generateImages, generationRandom, latentsForSeed, resolveModelLabel, type ClipRequest, type ImageRequest, type MusicRequest, type ShapeRequest } from '../generate/index.ts';
+import type { LoadedModel } from '../models/family.ts';
+import { getFamily } from '../models/registry.ts';
+import { readMidi } from '../music/midi.ts';
 import { LazyProgress } from '../train/progress.ts';
 import { addMusicOptions, composeToFiles, musicFlagNames, type MusicSampleFlags } from './music.ts';
 import { interpolateShapes, sampleShapes } from './shape.ts';
@@ -56,81 +58,61 @@ export function sampleCommand(): Command {
     .option('--fps <n>', 'video: frames per second of the GIF and MP4 (default 8)', parseInteger(1, 60))
     .requiredOption('--out <path>', 'the grid PNG, or the folder for --format files; video and shape models: a folder of clips (GIF + MP4 + PNG strip) or meshes (OBJ + PLY + preview.png)')
     .action(async (dir: string, flags: SampleFlags, self: Command) => {
-      if (flags.truncation !== undefined && !(flags.truncation > 0 && flags.truncation <= 1)) {
-        throw new GenloomError('BAD_ARGUMENT', `--truncation must be in (0, 1] (got ${flags.truncation})`);
-      }
       const model = await openModel(dir, self);
-      const musicFlags = musicFlagNames.filter((name) => flags[name] !== undefined);
-      if (model.music) {
-        try {
-          // Flags the user typed (--format and --delay have defaults, so presence alone says nothing).
-          const imageFlags = ['label', 'prompt', 'truncation', 'reject', 'trajectory', 'sampler', 'steps', 'guidance', 'columns', 'format', 'delay', 'frames', 'fps'].filter((name) => self.getOptionValueSource(name) === 'cli');
-          if (imageFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageFlags[0]} is for image models; ${dir} is a music model (it takes --style, --primer, --bars, --seconds, --temperature, --top-p)`);
-          const written = composeToFiles(model.music, dir, { ...flags, n: flags.n ?? 1 }, Boolean(self.optsWithGlobals().quiet));
-          process.stdout.write(`wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}\n`);
-        } finally {
-          model.dispose();
-        }
-        return;
-      }
-      if (model.video || model.shape) {
-        try {
-          const quiet = Boolean(self.optsWithGlobals().quiet);
-          const imageOnly = ['truncation', 'reject', 'trajectory', 'sampler', 'guidance', 'columns', 'format', 'delay', ...(model.video ? ['steps'] : ['frames', 'fps']), ...musicFlagNames].filter((name) => self.getOptionValueSource(name) === 'cli');
-          if (imageOnly.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${imageOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to ${dir}, a ${model.family} model`);
-          const message = model.video ? await sampleClips(model, model.video, dir, flags, quiet) : sampleShapes(model, model.shape!, dir, flags, quiet);
-          process.stdout.write(`${message}\n`);
-        } finally {
-          model.dispose();
-        }
-        return;
-      }
-      if (flags.frames !== undefined || flags.fps !== undefined) throw new GenloomError('BAD_ARGUMENT', `--frames and --fps are for video models; ${dir} is a ${model.family} model`);
-      if (musicFlags.length > 0) throw new GenloomError('BAD_ARGUMENT', `--${musicFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for music models; ${dir} is a ${model.family} model`);
-      const count = flags.n ?? 64;
-      if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images${model.text ? ': use genloom generate' : ''}`);
-      if ((flags.truncation !== undefined || flags.reject) && model.family !== 'gan') {
-        throw new GenloomError('BAD_ARGUMENT', `--truncation and --reject are for GANs; ${dir} is a ${model.family} model`);
-      }
-      rejectDiffusionFlags(model, dir, flags, ['sampler', 'steps', 'guidance', 'trajectory']);
-      if (flags.trajectory && flags.format === 'files') throw new GenloomError('BAD_ARGUMENT', '--trajectory writes a GIF and a strip; it does not combine with --format files');
-      if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
-      // --label all: every label in turn, one grid column each.
-      const everyLabel = flags.label === 'all' && model.conditional;
-      const classes = model.labelNames?.length ?? 0;
-      const label = everyLabel ? undefined : resolveCondition(model, dir, flags);
-      const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
-      const progress = new LazyProgress('sample', Boolean(self.optsWithGlobals().quiet));
-      const batch = model.sampleImages(count, fromSeed(flags.seed).fork('sample'), {
-        labels: everyLabel ? Int32Array.from({ length: count }, (_, i) => i % classes) : label === undefined ? undefined : new Int32Array(count).fill(label),
-        truncation: flags.truncation,
-        reject: flags.reject,
-        sampler: flags.sampler,
-        steps: flags.steps,
-        guidance: flags.guidance,
-        onStep: recorder?.onStep,
-        onProgress: progress.update,
-      });
-      progress.stop();
-      model.dispose();
-      if (recorder) {
-        batch.dispose();
-        const stripPath = recorder.write(flags.out, flags.delay);
-        process.stdout.write(`wrote the denoising of ${count} sample${count > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}\n`);
-      } else if (flags.format === 'files') {
-        const images = tensorToImages(batch);
-        batch.dispose();
-        makeDirectories(flags.out);
-        // A folder of samples is one set: an earlier, larger set's extra files would mix in.
-        for (const name of readdirSync(flags.out)) if (/^sample-\d{3,}\.png$/.test(name)) unlinkSync(join(flags.out, name));
-        const scale = displayScale(images[0]!);
-        images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
-        process.stdout.write(`wrote ${count} samples to ${flags.out}/sample-000.png …\n`);
-      } else {
-        writeImageGrid(flags.out, batch, flags.columns ?? (everyLabel ? classes : undefined));
-        process.stdout.write(`wrote ${count} samples to ${flags.out}\n`);
+      try {
+        process.stdout.write(`${await sampleToFiles(model, dir, flags, self)}\n`);
+      } finally {
+        model.dispose();
       }
     });
+}
+
+/** The flags of `sample` that are request fields, as the user typed them (flags with defaults count only when typed). */
+const requestFlags = ['n', 'label', 'prompt', 'truncation', 'reject', 'sampler', 'steps', 'guidance', 'trajectory', 'frames', 'fps', ...musicFlagNames] as const;
+/** Flags that shape an image grid's file, not what is generated. */
+const imageOutputFlags = ['format', 'delay', 'columns'] as const;
+
+/** `sample` for any model: the library generates by what the family makes; this writes the files. */
+async function sampleToFiles(model: LoadedModel, dir: string, flags: SampleFlags, self: Command): Promise<string> {
+  const modality = getFamily(model.family).generates;
+  const quiet = Boolean(self.optsWithGlobals().quiet);
+  const typed = (name: string) => self.getOptionValueSource(name) === 'cli';
+  if (modality !== 'images') {
+    const output = imageOutputFlags.find(typed);
+    if (output) throw new GenloomError('BAD_ARGUMENT', `--${output} is for image grids; ${dir} is a ${model.family} model`);
+  }
+  const given: Record<string, unknown> = { seed: flags.seed };
+  for (const name of requestFlags) if (flags[name] !== undefined) given[name] = flags[name];
+  if (modality === 'music') {
+    if (flags.primer !== undefined) given['primer'] = readMidi(flags.primer).notes;
+    const n = flags.n ?? 1;
+    const written = composeToFiles(model, dir, { ...(given as unknown as MusicRequest), n }, flags.out, quiet);
+    return `wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}`;
+  }
+  if (modality === 'clips') return sampleClips(model, dir, { ...(given as unknown as ClipRequest), n: flags.n ?? 4 }, flags.out, quiet);
+  if (modality === 'shapes') return sampleShapes(model, dir, { ...(given as unknown as ShapeRequest), n: flags.n ?? 8 }, flags.out, quiet);
+  if (modality !== 'images') throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which does not sample images${model.text ? ': use genloom generate' : ''}`);
+  if (flags.trajectory && flags.format === 'files') throw new GenloomError('BAD_ARGUMENT', '--trajectory writes a GIF and a strip; it does not combine with --format files');
+  if (flags.trajectory && !/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `with --trajectory, --out names a GIF (got ${flags.out})`);
+  const count = flags.n ?? 64;
+  const recorder = flags.trajectory ? new TrajectoryRecorder() : undefined;
+  const progress = new LazyProgress('sample', quiet);
+  const result = generateImages(model, { ...(given as unknown as ImageRequest), n: count }, { name: dir, onStep: recorder?.onStep, onProgress: progress.update });
+  progress.stop();
+  if (recorder) {
+    const stripPath = recorder.write(flags.out, flags.delay);
+    return `wrote the denoising of ${count} sample${count > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}`;
+  }
+  if (flags.format === 'files') {
+    makeDirectories(flags.out);
+    // A folder of samples is one set: an earlier, larger set's extra files would mix in.
+    for (const name of readdirSync(flags.out)) if (/^sample-\d{3,}\.png$/.test(name)) unlinkSync(join(flags.out, name));
+    const scale = displayScale(result.images[0]!);
+    result.images.forEach((image, i) => writePng(join(flags.out, `sample-${String(i).padStart(3, '0')}.png`), scaleUp(image, scale)));
+    return `wrote ${count} samples to ${flags.out}/sample-000.png …`;
+  }
+  writeImagesGrid(flags.out, result.images, flags.columns ?? result.columns);
+  return `wrote ${count} samples to ${flags.out}`;
 }
 
 /** Reads latents from JSON: [[…], …], […], or `encode --json` output ({ latents: [[…]] }). */
@@ -213,7 +195,7 @@ export function interpolateCommand(): Command {
       const fixedLabel = flags.label === undefined ? undefined : resolveModelLabel(model, dir, flags.label);
       // Conditional models: a one-hot label per end, mixed along the walk like the latents.
       const endLabel = (seed: number | undefined) => {
-        const label = fixedLabel ?? fromSeed(seed ?? 0).fork('label').integer(classes);
+        const label = fixedLabel ?? generationRandom(seed ?? 0, 'label').integer(classes);
         return Float32Array.from({ length: classes }, (_, i) => (i === label ? 1 : 0));
       };
       const endpoint = (image: string | undefined, seed: number | undefined, which: string): Float32Array => {
@@ -223,7 +205,7 @@ export function interpolateCommand(): Command {
           tensor.dispose();
           return row!;
         }
-        if (seed !== undefined) return fromSeed(seed).fork('sample').normalArray(latent.latentDim);
+        if (seed !== undefined) return latentsForSeed(seed, 1, latent.latentDim)[0]!;
         throw new GenloomError('BAD_ARGUMENT', `give --${which} <image> or --seed-${which} <n>`);
       };
       const start = endpoint(flags.from, flags.seedFrom, 'from');

@@ -9,7 +9,8 @@ import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
-import { addSamplingOptions, rejectDiffusionFlags, type SamplingFlags } from './diffusion.ts';
+import { addSamplingOptions, type SamplingFlags } from './diffusion.ts';
+import { refuseUntakenFields } from '../generate/index.ts';
 import { limits, openModel, parseInteger, parseNumber, printJson } from './options.ts';
 
 interface EvalFlags extends SamplingFlags {
@@ -40,8 +41,8 @@ export function evalCommand(): Command {
     .option('--record', 'store the results in the model\'s config.json: under "metrics" (the latest) and "evaluations" (one per sampling setting)')
     .action(async (dir: string, flags: EvalFlags, self: Command) => {
       const model = await openModel(dir, self);
-      if (flags.truncation !== undefined && model.family !== 'gan') throw new GenloomError('BAD_ARGUMENT', `--truncation is for GANs; ${dir} is a ${model.family} model`);
-      rejectDiffusionFlags(model, dir, flags, ['sampler', 'steps', 'guidance']);
+      // eval draws its samples with these settings: each only where the family takes it.
+      refuseUntakenFields(model, dir, { truncation: flags.truncation, sampler: flags.sampler, steps: flags.steps, guidance: flags.guidance });
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);

@@ -3,7 +3,7 @@
  * print as one line; --debug adds the stack.
  */
 import { Command, CommanderError } from 'commander';
-import { GenloomError } from '../core/errors.ts';
+import { asFlag, GenloomError } from '../core/errors.ts';
 import { genloomVersion } from '../version.ts';
 import { completeCommand } from './complete.ts';
 import { img2imgCommand, inpaintCommand } from './diffusion.ts';
@@ -60,7 +60,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const debug = argv.includes('--debug');
     if (error instanceof GenloomError) {
-      process.stderr.write(`genloom: ${error.message}\n`);
+      process.stderr.write(`genloom: ${error.render(asFlag)}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return error.code === 'BAD_ARGUMENT' ? 2 : 1;
     }

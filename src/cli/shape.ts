@@ -5,8 +5,6 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
-import { labelFromPrompt, promptVocabulary } from '../data/prompts.ts';
 import { makeDirectories } from '../io/atomic.ts';
 import { writeGif } from '../io/gif.ts';
 import { imageStrip, writePng } from '../io/image.ts';
@@ -17,48 +15,21 @@ import { readMesh, writeMeshFiles } from '../shapes/mesh.ts';
 import { renderMesh, renderMeshes } from '../shapes/render.ts';
 import { voxelize } from '../shapes/voxelize.ts';
 import { LazyProgress } from '../train/progress.ts';
-import { resolveModelLabel } from './labels.ts';
+import { generateShapes, latentsForSeed, resolveModelLabel, type ShapeRequest } from '../generate/index.ts';
 
-export interface ShapeSampleFlags {
-  n?: number;
-  seed: number;
-  out: string;
-  label?: string;
-  prompt?: string;
-  steps?: number;
-}
-
-/** The label of every shape: --label (index, name or "all": one of each in turn), --prompt, or undefined (unconditioned). */
-export function shapeLabels(model: LoadedModel, shape: ShapeModel, dir: string, flags: Pick<ShapeSampleFlags, 'label' | 'prompt'>, count: number): Int32Array | undefined {
-  if (flags.label !== undefined && flags.prompt !== undefined) throw new GenloomError('BAD_ARGUMENT', 'give --label or --prompt, not both');
-  const classes = shape.labelNames?.length ?? 0;
-  if (flags.label === 'all' && shape.conditional) return Int32Array.from({ length: count }, (_, i) => i % classes);
-  let label: number | undefined;
-  if (flags.prompt !== undefined) {
-    if (!shape.conditional) throw new GenloomError('BAD_ARGUMENT', `${dir} was trained without labels, so it cannot follow a prompt`);
-    label = labelFromPrompt(flags.prompt, promptVocabulary(String(model.manifest.training['dataset'] ?? ''), shape.labelNames ?? []));
-  } else if (flags.label !== undefined) {
-    label = resolveModelLabel(model, dir, flags.label);
-  }
-  return label === undefined ? undefined : new Int32Array(count).fill(label);
-}
-
-/** Generates shapes and writes shape-000.obj/.ply, … and preview.png (all of them rendered) into flags.out. */
-export function sampleShapes(model: LoadedModel, shape: ShapeModel, dir: string, flags: ShapeSampleFlags, quiet: boolean): string {
-  const count = flags.n ?? 8;
-  if (/\.(obj|ply|png|stl)$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `for shape models --out is a folder (each shape is an .obj and a .ply, with preview.png); got ${flags.out}`);
-  const labels = shapeLabels(model, shape, dir, flags, count);
+/** Generates shapes and writes shape-000.obj/.ply, … and preview.png (all of them rendered) into `out`. */
+export function sampleShapes(model: LoadedModel, dir: string, request: ShapeRequest, out: string, quiet: boolean): string {
+  if (/\.(obj|ply|png|stl)$/i.test(out)) throw new GenloomError('BAD_ARGUMENT', `for shape models --out is a folder (each shape is an .obj and a .ply, with preview.png); got ${out}`);
   const progress = new LazyProgress('shapes', quiet);
-  const grids = shape.generate({ count, labels, random: fromSeed(flags.seed).fork('sample'), steps: flags.steps, onProgress: progress.update });
+  const { meshes, labelNames } = generateShapes(model, request, { name: dir, onProgress: progress.update });
   progress.stop();
-  const meshes = grids.map((grid) => marchingCubes(grid));
-  makeDirectories(flags.out);
-  for (const name of readdirSync(flags.out)) if (/^shape-\d{3,}\.(obj|ply)$/.test(name)) unlinkSync(join(flags.out, name));
-  meshes.forEach((mesh, i) => writeMeshFiles(join(flags.out, `shape-${String(i).padStart(3, '0')}`), mesh));
-  writePng(join(flags.out, 'preview.png'), renderMeshes(meshes, { size: 160 }));
+  makeDirectories(out);
+  for (const name of readdirSync(out)) if (/^shape-\d{3,}\.(obj|ply)$/.test(name)) unlinkSync(join(out, name));
+  meshes.forEach((mesh, i) => writeMeshFiles(join(out, `shape-${String(i).padStart(3, '0')}`), mesh));
+  writePng(join(out, 'preview.png'), renderMeshes(meshes, { size: 160 }));
   const empty = meshes.filter((mesh) => mesh.faces.length === 0).length;
-  const named = labels ? ` (${[...new Set(labels)].map((label) => shape.labelNames?.[label] ?? label).join(', ')})` : '';
-  return `wrote ${count} shapes${named} to ${flags.out}/shape-000.obj (+ .ply) … and ${flags.out}/preview.png${empty ? `; ${empty} came out empty (no voxel above 0.5)` : ''}`;
+  const named = labelNames ? ` (${[...new Set(labelNames)].join(', ')})` : '';
+  return `wrote ${meshes.length} shapes${named} to ${out}/shape-000.obj (+ .ply) … and ${out}/preview.png${empty ? `; ${empty} came out empty (no voxel above 0.5)` : ''}`;
 }
 
 export interface ShapeInterpolateFlags {
@@ -89,7 +60,7 @@ export function interpolateShapes(model: LoadedModel, shape: ShapeModel, dir: st
       const grid = voxelize(readMesh(path), shape.resolution);
       return { latent: shape.encode!([grid], labels(1))[0]!, grid };
     }
-    if (seed !== undefined) return { latent: fromSeed(seed).fork('sample').normalArray(shape.latentDim!) };
+    if (seed !== undefined) return { latent: latentsForSeed(seed, 1, shape.latentDim!)[0]! };
     throw new GenloomError('BAD_ARGUMENT', `give --${which} <mesh.obj|.stl|.ply> or --seed-${which} <n>`);
   };
   if (!/\.gif$/i.test(flags.out)) throw new GenloomError('BAD_ARGUMENT', `--out names the GIF of the morph (got ${flags.out})`);

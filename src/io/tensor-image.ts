@@ -67,6 +67,11 @@ export function displayScale(image: { width: number }): number {
 export function writeImageGrid(path: string, batch: tf.Tensor4D, columns?: number): void {
   const images = tensorToImages(batch);
   batch.dispose();
+  writeImagesGrid(path, images, columns);
+}
+
+/** Images as one PNG grid (square unless `columns` is given), enlarged for viewing like writeImageGrid. */
+export function writeImagesGrid(path: string, images: ImageData01[], columns?: number): void {
   const grid = imageGrid(images, columns ? { columns } : {});
   writePng(path, scaleUp(grid, displayScale(images[0]!)));
 }

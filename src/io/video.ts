@@ -11,7 +11,7 @@ import { assertImage, encodePng, imageStrip, scaleUp, type ImageData01 } from '.
 
 /** Options for {@link writeClipFiles}. */
 export interface ClipFileOptions {
-  /** Frames per second of the GIF and MP4; default 10 (a whole 100 ms per GIF frame, as GIF counts hundredths). */
+  /** Frames per second of the GIF and MP4; default 8 (defaultClipFps). */
   fps?: number;
   /** Integer nearest-neighbour enlargement of every output; default 4, so a 64 × 64 clip plays at a comfortable 256 × 256. */
   scale?: number;
@@ -108,15 +108,25 @@ export async function encodeMp4(frames: ImageData01[], options: { fps: number })
  * @example
  * await writeClipFiles('samples/clip-0', clip); // samples/clip-0.gif, .mp4, .png at 4× size
  */
-export async function writeClipFiles(basePath: string, clip: Clip, options: ClipFileOptions = {}): Promise<{ gif: string; mp4: string; strip: string }> {
-  const { fps = 10, scale = 4 } = options;
+/** Frames per second clips play at unless asked otherwise (the CLI and the studio alike). */
+export const defaultClipFps = 8;
+
+/** A clip as GIF, MP4 and PNG-strip bytes. */
+export async function encodeClipFiles(clip: Clip, options: ClipFileOptions & { stripScale?: number } = {}): Promise<{ gif: Uint8Array; mp4: Uint8Array; strip: Buffer }> {
+  const { fps = defaultClipFps, scale = 4 } = options;
   const frames = clipFrames(clip, scale);
-  const mp4Bytes = await encodeMp4(frames, { fps });
-  const gifBytes = encodeGif(frames, { delayMs: 1000 / fps });
-  const pngBytes = encodePng(imageStrip(frames));
+  const mp4 = await encodeMp4(frames, { fps });
+  // A strip of every frame is wide: the studio asks for a smaller one than the files get.
+  const strip = options.stripScale === undefined || options.stripScale === scale ? frames : clipFrames(clip, options.stripScale);
+  return { gif: encodeGif(frames, { delayMs: 1000 / fps }), mp4, strip: encodePng(imageStrip(strip)) };
+}
+
+/** Writes BASE.gif, BASE.mp4 and BASE.png (the strip), each atomically. */
+export async function writeClipFiles(basePath: string, clip: Clip, options: ClipFileOptions = {}): Promise<{ gif: string; mp4: string; strip: string }> {
+  const files = await encodeClipFiles(clip, options);
   const paths = { gif: `${basePath}.gif`, mp4: `${basePath}.mp4`, strip: `${basePath}.png` };
-  writeFileAtomic(paths.gif, gifBytes);
-  writeFileAtomic(paths.mp4, mp4Bytes);
-  writeFileAtomic(paths.strip, pngBytes);
+  writeFileAtomic(paths.gif, files.gif);
+  writeFileAtomic(paths.mp4, files.mp4);
+  writeFileAtomic(paths.strip, files.strip);
   return paths;
 }

@@ -227,11 +227,45 @@ export interface EvaluateOptions {
   quiet: boolean;
 }
 
+/** What a model can do, as the CLI, the server and the studio offer it. */
+export type Capability =
+  | 'images' | 'latent' | 'encode' | 'latent-map' | 'attributes' | 'trajectory' | 'completion'
+  | 'text' | 'attention' | 'music' | 'clips' | 'shapes' | 'in-browser';
+
+/** What a family makes; each has one request type in src/generate/. */
+export type Modality = 'images' | 'text' | 'music' | 'clips' | 'shapes';
+
+/** A family with a choice of samplers (diffusion): what it offers and what it uses when not told. */
+export interface SamplingDeclaration {
+  samplers: readonly string[];
+  defaultSampler: string;
+  /** Steps per sampler when none are given; "all" walks every training timestep. */
+  defaultSteps: Readonly<Record<string, number | 'all'>>;
+  /** The guidance scale conditional models use when none is given. */
+  defaultGuidance: number;
+}
+
 export interface FamilyDefinition {
   name: string;
   summary: string;
   /** What --dataset takes, for help and errors (default: the image datasets). */
   datasets?: string;
+  /** The built-in datasets it trains on by name: what a training job over HTTP may name besides an upload. */
+  builtinDatasets: readonly string[];
+  /** What its models make, if they generate (classifiers do not). */
+  generates?: Modality;
+  /**
+   * The generation fields only this family takes, beyond those every model of its modality takes
+   * (a GAN's truncation, diffusion's sampler): anything else is refused with a message naming it.
+   */
+  generationFields?: readonly string[];
+  /** What every model of the family can do. */
+  capabilities: readonly Capability[];
+  /** Capabilities one model adds by how it was trained (a VAE trained with labels has attribute vectors). */
+  capabilitiesOf?(manifest: CheckpointManifest): Capability[];
+  /** Families whose generation is slow per item (row by row, step by step): shells ask for fewer at once. */
+  slowGeneration?: boolean;
+  sampling?: SamplingDeclaration;
   presets: string[];
   options: FamilyOption[];
   train(request: TrainRequest): Promise<TrainSummary>;

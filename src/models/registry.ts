@@ -3,7 +3,8 @@
  */
 import { GenloomError } from '../core/errors.ts';
 import { readManifest } from '../io/checkpoint.ts';
-import type { FamilyDefinition, LoadedModel } from './family.ts';
+import type { CheckpointManifest } from '../io/checkpoint.ts';
+import type { Capability, FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
 import { diffusionFamily } from './diffusion/index.ts';
 import { ganFamily } from './gan/index.ts';
@@ -61,4 +62,28 @@ export function loadModel(dir: string): LoadedModel {
     throw new GenloomError('UNSUPPORTED', `${dir} holds a "${manifest.family}" model, which this genloom does not know (it knows ${Object.keys(families).join(', ')})`);
   }
   return family.load(dir, manifest);
+}
+
+/** What a model of this manifest can do: its family's capabilities and those its training adds. */
+export function capabilitiesOf(manifest: CheckpointManifest): Capability[] {
+  const family = families[manifest.family];
+  if (!family) return [];
+  return [...family.capabilities, ...(family.capabilitiesOf?.(manifest) ?? [])];
+}
+
+/** A family as the HTTP API and the studio describe it: its declaration, without the functions. */
+export function describeFamily(family: FamilyDefinition) {
+  return {
+    name: family.name,
+    summary: family.summary,
+    datasets: family.datasets ?? 'mnist, fashion-mnist, or a folder of images (subfolders = labels)',
+    builtinDatasets: [...family.builtinDatasets],
+    ...(family.generates ? { generates: family.generates } : {}),
+    generationFields: [...(family.generationFields ?? [])],
+    capabilities: [...family.capabilities],
+    slowGeneration: Boolean(family.slowGeneration),
+    ...(family.sampling ? { sampling: family.sampling } : {}),
+    presets: [...family.presets],
+    options: family.options.map((option) => ({ flags: option.flags, description: option.description, configKey: option.configKey })),
+  };
 }

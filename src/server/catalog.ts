@@ -9,7 +9,8 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { checkpointFormat, type CheckpointManifest } from '../io/checkpoint.ts';
-import { families } from '../models/registry.ts';
+import type { Capability } from '../models/family.ts';
+import { capabilitiesOf, families } from '../models/registry.ts';
 import { HttpError } from './http-errors.ts';
 
 export interface ModelSummary {
@@ -18,7 +19,7 @@ export interface ModelSummary {
   source: 'models' | 'runs';
   summary: string;
   trainedSteps: number;
-  capabilities: string[];
+  capabilities: Capability[];
 }
 
 export interface CatalogEntry extends ModelSummary {
@@ -29,25 +30,6 @@ export interface CatalogEntry extends ModelSummary {
 }
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** What each family can do in the studio (the generation worker checks again on the loaded model). */
-const familyCapabilities: Record<string, string[]> = {
-  vae: ['images', 'latent', 'encode', 'latent-map', 'in-browser'],
-  gan: ['images', 'latent', 'in-browser'],
-  diffusion: ['images', 'trajectory', 'in-browser'],
-  pixelcnn: ['images', 'completion'],
-  transformer: ['text', 'attention', 'in-browser'],
-  music: ['music'],
-  video: ['clips'],
-  shape: ['shapes'],
-  classifier: [],
-};
-
-export function capabilitiesOf(manifest: CheckpointManifest): string[] {
-  const capabilities = [...(familyCapabilities[manifest.family] ?? [])];
-  if (manifest.family === 'vae' && Array.isArray(manifest.training['labelNames'])) capabilities.push('attributes');
-  return capabilities;
-}
 
 function readEntry(root: string, name: string, source: 'models' | 'runs'): CatalogEntry | undefined {
   const dir = join(root, name);

@@ -2,7 +2,7 @@
  * Errors as the HTTP API reports them: a status and one JSON body shape, `{ error: { code,
  * message } }`, whatever went wrong. GenloomErrors from the library keep their code and message.
  */
-import { GenloomError, type GenloomErrorCode } from '../core/errors.ts';
+import { asJsonField, GenloomError, type GenloomErrorCode } from '../core/errors.ts';
 
 export type HttpErrorCode = GenloomErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_REQUESTS' | 'PAYLOAD_TOO_LARGE' | 'GONE' | 'CONFLICT' | 'CANCELLED' | 'INTERNAL';
 
@@ -31,7 +31,7 @@ export interface ErrorBody {
 /** The status and body for anything thrown while answering a request. */
 export function describeError(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } } };
-  if (error instanceof GenloomError) return { status: statusOfGenloomCode[error.code] ?? 400, body: { error: { code: error.code, message: error.message } } };
+  if (error instanceof GenloomError) return { status: statusOfGenloomCode[error.code] ?? 400, body: { error: { code: error.code, message: error.render(asJsonField) } } };
   // Errors from a worker arrive as plain objects with the same fields.
   if (isErrorLike(error) && typeof error.genloomCode === 'string') {
     const code = error.genloomCode as GenloomErrorCode;
@@ -55,6 +55,6 @@ function oneLine(message: string): string {
 
 /** An error as a worker thread posts it: its one-line message, and its code when it is a GenloomError (describeError reads both back). */
 export function workerError(error: unknown): { message: string; genloomCode?: string } {
-  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+  const message = (error instanceof GenloomError ? error.render(asJsonField) : error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
   return error instanceof GenloomError ? { message, genloomCode: error.code } : { message };
 }

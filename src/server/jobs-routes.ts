@@ -7,9 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
-import { trainSettingRanges } from '../cli/train.ts';
-import { builtinDatasets } from '../data/builtin.ts';
-import { builtinTextDatasets } from '../data/text-dataset.ts';
+import { trainSettingRanges } from '../train/train-settings.ts';
 import type { FamilyDefinition } from '../models/family.ts';
 import { families } from '../models/registry.ts';
 import type { ServerContext } from './context.ts';
@@ -17,13 +15,6 @@ import { HttpError } from './http-errors.ts';
 import { runNamePattern, servedRunFiles, TrainingJobs, type JobSettings } from './jobs.ts';
 import { openEventStream } from './sse.ts';
 import { uploadPrefix, Uploads, uploadTooLarge, type UploadPart } from './uploads.ts';
-
-/** The built-in datasets each family trains on (text and music families read other data than images). */
-function builtinDatasetsOf(family: string): readonly string[] {
-  if (family === 'transformer') return builtinTextDatasets;
-  if (family === 'music') return [];
-  return builtinDatasets;
-}
 
 const contentTypes: Record<string, string> = { png: 'image/png', txt: 'text/plain; charset=utf-8', mid: 'audio/midi', jsonl: 'application/x-ndjson' };
 /** Multipart framing (boundaries, part headers) on top of the files themselves. */
@@ -217,12 +208,12 @@ export function registerJobRoutes(context: ServerContext): void {
 
 /** A job's dataset: a built-in one of its family, or an upload of this server. */
 function checkDataset(family: FamilyDefinition, dataset: string, uploads: Uploads): void {
-  if (builtinDatasetsOf(family.name).includes(dataset)) return;
+  if (family.builtinDatasets.includes(dataset)) return;
   if (dataset.startsWith(uploadPrefix)) {
     uploads.resolve(dataset);
     return;
   }
-  const builtins = builtinDatasetsOf(family.name);
+  const builtins = family.builtinDatasets;
   throw new HttpError(400, 'BAD_REQUEST', `body field "dataset": ${family.name} jobs train on ${builtins.length > 0 ? `${builtins.join(', ')} or ` : ''}an upload ("upload:ID" from POST /api/uploads), not "${dataset}"`);
 }
 

@@ -321,3 +321,22 @@ test('a worker that crashes fails its job with a one-line message, and the queue
   assert.equal(states['finishes']!.step, 7);
   await jobs.close();
 });
+
+test('video and shape jobs train on their own built-in datasets (moving-mnist, shapes), and other datasets are refused by name', async () => {
+  assertError(await call('POST', '/api/jobs', { family: 'video', dataset: 'mnist', steps: 2 }), 400, 'BAD_REQUEST', /video jobs train on moving-mnist or an upload/);
+  assertError(await call('POST', '/api/jobs', { family: 'shape', dataset: 'fashion-mnist', steps: 2 }), 400, 'BAD_REQUEST', /shape jobs train on shapes or an upload/);
+  const video = await call('POST', '/api/jobs', { family: 'video', dataset: 'moving-mnist', name: 'clips', preset: 'tiny', steps: 2, batchSize: 2, config: { frames: 4 } });
+  assert.equal(video.status, 202, JSON.stringify(video.body));
+  const clips = await waitForState('clips', ['finished', 'failed'], 120_000);
+  assert.equal(clips.state, 'finished', clips.error);
+  assert.equal(clips.step, 2);
+  const shape = await call('POST', '/api/jobs', { family: 'shape', dataset: 'shapes', name: 'voxels', preset: 'tiny', steps: 2, batchSize: 2 });
+  assert.equal(shape.status, 202, JSON.stringify(shape.body));
+  const voxels = await waitForState('voxels', ['finished', 'failed'], 120_000);
+  assert.equal(voxels.state, 'finished', voxels.error);
+  const models = (await call('GET', '/api/models')).body.models as { name: string; family: string; capabilities: string[] }[];
+  assert.deepEqual(models.filter((model) => ['clips', 'voxels'].includes(model.name)).map((model) => [model.name, model.family, model.capabilities]), [
+    ['clips', 'video', ['clips']],
+    ['voxels', 'shape', ['shapes']],
+  ]);
+});

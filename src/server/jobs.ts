@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { hasCheckpoint, readManifest, recoverCheckpoint } from '../io/checkpoint.ts';
-import { buildTrainRequest, trainCommandLine, type TrainSettings } from '../cli/train.ts';
+import { buildTrainRequest, trainCommandLine, type TrainSettings } from '../train/train-settings.ts';
 import { getFamily } from '../models/registry.ts';
 import { HttpError } from './http-errors.ts';
 import type { TrainWorkerData, TrainWorkerMessage } from './train-worker.ts';

@@ -9,6 +9,8 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { requestDefaults } from '../generate/fields.ts';
+import { describeFamily, families } from '../models/registry.ts';
 import { genloomVersion } from '../version.ts';
 import { summaryOf, type CatalogEntry } from './catalog.ts';
 import type { ServerContext } from './context.ts';
@@ -83,6 +85,10 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     const stats = generation.busy || generation.queued > 0 ? undefined : await generation.run('stats', { name: '', dir: '', version: '' }, {});
     return { ok: true, version: genloomVersion, backend: generation.backend, generation: { running: generation.busy, queued: generation.queued, completed: generation.completed, ...(stats ? { worker: stats } : {}) } };
   });
+
+  api.route({ method: 'GET', url: '/api/families', summary: 'The model families this genloom knows: what each makes and can do, its built-in datasets, sampling defaults, presets and train options', tag: 'models' }, () => ({
+    families: Object.values(families).map(describeFamily),
+  }));
 
   api.route({ method: 'GET', url: '/api/models', summary: 'The models the studio offers (the models folder, then the runs folder)', tag: 'models' }, () => ({
     models: catalog.list().map(summaryOf),
@@ -159,12 +165,11 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     async ({ params, body, raw }, reply) => {
       const entry = catalog.get(params.name);
       const { stream, ...rest } = body;
+      const modality = families[entry.family]?.generates;
       const request = {
-        ...rest,
+        ...(modality ? requestDefaults[modality] : {}),
+        ...withoutUndefined(rest),
         seed: rest.seed ?? randomInt(0, 2 ** 31 - 1),
-        ...(entry.family === 'transformer' ? { maxTokens: rest.maxTokens ?? 200 } : {}),
-        ...(entry.family === 'music' ? { bars: rest.bars ?? 8 } : {}),
-        ...(entry.family !== 'transformer' && entry.family !== 'music' ? { n: rest.n ?? (entry.family === 'video' || entry.family === 'shape' ? 4 : 16) } : {}),
       };
       return answer('generate', entry, request, stream, (result) => withSampleKeys(samples, entry, request, result), raw, reply);
     },
@@ -296,4 +301,9 @@ function withSampleKeys(samples: SampleCache, entry: CatalogEntry, request: Reco
     return { ...result, sampleKey: samples.remember({ ...common, settings, file: { bytes: Buffer.from(String(result['midi']), 'base64'), extension: 'mid' } }) };
   }
   return result;
+}
+
+/** The fields a client gave (zod keeps absent optional keys out, but a client may send them as undefined-equivalent). */
+function withoutUndefined<T extends Record<string, unknown>>(body: T): Partial<T> {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -7,23 +7,35 @@
  * `checkCancelled` between steps, so a client that goes away stops the work.
  */
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
 import * as tf from '../core/tf.ts';
-import { indicesWithLabel, gatherImages, takeImages } from '../data/index.ts';
+import { takeImages } from '../data/index.ts';
 import { encodeGif } from '../io/gif.ts';
 import { decodeImageBytes, encodePng, imageGrid, type ImageData01 } from '../io/image.ts';
 import { fitImageForModel, imagesToTensor, tensorToImages } from '../io/tensor-image.ts';
-import { attributeVector, decodeRows, encodeMeans, interpolate } from '../latent/latent.ts';
-import { datasetForModel, encodeDataset } from '../latent/dataset-latents.ts';
-import { encodeWav, renderNotes } from '../music/audio.ts';
-import { encodeMidi } from '../music/midi.ts';
-import { pianoRollImage } from '../music/piano-roll.ts';
+import { decodeRows, encodeMeans, interpolate } from '../latent/latent.ts';
+import { datasetForModel } from '../latent/dataset-latents.ts';
+import { labelAttributeVectors, latentMap as mapOfLatents } from '../latent/latent-map.ts';
+import type { Note } from '../music/midi.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
-import { defaultTokenSampling, validateTokenSampling } from '../sampling/token-sampling.ts';
-import { resolveCondition, resolveModelLabel } from '../cli/labels.ts';
-import { resolveStyle } from '../cli/music.ts';
-import { PCA } from 'ml-pca';
-import { generateClips, generateShapes } from './clip-shape-operations.ts';
+import { getFamily } from '../models/registry.ts';
+import {
+  completeImages,
+  composeMusic,
+  generateImages,
+  generateText,
+  generationFieldsOf,
+  generationRandom,
+  latentsForSeed as seededLatents,
+  musicFiles,
+  resolveModelLabel,
+  type ClipRequest,
+  type GenerationOptions,
+  type ImageRequest,
+  type MusicRequest,
+  type ShapeRequest,
+  type TextRequest,
+} from '../generate/index.ts';
+import { generateClipsBody, generateShapesBody } from './clip-shape-operations.ts';
 
 export interface OperationContext {
   /** The model's name in the studio, for messages. */
@@ -39,82 +51,39 @@ function gridPng(images: ImageData01[]): string {
   return png(imageGrid(images, { columns: Math.ceil(Math.sqrt(images.length)) }));
 }
 
-export interface ImageRequest {
-  seed: number;
-  n: number;
-  label?: string;
-  prompt?: string;
-  truncation?: number;
-  sampler?: string;
-  steps?: number;
-  guidance?: number;
-  trajectory?: boolean;
-}
+/** The body of POST /api/models/:name/generate after validation: the fields of every modality (each model takes its own). */
+export type GenerateRequest = { seed: number } & Partial<Omit<ImageRequest, 'seed'> & Omit<TextRequest, 'seed'> & Omit<MusicRequest, 'seed' | 'primer'>>;
 
-export interface TextRequest {
-  seed: number;
-  prompt?: string;
-  maxTokens: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-}
-
-export interface MusicRequest {
-  seed: number;
-  style?: string;
-  bars: number;
-  temperature?: number;
-  topP?: number;
-}
-
-export type GenerateRequest = ImageRequest & TextRequest & MusicRequest;
-
-function reject(model: LoadedModel, name: string, body: Record<string, unknown>, fields: string[], kind: string): void {
-  const given = fields.find((field) => body[field] !== undefined);
-  if (given) throw new GenloomError('BAD_ARGUMENT', `"${given}" is not for ${kind}: ${name} is a ${model.family} model`);
-}
-
-export function generate(model: LoadedModel, body: GenerateRequest, context: OperationContext): Record<string, unknown> | Promise<Record<string, unknown>> {
-  const record = body as unknown as Record<string, unknown>;
-  if (model.video || model.shape) {
-    reject(model, context.name, record, ['truncation', 'sampler', 'guidance', 'trajectory', 'maxTokens', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'style', 'bars', ...(model.video ? ['steps'] : [])], `${model.family} models`);
-    return model.video ? generateClips(model, body, context) : generateShapes(model, body, context);
-  }
-  if (model.text) {
-    reject(model, context.name, record, ['n', 'label', 'truncation', 'sampler', 'steps', 'guidance', 'trajectory', 'style', 'bars'], 'text models');
-    return generateText(model, body, context);
-  }
-  if (model.music) {
-    reject(model, context.name, record, ['n', 'label', 'prompt', 'truncation', 'sampler', 'steps', 'guidance', 'trajectory', 'maxTokens', 'topK'], 'music models');
-    return generateMusic(model, body, context);
-  }
-  if (model.sampleImages) {
-    reject(model, context.name, record, ['maxTokens', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'style', 'bars'], 'image models');
-    if (model.family !== 'gan' && body.truncation !== undefined) throw new GenloomError('BAD_ARGUMENT', `"truncation" is for GANs; ${context.name} is a ${model.family} model`);
-    if (model.family !== 'diffusion') reject(model, context.name, record, ['sampler', 'steps', 'guidance', 'trajectory'], 'this family (diffusion only)');
-    return generateImages(model, body, context);
-  }
-  throw new GenloomError('UNSUPPORTED', `${context.name} is a ${model.family} model, which does not generate`);
-}
-
-function generateImages(model: LoadedModel, body: ImageRequest, context: OperationContext): Record<string, unknown> {
-  const label = resolveCondition(model, context.name, { label: body.label, prompt: model.family === 'diffusion' ? body.prompt : undefined });
-  if (body.prompt !== undefined && model.family !== 'diffusion') throw new GenloomError('BAD_ARGUMENT', `"prompt" is for diffusion and text models; ${context.name} is a ${model.family} model (use "label")`);
-  const trajectory: { step: number; t: number; png: string; x0Png: string }[] = [];
-  // Without a trajectory, about ten previews stream as the picture forms.
-  const previewEvery = body.trajectory ? 1 : Math.max(1, Math.round((body.steps ?? (body.sampler === 'ddpm' ? 1000 : 50)) / 10));
-  const batch = model.sampleImages!(body.n, fromSeed(body.seed).fork('sample'), {
-    labels: label === undefined ? undefined : new Int32Array(body.n).fill(label),
-    truncation: body.truncation,
-    sampler: body.sampler,
-    steps: body.steps,
-    guidance: body.guidance,
+/** The library's callbacks, reporting through the server's event stream and stopping when the client has gone. */
+function reporting(context: OperationContext): GenerationOptions {
+  return {
+    name: context.name,
     onProgress: (done, total) => {
       context.checkCancelled();
       context.emit('progress', { done, total });
     },
+  };
+}
+
+export function generate(model: LoadedModel, body: GenerateRequest, context: OperationContext): Record<string, unknown> | Promise<Record<string, unknown>> {
+  const modality = getFamily(model.family).generates;
+  if (modality === 'images') return generateImagesBody(model, body as ImageRequest, context);
+  if (modality === 'text') return generateTextBody(model, body as TextRequest, context);
+  if (modality === 'music') return generateMusicBody(model, body as MusicRequest, context);
+  if (modality === 'clips') return generateClipsBody(model, body as ClipRequest, context);
+  if (modality === 'shapes') return generateShapesBody(model, body as ShapeRequest, context);
+  throw new GenloomError('UNSUPPORTED', `${context.name} is a ${model.family} model, which does not generate`);
+}
+
+function generateImagesBody(model: LoadedModel, body: ImageRequest, context: OperationContext): Record<string, unknown> {
+  const trajectory: { step: number; t: number; png: string; x0Png: string }[] = [];
+  const sampling = getFamily(model.family).sampling;
+  // Without a trajectory, about ten previews stream as the picture forms.
+  const defaultSteps = sampling ? sampling.defaultSteps[body.sampler ?? sampling.defaultSampler] : undefined;
+  const steps = body.steps ?? (defaultSteps === 'all' ? Number(model.manifest.config['timesteps']) : defaultSteps ?? 50);
+  const previewEvery = body.trajectory ? 1 : Math.max(1, Math.round(steps / 10));
+  const result = generateImages(model, body, {
+    ...reporting(context),
     onStep: (index, t, x, x0) => {
       context.checkCancelled();
       if (index % previewEvery !== 0) return;
@@ -123,35 +92,18 @@ function generateImages(model: LoadedModel, body: ImageRequest, context: Operati
       context.emit('step', frame);
     },
   });
-  const images = tensorToImages(batch);
-  batch.dispose();
-  const labelName = label === undefined ? undefined : model.labelNames?.[label];
   return {
     kind: 'images',
     seed: body.seed,
-    images: images.map((image, index) => ({ png: png(image), index, ...(labelName !== undefined ? { label: labelName } : {}) })),
-    grid: gridPng(images),
+    images: result.images.map((image, index) => ({ png: png(image), index, ...(result.labelNames ? { label: result.labelNames[index] } : {}) })),
+    grid: gridPng(result.images),
     ...(body.trajectory ? { trajectory } : {}),
   };
 }
 
-function generateText(model: LoadedModel, body: TextRequest, context: OperationContext): Record<string, unknown> {
-  const text = model.text!;
-  const sampling = {
-    ...defaultTokenSampling,
-    ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-    ...(body.topK !== undefined ? { topK: body.topK } : {}),
-    ...(body.topP !== undefined ? { topP: body.topP } : {}),
-    ...(body.repetitionPenalty !== undefined ? { repetitionPenalty: body.repetitionPenalty } : {}),
-  };
-  validateTokenSampling(sampling);
-  const prompt = body.prompt ?? '\n';
-  text.tokenizer.encode(prompt); // a prompt the tokenizer cannot read fails before anything streams
-  const result = text.generate(prompt, {
-    ...sampling,
-    maxTokens: body.maxTokens,
-    stop: [],
-    random: fromSeed(body.seed),
+function generateTextBody(model: LoadedModel, body: TextRequest, context: OperationContext): Record<string, unknown> {
+  const result = generateText(model, body, {
+    ...reporting(context),
     onText: (chunk) => {
       context.checkCancelled();
       context.emit('token', { text: chunk });
@@ -160,44 +112,37 @@ function generateText(model: LoadedModel, body: TextRequest, context: OperationC
   return {
     kind: 'text',
     seed: body.seed,
-    prompt,
+    prompt: result.prompt,
     text: result.text,
     tokens: result.tokens.length,
     droppedPromptTokens: result.droppedPromptTokens,
-    tokensPerSecond: result.seconds > 0 ? result.tokens.length / result.seconds : 0,
+    tokensPerSecond: result.tokensPerSecond,
   };
 }
 
-function generateMusic(model: LoadedModel, body: MusicRequest, context: OperationContext): Record<string, unknown> {
-  const music = model.music!;
-  const sampling = { ...defaultTokenSampling, temperature: body.temperature ?? 1, topP: body.topP ?? 1 };
-  validateTokenSampling(sampling);
-  const style = resolveStyle(music, context.name, body.style);
-  const steps = body.bars * music.beatsPerBar * music.stepsPerQuarter;
-  const [piece] = music.compose({
-    ...sampling,
-    styles: [style],
-    steps,
-    random: fromSeed(body.seed).fork('compose'),
-    onProgress: (done) => {
-      context.checkCancelled();
-      context.emit('progress', { done, total: steps });
-    },
-  });
-  const notes = piece!.notes;
-  const secondsPerQuarter = 60 / music.bpm;
-  const sampleRate = 22_050;
+function generateMusicBody(model: LoadedModel, body: MusicRequest, context: OperationContext): Record<string, unknown> {
+  const composed = composeMusic(model, body, reporting(context));
+  const secondsPerQuarter = 60 / composed.bpm;
+  const piece = (notes: Note[]) => {
+    const files = musicFiles(notes, composed);
+    return {
+      midi: Buffer.from(files.midi).toString('base64'),
+      wav: files.wav.toString('base64'),
+      pianoRoll: png(files.pianoRoll),
+      // Note times are in quarter notes; the page plays seconds.
+      notes: notes.map((note) => ({ pitch: note.pitch, start: note.start * secondsPerQuarter, duration: note.duration * secondsPerQuarter, velocity: note.velocity })),
+    };
+  };
+  const [first, ...others] = composed.pieces.map((one) => piece(one.notes));
   return {
     kind: 'music',
     seed: body.seed,
-    style: music.styles[style],
-    bpm: music.bpm,
-    beatsPerBar: music.beatsPerBar,
-    midi: Buffer.from(encodeMidi({ notes, bpm: music.bpm, beatsPerBar: music.beatsPerBar })).toString('base64'),
-    wav: encodeWav(renderNotes(notes, { bpm: music.bpm, sampleRate }), sampleRate).toString('base64'),
-    pianoRoll: png(pianoRollImage(notes, { beatsPerBar: music.beatsPerBar })),
-    // Note times are in quarter notes; the page plays seconds.
-    notes: notes.map((note) => ({ pitch: note.pitch, start: note.start * secondsPerQuarter, duration: note.duration * secondsPerQuarter, velocity: note.velocity })),
+    style: composed.style,
+    bpm: composed.bpm,
+    beatsPerBar: composed.beatsPerBar,
+    ...first!,
+    // With n > 1, the first piece is the result's own fields and the rest follow.
+    ...(others.length > 0 ? { more: others } : {}),
   };
 }
 
@@ -213,7 +158,7 @@ function conditionRow(model: LoadedModel, latent: LatentModel, name: string, lab
     if (label !== undefined) resolveModelLabel(model, name, label); // the error says it takes no label
     return undefined;
   }
-  const index = label === undefined ? fromSeed(seed).fork('label').integer(classes) : resolveModelLabel(model, name, label);
+  const index = label === undefined ? generationRandom(seed, 'label').integer(classes) : resolveModelLabel(model, name, label);
   return Float32Array.from({ length: classes }, (_, i) => (i === index ? 1 : 0));
 }
 
@@ -240,10 +185,7 @@ export function decode(model: LoadedModel, body: { z: number[][]; label?: string
 /** The latents `generate` draws for a seed (its first `n`), so sliders can start from a sample. */
 export function latentsForSeed(model: LoadedModel, body: { seed: number; n: number; truncation?: number }, context: OperationContext): Record<string, unknown> {
   const latent = requireLatent(model, context.name);
-  const random = fromSeed(body.seed).fork('sample');
-  // The same draw sampleImages makes (VAE, GAN): [n, latentDim] normals (GAN: truncated) from the sample stream.
-  const z = random.normalArray(body.n * latent.latentDim, ...(body.truncation !== undefined ? [body.truncation] : []));
-  return { z: Array.from({ length: body.n }, (_, i) => Array.from(z.subarray(i * latent.latentDim, (i + 1) * latent.latentDim))) };
+  return { z: seededLatents(body.seed, body.n, latent.latentDim, body.truncation).map((row) => Array.from(row)) };
 }
 
 function imageTensor(model: LoadedModel, base64: string, context: OperationContext): tf.Tensor4D {
@@ -270,40 +212,23 @@ export interface CompleteRequest {
   label?: string;
 }
 
-/**
- * PixelCNN completion, as `genloom complete` does it: the input fitted to the model, its first
- * `rows` rows kept (thresholded at 0.5, as the model sees them) and the rest drawn pixel by pixel,
- * `n` times from the same seed stream as the CLI, so both give the same completions.
- */
+/** PixelCNN completion, as `genloom complete` does it (the same seed stream, so both give the same completions). */
 export function complete(model: LoadedModel, body: CompleteRequest, context: OperationContext): Record<string, unknown> {
-  if (!model.completion || !model.imageShape) throw new GenloomError('UNSUPPORTED', `${context.name} is a ${model.family} model; completion needs a PixelCNN`);
-  const [height, width, channels] = model.imageShape;
-  const rows = body.rows ?? Math.floor(height / 2);
-  if (!Number.isInteger(rows) || rows < 1 || rows >= height) throw new GenloomError('BAD_ARGUMENT', `"rows" must be 1..${height - 1} for ${context.name}'s ${height}-row images; got ${rows}`);
-  const label = resolveCondition(model, context.name, { label: body.label });
-  const one = imageTensor(model, body.png, context);
-  const given = tf.tile(one, [body.n, 1, 1, 1]) as tf.Tensor4D;
-  const completed = model.completion.complete(given, rows, fromSeed(body.seed).fork('complete'), {
-    labels: label === undefined ? undefined : new Int32Array(body.n).fill(label),
-    onProgress: (done, total) => {
-      context.checkCancelled();
-      context.emit('progress', { done, total });
-    },
-  });
-  // The input as the model kept it: the thresholded top rows over grey.
-  const kept = one.greaterEqual(0.5).toFloat().slice([0, 0, 0, 0], [1, rows, width, channels]);
-  const shown = tf.concat([kept, tf.fill([1, height - rows, width, channels], 0.5)], 1) as tf.Tensor4D;
-  const [input] = tensorToImages(shown);
-  const images = tensorToImages(completed);
-  tf.dispose([one, given, completed, kept, shown]);
-  const labelName = label === undefined ? undefined : model.labelNames?.[label];
+  const image = imageTensor(model, body.png, context);
+  let result;
+  try {
+    result = completeImages(model, { image, rows: body.rows, n: body.n, seed: body.seed, label: body.label }, reporting(context));
+  } finally {
+    image.dispose();
+  }
+  const { input, images, rows, labelName } = result;
   return {
     kind: 'images',
     seed: body.seed,
     rows,
-    input: png(input!),
-    images: images.map((image, index) => ({ png: png(image), index, ...(labelName !== undefined ? { label: labelName } : {}) })),
-    grid: gridPng([input!, ...images]),
+    input: png(input),
+    images: images.map((picture, index) => ({ png: png(picture), index, ...(labelName !== undefined ? { label: labelName } : {}) })),
+    grid: gridPng([input, ...images]),
   };
 }
 
@@ -324,7 +249,7 @@ export function interpolateLatents(
       images.dispose();
       return row!;
     }
-    return fromSeed(end.seed).fork('sample').normalArray(latent.latentDim);
+    return seededLatents(end.seed, 1, latent.latentDim)[0]!;
   };
   const rows = interpolate(point(body.from), point(body.to), body.frames, body.method === 'lerp' ? 'linear' : 'spherical');
   const seed = 'seed' in body.from ? body.from.seed : 0;
@@ -336,40 +261,13 @@ export function interpolateLatents(
   };
 }
 
-/** A PCA map of the test images' latents; PCA so a clicked point maps back to a latent exactly. */
+/** A PCA map of the test images' latents (see src/latent/latent-map.ts). */
 export function latentMap(model: LoadedModel, body: { dataset?: string; count: number }, context: OperationContext): Record<string, unknown> {
   const latent = requireLatent(model, context.name);
   if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${context.name} has no encoder, so its latent space cannot be mapped from images`);
   const dataset = takeImages(datasetForModel(model, context.name, body.dataset, 'test'), body.count);
   context.checkCancelled();
-  const rows = encodeDataset(latent, dataset);
-  const dims = latent.latentDim;
-  const mean = Array.from({ length: dims }, (_, d) => rows.reduce((sum, row) => sum + row[d]!, 0) / rows.length);
-  let axes: [number[], number[]];
-  if (dims <= 2) {
-    axes = [Array.from({ length: dims }, (_, d) => (d === 0 ? 1 : 0)), Array.from({ length: dims }, (_, d) => (d === 1 ? 1 : 0))];
-  } else {
-    const pca = new PCA(rows.map((row) => Array.from(row)), { center: true, scale: false });
-    const loadings = pca.getLoadings().to2DArray();
-    axes = [loadings[0]!, loadings[1]!];
-  }
-  const points = rows.map((row, i) => {
-    let x = 0;
-    let y = 0;
-    for (let d = 0; d < dims; d++) {
-      x += (row[d]! - mean[d]!) * axes[0][d]!;
-      y += (row[d]! - mean[d]!) * axes[1][d]!;
-    }
-    const label = dataset.labels ? dataset.labelNames?.[dataset.labels[i]!] ?? String(dataset.labels[i]) : undefined;
-    return { x, y, ...(label !== undefined ? { label } : {}) };
-  });
-  const xs = points.map((p) => p.x);
-  const ys = points.map((p) => p.y);
-  return {
-    points,
-    basis: { mean, axes },
-    extent: { xMin: Math.min(...xs), xMax: Math.max(...xs), yMin: Math.min(...ys), yMax: Math.max(...ys) },
-  };
+  return { ...mapOfLatents(latent, dataset) };
 }
 
 /** One attribute vector per label: the mean latent of that label's images minus that of the rest. */
@@ -378,19 +276,8 @@ export function attributes(model: LoadedModel, body: { dataset?: string; perLabe
   if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${context.name} has no encoder; attribute vectors come from encoded images`);
   const dataset = datasetForModel(model, context.name, body.dataset, 'train');
   if (!dataset.labels || !dataset.labelNames) throw new GenloomError('BAD_ARGUMENT', `${dataset.name} has no labels to make attribute vectors from`);
-  const encodeIndices = (indices: number[]) => {
-    const images = gatherImages(dataset, indices);
-    const rows = encodeMeans(latent, images);
-    images.dispose();
-    return rows;
-  };
-  const result = dataset.labelNames.map((name, label) => {
-    context.checkCancelled();
-    const positive = encodeIndices(indicesWithLabel(dataset, label, true).slice(0, body.perLabel));
-    const negative = encodeIndices(indicesWithLabel(dataset, label, false).slice(0, body.perLabel));
-    return { name, vector: Array.from(attributeVector(positive, negative)) };
-  });
-  return { attributes: result };
+  const vectors = labelAttributeVectors(latent, dataset, body.perLabel, () => context.checkCancelled());
+  return { attributes: vectors.map(({ name, vector }) => ({ name, vector: Array.from(vector) })) };
 }
 
 export function attention(model: LoadedModel, body: { prompt: string }, context: OperationContext): Record<string, unknown> {
@@ -399,24 +286,30 @@ export function attention(model: LoadedModel, body: { prompt: string }, context:
   return { tokens, layers: layers.map((heads) => heads.map((matrix) => Array.from(matrix, (value) => Number(value.toFixed(4))))) };
 }
 
-/** What the studio needs to know about a loaded model to draw its pages. */
+/** What the studio needs to know about a loaded model to draw its pages: its own facts, and what its family declares. */
 export function describe(model: LoadedModel): Record<string, unknown> {
   const latent = model.latent;
+  const family = getFamily(model.family);
+  const sampling = family.sampling;
+  const defaultSteps = sampling?.defaultSteps[sampling.defaultSampler];
   return {
     ...(model.imageShape ? { imageShape: model.imageShape } : {}),
     ...(model.labelNames ? { labelNames: model.labelNames } : {}),
     conditional: Boolean(model.conditional),
+    generationFields: generationFieldsOf(model),
+    slowGeneration: Boolean(family.slowGeneration),
     ...(latent ? { latentDim: latent.latentDim, conditionDim: latent.conditionDim ?? 0, encoder: Boolean(latent.encode) } : {}),
-    ...(model.family === 'diffusion'
+    ...(sampling
       ? {
-          samplers: ['ddim', 'ddpm', 'dpm-solver'],
-          defaultSampler: 'ddim',
-          // DDIM's steps when none are given; DDPM walks all `timesteps`, DPM-Solver takes 20.
-          defaultSteps: 50,
+          samplers: [...sampling.samplers],
+          defaultSampler: sampling.defaultSampler,
+          defaultSteps: defaultSteps === 'all' ? Number(model.manifest.config['timesteps']) : defaultSteps,
+          defaultGuidance: sampling.defaultGuidance,
           timesteps: Number(model.manifest.config['timesteps']),
-          prompts: Boolean(model.conditional),
         }
       : {}),
+    // A prompt picks a label, so any conditional image model follows one.
+    prompts: Boolean(model.conditional) && family.generates === 'images',
     ...(model.music ? { styles: model.music.styles, bpm: model.music.bpm, beatsPerBar: model.music.beatsPerBar } : {}),
     ...(model.text ? { context: model.text.context, vocabularySize: model.text.tokenizer.vocabularySize } : {}),
   };

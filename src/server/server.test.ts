@@ -15,6 +15,7 @@ import { FeedbackStore } from '../feedback/store.ts';
 import { fails, ok as cli } from '../../test/cli.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { resolveServerOptions, startServer, type StudioServer } from './app.ts';
+import { families } from '../models/registry.ts';
 
 const shippedModels = fileURLToPath(new URL('../../models/', import.meta.url));
 let server: StudioServer;
@@ -87,6 +88,21 @@ async function events(path: string, body: unknown): Promise<{ event: string; dat
 function pixels(base64: string): Uint8Array {
   return PNG.sync.read(Buffer.from(base64, 'base64')).data;
 }
+
+test('GET /api/families: every registered family as it declares itself', async () => {
+  const { families: listed } = await ok('GET', '/api/families');
+  assert.deepEqual(listed.map((family: { name: string }) => family.name), Object.keys(families));
+  const byName = Object.fromEntries(listed.map((family: { name: string }) => [family.name, family]));
+  assert.deepEqual(byName.video.builtinDatasets, ['moving-mnist']);
+  assert.deepEqual(byName.shape.builtinDatasets, ['shapes']);
+  assert.equal(byName.transformer.generates, 'text');
+  assert.equal(byName.classifier.generates, undefined, 'a classifier makes nothing');
+  assert.deepEqual(byName.gan.generationFields, ['truncation', 'reject']);
+  assert.equal(byName.diffusion.sampling.defaultSampler, 'ddim');
+  assert.ok(byName.vae.options.some((option: { configKey: string }) => option.configKey === 'latentDim'));
+  const gan = await ok('GET', '/api/models/gan-mnist');
+  assert.deepEqual(gan['generationFields'], ['seed', 'n', 'label', 'prompt', 'truncation', 'reject']);
+});
 
 test('health, the model list and a model description', async () => {
   const health = await ok('GET', '/api/health');
@@ -166,7 +182,7 @@ test('video: clips of the digits a prompt names, as GIF, MP4 and a frame strip; 
   assert.equal((again['clips'] as { gif: string }[])[0]!.gif, clip!.gif);
   await refused(400, /names 1 label \(3\); this model shows 2 per clip/, 'POST', '/api/models/video-moving-mnist/generate', { prompt: 'a 3' });
   await refused(400, /at most 16 clips per request/, 'POST', '/api/models/video-moving-mnist/generate', { n: 17 });
-  await refused(400, /"steps" is not for video models/, 'POST', '/api/models/video-moving-mnist/generate', { steps: 3 });
+  await refused(400, /"steps" is not for video-moving-mnist, a video model/, 'POST', '/api/models/video-moving-mnist/generate', { steps: 3 });
 });
 
 test('shapes: a labelled mesh with its OBJ, PLY and preview', async () => {
@@ -317,8 +333,8 @@ test('bad requests get one-line 4xx JSON errors', async () => {
   await refused(400, /body field "n".*expected number/, 'POST', '/api/models/vae-mnist/generate', { n: 'four' });
   await refused(400, /body field "n".*<=64/, 'POST', '/api/models/vae-mnist/generate', { n: 100_000 });
   await refused(400, /Unrecognized key.*"colour"/, 'POST', '/api/models/vae-mnist/generate', { colour: 'red' });
-  await refused(400, /"maxTokens" is not for image models/, 'POST', '/api/models/vae-mnist/generate', { maxTokens: 5 });
-  await refused(400, /"truncation" is for GANs/, 'POST', '/api/models/vae-mnist/generate', { truncation: 0.5 });
+  await refused(400, /"maxTokens" is not for vae-mnist, a vae model/, 'POST', '/api/models/vae-mnist/generate', { maxTokens: 5 });
+  await refused(400, /"truncation" is not for vae-mnist, a vae model \(it is for gan models\)/, 'POST', '/api/models/vae-mnist/generate', { truncation: 0.5 });
   await refused(400, /unknown label "zebra"/, 'POST', '/api/models/gan-mnist/generate', { label: 'zebra' });
   await refused(400, /not a conditional model/, 'POST', '/api/models/vae-mnist/generate', { label: '3' });
   await refused(404, /no model "nope": the studio has diffusion-mnist/, 'POST', '/api/models/nope/generate', {});

@@ -4,7 +4,7 @@
  * becomes an ApiError whose message is the server's one line.
  */
 import type {
-  Attention, CompleteRequest, CompletionResult, FeedbackStats, GenerateRequest, GenerateResult, Health, Interpolation, Job, JobRequest,
+  Attention, CompleteRequest, FamilyInfo, CompletionResult, FeedbackStats, GenerateRequest, GenerateResult, Health, Interpolation, Job, JobRequest,
   LatentMap, ModelInfo, ModelSummary, StreamHandlers, Upload,
 } from './types.ts';
 
@@ -153,6 +153,7 @@ export const api = {
   feedbackStats: (modelName?: string) =>
     get<FeedbackStats>(`/api/feedback/stats${modelName ? `?model=${encodeURIComponent(modelName)}` : ''}`),
 
+  families: () => get<{ families: FamilyInfo[] }>('/api/families').then((body) => body.families),
   jobs: () => get<{ jobs: Job[] }>('/api/jobs').then((body) => body.jobs),
   job: (id: string) => get<{ job: Job }>(`/api/jobs/${encodeURIComponent(id)}`).then((body) => body.job),
   createJob: (body: JobRequest) => post<{ job: Job }>('/api/jobs', body).then((result) => result.job),

@@ -21,12 +21,32 @@ export interface ModelInfo extends ModelSummary {
   conditional: boolean;
   latentDim?: number;
   conditionDim?: number;
+  /** The generation fields this model takes (its modality's and its family's own, e.g. truncation). */
+  generationFields: string[];
+  /** Generation is slow per item (row by row, step by step): ask for fewer at once. */
+  slowGeneration: boolean;
   samplers?: string[];
+  defaultSampler?: string;
   defaultSteps?: number;
+  defaultGuidance?: number;
   prompts?: boolean;
   styles?: string[];
   context?: number;
   files: string[];
+}
+
+/** A model family as GET /api/families declares it. */
+export interface FamilyInfo {
+  name: string;
+  summary: string;
+  datasets: string;
+  builtinDatasets: string[];
+  generates?: 'images' | 'text' | 'music' | 'clips' | 'shapes';
+  generationFields: string[];
+  capabilities: Capability[];
+  slowGeneration: boolean;
+  presets: string[];
+  options: { flags: string; description: string; configKey: string }[];
 }
 
 export interface Health { ok: boolean; version: string; backend: string }

@@ -13,6 +13,7 @@ import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, 
 import { Classifier, shiftImages, type ClassifierBatch } from './classifier.ts';
 import { classifierPresets, parseClassifierConfig } from './config.ts';
 import { classifyDataset } from './evaluate.ts';
+import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
   const setup = prepareImageTraining('classifier', request, { batchSize: 128, learningRate: 2e-3, epochs: 8 }, parseClassifierConfig, (data, spec) => {
@@ -99,6 +100,8 @@ function loadClassifier(dir: string, manifest: CheckpointManifest): LoadedModel 
 export const classifierFamily: FamilyDefinition = {
   name: 'classifier',
   summary: 'image classifier: labels images, and is the feature net of the image metrics (fid_classifier, precision/recall)',
+  builtinDatasets,
+  capabilities: [],
   presets: Object.keys(classifierPresets),
   options: [
     { flags: '--conv-channels <list>', description: 'channels of the 3×3 conv layers, e.g. 16,32,64', configKey: 'convChannels', parse: parseIntegerList },

@@ -16,6 +16,7 @@ import { dpmSolver2m } from '../../schedulers/dpm-solver.ts';
 import { timesteps, type Sampler } from '../../schedulers/sampler.ts';
 import { alphaBarAt, makeSchedule, type NoiseSchedule } from '../../schedulers/noise-schedule.ts';
 import { UNet } from './unet.ts';
+import type { SamplingDeclaration } from '../family.ts';
 
 export type DiffusionBatch = { images: tf.Tensor4D; labels?: tf.Tensor1D };
 
@@ -35,6 +36,14 @@ export interface DiffusionSampleOptions {
 
 /** Classifier-free guidance scale used when none is given (conditional models). */
 export const defaultGuidance = 4;
+
+/** What the family declares (and the studio and CLI offer): its samplers and what it uses when not told. */
+export const diffusionSampling: SamplingDeclaration = {
+  samplers: ['ddim', 'ddpm', 'dpm-solver'],
+  defaultSampler: 'ddim',
+  defaultSteps: { ddpm: 'all', ddim: 50, 'dpm-solver': 20 },
+  defaultGuidance,
+};
 
 export class Diffusion {
   /** The network that training updates. */
@@ -160,13 +169,14 @@ export class Diffusion {
 
   /** The sampler a run uses: as given, else DDIM. */
   samplerFor(options: DiffusionSampleOptions): string {
-    return options.sampler ?? 'ddim';
+    return options.sampler ?? diffusionSampling.defaultSampler;
   }
 
   /** The network evaluations a sampling run with these options makes. */
   stepsFor(options: DiffusionSampleOptions): number {
     const samplerName = this.samplerFor(options);
-    return options.steps ?? (samplerName === 'ddpm' ? this.config.timesteps : samplerName === 'ddim' ? 50 : 20);
+    const steps = diffusionSampling.defaultSteps[samplerName] ?? 'all';
+    return options.steps ?? (steps === 'all' ? this.config.timesteps : steps);
   }
 
   /**

@@ -15,7 +15,8 @@ import * as tf from '../../core/tf.ts';
 import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
 import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
-import { Diffusion, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
+import { Diffusion, diffusionSampling, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
+import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -123,6 +124,12 @@ function diffusionOptions(options: SampleOptions): DiffusionSampleOptions {
 export const diffusionFamily: FamilyDefinition = {
   name: 'diffusion',
   summary: 'denoising diffusion model: a U-Net learns to remove noise step by step; samples from pure noise (and labels, with guidance)',
+  builtinDatasets,
+  generates: 'images',
+  generationFields: ['sampler', 'steps', 'guidance', 'trajectory'],
+  capabilities: ['images', 'trajectory', 'in-browser'],
+  slowGeneration: true,
+  sampling: diffusionSampling,
   presets: Object.keys(diffusionPresets),
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (with label dropout, for classifier-free guidance)', configKey: 'conditional', parse: () => true },

@@ -17,6 +17,7 @@ import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, toUnit, type GanBatch } from './gan.ts';
 import { createCollapseMonitor } from './monitor.ts';
 import { rejectionSample } from './rejection.ts';
+import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -137,6 +138,10 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
 export const ganFamily: FamilyDefinition = {
   name: 'gan',
   summary: 'generative adversarial network: a generator and a discriminator trained against each other; sharp samples from noise (and labels)',
+  builtinDatasets,
+  generates: 'images',
+  generationFields: ['truncation', 'reject'],
+  capabilities: ['images', 'latent', 'in-browser'],
   presets: Object.keys(ganPresets),
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (sample with --label)', configKey: 'conditional', parse: () => true },

@@ -194,6 +194,10 @@ export const musicFamily: FamilyDefinition = {
   name: 'music',
   summary: 'LSTM/GRU model of note events (Performance-RNN style): learns from MIDI or the JSB Chorales, composes MIDI + WAV in a style',
   datasets: 'a piano-roll .json file (e.g. ../shared/data/jsb-chorales-16th.json), a folder of MIDI files, or a .mid file',
+  // Music trains on MIDI or piano-roll files the user names (the JSB Chorales live outside the package).
+  builtinDatasets: [],
+  generates: 'music',
+  capabilities: ['music'],
   presets: Object.keys(musicPresets),
   options: [
     { flags: '--style-from-subfolders', description: 'folders: each top-level subfolder is a style (composer), for --style when sampling', configKey: 'styleFromSubfolders', parse: () => true },

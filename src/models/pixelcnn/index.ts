@@ -19,6 +19,7 @@ import { conditionalClasses, loadWeights, parseIntegerFlag, prepareImageTraining
 import { parsePixelCnnConfig, pixelCnnPresets } from './config.ts';
 import { PixelCnn, type PixelCnnBatch } from './pixelcnn.ts';
 import { samplePixelCnn } from './sampler.ts';
+import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainPixelCnn(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -148,6 +149,10 @@ export const pixelCnnFamily: FamilyDefinition = {
   name: 'pixelcnn',
   summary: 'Gated PixelCNN: black-and-white images pixel by pixel, with exact likelihoods; completes images from their top rows',
   datasets: 'mnist, fashion-mnist, or a folder of black-and-white images (subfolders = labels), binarized',
+  builtinDatasets,
+  generates: 'images',
+  capabilities: ['images', 'completion'],
+  slowGeneration: true,
   presets: Object.keys(pixelCnnPresets),
   options: [
     { flags: '--features <n>', description: 'feature maps p of each stack (the gates use 2p)', configKey: 'features', parse: parseIntegerFlag },

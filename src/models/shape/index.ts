@@ -143,6 +143,11 @@ export const shapeFamily: FamilyDefinition = {
   name: 'shape',
   summary: '3-D shapes as voxel grids: a VAE (a latent space to walk) or a diffusion model, from 3-D patch convolutions',
   datasets: 'shapes or a folder of .obj/.stl/.ply meshes',
+  builtinDatasets: ['shapes'],
+  generates: 'shapes',
+  // Diffusion generators take a number of denoising steps; VAE generators ignore it.
+  generationFields: ['steps'],
+  capabilities: ['shapes'],
   presets: Object.keys(shapePresets),
   options: [
     { flags: '--family <name>', description: 'the generator: vae (default) or diffusion', configKey: 'generator', parse: String },

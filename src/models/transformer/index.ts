@@ -249,6 +249,9 @@ export const transformerFamily: FamilyDefinition = {
   name: 'transformer',
   summary: 'decoder-only transformer (GPT) language model: trained on text with a char or BPE tokenizer; generates text from a prompt',
   datasets: 'kjv, a UTF-8 .txt file, or a folder of .txt/.md files',
+  builtinDatasets: builtinTextDatasets,
+  generates: 'text',
+  capabilities: ['text', 'attention', 'in-browser'],
   presets: Object.keys(transformerPresets),
   options: [
     { flags: '--tokenizer <char|path>', description: 'char (default: one token per character of the corpus) or a tokenizer from `genloom tokenizer train`', configKey: 'tokenizer', parse: String },

@@ -14,6 +14,7 @@ import { parseVaeConfig, vaePresets } from './config.ts';
 import { evaluateVae } from './evaluate.ts';
 import { sampleQuality } from '../../metrics/generator-eval.ts';
 import { Vae } from './vae.ts';
+import { builtinDatasets } from '../../data/builtin.ts';
 
 const toNumber = (value: string) => Number(value);
 
@@ -86,6 +87,11 @@ function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
 export const vaeFamily: FamilyDefinition = {
   name: 'vae',
   summary: 'variational autoencoder: a smooth latent space you can encode into, walk and decode',
+  builtinDatasets,
+  generates: 'images',
+  capabilities: ['images', 'latent', 'encode', 'latent-map', 'in-browser'],
+  // A VAE trained with labels has one attribute vector per label (mean latent of the label minus the rest).
+  capabilitiesOf: (manifest) => (Array.isArray(manifest.training['labelNames']) ? ['attributes'] : []),
   presets: Object.keys(vaePresets),
   options: [
     { flags: '--latent-dim <n>', description: 'size of the latent space z', configKey: 'latentDim', parse: parseIntegerFlag },

@@ -129,6 +129,10 @@ export const videoFamily: FamilyDefinition = {
   name: 'video',
   summary: 'short clips (moving MNIST): a per-frame conditional VAE with a GRU prior over its latents, conditioned on the digits shown',
   datasets: movingMnistName,
+  builtinDatasets: [movingMnistName],
+  generates: 'clips',
+  generationFields: ['frames', 'fps'],
+  capabilities: ['clips'],
   presets: Object.keys(videoPresets),
   options: [
     { flags: '--frames <n>', description: 'clip length the model is trained for and generates (default 16)', configKey: 'frames', parse: parseIntegerFlag },

@@ -17,7 +17,7 @@ export function labelControl(info: ModelInfo): { element?: HTMLElement; read(): 
 
 export function imageControls(info: ModelInfo): Controls {
   const seed = seedControl();
-  const slow = info.family === 'diffusion' || info.family === 'pixelcnn';
+  const slow = info.slowGeneration;
   const n = optionalNumber('Images (n)', slow ? 4 : 16, { min: 1, max: 64, step: 1, testid: 'n' });
   const label = labelControl(info);
   const elements: HTMLElement[] = [seed.element, n.element];
@@ -30,9 +30,9 @@ export function imageControls(info: ModelInfo): Controls {
     readers.push((request) => { if (prompt.value.trim()) request.prompt = prompt.value.trim(); });
   }
   if (info.samplers?.length) {
-    const sampler = select(info.samplers, info.samplers.includes('ddim') ? 'ddim' : info.samplers[0], 'sampler');
+    const sampler = select(info.samplers, info.defaultSampler ?? info.samplers[0], 'sampler');
     const steps = optionalNumber('Steps', Math.min(info.defaultSteps ?? 25, 25), { min: 1, max: 1000, step: 1, testid: 'steps' });
-    const guidance = optionalNumber('Guidance', info.conditional ? 3 : undefined, { min: 0, max: 20, step: 0.5, testid: 'guidance', hint: 'Classifier-free guidance scale (conditional models).' });
+    const guidance = optionalNumber('Guidance', info.conditional ? info.defaultGuidance : undefined, { min: 0, max: 20, step: 0.5, testid: 'guidance', hint: 'Classifier-free guidance scale (conditional models).' });
     elements.push(field('Sampler', sampler), steps.element, guidance.element);
     readers.push((request) => {
       request.sampler = sampler.value;
@@ -42,7 +42,7 @@ export function imageControls(info: ModelInfo): Controls {
       if (scale !== undefined && info.conditional) request.guidance = scale;
     });
   }
-  if (info.family === 'gan') {
+  if (info.generationFields.includes('truncation')) {
     const truncation = h('input', { type: 'range', min: 0.05, max: 1, step: 0.05, value: '1', 'data-testid': 'truncation' });
     const shown = h('output', {}, '1.00 (off)');
     truncation.addEventListener('input', () => { shown.textContent = Number(truncation.value) >= 1 ? '1.00 (off)' : Number(truncation.value).toFixed(2); });

@@ -5,25 +5,33 @@
  */
 import { api } from '../api.ts';
 import { announce, busy, field, h, optionalNumber, select, showError } from '../dom.ts';
-import type { Job, JobRequest } from '../types.ts';
+import type { FamilyInfo, Job, JobRequest } from '../types.ts';
 import { jobStateBadge, renderJobView, stateText } from './job-view.ts';
-
-const families = ['vae', 'gan', 'diffusion', 'transformer', 'pixelcnn', 'music', 'classifier'];
-const datasetsFor: Record<string, string[]> = { transformer: ['kjv'], music: [] };
-const imageDatasets = ['mnist', 'fashion-mnist'];
 
 export function renderTraining(main: HTMLElement, selectedJob: string | undefined, onModelsChanged: () => void): void {
   const uploads: { dataset: string; text: string }[] = [];
-  const family = select(families, 'vae', 'train-family');
+  // The families, their built-in datasets and presets come from the server's registry (GET /api/families).
+  let families: FamilyInfo[] = [];
+  const family = select([], '', 'train-family');
   const dataset = h('select', { 'data-testid': 'train-dataset' });
+  const familyHint = h('small', { className: 'muted', 'data-testid': 'train-family-summary' });
   const fillDatasets = () => {
-    const builtin = datasetsFor[family.value] ?? imageDatasets;
+    const chosen = families.find((known) => known.name === family.value);
+    familyHint.textContent = chosen ? `${chosen.summary}. Datasets: ${chosen.datasets}.` : '';
+    preset.placeholder = chosen?.presets.length ? chosen.presets.join(', ') : 'tiny, small…';
+    const builtin = chosen?.builtinDatasets ?? [];
     const previous = dataset.value;
     dataset.replaceChildren(...builtin.map((name) => h('option', { value: name }, name)), ...uploads.map((upload) => h('option', { value: upload.dataset }, upload.text)));
     if ([...dataset.options].some((option) => option.value === previous)) dataset.value = previous;
   };
   family.addEventListener('change', fillDatasets);
-  fillDatasets();
+  void api.families().then((known) => {
+    families = known;
+    family.replaceChildren(...known.map((one) => h('option', { value: one.name }, one.name)));
+    // The registry's order: the first family is the one a newcomer starts with.
+    family.value = known[0]?.name ?? '';
+    fillDatasets();
+  }, showError);
 
   const folder = h('input', { type: 'file', multiple: true, 'data-testid': 'upload-folder' });
   folder.setAttribute('webkitdirectory', '');
@@ -54,7 +62,7 @@ export function renderTraining(main: HTMLElement, selectedJob: string | undefine
 
   const form = h('form', { className: 'controls', 'aria-labelledby': 'train-heading' },
     h('h3', { id: 'train-heading' }, 'New training run'),
-    field('Family', family), field('Dataset', dataset),
+    field('Family', family), familyHint, field('Dataset', dataset),
     h('fieldset', { className: 'upload' }, h('legend', {}, 'Or upload your data'),
       field('A folder', folder, 'Images in subfolders per label, text files, or MIDI files.'), field('A single file', single), uploadButton, uploadStatus),
     steps.element, epochs.element, batchSize.element, learningRate.element, seed.element,

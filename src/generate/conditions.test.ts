@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LoadedModel } from '../models/family.ts';
-import { resolveCondition } from './labels.ts';
+import { resolveCondition } from './conditions.ts';
 
 const model = (conditional: boolean, dataset: string, labelNames: string[]) =>
   ({ family: 'diffusion', conditional, labelNames, manifest: { training: { dataset } } }) as unknown as LoadedModel;
@@ -15,5 +15,5 @@ test('--prompt reads the words against the vocabulary of the dataset the model w
 
 test('a prompt for an unconditional model, or a prompt with a label, is a clear error', () => {
   assert.throws(() => resolveCondition(model(false, 'mnist', []), 'runs/plain', { prompt: 'seven' }), /runs\/plain was trained without labels, so it cannot follow a prompt \(train with --conditional\)/);
-  assert.throws(() => resolveCondition(model(true, 'mnist', ['0']), 'm', { prompt: 'zero', label: '0' }), /give --label or --prompt, not both/);
+  assert.throws(() => resolveCondition(model(true, 'mnist', ['0']), 'm', { prompt: 'zero', label: '0' }), /give label or prompt, not both/);
 });
