@@ -9,6 +9,7 @@ import type { Tokenizer } from '../text/tokenizer.ts';
 import type { TextGenerationOptions, TextGenerationResult } from './transformer/generate.ts';
 import type { TokenSamplingOptions } from '../sampling/token-sampling.ts';
 import type { Note } from '../music/midi.ts';
+import type { Capability, Modality } from './capabilities.ts';
 
 /** A family-specific `train` flag, mapped onto a config key. */
 export interface FamilyOption {
@@ -227,13 +228,7 @@ export interface EvaluateOptions {
   quiet: boolean;
 }
 
-/** What a model can do, as the CLI, the server and the studio offer it. */
-export type Capability =
-  | 'images' | 'latent' | 'encode' | 'latent-map' | 'attributes' | 'trajectory' | 'completion'
-  | 'text' | 'attention' | 'music' | 'clips' | 'shapes' | 'in-browser';
-
-/** What a family makes; each has one request type in src/generate/. */
-export type Modality = 'images' | 'text' | 'music' | 'clips' | 'shapes';
+export type { Capability, Modality } from './capabilities.ts';
 
 /** A family with a choice of samplers (diffusion): what it offers and what it uses when not told. */
 export interface SamplingDeclaration {

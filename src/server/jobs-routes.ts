@@ -11,6 +11,7 @@ import { trainSettingRanges } from '../train/train-settings.ts';
 import type { FamilyDefinition } from '../models/family.ts';
 import { families } from '../models/registry.ts';
 import type { ServerContext } from './context.ts';
+import { jobRequestSchema, jobSchema } from './api-contract.ts';
 import { HttpError } from './http-errors.ts';
 import { runNamePattern, servedRunFiles, TrainingJobs, type JobSettings } from './jobs.ts';
 import { openEventStream } from './sse.ts';
@@ -21,22 +22,6 @@ const contentTypes: Record<string, string> = { png: 'image/png', txt: 'text/plai
 const multipartOverheadBytes = 1024 * 1024;
 
 const idParams = z.object({ id: z.string().max(128) });
-const jobSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  family: z.string(),
-  dataset: z.string(),
-  state: z.enum(['queued', 'running', 'stopping', 'stopped', 'finished', 'failed']),
-  step: z.number(),
-  totalSteps: z.number(),
-  last: z.record(z.string(), z.number()),
-  error: z.string().optional(),
-  createdAt: z.string(),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  model: z.string().optional(),
-  files: z.array(z.string()),
-});
 
 export function registerJobRoutes(context: ServerContext): void {
   const { api, options } = context;
@@ -58,22 +43,7 @@ export function registerJobRoutes(context: ServerContext): void {
   });
   context.onClose(() => jobs.close());
 
-  const ranges = trainSettingRanges;
-  const startBody = z
-    .object({
-      family: z.enum(Object.keys(families) as [string, ...string[]]),
-      dataset: z.string().min(1).max(200),
-      name: z.string().regex(runNamePattern, 'use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
-      steps: z.number().int().min(ranges.steps.min).max(limits.maxTrainingSteps).optional(),
-      epochs: z.number().min(ranges.epochs.min).max(ranges.epochs.max).optional(),
-      batchSize: z.number().int().min(ranges.batchSize.min).max(ranges.batchSize.max).optional(),
-      learningRate: z.number().min(ranges.learningRate.min).max(ranges.learningRate.max).optional(),
-      seed: z.number().int().min(ranges.seed.min).max(ranges.seed.max).optional(),
-      preset: z.string().max(64).optional(),
-      imageSize: z.number().int().min(ranges.imageSize.min).max(ranges.imageSize.max).optional(),
-      config: z.record(z.string(), z.unknown()).optional(),
-    })
-    .strict();
+  const startBody = jobRequestSchema(Object.keys(families), trainSettingRanges, limits.maxTrainingSteps, runNamePattern);
 
   api.route(
     {

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { requestDefaults } from '../generate/fields.ts';
 import { describeFamily, families } from '../models/registry.ts';
 import { genloomVersion } from '../version.ts';
+import { completeRequestSchema, completionResultSchema, familyInfoSchema, generateResultSchema, generateRequestSchema, healthSchema, interpolationSchema, latentMapSchema, attentionSchema, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
 import { summaryOf, type CatalogEntry } from './catalog.ts';
 import type { ServerContext } from './context.ts';
 import { GenerationQueue } from './generation.ts';
@@ -81,20 +82,20 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     return reply;
   };
 
-  api.route({ method: 'GET', url: '/api/health', summary: 'Is the server up; its version, backend and queue', tag: 'server' }, async () => {
+  api.route({ method: 'GET', url: '/api/health', summary: 'Is the server up; its version, backend and queue', tag: 'server', responses: { 200: { description: 'the server', schema: healthSchema } } }, async () => {
     const stats = generation.busy || generation.queued > 0 ? undefined : await generation.run('stats', { name: '', dir: '', version: '' }, {});
     return { ok: true, version: genloomVersion, backend: generation.backend, generation: { running: generation.busy, queued: generation.queued, completed: generation.completed, ...(stats ? { worker: stats } : {}) } };
   });
 
-  api.route({ method: 'GET', url: '/api/families', summary: 'The model families this genloom knows: what each makes and can do, its built-in datasets, sampling defaults, presets and train options', tag: 'models' }, () => ({
+  api.route({ method: 'GET', url: '/api/families', summary: 'The model families this genloom knows: what each makes and can do, its built-in datasets, sampling defaults, presets and train options', tag: 'models', responses: { 200: { description: 'the families', schema: z.object({ families: z.array(familyInfoSchema) }) } } }, () => ({
     families: Object.values(families).map(describeFamily),
   }));
 
-  api.route({ method: 'GET', url: '/api/models', summary: 'The models the studio offers (the models folder, then the runs folder)', tag: 'models' }, () => ({
+  api.route({ method: 'GET', url: '/api/models', summary: 'The models the studio offers (the models folder, then the runs folder)', tag: 'models', responses: { 200: { description: 'the models', schema: z.object({ models: z.array(modelSummarySchema) }) } } }, () => ({
     models: catalog.list().map(summaryOf),
   }));
 
-  api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: nameParams }, async ({ params }, reply) => {
+  api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: nameParams, responses: { 200: { description: 'the model', schema: modelInfoSchema } } }, async ({ params }, reply) => {
     const entry = catalog.get(params.name);
     const described = (await work('describe', entry, {}, reply)) as Record<string, unknown>;
     return {
@@ -130,27 +131,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       .send(createReadStream(path));
   });
 
-  const generateBody = z
-    .object({
-      seed: seed.optional(),
-      n: z.number().int().min(1).max(limits.maxImages).optional(),
-      label: z.string().max(100).optional(),
-      prompt: z.string().max(10_000).optional(),
-      truncation: z.number().gt(0).max(1).optional(),
-      sampler: z.enum(['ddpm', 'ddim', 'dpm-solver']).optional(),
-      steps: z.number().int().min(1).max(limits.maxSteps).optional(),
-      guidance: z.number().min(0).max(50).optional(),
-      trajectory: z.boolean().optional(),
-      maxTokens: z.number().int().min(1).max(limits.maxTokens).optional(),
-      temperature: z.number().min(0).max(100).optional(),
-      topK: z.number().int().min(0).optional(),
-      topP: z.number().gt(0).max(1).optional(),
-      repetitionPenalty: z.number().min(1).max(100).optional(),
-      style: z.string().max(100).optional(),
-      bars: z.number().int().min(1).max(limits.maxBars).optional(),
-      stream: z.boolean().optional(),
-    })
-    .strict();
+  const generateBody = generateRequestSchema(limits);
 
   api.route(
     {
@@ -160,7 +141,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       tag: 'generate',
       params: nameParams,
       body: generateBody,
-      responses: { 200: { description: 'the result (JSON), or with stream: true an event stream', contentType: 'application/json' } },
+      responses: { 200: { description: 'the result (JSON), or with stream: true an event stream', contentType: 'application/json', schema: generateResultSchema } },
     },
     async ({ params, body, raw }, reply) => {
       const entry = catalog.get(params.name);
@@ -182,17 +163,8 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       summary: 'Complete an image (base64 PNG or JPEG, fitted to the model) from its top `rows` rows, `n` times (PixelCNN); `stream: true` answers with Server-Sent Events (progress, then result or error)',
       tag: 'generate',
       params: nameParams,
-      body: z
-        .object({
-          png: base64Png,
-          rows: z.number().int().min(1).max(4096).optional(),
-          n: z.number().int().min(1).max(Math.min(16, limits.maxImages)).default(4),
-          seed: seed.optional(),
-          label: z.string().max(100).optional(),
-          stream: z.boolean().optional(),
-        })
-        .strict(),
-      responses: { 200: { description: 'the kept input and the completions (JSON), or with stream: true an event stream', contentType: 'application/json' } },
+      body: completeRequestSchema(limits),
+      responses: { 200: { description: 'the kept input and the completions (JSON), or with stream: true an event stream', contentType: 'application/json', schema: completionResultSchema } },
     },
     async ({ params, body, raw }, reply) => {
       const entry = catalog.get(params.name);
@@ -244,6 +216,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       summary: 'Walk the latent space between two seeds, latents or images: frames and a GIF',
       tag: 'latent',
       params: nameParams,
+      responses: { 200: { description: 'the walk', schema: interpolationSchema } },
       body: z.object({ from: endpoint, to: endpoint, frames: z.number().int().min(2).max(limits.maxFrames).default(16), method: z.enum(['slerp', 'lerp']).default('slerp'), label: z.string().max(100).optional() }).strict(),
     },
     async ({ params, body }, reply) => work('interpolate', catalog.get(params.name), body, reply),
@@ -256,6 +229,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       summary: "A 2-D PCA map of test images' latents; a point (x, y) decodes as mean + x·axes[0] + y·axes[1]",
       tag: 'latent',
       params: nameParams,
+      responses: { 200: { description: 'the map', schema: latentMapSchema } },
       body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), count: z.number().int().min(10).max(5000).default(1000) }).strict(),
     },
     async ({ params, body }, reply) => work('latent-map', catalog.get(params.name), body, reply),
@@ -274,7 +248,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   );
 
   api.route(
-    { method: 'POST', url: '/api/models/:name/attention', summary: 'Attention weights of every layer and head for a prompt (transformer)', tag: 'text', params: nameParams, body: z.object({ prompt: z.string().min(1).max(4000) }).strict() },
+    { method: 'POST', url: '/api/models/:name/attention', summary: 'Attention weights of every layer and head for a prompt (transformer)', tag: 'text', params: nameParams, body: z.object({ prompt: z.string().min(1).max(4000) }).strict(), responses: { 200: { description: 'the weights', schema: attentionSchema } } },
     async ({ params, body }, reply) => work('attention', catalog.get(params.name), body, reply),
   );
 

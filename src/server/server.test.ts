@@ -15,7 +15,9 @@ import { FeedbackStore } from '../feedback/store.ts';
 import { fails, ok as cli } from '../../test/cli.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { resolveServerOptions, startServer, type StudioServer } from './app.ts';
+import { z } from 'zod';
 import { families } from '../models/registry.ts';
+import { familyInfoSchema, generateResultSchema, healthSchema, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
 
 const shippedModels = fileURLToPath(new URL('../../models/', import.meta.url));
 let server: StudioServer;
@@ -102,6 +104,29 @@ test('GET /api/families: every registered family as it declares itself', async (
   assert.ok(byName.vae.options.some((option: { configKey: string }) => option.configKey === 'latentDim'));
   const gan = await ok('GET', '/api/models/gan-mnist');
   assert.deepEqual(gan['generationFields'], ['seed', 'n', 'label', 'prompt', 'truncation', 'reject']);
+});
+
+test('the answers have the shapes of the HTTP contract the studio compiles against (src/server/api-contract.ts)', async () => {
+  const strict = <T extends z.ZodObject>(schema: T) => schema.strict();
+  healthSchema.parse(await ok('GET', '/api/health'));
+  z.object({ families: z.array(strict(familyInfoSchema)) }).parse(await ok('GET', '/api/families'));
+  const { models } = z.object({ models: z.array(strict(modelSummarySchema)) }).parse(await ok('GET', '/api/models'));
+  // Every field a model description has is in the contract (strict: an unlisted one fails here).
+  for (const model of models) strict(modelInfoSchema).parse(await ok('GET', `/api/models/${model.name}`));
+  const requests: Record<string, Record<string, unknown>> = {
+    'vae-mnist': { n: 2, seed: 1 },
+    'diffusion-mnist': { n: 1, seed: 1, label: '3', steps: 2, trajectory: true },
+    'transformer-kjv': { prompt: 'And', maxTokens: 4, seed: 1 },
+    'music-bach': { bars: 1, seed: 1 },
+    'video-moving-mnist': { n: 1, seed: 1 },
+    'shape-voxels': { n: 1, seed: 1 },
+  };
+  const kinds = [];
+  for (const [name, body] of Object.entries(requests)) {
+    const result = generateResultSchema.parse(await ok('POST', `/api/models/${name}/generate`, body));
+    kinds.push(result.kind);
+  }
+  assert.deepEqual(kinds, ['images', 'images', 'text', 'music', 'clips', 'shapes']);
 });
 
 test('health, the model list and a model description', async () => {

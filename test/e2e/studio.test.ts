@@ -204,6 +204,12 @@ describe('the studio in a browser', { skip: skip ?? false }, () => {
 
   test('a training job streams its loss curve and finishes', async () => {
     await open('#/training');
+    // The form offers every registered family, each with its own built-in datasets.
+    await page.getByTestId('train-family').selectOption('video');
+    assert.deepEqual(await page.getByTestId('train-dataset').locator('option').allTextContents(), ['moving-mnist']);
+    await page.getByTestId('train-family').selectOption('shape');
+    assert.deepEqual(await page.getByTestId('train-dataset').locator('option').allTextContents(), ['shapes']);
+    assert.match((await page.getByTestId('train-family-summary').textContent()) ?? '', /voxel grids/);
     await page.getByTestId('train-family').selectOption('vae');
     await page.getByTestId('train-dataset').selectOption('mnist');
     await page.getByTestId('train-steps').fill('40');

@@ -44,7 +44,7 @@ export function renderDiffusionPlayer(panel: HTMLElement, info: ModelInfo): void
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(go, async () => {
-      const request: GenerateRequest = { seed: Number(seed.input.value), sampler: sampler.value, trajectory: true };
+      const request: GenerateRequest = { seed: Number(seed.input.value), sampler: sampler.value as GenerateRequest['sampler'], trajectory: true };
       const values = { n: n.read(), steps: steps.read(), guidance: info.conditional ? guidance.read() : undefined, label: label.read() };
       for (const [key, value] of Object.entries(values)) if (value !== undefined) (request as Record<string, unknown>)[key] = value;
       frames = [];

@@ -35,7 +35,7 @@ export function imageControls(info: ModelInfo): Controls {
     const guidance = optionalNumber('Guidance', info.conditional ? info.defaultGuidance : undefined, { min: 0, max: 20, step: 0.5, testid: 'guidance', hint: 'Classifier-free guidance scale (conditional models).' });
     elements.push(field('Sampler', sampler), steps.element, guidance.element);
     readers.push((request) => {
-      request.sampler = sampler.value;
+      request.sampler = sampler.value as GenerateRequest['sampler']; // one of the model's own samplers
       const stepCount = steps.read();
       const scale = guidance.read();
       if (stepCount !== undefined) request.steps = stepCount;
