@@ -7,7 +7,7 @@
 // stale code. Without TypeScript (an install that omits devDependencies) nothing is built and the
 // bin keeps running the sources.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,27 +45,9 @@ function prune(dir) {
 }
 prune(dist);
 
-// The compiled server names its worker entries by their source file names
-// (new URL('./generation-worker.ts', import.meta.url)), so dist gets its own worker boot in place of
-// src/server/worker-boot.mjs: a `.ts` entry with a compiled `.js` beside it runs that; any other (a
-// test's TypeScript entry) goes through tsx as in the sources.
+// Worker threads start from a plain .mjs file (tsc does not copy it): it imports the compiled entry.
 mkdirSync(path.join(dist, 'server'), { recursive: true });
-writeFileSync(
-  path.join(dist, 'server', 'worker-boot.mjs'),
-  `// Written by scripts/build.mjs: the compiled twin of src/server/worker-boot.mjs (see there).
-import { existsSync } from 'node:fs';
-import { workerData } from 'node:worker_threads';
-
-const compiled = workerData.entry.replace(/\\.ts$/, '.js');
-if (compiled !== workerData.entry && existsSync(new URL(compiled))) {
-  await import(compiled);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(workerData.entry);
-}
-`,
-);
+copyFileSync(path.join(root, 'src', 'server', 'worker-boot.mjs'), path.join(dist, 'server', 'worker-boot.mjs'));
 const stamp = path.join(dist, '.build-stamp');
 writeFileSync(stamp, 'dist/ holds the build of src/ as it was at this file\'s modification time\n');
 utimesSync(stamp, started, started);

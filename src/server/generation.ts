@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CatalogEntry } from './catalog.ts';
 import { HttpError } from './http-errors.ts';
+import { workerEntry } from './worker-entry.ts';
 import type { WorkMessage, WorkRequest } from './generation-worker.ts';
 
 export interface WorkOptions {
@@ -79,7 +80,7 @@ export class GenerationQueue {
 
   private start(): Promise<void> {
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./generation-worker.ts', import.meta.url).href, cancelled: this.cancelled.buffer, backend: this.backendName },
+      workerData: { entry: workerEntry('generation-worker', import.meta.url).href, cancelled: this.cancelled.buffer, backend: this.backendName },
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {

@@ -20,6 +20,7 @@ import { buildTrainRequest, trainCommandLine, type TrainSettings } from '../trai
 import { getFamily } from '../models/registry.ts';
 import { HttpError } from './http-errors.ts';
 import type { TrainWorkerData, TrainWorkerMessage } from './train-worker.ts';
+import { workerEntry } from './worker-entry.ts';
 
 export type JobState = 'queued' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
 
@@ -298,7 +299,7 @@ export class TrainingJobs {
     const { quiet: _quiet, backend: _backend, ...request } = buildTrainRequest(trainSettings, { command: trainCommandLine(family, trainSettings), quiet: true, backend: '' });
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     const workerData: TrainWorkerData = {
-      entry: (this.options.workerEntry ?? new URL('./train-worker.ts', import.meta.url)).href,
+      entry: (this.options.workerEntry ?? workerEntry('train-worker', import.meta.url)).href,
       family: record.family,
       request,
       maxSteps: this.options.maxTrainingSteps,
