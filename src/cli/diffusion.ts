@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
+import { generationRandom } from '../generate/seeds.ts';
 import * as tf from '../core/tf.ts';
 import { writeGif } from '../io/gif.ts';
 import { imageGrid, readImage, scaleUp, writePng, type ImageData01 } from '../io/image.ts';
@@ -119,7 +119,7 @@ async function openEdit(dir: string, flags: EditFlags, self: Command) {
     steps: flags.steps,
     guidance: flags.guidance,
   };
-  return { model, editing, shape, input, images, options, random: fromSeed(flags.seed).fork(self.name()) };
+  return { model, editing, shape, input, images, options, random: generationRandom(flags.seed, self.name() as 'inpaint' | 'img2img') };
 }
 
 export function inpaintCommand(): Command {

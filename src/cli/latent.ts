@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
+import { generationRandom } from '../generate/seeds.ts';
 import { embed, featureNetDir, loadFeatureNet } from '../metrics/generator-eval.ts';
 import { gatherImages, indicesWithLabel, resolveLabel, takeImages } from '../data/index.ts';
 import { listImageFiles } from '../data/folder.ts';
@@ -204,7 +205,7 @@ function attributeBySamples(model: LoadedModel, latent: LatentModel, dir: string
   const negative = rows.filter((_, i) => predictions[i] !== label);
   if (positive.length < 10) throw new GenloomError('BAD_ARGUMENT', `only ${positive.length} of ${count} samples were classified as "${flags.label}": too few to estimate an attribute`);
   const direction = attributeVector(positive, negative);
-  const seedRandom = fromSeed(flags.seed).fork('sample');
+  const seedRandom = generationRandom(flags.seed, 'sample');
   const originals = Array.from({ length: flags.n }, () => seedRandom.normalArray(latent.latentDim));
   const edited = originals.map((z) => addScaled(z, direction, flags.strength));
   // Two rows: the samples as drawn, then with the attribute added.

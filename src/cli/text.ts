@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
-import { fromSeed } from '../core/random.ts';
+import { generationRandom } from '../generate/seeds.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { plotAttention } from '../io/plot.ts';
 import type { LoadedModel, TextModel } from '../models/family.ts';
@@ -66,7 +66,7 @@ export function generateCommand(): Command {
         const quiet = Boolean(globalOptions(self).quiet);
         if (flags.interactive) await storyLoop(text, settings, flags.seed, flags.prompt ?? '');
         else {
-          const written = generateOnce(text, flags.prompt ?? '', { ...settings, random: fromSeed(flags.seed) }, quiet);
+          const written = generateOnce(text, flags.prompt ?? '', { ...settings, random: generationRandom(flags.seed, 'text') }, quiet);
           if (flags.out) writeFileAtomic(flags.out, `${written}\n`);
         }
       } finally {
@@ -97,7 +97,7 @@ async function storyLoop(text: TextModel, settings: Omit<TextGenerationOptions, 
   process.stderr.write(`genloom: type a line and press Enter; the model continues the story (${text.context}-token context). An empty line lets it go on; Ctrl-D ends.\n`);
   if (opening) process.stdout.write(opening);
   const continueStory = () => {
-    const result = text.generate(story, { ...settings, random: fromSeed(seed).fork('turn', turn++), onText: (chunk) => process.stdout.write(chunk) });
+    const result = text.generate(story, { ...settings, random: generationRandom(seed, 'text').fork('turn', turn++), onText: (chunk) => process.stdout.write(chunk) });
     story += result.text;
     process.stdout.write('\n');
   };

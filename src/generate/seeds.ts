@@ -7,9 +7,10 @@ import { fromSeed, type Random } from '../core/random.ts';
 /**
  * - sample: images, latents, clips and shapes (a VAE's or GAN's latents are its first draws);
  * - compose: music; complete: PixelCNN completions; label: the label a seed picks for a conditional
- *   latent walk; text: the token draws (the seed's root stream, as `genloom generate` always had).
+ *   latent walk; text: the token draws (the seed's root stream, as `genloom generate` always had);
+ *   inpaint, img2img: the noise of an edit.
  */
-export type GenerationStream = 'sample' | 'compose' | 'complete' | 'label' | 'text';
+export type GenerationStream = 'sample' | 'compose' | 'complete' | 'label' | 'text' | 'inpaint' | 'img2img';
 
 export function generationRandom(seed: number, stream: GenerationStream): Random {
   return stream === 'text' ? fromSeed(seed) : fromSeed(seed).fork(stream);
