@@ -4,11 +4,11 @@
  * The browser-safe subset is `genloom/browser` (src/browser.ts).
  *
  * @example
- * import { fromSeed, initEngine, loadModel, writeImageGrid } from 'genloom';
+ * import { generateImages, initEngine, loadModel, writeImagesGrid } from 'genloom';
  *
  * await initEngine();
  * const model = loadModel('models/vae-mnist');
- * writeImageGrid('digits.png', model.sampleImages!(16, fromSeed(3).fork('sample')));
+ * writeImagesGrid('digits.png', generateImages(model, { seed: 3, n: 16 }).images); // = genloom sample --n 16 --seed 3
  * model.dispose();
  */
 
@@ -18,8 +18,10 @@ export { fromSeed, Random } from './core/random.ts';
 export { GenloomError, type GenloomErrorCode } from './core/errors.ts';
 export * as tf from './core/tf.ts';
 
-// Train: the model families and the contract they share (getFamily('vae').train(request)).
-export { families, getFamily } from './models/registry.ts';
+// Train: the model families and the contract they share (getFamily('vae').train(buildTrainRequest(…))).
+export { families, getFamily, capabilitiesOf, describeFamily } from './models/registry.ts';
+export { buildTrainRequest, trainCommandLine, trainSettingRanges, type TrainSettings } from './train/train-settings.ts';
+export type { Capability, Modality, SamplingDeclaration, PreferencePair, PreferenceFinetuneRequest } from './models/family.ts';
 export type { FamilyDefinition, FamilyOption, TrainRequest, TrainSummary } from './models/family.ts';
 export type { LoadedModel, SampleOptions, EvaluateOptions, LatentModel, ImageEditing, ImageCompletion, ImageClassifier } from './models/family.ts';
 export type { TextModel, MusicModel, VideoModel, Clip, ShapeModel, VoxelGrid } from './models/family.ts';
@@ -27,10 +29,24 @@ export type { TextModel, MusicModel, VideoModel, Clip, ShapeModel, VoxelGrid } f
 // Latent space: paths between latents, attribute directions, maps.
 export { lerp, slerp, interpolate, encodeMeans, decodeRows, meanRow, attributeVector, addScaled, normalQuantile, manifoldLatents, type InterpolationMethod } from './latent/latent.ts';
 export { project2d, projectionMethods, type ProjectionMethod } from './latent/projection.ts';
+export { latentMap, labelAttributeVectors, type LatentMap } from './latent/latent-map.ts';
 
-// Generate: load any model directory, sample, write images.
+// Generate: load any model directory; one request type per modality (the CLI and the server call
+// the same functions), checked against the model, seeded, with progress and cancellation.
 export { loadModel } from './models/registry.ts';
-export { tensorToImages, imagesToTensor, writeImageGrid } from './io/tensor-image.ts';
+export {
+  generate, generateImages, completeImages, generateText, composeMusic, generateClips, generateShapes,
+  musicFiles, clipFiles, checkGenerationFields, generationFieldsOf, modalityFields, requestDefaults, generationRandom, latentsForSeed,
+  resolveCondition, resolveModelLabel, resolveStyle, clipDigits, shapeLabels, imageLabels,
+} from './generate/index.ts';
+export type {
+  GenerationRequest, GenerationResult, GenerationOptions, ImageRequest, GeneratedImages, CompletionRequest, CompletedImages, TextRequest, GeneratedText,
+  MusicRequest, ComposedMusic, ClipRequest, GeneratedClips, ShapeRequest, GeneratedShapes, Condition, GenerationStream,
+} from './generate/index.ts';
+export { asFlag, asJsonField } from './core/errors.ts';
+export { encodeObj, encodePly, readMesh, writeMeshFiles, type Mesh } from './shapes/mesh.ts';
+export { encodeMidi, readMidi, type Note } from './music/midi.ts';
+export { tensorToImages, imagesToTensor, writeImageGrid, writeImagesGrid } from './io/tensor-image.ts';
 export { encodePng, writePng, readImage, imageGrid, scaleUp, type ImageData01, type GridOptions } from './io/image.ts';
 
 // Evaluate: model.evaluate(options) per family; the image metrics on a classifier's features.

@@ -11,8 +11,14 @@ import { capabilities, modalities } from '../models/capabilities.ts';
 export const capabilitySchema = z.enum(capabilities);
 export type Capability = z.infer<typeof capabilitySchema>;
 
-const seed = z.number().int().min(0).max(2 ** 31 - 1);
+/** A generation seed: what the studio's seed boxes and the CLI's --seed take. */
+export const seedSchema = z.number().int().min(0).max(2 ** 31 - 1);
+const seed = seedSchema;
 const base64 = z.string();
+/** An uploaded image: base64 PNG or JPEG, any size (the server fits it to the model), at most 8 MB of text. */
+export const base64ImageSchema = z.string().min(8).max(8_000_000);
+/** The :name of the model routes. */
+export const modelNameParams = z.object({ name: z.string().max(128) });
 
 // ---- models and families -------------------------------------------------------------------
 
@@ -116,7 +122,7 @@ export type GenerateRequest = z.input<ReturnType<typeof generateRequestSchema>>;
 export function completeRequestSchema(limits: Pick<RequestLimits, 'maxImages'>) {
   return z
     .object({
-      png: z.string().min(8).max(8_000_000),
+      png: base64ImageSchema,
       rows: z.number().int().min(1).max(4096).optional(),
       n: z.number().int().min(1).max(Math.min(16, limits.maxImages)).default(4),
       seed: seed.optional(),

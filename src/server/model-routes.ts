@@ -12,20 +12,21 @@ import { z } from 'zod';
 import { requestDefaults } from '../generate/fields.ts';
 import { describeFamily, families } from '../models/registry.ts';
 import { genloomVersion } from '../version.ts';
-import { completeRequestSchema, completionResultSchema, familyInfoSchema, generateResultSchema, generateRequestSchema, healthSchema, interpolationSchema, latentMapSchema, attentionSchema, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
+import { completeRequestSchema, completionResultSchema, familyInfoSchema, generateResultSchema, generateRequestSchema, healthSchema, modelNameParams, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
 import { summaryOf, type CatalogEntry } from './catalog.ts';
 import type { ServerContext } from './context.ts';
 import { GenerationQueue } from './generation.ts';
 import { describeError, HttpError } from './http-errors.ts';
+import { registerLatentRoutes } from './latent-routes.ts';
 import { SampleCache, type RememberedSample } from './samples.ts';
 import { openEventStream } from './sse.ts';
 
 const servedFiles = ['config.json', 'model.safetensors', 'tokenizer.json', 'samples.png', 'loss.png'] as const;
 const contentTypes: Record<string, string> = { json: 'application/json', safetensors: 'application/octet-stream', png: 'image/png' };
 
-const nameParams = z.object({ name: z.string().max(128) });
-const seed = z.number().int().min(0).max(2 ** 31 - 1);
-const base64Png = z.string().min(8).max(8_000_000);
+
+/** Runs a worker operation for a request, cancelled if the client goes away first. */
+export type RunOperation = (operation: Parameters<GenerationQueue['run']>[0], entry: CatalogEntry, body: unknown, reply: FastifyReply, onEvent?: (event: string, data: unknown) => void) => Promise<unknown>;
 
 export interface ModelRoutes {
   generation: GenerationQueue;
@@ -44,7 +45,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   context.onClose(() => generation.close());
 
   /** Runs an operation for a request, cancelling it if the client goes away first. */
-  const work = (operation: Parameters<GenerationQueue['run']>[0], entry: CatalogEntry, body: unknown, reply: FastifyReply, onEvent?: (event: string, data: unknown) => void) => {
+  const work: RunOperation = (operation: Parameters<GenerationQueue['run']>[0], entry: CatalogEntry, body: unknown, reply: FastifyReply, onEvent?: (event: string, data: unknown) => void) => {
     const controller = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
@@ -95,7 +96,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     models: catalog.list().map(summaryOf),
   }));
 
-  api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: nameParams, responses: { 200: { description: 'the model', schema: modelInfoSchema } } }, async ({ params }, reply) => {
+  api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: modelNameParams, responses: { 200: { description: 'the model', schema: modelInfoSchema } } }, async ({ params }, reply) => {
     const entry = catalog.get(params.name);
     const described = (await work('describe', entry, {}, reply)) as Record<string, unknown>;
     return {
@@ -139,7 +140,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       url: '/api/models/:name/generate',
       summary: 'Generate with any family: images (VAE, GAN, diffusion, PixelCNN), text (transformer), music, clips (video: GIF, MP4, frame strip) or 3-D shapes (mesh, OBJ, PLY, preview); `stream: true` answers with Server-Sent Events (progress, step, token, then result or error)',
       tag: 'generate',
-      params: nameParams,
+      params: modelNameParams,
       body: generateBody,
       responses: { 200: { description: 'the result (JSON), or with stream: true an event stream', contentType: 'application/json', schema: generateResultSchema } },
     },
@@ -162,7 +163,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       url: '/api/models/:name/complete',
       summary: 'Complete an image (base64 PNG or JPEG, fitted to the model) from its top `rows` rows, `n` times (PixelCNN); `stream: true` answers with Server-Sent Events (progress, then result or error)',
       tag: 'generate',
-      params: nameParams,
+      params: modelNameParams,
       body: completeRequestSchema(limits),
       responses: { 200: { description: 'the kept input and the completions (JSON), or with stream: true an event stream', contentType: 'application/json', schema: completionResultSchema } },
     },
@@ -182,80 +183,12 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     },
   );
 
-  api.route(
-    {
-      method: 'POST',
-      url: '/api/models/:name/decode',
-      summary: 'Decode latent vectors into images (VAE, GAN)',
-      tag: 'latent',
-      params: nameParams,
-      body: z.object({ z: z.array(z.array(z.number().finite()).min(1).max(4096)).min(1).max(limits.maxImages), label: z.string().max(100).optional() }).strict(),
-    },
-    async ({ params, body }, reply) => {
-      const entry = catalog.get(params.name);
-      const result = (await work('decode', entry, body, reply)) as { images: { png: string }[] };
-      return { images: result.images.map((image, i) => ({ ...image, sampleKey: rememberPng(explorations, entry, 0, { z: body.z[i], ...(body.label ? { label: body.label } : {}) }, image.png) })) };
-    },
-  );
-
-  api.route(
-    { method: 'POST', url: '/api/models/:name/latent', summary: 'The latents generate draws for a seed (to start the sliders from a sample)', tag: 'latent', params: nameParams, body: z.object({ seed, n: z.number().int().min(1).max(limits.maxImages).default(1), truncation: z.number().gt(0).max(1).optional() }).strict() },
-    async ({ params, body }, reply) => work('latent', catalog.get(params.name), body, reply),
-  );
-
-  api.route(
-    { method: 'POST', url: '/api/models/:name/encode', summary: 'Encode an image (base64 PNG or JPEG) to its posterior mean (VAE)', tag: 'latent', params: nameParams, body: z.object({ png: base64Png }).strict() },
-    async ({ params, body }, reply) => work('encode', catalog.get(params.name), body, reply),
-  );
-
-  const endpoint = z.union([z.object({ seed }).strict(), z.object({ z: z.array(z.number().finite()).min(1).max(4096) }).strict(), z.object({ png: base64Png }).strict()]);
-  api.route(
-    {
-      method: 'POST',
-      url: '/api/models/:name/interpolate',
-      summary: 'Walk the latent space between two seeds, latents or images: frames and a GIF',
-      tag: 'latent',
-      params: nameParams,
-      responses: { 200: { description: 'the walk', schema: interpolationSchema } },
-      body: z.object({ from: endpoint, to: endpoint, frames: z.number().int().min(2).max(limits.maxFrames).default(16), method: z.enum(['slerp', 'lerp']).default('slerp'), label: z.string().max(100).optional() }).strict(),
-    },
-    async ({ params, body }, reply) => work('interpolate', catalog.get(params.name), body, reply),
-  );
-
-  api.route(
-    {
-      method: 'POST',
-      url: '/api/models/:name/latent-map',
-      summary: "A 2-D PCA map of test images' latents; a point (x, y) decodes as mean + x·axes[0] + y·axes[1]",
-      tag: 'latent',
-      params: nameParams,
-      responses: { 200: { description: 'the map', schema: latentMapSchema } },
-      body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), count: z.number().int().min(10).max(5000).default(1000) }).strict(),
-    },
-    async ({ params, body }, reply) => work('latent-map', catalog.get(params.name), body, reply),
-  );
-
-  api.route(
-    {
-      method: 'POST',
-      url: '/api/models/:name/attributes',
-      summary: 'Attribute vectors, one per label: mean latent of that label minus that of the rest (VAE)',
-      tag: 'latent',
-      params: nameParams,
-      body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), perLabel: z.number().int().min(10).max(2000).default(300) }).strict(),
-    },
-    async ({ params, body }, reply) => work('attributes', catalog.get(params.name), body, reply),
-  );
-
-  api.route(
-    { method: 'POST', url: '/api/models/:name/attention', summary: 'Attention weights of every layer and head for a prompt (transformer)', tag: 'text', params: nameParams, body: z.object({ prompt: z.string().min(1).max(4000) }).strict(), responses: { 200: { description: 'the weights', schema: attentionSchema } } },
-    async ({ params, body }, reply) => work('attention', catalog.get(params.name), body, reply),
-  );
+  registerLatentRoutes({ api, catalog, limits, work, explorations });
 
   return { generation, samples: [samples, explorations] };
 }
 
-function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {
+export function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {
   return samples.remember({ model: entry.name, dir: entry.dir, family: entry.family, version: entry.version, seed, settings, file: { bytes: Buffer.from(png, 'base64'), extension: 'png' } });
 }
 
