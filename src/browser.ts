@@ -24,3 +24,7 @@ export type { TextModel, MusicModel, VideoModel, Clip, ShapeModel, VoxelGrid } f
 // Checkpoints as bytes: config.json and model.safetensors fetched rather than read from disk.
 export { parseManifest, checkpointFormat, checkpointFormatVersion, type CheckpointManifest } from './io/checkpoint-format.ts';
 export { decodeSafetensors, encodeSafetensors, type SafetensorsDtype, type SafetensorsFile, type StoredTensor } from './io/safetensors-format.ts';
+
+// Models from their files' bytes: the same builders loadModel uses (the families with 'in-browser').
+export { buildModelFromBytes, builderFor, modelBuilders, type ModelFileBytes } from './models/builders.ts';
+export { companionFiles, type BuiltModel, type CompanionTexts, type ModelBuilder } from './models/builder.ts';

@@ -34,8 +34,6 @@ test('src/server imports nothing from src/cli', () => {
 
 // Commands that are about one family by nature: importing GPT-2 weights, DPO (text preferences).
 const familySpecificCommands = new Set(['src/cli/import.ts']);
-// The in-browser runner still has its own loaders for four families (issue 21, part 3: one registry for Node and the browser).
-const notYetThroughTheRegistry = (file: string) => file.startsWith('web/src/local/');
 
 test('no family name is matched as a string in the server, the studio or the generic CLI commands', () => {
   const names = Object.keys(families).join('|');
@@ -44,7 +42,7 @@ test('no family name is matched as a string in the server, the studio or the gen
   // per-family table (vae: ['images', …]).
   const aboutFamilies = new RegExp(`family.*['"\`](${names})['"\`]|['"\`](${names})['"\`].*family`, 'i');
   const tableKey = new RegExp(`^\\s*['"]?(${names})['"]?\\s*:\\s*[\\[{]`);
-  const shells = [...sources('src/server'), ...sources('src/cli'), ...sources('web/src')].filter((file) => !familySpecificCommands.has(file) && !notYetThroughTheRegistry(file));
+  const shells = [...sources('src/server'), ...sources('src/cli'), ...sources('web/src')].filter((file) => !familySpecificCommands.has(file));
   const found = shells.flatMap((file) => [...matches(file, aboutFamilies), ...matches(file, tableKey)]);
   assert.deepEqual(found, []);
 });

@@ -10,6 +10,7 @@ import type { TextGenerationOptions, TextGenerationResult } from './transformer/
 import type { TokenSamplingOptions } from '../sampling/token-sampling.ts';
 import type { Note } from '../music/midi.ts';
 import type { Capability, Modality } from './capabilities.ts';
+import type { ModelBuilder } from './builder.ts';
 
 /** A family-specific `train` flag, mapped onto a config key. */
 export interface FamilyOption {
@@ -170,6 +171,8 @@ export interface TextModel {
   context: number;
   /** Continues `prompt`; text streams through options.onText as it is made. */
   generate(prompt: string, options: TextGenerationOptions): TextGenerationResult;
+  /** The same, with `between()` awaited after every token (a page paints, a stop request is seen); options.signal ends it. */
+  generateAsync(prompt: string, options: TextGenerationOptions, between?: () => Promise<void>): Promise<TextGenerationResult>;
   /** Attention probabilities for `prompt` (cut to the context): per layer, per head, a [T, T] row-major matrix. */
   attention(prompt: string): { tokens: string[]; layers: Float32Array[][] };
 }
@@ -264,5 +267,11 @@ export interface FamilyDefinition {
   presets: string[];
   options: FamilyOption[];
   train(request: TrainRequest): Promise<TrainSummary>;
+  /**
+   * Builds a model from its config and weights without Node APIs: families with the 'in-browser'
+   * capability have one, and the studio runs it (builders.ts lists the same objects).
+   */
+  build?: ModelBuilder;
+  /** Reads a model folder (through `build`, where the family has one) and adds what needs files. */
   load(dir: string, manifest: CheckpointManifest): LoadedModel;
 }

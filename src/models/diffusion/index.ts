@@ -7,15 +7,14 @@ import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, gatherLabels } from '../../data/index.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
-import { assignStored } from '../../core/params.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
-import * as tf from '../../core/tf.ts';
-import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
+import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
-import { Diffusion, diffusionSampling, toImages, type DiffusionBatch, type DiffusionSampleOptions } from './diffusion.ts';
+import { Diffusion, diffusionSampling, type DiffusionBatch } from './diffusion.ts';
+import { buildDiffusion, diffusionBuilder, diffusionOptions } from './build.ts';
 import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
@@ -60,29 +59,12 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
 }
 
 function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = parseDiffusionConfig(manifest.config);
-  const model = new Diffusion(config, fromSeed(0));
   const { weights } = loadCheckpoint(dir, { expectFamily: 'diffusion' });
-  if (!weights.has('in.weight') && weights.has('ema.in.weight')) {
-    // A shipped model keeps only the averaged weights that sampling uses (scripts/ship-model.ts).
-    const averaged = new Map([...weights].map(([name, tensor]) => [name.replace(/^ema\./, ''), tensor]));
-    assignStored(model.averaged.params, averaged, join(dir, 'model.safetensors'));
-    for (const [name, variable] of Object.entries(model.unet.params)) variable.assign(model.averaged.params[name]!);
-  } else {
-    assignStored(model.params, weights, join(dir, 'model.safetensors'));
-  }
+  const { model: built, network: model } = buildDiffusion(manifest, weights, join(dir, 'model.safetensors'));
+  const config = model.config;
   const training = manifest.training as Record<string, unknown>;
   return {
-    family: 'diffusion',
-    manifest,
-    imageShape: [config.imageHeight, config.imageWidth, config.channels],
-    labelNames: training['labelNames'] as string[] | undefined,
-    conditional: model.conditional,
-    sampleImages: (count, random, options = {}) => model.sample(count, random, diffusionOptions(options)),
-    editing: {
-      img2img: (images, strength, random, options = {}) => model.img2img(images, strength, random, diffusionOptions(options)),
-      inpaint: (images, mask, random, options = {}) => model.inpaint(images, mask, random, diffusionOptions(options)),
-    },
+    ...built,
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
       const sampling = diffusionOptions({ sampler: options.sampler, steps: options.steps, guidance: options.guidance });
@@ -105,19 +87,6 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
         ),
       };
     },
-    dispose: () => model.dispose(),
-  };
-}
-
-/** The family-neutral sample options as the diffusion model takes them (trajectory frames as images). */
-function diffusionOptions(options: SampleOptions): DiffusionSampleOptions {
-  const onStep = options.onStep;
-  return {
-    labels: options.labels,
-    sampler: options.sampler,
-    steps: options.steps,
-    guidance: options.guidance,
-    onStep: onStep && ((index, t, x, x0) => tf.tidy(() => onStep(index, t, toImages(x), toImages(x0)))),
   };
 }
 
@@ -143,5 +112,6 @@ export const diffusionFamily: FamilyDefinition = {
     { flags: '--label-dropout <p>', description: 'share of labels replaced by "none" while training (classifier-free guidance)', configKey: 'labelDropout', parse: Number },
   ],
   train: trainDiffusion,
+  build: diffusionBuilder,
   load: loadDiffusion,
 };

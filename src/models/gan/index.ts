@@ -3,20 +3,19 @@
  * discriminator rejection, walk the latent space, and evaluate with the image metrics.
  */
 import { join } from 'node:path';
-import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
-import { fromSeed, type Random } from '../../core/random.ts';
+import { fromSeed } from '../../core/random.ts';
 import { gatherImages, gatherLabels } from '../../data/index.ts';
-import type { CheckpointManifest } from '../../io/checkpoint.ts';
+import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { evaluateForEval } from '../../metrics/generator-eval.ts';
 import { train } from '../../train/trainer.ts';
-import type { FamilyDefinition, LoadedModel, SampleOptions, TrainRequest, TrainSummary } from '../family.ts';
-import { conditionalClasses, loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
+import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
+import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
-import { Gan, toUnit, type GanBatch } from './gan.ts';
+import { Gan, type GanBatch } from './gan.ts';
+import { buildGan, ganBuilder } from './build.ts';
 import { createCollapseMonitor } from './monitor.ts';
-import { rejectionSample } from './rejection.ts';
 import { builtinDatasets } from '../../data/builtin.ts';
 
 async function trainGan(request: TrainRequest): Promise<TrainSummary> {
@@ -63,53 +62,13 @@ async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   }
 }
 
-/** Samples with a label per image, truncation and optional discriminator rejection. */
-function sampleGan(gan: Gan, count: number, random: Random, options: SampleOptions): tf.Tensor4D {
-  const truncation = options.truncation ?? 1;
-  if (!(truncation > 0 && truncation <= 1)) throw new GenloomError('BAD_ARGUMENT', `truncation must be in (0, 1] (got ${truncation})`);
-  const labels = gan.conditional ? gan.labels(count, random.fork('labels'), options.labels) : undefined;
-  if (!options.reject) return gan.sample(count, random, { labels, truncation });
-  const [height, width, channels] = [gan.config.imageHeight, gan.config.imageWidth, gan.config.channels];
-  const size = height * width * channels;
-  const out = new Float32Array(count * size);
-  let batch: Float32Array = new Float32Array(0);
-  rejectionSample(
-    count,
-    random.fork('reject'),
-    (slots, proposalRandom) => {
-      const slotLabels = labels ? Int32Array.from(slots, (slot) => labels[slot]!) : undefined;
-      const images = gan.sample(slots.length, proposalRandom, { labels: slotLabels, truncation });
-      const logits = tf.tidy(() => gan.discriminate(tf.sub(tf.mul(images, 2), 1) as tf.Tensor4D, slotLabels ? tf.tensor1d(slotLabels, 'int32') : null));
-      batch = images.dataSync() as Float32Array;
-      const values = logits.dataSync() as Float32Array;
-      tf.dispose([images, logits]);
-      return { logits: values };
-    },
-    (slot, candidate) => out.set(batch.subarray(candidate * size, (candidate + 1) * size), slot * size),
-  );
-  return tf.tensor4d(out, [count, height, width, channels]);
-}
-
 function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = parseGanConfig(manifest.config);
-  const gan = new Gan(config, fromSeed(0));
-  loadWeights(dir, 'gan', gan.params);
+  const { weights } = loadCheckpoint(dir, { expectFamily: 'gan' });
+  const { model, network: gan } = buildGan(manifest, weights, join(dir, 'model.safetensors'));
+  const config = gan.config;
   const training = manifest.training as Record<string, unknown>;
   return {
-    family: 'gan',
-    manifest,
-    imageShape: [config.imageHeight, config.imageWidth, config.channels],
-    labelNames: training['labelNames'] as string[] | undefined,
-    conditional: gan.conditional,
-    sampleImages: (count, random, options = {}) => sampleGan(gan, count, random, options),
-    latent: {
-      latentDim: config.latentDim,
-      conditionDim: config.classes,
-      decode: (z, condition) => {
-        if (gan.conditional && !condition) throw new GenloomError('BAD_ARGUMENT', 'this GAN is conditional: give a label');
-        return tf.tidy(() => toUnit(gan.generate(z, condition ?? null, true)));
-      },
-    },
+    ...model,
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
       const truncation = options.truncation ?? 1;
@@ -131,7 +90,6 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
         ),
       };
     },
-    dispose: () => gan.dispose(),
   };
 }
 
@@ -153,5 +111,6 @@ export const ganFamily: FamilyDefinition = {
     { flags: '--d-lr-ratio <r>', description: 'discriminator learning rate ÷ generator learning rate (TTUR; default 2)', configKey: 'discriminatorLearningRateRatio', parse: Number },
   ],
   train: trainGan,
+  build: ganBuilder,
   load: loadGan,
 };

@@ -86,6 +86,8 @@ export interface TextGenerationOptions extends TokenSamplingOptions {
   useCache?: boolean;
   /** Receives the text as it is made, in order; joined, the chunks are the result's text. */
   onText?(text: string): void;
+  /** Ends generation before the next token once aborted (the result is the text so far). */
+  signal?: AbortSignal;
 }
 
 export interface TextGenerationResult {
@@ -95,13 +97,55 @@ export interface TextGenerationResult {
   promptTokens: number;
   /** Prompt tokens dropped because the prompt was longer than the context. */
   droppedPromptTokens: number;
-  stoppedBy: 'max-tokens' | 'stop';
+  stoppedBy: 'max-tokens' | 'stop' | 'aborted';
   seconds: number;
 }
 
 export const maxGenerationTokens = 100_000;
 
+/**
+ * Continues `prompt` token by token, all at once (the CLI, the server).
+ *
+ * @example
+ * const { text } = generateText(gpt, tokenizer, 'And God said', { maxTokens: 40, stop: [], random: fromSeed(1), temperature: 0.8, topK: 0, topP: 1, repetitionPenalty: 1 });
+ */
 export function generateText(model: Gpt, tokenizer: Tokenizer, prompt: string, options: TextGenerationOptions): TextGenerationResult {
+  const tokens = tokenLoop(model, tokenizer, prompt, options);
+  let step = tokens.next();
+  while (!step.done) step = tokens.next();
+  return step.value;
+}
+
+/**
+ * generateText with `between()` awaited after every token, so a page (or a worker) can paint the
+ * text and see a stop request while it is made; `options.signal` ends it early. The same draws as
+ * generateText, so the same seed gives the same text.
+ *
+ * @example
+ * const stop = new AbortController();
+ * const result = await generateTextAsync(gpt, tokenizer, 'And', { ...options, signal: stop.signal, onText: show }, () => new Promise((resolve) => setTimeout(resolve)));
+ */
+export async function generateTextAsync(model: Gpt, tokenizer: Tokenizer, prompt: string, options: TextGenerationOptions, between?: () => Promise<void>): Promise<TextGenerationResult> {
+  const tokens = tokenLoop(model, tokenizer, prompt, options);
+  let step = tokens.next();
+  try {
+    while (!step.done) {
+      if (between) await between();
+      step = tokens.next();
+    }
+  } finally {
+    // A failed `between` ends the loop: returning runs its cleanup (the KV cache is freed).
+    if (!step.done) tokens.return(undefined as never);
+  }
+  return step.value;
+}
+
+/**
+ * The token loop, written once: it yields after every token and returns the result; generateText
+ * drives it straight through, generateTextAsync awaits between tokens. Token i is drawn from
+ * options.random.fork('token', i), whoever drives the loop.
+ */
+function* tokenLoop(model: Gpt, tokenizer: Tokenizer, prompt: string, options: TextGenerationOptions): Generator<void, TextGenerationResult, void> {
   validateTokenSampling(options);
   if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1 || options.maxTokens > maxGenerationTokens) {
     throw new GenloomError('BAD_ARGUMENT', `max tokens must be a whole number from 1 to ${maxGenerationTokens}, got ${options.maxTokens}`);
@@ -120,6 +164,10 @@ export function generateText(model: Gpt, tokenizer: Tokenizer, prompt: string, o
     // Kept as the text grows, so the repetition penalty never rescans the whole history.
     const seen = new Set<number>(promptIds);
     for (let i = 0; i < options.maxTokens; i++) {
+      if (options.signal?.aborted) {
+        stoppedBy = 'aborted';
+        break;
+      }
       const logits = window.nextLogits();
       const token = drawToken(nextTokenProbabilities(logits, seen, options), options.random.fork('token', i));
       tokens.push(token);
@@ -129,8 +177,9 @@ export function generateText(model: Gpt, tokenizer: Tokenizer, prompt: string, o
         stoppedBy = 'stop';
         break;
       }
+      yield;
     }
-    if (stoppedBy === 'max-tokens') output.finish(decoder.decode());
+    if (stoppedBy !== 'stop') output.finish(decoder.decode());
     return { text: output.text, tokens, promptTokens: promptIds.length, droppedPromptTokens, stoppedBy, seconds: (performance.now() - started) / 1000 };
   } finally {
     window.dispose();

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
-import { assignStored } from '../../core/params.ts';
 import { builtinTextDatasets, characterCount, characterTokenizer, encodeText, evaluationWindows, gatherWindows, loadTextCorpus, requireEnoughTokens, tokenizeCorpus, windowBatch, windowCount, type TokenIds } from '../../data/text-dataset.ts';
 import { writeFileAtomic, makeDirectories } from '../../io/atomic.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
@@ -19,6 +18,7 @@ import { parseIntegerFlag, previousRun, runControls, runLength, runManifest, tak
 import { parseTransformerConfig, transformerPresets, type TransformerConfig } from './config.ts';
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';
+import { buildTransformer, textModelOf, transformerBuilder } from './build.ts';
 
 /** Training settings that are not part of the model's shape (kept out of its config). */
 interface TextTrainingSettings {
@@ -157,29 +157,19 @@ function meanLoss(model: Gpt, ids: TokenIds, windows: { start: number; length: n
 }
 
 function loadTransformer(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = parseTransformerConfig(manifest.config);
   const tokenizer = readTokenizer(dir);
-  if (tokenizer.vocabularySize !== config.vocabularySize) {
-    throw new GenloomError('SHAPE_MISMATCH', `${dir}: the tokenizer has ${tokenizer.vocabularySize} tokens but the model was built for ${config.vocabularySize}`);
-  }
-  const model = new Gpt(config, fromSeed(0));
   const { weights } = loadCheckpoint(dir, { expectFamily: 'transformer' });
-  assignStored(model.params, weights, join(dir, 'model.safetensors'));
-  return wrapGpt(model, tokenizer, manifest);
+  const { network } = buildTransformer(manifest, weights, join(dir, 'model.safetensors'), tokenizer);
+  return wrapGpt(network, tokenizer, manifest);
 }
 
-/** The family-neutral face of a GPT and its tokenizer (also used by `import gpt2`). */
+/** The family-neutral face of a GPT and its tokenizer, with evaluation (also used by `import gpt2`). */
 export function wrapGpt(model: Gpt, tokenizer: Tokenizer, manifest: CheckpointManifest): LoadedModel {
   const config = model.config;
   return {
     family: 'transformer',
     manifest,
-    text: {
-      tokenizer,
-      context: config.context,
-      generate: (prompt, options) => generateText(model, tokenizer, prompt, options),
-      attention: (prompt) => attentionMaps(model, tokenizer, prompt),
-    },
+    text: textModelOf(model, tokenizer),
     async evaluate(options) {
       const training = manifest.training as Record<string, unknown>;
       const spec = options.dataset ?? (training['dataset'] as string | undefined);
@@ -225,26 +215,6 @@ function round(value: number): number {
   return Number(value.toFixed(4));
 }
 
-function attentionMaps(model: Gpt, tokenizer: Tokenizer, prompt: string): { tokens: string[]; layers: Float32Array[][] } {
-  if (prompt.length === 0) throw new GenloomError('BAD_ARGUMENT', 'give a prompt to show the attention of');
-  let ids = tokenizer.encode(prompt);
-  if (ids.length > model.config.context) ids = ids.subarray(ids.length - model.config.context);
-  const captured: tf.Tensor4D[] = [];
-  try {
-    tf.tidy(() => {
-      model.forward(tf.tensor2d(ids, [1, ids.length], 'int32'), { attention: captured });
-    });
-    const layers = captured.map((probabilities) => {
-      const values = probabilities.dataSync() as Float32Array;
-      const [, heads, length] = probabilities.shape;
-      return Array.from({ length: heads }, (_, head) => values.slice(head * length * length, (head + 1) * length * length));
-    });
-    return { tokens: Array.from(ids, (id) => tokenizer.decode([id])), layers };
-  } finally {
-    tf.dispose(captured);
-  }
-}
-
 export const transformerFamily: FamilyDefinition = {
   name: 'transformer',
   summary: 'decoder-only transformer (GPT) language model: trained on text with a char or BPE tokenizer; generates text from a prompt',
@@ -269,6 +239,7 @@ export const transformerFamily: FamilyDefinition = {
     { flags: '--validation-windows <n>', description: 'validation windows scored at each checkpoint (default 64)', configKey: 'validationWindows', parse: parseIntegerFlag },
   ],
   train: trainTransformer,
+  build: transformerBuilder,
   load: loadTransformer,
 };
 

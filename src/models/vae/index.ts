@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
-import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
-import type { CheckpointManifest } from '../../io/checkpoint.ts';
+import { parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
+import { loadCheckpoint, type CheckpointManifest } from '../../io/checkpoint.ts';
 import { writeImageGrid } from '../../io/tensor-image.ts';
 import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
@@ -14,6 +14,7 @@ import { parseVaeConfig, vaePresets } from './config.ts';
 import { evaluateVae } from './evaluate.ts';
 import { sampleQuality } from '../../metrics/generator-eval.ts';
 import { Vae } from './vae.ts';
+import { buildVae, vaeBuilder } from './build.ts';
 import { builtinDatasets } from '../../data/builtin.ts';
 
 const toNumber = (value: string) => Number(value);
@@ -45,21 +46,12 @@ async function trainVae(request: TrainRequest): Promise<TrainSummary> {
 }
 
 function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = parseVaeConfig(manifest.config);
-  const vae = new Vae(config, fromSeed(0));
-  loadWeights(dir, 'vae', vae.params);
+  const { weights } = loadCheckpoint(dir, { expectFamily: 'vae' });
+  const { model, network: vae } = buildVae(manifest, weights, join(dir, 'model.safetensors'));
+  const config = vae.config;
   const training = manifest.training as Record<string, unknown>;
   return {
-    family: 'vae',
-    manifest,
-    imageShape: [config.imageHeight, config.imageWidth, config.channels],
-    labelNames: training['labelNames'] as string[] | undefined,
-    sampleImages: (count, random) => vae.sample(count, random),
-    latent: {
-      latentDim: vae.latentDim,
-      encode: (images) => vae.encode(images),
-      decode: (z) => vae.decode(z),
-    },
+    ...model,
     async evaluate(options) {
       const spec = options.dataset ?? (training['dataset'] as string);
       const test = loadImageDataset(spec, { split: 'test', height: config.imageHeight, width: config.imageWidth, channels: config.channels });
@@ -80,7 +72,6 @@ function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
         ...sampleQuality(spec, options, (count, _labels, random) => vae.sample(count, random), [config.imageHeight, config.imageWidth, config.channels]),
       };
     },
-    dispose: () => vae.dispose(),
   };
 }
 
@@ -101,5 +92,6 @@ export const vaeFamily: FamilyDefinition = {
     { flags: '--hidden-units <n>', description: 'units of the dense hidden layer', configKey: 'hiddenUnits', parse: parseIntegerFlag },
   ],
   train: trainVae,
+  build: vaeBuilder,
   load: loadVae,
 };

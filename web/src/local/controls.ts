@@ -1,8 +1,9 @@
 /**
- * The controls and the Generate action of a model loaded in the page, per family: seed and count
- * for every image model, label and truncation for the GAN, label or prompt, sampler, steps and
- * guidance (with the denoising steps to scrub through) for diffusion, and for the transformer a
- * prompt and sampling settings with the text streaming in token by token.
+ * The controls and the Generate action of a model loaded in the page, from what the model offers:
+ * seed and count for every image model; a label or a prompt for conditional ones; truncation where
+ * the model takes it (a GAN); sampler, steps and guidance, with the denoising steps to scrub
+ * through, for models with samplers (diffusion); and for text models a prompt and sampling settings
+ * with the text streaming in token by token.
  */
 import { announce, busy, checkbox, field, h, numberInput, readNumber, seedControl, select } from '../dom.ts';
 import { framePlayer } from '../ui/frame-player.ts';
@@ -20,6 +21,8 @@ export interface ControlsContext {
   backend(): string;
   /** False once the page has left the document (a running text generation then stops). */
   attached(): boolean;
+  /** The generation fields the model takes, as the server declares them (truncation, sampler, …). */
+  fields: readonly string[];
 }
 
 export interface FamilyControls {
@@ -50,16 +53,17 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
   const seed = seedControl('local-seed');
   const count = numberInput(16, { min: 1, max: 64, testid: 'local-count' });
   const labels = model.conditional && model.labelNames ? select([randomLabel, ...model.labelNames], randomLabel, 'local-label') : null;
-  const truncation = model.family === 'gan' ? numberInput(1, { min: 0.05, max: 1, step: 0.05, testid: 'local-truncation' }) : null;
-  const diffusion = model.family === 'diffusion' && model.samplers ? diffusionSettings(model) : null;
+  const truncation = context.fields.includes('truncation') ? numberInput(1, { min: 0.05, max: 1, step: 0.05, testid: 'local-truncation' }) : null;
+  const diffusion = model.samplers ? samplerSettings(model) : null;
+  const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: 'a handwritten seven', autocomplete: 'off' });
   const generate = h('button', { type: 'submit', 'data-testid': 'local-generate' }, 'Generate');
   const time = timeLine();
   const canvas = h('canvas', { className: 'pixelated', 'data-testid': 'local-output', role: 'img', 'aria-label': 'No images yet' });
   const form = formWith([
     seed.element,
     field('Images', count, '1 to 64'),
-    labels && field(model.family === 'diffusion' ? 'Label' : 'Label', labels, model.labelNames ? `one of ${model.labelNames.join(', ')}` : undefined),
-    diffusion?.prompt ?? null,
+    labels && field('Label', labels, model.labelNames ? `one of ${model.labelNames.join(', ')}` : undefined),
+    model.prompts ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
     truncation && field('Truncation ψ', truncation, 'in (0, 1]: lower trades variety for fidelity'),
     ...(diffusion?.fields ?? []),
   ], generate);
@@ -72,7 +76,7 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
         ...(truncation ? { truncation: readNumber(truncation) ?? 1 } : {}),
       };
       if (labels && labels.value !== randomLabel) request.label = model.labelNames!.indexOf(labels.value);
-      const promptText = diffusion?.promptInput.value.trim();
+      const promptText = promptInput.value.trim();
       if (promptText && model.prompts) request.prompt = promptText;
       if (diffusion) Object.assign(request, diffusion.read());
       time.textContent = 'Generating…';
@@ -97,15 +101,15 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
   return { element: h('div', { className: 'local-images' }, form, time, h('div', { className: 'local-canvas' }, canvas), diffusion?.player ?? null) };
 }
 
-/** The diffusion settings, and the player for the recorded denoising steps (x_t beside the x0 estimate). */
-function diffusionSettings(model: ImageDescription) {
+/** The sampler settings (diffusion), and the player for the recorded denoising steps (x_t beside the x0 estimate). */
+function samplerSettings(model: ImageDescription) {
   const samplerNames = model.samplers!.map((sampler) => sampler.name);
-  const sampler = select(samplerNames, 'ddim', 'local-sampler');
+  const initial = model.defaultSampler ?? samplerNames[0]!;
+  const sampler = select(samplerNames, initial, 'local-sampler');
   const defaultSteps = (name: string) => model.samplers!.find((entry) => entry.name === name)?.defaultSteps ?? 50;
-  const steps = numberInput(defaultSteps('ddim'), { min: 1, max: 1000, testid: 'local-steps' });
+  const steps = numberInput(defaultSteps(initial), { min: 1, max: 1000, testid: 'local-steps' });
   sampler.addEventListener('change', () => { steps.value = String(defaultSteps(sampler.value)); });
   const guidance = numberInput(model.defaultGuidance ?? 1, { min: 0, max: 50, step: 0.5, testid: 'local-guidance' });
-  const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: 'a handwritten seven', autocomplete: 'off' });
   const record = checkbox('Show every denoising step as it is made (and scrub through them after)', 'local-record-steps', true);
   let frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
   const stepX = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x', role: 'img', 'aria-label': 'The noisy image x_t at this step' });
@@ -123,8 +127,6 @@ function diffusionSettings(model: ImageDescription) {
       h('figure', {}, stepX, h('figcaption', {}, 'x_t (noisy)')),
       h('figure', {}, stepX0, h('figcaption', {}, 'x0 estimate'))));
   return {
-    prompt: model.prompts ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
-    promptInput,
     fields: [field('Sampler', sampler), field('Steps', steps, 'network evaluations'), ...(model.conditional ? [field('Guidance', guidance, 'classifier-free guidance scale (1 = none)')] : []), record.element],
     read: () => ({
       recordSteps: record.input.checked,
@@ -156,7 +158,7 @@ export function textControls(model: TextDescription, context: ControlsContext): 
   const prompt = h('textarea', { rows: 3, 'data-testid': 'local-prompt', placeholder: 'And God said' }, 'And God said');
   const maxTokens = numberInput(200, { min: 1, max: 5000, testid: 'local-max-tokens' });
   const temperature = numberInput(0.8, { min: 0, max: 5, step: 0.05, testid: 'local-temperature' });
-  const topK = numberInput(0, { min: 0, max: model.characters.length, testid: 'local-top-k' });
+  const topK = numberInput(0, { min: 0, max: model.vocabularySize, testid: 'local-top-k' });
   const topP = numberInput(1, { min: 0.01, max: 1, step: 0.01, testid: 'local-top-p' });
   const generate = h('button', { type: 'submit', 'data-testid': 'local-generate' }, 'Generate');
   const stop = h('button', { type: 'button', className: 'secondary', 'data-testid': 'local-stop', disabled: true }, 'Stop');
@@ -166,7 +168,7 @@ export function textControls(model: TextDescription, context: ControlsContext): 
   const output = h('pre', { className: 'local-text', 'data-testid': 'local-output', 'aria-label': 'Generated text' }, promptEcho, completion);
   stop.addEventListener('click', () => context.worker.stop());
   const form = formWith([
-    field('Prompt', prompt, `characters from this model's ${model.characters.length}-character vocabulary`),
+    field('Prompt', prompt, `text from this model's ${model.vocabularySize}-token vocabulary`),
     seed.element,
     field('Tokens', maxTokens, 'characters to generate'),
     field('Temperature', temperature, '0 = always the most likely character'),

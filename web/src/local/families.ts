@@ -1,17 +1,27 @@
 /**
- * Which families run in the page and what each needs fetched: no tfjs here, so the studio can decide
- * before it loads the (large) TensorFlow.js chunk.
+ * Which models run in the page and what each needs fetched, from what the server says of the
+ * model (its capabilities and files): no tfjs here, so the studio can decide before it loads the
+ * (large) TensorFlow.js chunk. Which families build in the browser is src/models/builders.ts's
+ * list; the registry declares the same as the 'in-browser' capability (a test keeps them equal).
  */
+import { companionFiles } from '../../../src/models/builder.ts';
+import type { ModelBytes } from './models.ts';
 
-/** The families whose starter models run in the page. */
-export const inBrowserFamilies = ['vae', 'gan', 'diffusion', 'transformer'] as const;
-export type InBrowserFamily = (typeof inBrowserFamilies)[number];
-
-export function isInBrowserFamily(family: string): family is InBrowserFamily {
-  return (inBrowserFamilies as readonly string[]).includes(family);
+/** Whether a model runs in the page: its family declares the 'in-browser' capability. */
+export function runsInBrowser(info: { capabilities?: readonly string[] }): boolean {
+  return Boolean(info.capabilities?.includes('in-browser'));
 }
 
-/** The files a family needs, in the order they are fetched (the weights last: the big one). */
-export function filesFor(family: InBrowserFamily): string[] {
-  return family === 'transformer' ? ['config.json', 'tokenizer.json', 'model.safetensors'] : ['config.json', 'model.safetensors'];
+/** The files to fetch, of those the model folder has, in order: config.json, companions (a tokenizer), the weights last (the big one). */
+export function filesFor(available: readonly string[]): string[] {
+  return ['config.json', ...Object.values(companionFiles).filter((file) => available.includes(file)), 'model.safetensors'];
+}
+
+/** The fetched files as the builders take them. */
+export function modelBytesOf(fetched: Record<string, ArrayBuffer>): ModelBytes {
+  const bytes: ModelBytes = { config: fetched['config.json']!, weights: fetched['model.safetensors']! };
+  for (const [key, file] of Object.entries(companionFiles) as [keyof typeof companionFiles, string][]) {
+    if (fetched[file]) bytes[key] = fetched[file];
+  }
+  return bytes;
 }

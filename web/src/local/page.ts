@@ -11,7 +11,7 @@
 import './local.css';
 import { field, h, select, showError } from '../dom.ts';
 import { imageControls, textControls } from './controls.ts';
-import { filesFor, inBrowserFamilies, isInBrowserFamily, type InBrowserFamily } from './families.ts';
+import { filesFor, modelBytesOf, runsInBrowser } from './families.ts';
 import type { BackendChoice, BackendName } from './backend.ts';
 import { ModelWorker } from './client.ts';
 import type { ModelBytes } from './models.ts';
@@ -19,8 +19,8 @@ import type { LoadResult } from './protocol.ts';
 
 export interface LocalPageOptions {
   container: HTMLElement;
-  /** The model's GET /api/models/:name JSON. */
-  info: { name: string; family: string } & Record<string, unknown>;
+  /** The model's GET /api/models/:name JSON: its capabilities, files and generation fields are read here. */
+  info: { name: string; family: string; capabilities?: readonly string[]; files?: readonly string[]; generationFields?: readonly string[] } & Record<string, unknown>;
   /**
    * Fetches one of the model's files (config.json, model.safetensors, tokenizer.json) with the
    * page's token; `onProgress`, when the fetcher supports it, reports bytes as they arrive.
@@ -58,12 +58,11 @@ export function renderLocalPage(options: LocalPageOptions): void {
   const section = h('section', { className: 'local', 'aria-labelledby': headingId, 'data-testid': 'local-root', 'data-model': info.name },
     h('h2', { id: headingId }, `Run ${info.name} in this browser`));
   container.replaceChildren(section);
-  if (!isInBrowserFamily(info.family)) {
+  if (!runsInBrowser(info)) {
     section.append(h('p', { 'data-testid': 'local-unsupported', role: 'status' },
-      `${info.name} is a ${info.family} model. In-browser mode runs ${inBrowserFamilies.join(', ')} models; generate with this model on the server instead (the Gallery tab).`));
+      `${info.name} is a ${info.family} model, which does not run in the browser; generate with this model on the server instead (the Gallery tab).`));
     return;
   }
-  const family: InBrowserFamily = info.family;
   const backendLine = h('p', { className: 'local-backend', 'data-testid': 'local-backend', role: 'status' }, 'Loading TensorFlow.js…');
   const reasons = h('ul', { 'data-testid': 'local-backend-reasons' });
   const backendSelect = select(['auto', 'webgpu', 'webgl', 'cpu'], preferredBackend, 'local-backend-select');
@@ -90,12 +89,12 @@ export function renderLocalPage(options: LocalPageOptions): void {
 
   const fetchAll = async (): Promise<ModelBytes> => {
     if (cachedBytes?.name === info.name) {
-      const total = [cachedBytes.bytes.config, cachedBytes.bytes.weights, cachedBytes.bytes.tokenizer].reduce((sum, part) => sum + (part?.byteLength ?? 0), 0);
+      const total = Object.values(cachedBytes.bytes).reduce((sum, part) => sum + (part?.byteLength ?? 0), 0);
       progress.textContent = `Weights already in this page (${formatBytes(total)}).`;
       bar.value = 1;
       return cachedBytes.bytes;
     }
-    const files = filesFor(family);
+    const files = filesFor(info.files ?? []);
     const got: Record<string, ArrayBuffer> = {};
     const started = performance.now();
     let done = 0;
@@ -112,7 +111,7 @@ export function renderLocalPage(options: LocalPageOptions): void {
     const seconds = (performance.now() - started) / 1000;
     progress.textContent = `Fetched ${files.map((file) => `${file} (${formatBytes(got[file]!.byteLength)})`).join(', ')}: ${formatBytes(done)} in ${seconds.toFixed(2)} s.`;
     progress.dataset['bytes'] = String(done);
-    const bytes: ModelBytes = { config: got['config.json']!, weights: got['model.safetensors']!, ...(got['tokenizer.json'] ? { tokenizer: got['tokenizer.json'] } : {}) };
+    const bytes = modelBytesOf(got);
     cachedBytes = { name: info.name, bytes };
     return bytes;
   };
@@ -136,7 +135,7 @@ export function renderLocalPage(options: LocalPageOptions): void {
       }
       const current = loaded;
       showBackend(current.result.backend);
-      const context = { worker, backend: () => current.result.backend.name, attached: () => section.isConnected };
+      const context = { worker, backend: () => current.result.backend.name, attached: () => section.isConnected, fields: info.generationFields ?? [] };
       const description = current.result.model;
       const controls = description.kind === 'images' ? imageControls(description, context) : textControls(description, context);
       body.replaceChildren(controls.element);

@@ -6,20 +6,25 @@
 import type { BackendChoice, BackendName } from './backend.ts';
 import type { ModelBytes } from './models.ts';
 
-/** What the page needs to know of a loaded model to offer its controls (functions stay in the worker). */
+/**
+ * What the page needs to know of a loaded model to offer its controls (functions stay in the
+ * worker). Read from the model and its family's declaration, never from the family's name.
+ */
 export type ModelDescription =
   | {
       kind: 'images';
-      family: 'vae' | 'gan' | 'diffusion';
+      family: string;
       imageShape: [number, number, number];
       labelNames?: string[];
       conditional: boolean;
+      /** Families with a choice of samplers (diffusion): each, with its default number of steps. */
       samplers?: { name: string; defaultSteps: number }[];
+      defaultSampler?: string;
       defaultGuidance?: number;
-      /** Diffusion models read prompts such as "a handwritten seven". */
+      /** Conditional models read prompts such as "a handwritten seven". */
       prompts: boolean;
     }
-  | { kind: 'text'; family: 'transformer'; context: number; characters: string[] };
+  | { kind: 'text'; family: string; context: number; vocabularySize: number };
 
 export interface SampleMessage {
   seed: number;

@@ -7,7 +7,7 @@
  */
 import { chooseBackend, type BackendChoice } from './backend.ts';
 import { buildBrowserModel, type BrowserModel } from './models.ts';
-import type { ModelDescription, Reply, Request, SampleResult, TextDone } from './protocol.ts';
+import type { Reply, Request, SampleResult, TextDone } from './protocol.ts';
 import { yieldToBrowser } from './yield.ts';
 
 const scope = self as unknown as {
@@ -18,20 +18,6 @@ const scope = self as unknown as {
 let model: BrowserModel | null = null;
 let backend: BackendChoice | null = null;
 let generation: AbortController | null = null;
-
-function describe(loaded: BrowserModel): ModelDescription {
-  if (loaded.kind === 'text') return { kind: 'text', family: loaded.family, context: loaded.context, characters: loaded.characters };
-  return {
-    kind: 'images',
-    family: loaded.family,
-    imageShape: loaded.imageShape,
-    ...(loaded.labelNames ? { labelNames: loaded.labelNames } : {}),
-    conditional: loaded.conditional,
-    ...(loaded.samplers ? { samplers: loaded.samplers } : {}),
-    ...(loaded.defaultGuidance !== undefined ? { defaultGuidance: loaded.defaultGuidance } : {}),
-    prompts: Boolean(loaded.labelFromPrompt),
-  };
-}
 
 function loadedModel(): BrowserModel {
   if (!model) throw new Error('no model is loaded in the worker');
@@ -51,12 +37,11 @@ async function handle(message: Request): Promise<void> {
       (model as BrowserModel | null)?.dispose();
       const started = performance.now();
       model = buildBrowserModel(message.bytes, message.name);
-      scope.postMessage({ id, type: 'done', result: { backend, model: describe(model), buildSeconds: (performance.now() - started) / 1000 } });
+      scope.postMessage({ id, type: 'done', result: { backend, model: model.description, buildSeconds: (performance.now() - started) / 1000 } });
       return;
     }
     case 'sample': {
       const current = loadedModel();
-      if (current.kind !== 'images') throw new Error(`${current.family} models make text, not images`);
       const { prompt, recordSteps, ...request } = message.request;
       const label = prompt && current.labelFromPrompt ? current.labelFromPrompt(prompt) : request.label;
       const started = performance.now();
@@ -85,7 +70,6 @@ async function handle(message: Request): Promise<void> {
     }
     case 'generate': {
       const current = loadedModel();
-      if (current.kind !== 'text') throw new Error(`${current.family} models make images, not text`);
       generation = new AbortController();
       const signal = generation.signal;
       try {
@@ -96,7 +80,7 @@ async function handle(message: Request): Promise<void> {
           // A new task between tokens, so a 'stop' message is seen while the text is being made.
           yieldEvery: yieldToBrowser,
         });
-        const done: TextDone = { text: result.text, tokens: result.tokens.length, seconds: result.seconds, stopped: signal.aborted };
+        const done: TextDone = { text: result.text, tokens: result.tokens.length, seconds: result.seconds, stopped: result.stopped };
         scope.postMessage({ id, type: 'done', result: done });
       } finally {
         generation = null;
