@@ -97,7 +97,7 @@ test('the tarball holds the build, the bin, the starter models and the native so
 
 test("the README's example runs from the installed package and writes the CLI's PNG, byte for byte", () => {
   const example = readmeExample();
-  const out = /writeImageGrid\('([^']+)'/.exec(example)?.[1];
+  const out = /writeImages?Grid\('([^']+)'/.exec(example)?.[1];
   assert.ok(out, 'the example writes an image grid');
   writeFileSync(join(app, 'example.ts'), example);
   const printed = run(process.execPath, ['--import', 'tsx', 'example.ts'], { cwd: app });
