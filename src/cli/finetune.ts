@@ -12,7 +12,6 @@ import { initEngine } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
 import { hasCheckpoint, readManifest } from '../io/checkpoint.ts';
 import { drawCandidates, scoreCandidates, type Candidates } from '../feedback/candidates.ts';
-import { finetuneDpo } from '../feedback/dpo.ts';
 import { finetuneOnScores, type ScoreMethod } from '../feedback/reward-finetune.ts';
 import { parseReward, rewardKindOf, type RewardScores } from '../feedback/rewards.ts';
 import { ratedCandidates, storePreferencePairs } from '../feedback/from-store.ts';
@@ -115,12 +114,13 @@ export function finetuneCommand(): Command {
       if (method === 'transfer') {
         summary = await getFamily(parent.family).train({ ...request, dataset: flags.dataset!, ...(resuming ? {} : { parent: parentDir }) });
       } else if (method === 'dpo') {
-        if (getFamily(parent.family).generates !== 'text') throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
+        const finetunePreferences = getFamily(parent.family).finetunePreferences;
+        if (!finetunePreferences) throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
         const { pairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
         // A scripted rater (a reward spec) can judge the child too: feedback report uses it for the win rate.
         const rater = raters.length === 1 && raters[0] !== 'human' ? raters[0] : undefined;
         const recorded = (resuming ? readManifest(flags.out).training : {}) as Record<string, unknown>;
-        summary = await finetuneDpo({
+        summary = await finetunePreferences({
           parentDir,
           pairs,
           outDir: flags.out,

@@ -24,7 +24,7 @@ import { assignStored } from '../core/params.ts';
 import { fromSeed } from '../core/random.ts';
 import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
 import { loadCheckpoint, type CheckpointManifest } from '../io/checkpoint.ts';
-import type { TrainRequest, TrainSummary } from '../models/family.ts';
+import type { PreferenceFinetuneRequest, PreferencePair, TrainRequest, TrainSummary } from '../models/family.ts';
 import { previousRun, runManifest } from '../train/run-setup.ts';
 import { parseTransformerConfig } from '../models/transformer/config.ts';
 import { generateText } from '../models/transformer/generate.ts';
@@ -33,12 +33,7 @@ import { readTokenizer, writeTokenizer, type Tokenizer } from '../text/tokenizer
 import { createProgress } from '../train/progress.ts';
 import { train } from '../train/trainer.ts';
 
-/** One preference: two continuations of `prompt` (without the prompt), `chosen` preferred. */
-export interface PreferencePair {
-  prompt: string;
-  chosen: string;
-  rejected: string;
-}
+export type { PreferencePair };
 
 /** Rows of prompt + completion ids, and which predictions belong to the completion. */
 export interface CompletionBatch {
@@ -156,29 +151,8 @@ export function dpoLoss(
   });
 }
 
-export interface DpoOptions {
-  /** A transformer model directory: the policy starts from it and it is the frozen reference. */
-  parentDir: string;
-  /** At least one; a pair's chosen and rejected texts must differ. */
-  pairs: PreferencePair[];
-  outDir: string;
-  /** β > 0: how strongly the policy is held to the reference (smaller: it may drift further). */
-  beta: number;
-  steps: number;
-  /** Pairs per step. */
-  batchSize: number;
-  learningRate: number;
-  seed: number;
-  /** The command line, recorded in config.json. */
-  command: string;
-  backend: string;
-  quiet: boolean;
-  resume?: boolean;
-  /** Stops (with a checkpoint) before this step when true; tests use it to exercise --resume. */
-  shouldStop?: (step: number) => boolean;
-  /** Extra fields recorded in config.json's training record (e.g. the feedback source). */
-  record?: Record<string, unknown>;
-}
+/** What DPO is asked (the family contract's preference fine-tune request; `parentDir` is a transformer model). */
+export type DpoOptions = PreferenceFinetuneRequest;
 
 /** What every family's train() returns; `last` holds loss, rewardAccuracy and rewardMargin. */
 export type DpoResult = TrainSummary;

@@ -243,6 +243,33 @@ export interface SamplingDeclaration {
   defaultGuidance: number;
 }
 
+/** One preference between two continuations of `prompt` (without the prompt): `chosen` is preferred. */
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** A fine-tune from preference pairs (DPO for text): the parent is the start and the frozen reference. */
+export interface PreferenceFinetuneRequest {
+  parentDir: string;
+  pairs: PreferencePair[];
+  outDir: string;
+  /** β > 0: how strongly the policy is held to the reference. */
+  beta: number;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  command: string;
+  backend: string;
+  quiet: boolean;
+  resume?: boolean;
+  shouldStop?: (step: number) => boolean;
+  /** Extra fields recorded in config.json's training record (e.g. the feedback source). */
+  record?: Record<string, unknown>;
+}
+
 export interface FamilyDefinition {
   name: string;
   summary: string;
@@ -274,4 +301,6 @@ export interface FamilyDefinition {
   build?: ModelBuilder;
   /** Reads a model folder (through `build`, where the family has one) and adds what needs files. */
   load(dir: string, manifest: CheckpointManifest): LoadedModel;
+  /** Families that learn from A/B preferences directly (the transformer, by DPO). */
+  finetunePreferences?(request: PreferenceFinetuneRequest): Promise<TrainSummary>;
 }

@@ -19,6 +19,7 @@ import { parseTransformerConfig, transformerPresets, type TransformerConfig } fr
 import { generateText } from './generate.ts';
 import { Gpt, type TokenBatch } from './gpt.ts';
 import { buildTransformer, textModelOf, transformerBuilder } from './build.ts';
+import { finetuneDpo } from '../../feedback/dpo.ts';
 
 /** Training settings that are not part of the model's shape (kept out of its config). */
 interface TextTrainingSettings {
@@ -222,6 +223,7 @@ export const transformerFamily: FamilyDefinition = {
   builtinDatasets: builtinTextDatasets,
   generates: 'text',
   capabilities: ['text', 'attention', 'in-browser'],
+  finetunePreferences: finetuneDpo,
   presets: Object.keys(transformerPresets),
   options: [
     { flags: '--tokenizer <char|path>', description: 'char (default: one token per character of the corpus) or a tokenizer from `genloom tokenizer train`', configKey: 'tokenizer', parse: String },
