@@ -99,7 +99,7 @@ for (const name of builtins) {
         assert.equal(split.labels.length, split.count, `${name} ${which}: one label per item`);
         const classes = split.labelNames?.length ?? 0;
         assert.ok(classes > 1 && Array.from(split.labels).every((label) => Number.isInteger(label) && label >= 0 && label < classes), `${name} ${which}: labels index its ${classes} names`);
-        assert.ok(new Set(split.labels).size > 1, `${name} ${which}: more than one label occurs`);
+        assert.ok(new Set(Array.from(split.labels)).size > 1, `${name} ${which}: more than one label occurs`);
       }
     }
     assert.equal(again.count, testSplit.count);
