@@ -10,6 +10,7 @@ import { GenloomError } from '../src/core/errors.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
 import { benchGemm } from './gemm.ts';
+import { benchInBrowser } from './in-browser.ts';
 import { benchMusic } from './music.ts';
 import { benchPixelCnn } from './pixelcnn.ts';
 import { benchServe } from './serve.ts';
@@ -30,7 +31,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, 'in-browser': benchInBrowser };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

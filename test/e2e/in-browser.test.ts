@@ -4,8 +4,8 @@
  * the same seed. The canvas is read back and compared with the server's grid PNG pixel by pixel;
  * GPU float rounding may move a pixel by a step or two of 255, nothing more.
  *
- * GENLOOM_IN_BROWSER_TIMINGS=1 adds a test that times every in-browser family on every backend the
- * browser offers (printed as test diagnostics; timings are never asserted).
+ * How fast each family runs on each backend the browser offers is a benchmark, not a test:
+ * `npm run bench -- in-browser`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { resolveServerOptions, startServer, type StudioServer } from '../../src/server/app.ts';
 import { ensureWebBuild } from '../../src/server/web-build.ts';
 import { browserSkipReason, launchBrowser, outputPath } from '../browser.ts';
+import { fillControls, generateInPage, openLocalTab } from '../in-browser-page.ts';
 
 const skip = browserSkipReason();
 const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -57,49 +58,9 @@ async function serverGrid(name: string, body: Record<string, unknown>): Promise<
   return PNG.sync.read(Buffer.from(result.grid, 'base64'));
 }
 
-/** Opens a model's in-browser tab (on a backend) and waits until its controls are ready. */
-async function openLocal(name: string, backend = 'auto'): Promise<string> {
-  await page.goto(`${server.url}/#/models/${name}/local`);
-  const root = page.locator(`[data-testid="local-root"][data-model="${name}"]`);
-  const backendLine = root.getByTestId('local-backend');
-  await root.getByTestId('local-generate').waitFor({ timeout: 60_000 });
-  if (backend !== 'auto' && (await backendLine.getAttribute('data-backend')) !== backend) {
-    await root.getByTestId('local-backend-select').selectOption(backend);
-    // The page rebuilds the model on the new backend (or the next one that works).
-    await root.getByTestId('local-generate').waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
-    await root.getByTestId('local-generate').waitFor({ timeout: 120_000 });
-  }
-  return (await backendLine.getAttribute('data-backend'))!;
-}
-
-async function fill(fields: Record<string, string>): Promise<void> {
-  for (const [testid, value] of Object.entries(fields)) {
-    const control = page.getByTestId(testid);
-    if ((await control.evaluate((element) => element.tagName)) === 'SELECT') await control.selectOption(value);
-    else if ((await control.getAttribute('type')) === 'checkbox') await control.setChecked(value === 'true');
-    else await control.fill(value);
-  }
-}
-
-/**
- * Clicks Generate and waits for the result; returns the seconds the page measured and, when the
- * model was still running a moment after the click, how long the page took to paint a frame then
- * (the model runs in a worker, so the page should stay live).
- */
-async function generate(timeout = 300_000): Promise<{ seconds: number; dataset: Record<string, string>; frameMs?: number }> {
-  const time = page.getByTestId('local-time');
-  await time.evaluate((element) => { delete (element as HTMLElement).dataset['seconds']; });
-  await page.getByTestId('local-generate').click();
-  await page.waitForTimeout(300);
-  const frame = await page.evaluate(() => {
-    const running = document.querySelector<HTMLElement>('[data-testid="local-time"]')?.dataset['seconds'] === undefined;
-    const started = performance.now();
-    return new Promise<{ running: boolean; ms: number }>((resolve) => requestAnimationFrame(() => resolve({ running, ms: performance.now() - started })));
-  });
-  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="local-time"]')?.dataset['seconds'] !== undefined, undefined, { timeout });
-  const dataset = await time.evaluate((element) => ({ ...(element as HTMLElement).dataset }) as Record<string, string>);
-  return { seconds: Number(dataset['seconds']), dataset, ...(frame.running ? { frameMs: frame.ms } : {}) };
-}
+const openLocal = (name: string, backend = 'auto') => openLocalTab(page, server.url, name, backend);
+const fill = (fields: Record<string, string>) => fillControls(page, fields);
+const generate = (timeout?: number) => generateInPage(page, timeout);
 
 /** The output canvas's pixels (R, G, B of each; the images are grey) and size. */
 async function canvasPixels(testid = 'local-output'): Promise<{ width: number; height: number; rgba: number[] }> {
@@ -231,28 +192,4 @@ test('on a phone-sized screen the page and its canvas fit the width', { skip }, 
 test('the page stays clean: no console errors', { skip }, () => {
   // The studio's error banner also logs the error; the bad prompt above is one on purpose.
   assert.deepEqual(consoleErrors.filter((message) => !/WebGPU|webgpu|powerPreference|\(purple, cow\)/.test(message)), []);
-});
-
-test('timings per backend (GENLOOM_IN_BROWSER_TIMINGS=1)', { skip: skip ?? (process.env['GENLOOM_IN_BROWSER_TIMINGS'] ? false : 'set GENLOOM_IN_BROWSER_TIMINGS=1 to time the families') }, async (t) => {
-  const backends = ['webgpu', 'webgl', 'cpu'];
-  const cases: { name: string; fields: Record<string, string> }[] = [
-    { name: 'vae-mnist', fields: { 'local-seed': '1', 'local-count': '16' } },
-    { name: 'gan-mnist', fields: { 'local-seed': '1', 'local-count': '16', 'local-label': '7' } },
-    { name: 'diffusion-mnist', fields: { 'local-seed': '1', 'local-count': '16', 'local-label': '7', 'local-sampler': 'ddim', 'local-steps': '20', 'local-record-steps': 'false' } },
-    { name: 'transformer-kjv', fields: { 'local-seed': '1', 'local-max-tokens': '200', 'local-top-k': '0' } },
-  ];
-  for (const wanted of backends) {
-    for (const { name, fields } of cases) {
-      const backend = await openLocal(name, wanted);
-      if (backend !== wanted) {
-        t.diagnostic(`${wanted}: not available (fell back to ${backend})`);
-        break;
-      }
-      await fill(fields);
-      const cold = await generate(900_000);
-      const warm = await generate(900_000);
-      const rate = warm.dataset['tokensPerSecond'] ? `, ${warm.dataset['tokensPerSecond']} tokens/s` : '';
-      t.diagnostic(`${name} on ${backend}: cold ${cold.seconds.toFixed(3)} s, warm ${warm.seconds.toFixed(3)} s${rate}`);
-    }
-  }
 });
