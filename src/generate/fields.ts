@@ -52,3 +52,14 @@ export const requestDefaults: Readonly<Record<Modality, Readonly<Record<string, 
   clips: { n: 4 },
   shapes: { n: 4 },
 };
+
+/**
+ * The denoising steps a model takes when a request gives none, by its family's sampling
+ * declaration ("all" is every training timestep); undefined for families without samplers.
+ */
+export function defaultSteps(model: LoadedModel, sampler?: string): number | undefined {
+  const sampling = getFamily(model.family).sampling;
+  if (!sampling) return undefined;
+  const steps = sampling.defaultSteps[sampler ?? sampling.defaultSampler];
+  return steps === 'all' ? Number(model.manifest.config['timesteps']) : steps;
+}

@@ -9,7 +9,7 @@ import { clipFiles, defaultClipFps, generateClips, generateShapes, type ClipRequ
 import type { LoadedModel } from '../models/family.ts';
 import { encodeObj, encodePly } from '../shapes/mesh.ts';
 import { renderMesh } from '../shapes/render.ts';
-import type { OperationContext } from './operations.ts';
+import { reporting, type OperationContext } from './operation-context.ts';
 
 /** Clips and shapes cost seconds each: fewer per request than images. */
 export const maxClipsOrShapes = 16;
@@ -18,17 +18,9 @@ function checkCount(n: number, what: string): void {
   if (n > maxClipsOrShapes) throw new GenloomError('BAD_ARGUMENT', `{n} is ${n}; at most ${maxClipsOrShapes} ${what} per request`);
 }
 
-const progressOf = (context: OperationContext) => ({
-  name: context.name,
-  onProgress: (done: number, total: number) => {
-    context.checkCancelled();
-    context.emit('progress', { done, total });
-  },
-});
-
 export async function generateClipsBody(model: LoadedModel, body: ClipRequest, context: OperationContext): Promise<Record<string, unknown>> {
   checkCount(body.n, 'clips');
-  const { clips, digits } = generateClips(model, body, progressOf(context));
+  const { clips, digits } = generateClips(model, body, reporting(context));
   const fps = body.fps ?? defaultClipFps;
   const encoded = [];
   for (const [index, clip] of clips.entries()) {
@@ -40,7 +32,7 @@ export async function generateClipsBody(model: LoadedModel, body: ClipRequest, c
 
 export function generateShapesBody(model: LoadedModel, body: ShapeRequest, context: OperationContext): Record<string, unknown> {
   checkCount(body.n, 'shapes');
-  const { meshes, labelNames } = generateShapes(model, body, progressOf(context));
+  const { meshes, labelNames } = generateShapes(model, body, reporting(context));
   return {
     kind: 'shapes',
     seed: body.seed,

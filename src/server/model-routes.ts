@@ -150,7 +150,8 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
       const modality = families[entry.family]?.generates;
       const request = {
         ...(modality ? requestDefaults[modality] : {}),
-        ...withoutUndefined(rest),
+        // A JSON body has no undefined values and zod leaves absent keys out: what was given overrides the defaults.
+        ...rest,
         seed: rest.seed ?? randomInt(0, 2 ** 31 - 1),
       };
       return answer('generate', entry, request, stream, (result) => withSampleKeys(samples, entry, request, result), raw, reply);
@@ -208,9 +209,4 @@ function withSampleKeys(samples: SampleCache, entry: CatalogEntry, request: Reco
     return { ...result, sampleKey: samples.remember({ ...common, settings, file: { bytes: Buffer.from(String(result['midi']), 'base64'), extension: 'mid' } }) };
   }
   return result;
-}
-
-/** The fields a client gave (zod keeps absent optional keys out, but a client may send them as undefined-equivalent). */
-function withoutUndefined<T extends Record<string, unknown>>(body: T): Partial<T> {
-  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

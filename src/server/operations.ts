@@ -21,6 +21,7 @@ import { getFamily } from '../models/registry.ts';
 import {
   completeImages,
   composeMusic,
+  defaultSteps,
   generateImages,
   generateText,
   generationFieldsOf,
@@ -29,21 +30,15 @@ import {
   musicFiles,
   resolveModelLabel,
   type ClipRequest,
-  type GenerationOptions,
   type ImageRequest,
   type MusicRequest,
   type ShapeRequest,
   type TextRequest,
 } from '../generate/index.ts';
 import { generateClipsBody, generateShapesBody } from './clip-shape-operations.ts';
+import { reporting, type OperationContext } from './operation-context.ts';
 
-export interface OperationContext {
-  /** The model's name in the studio, for messages. */
-  name: string;
-  emit(event: string, data: unknown): void;
-  /** Throws when the client has gone; called between steps. */
-  checkCancelled(): void;
-}
+export type { OperationContext };
 
 const png = (image: ImageData01) => encodePng(image).toString('base64');
 
@@ -53,17 +48,6 @@ function gridPng(images: ImageData01[]): string {
 
 /** The body of POST /api/models/:name/generate after validation: the fields of every modality (each model takes its own). */
 export type GenerateRequest = { seed: number } & Partial<Omit<ImageRequest, 'seed'> & Omit<TextRequest, 'seed'> & Omit<MusicRequest, 'seed' | 'primer'>>;
-
-/** The library's callbacks, reporting through the server's event stream and stopping when the client has gone. */
-function reporting(context: OperationContext): GenerationOptions {
-  return {
-    name: context.name,
-    onProgress: (done, total) => {
-      context.checkCancelled();
-      context.emit('progress', { done, total });
-    },
-  };
-}
 
 export function generate(model: LoadedModel, body: GenerateRequest, context: OperationContext): Record<string, unknown> | Promise<Record<string, unknown>> {
   const modality = getFamily(model.family).generates;
@@ -77,10 +61,8 @@ export function generate(model: LoadedModel, body: GenerateRequest, context: Ope
 
 function generateImagesBody(model: LoadedModel, body: ImageRequest, context: OperationContext): Record<string, unknown> {
   const trajectory: { step: number; t: number; png: string; x0Png: string }[] = [];
-  const sampling = getFamily(model.family).sampling;
   // Without a trajectory, about ten previews stream as the picture forms.
-  const defaultSteps = sampling ? sampling.defaultSteps[body.sampler ?? sampling.defaultSampler] : undefined;
-  const steps = body.steps ?? (defaultSteps === 'all' ? Number(model.manifest.config['timesteps']) : defaultSteps ?? 50);
+  const steps = body.steps ?? defaultSteps(model, body.sampler) ?? 50;
   const previewEvery = body.trajectory ? 1 : Math.max(1, Math.round(steps / 10));
   const result = generateImages(model, body, {
     ...reporting(context),
@@ -291,7 +273,6 @@ export function describe(model: LoadedModel): Record<string, unknown> {
   const latent = model.latent;
   const family = getFamily(model.family);
   const sampling = family.sampling;
-  const defaultSteps = sampling?.defaultSteps[sampling.defaultSampler];
   return {
     ...(model.imageShape ? { imageShape: model.imageShape } : {}),
     ...(model.labelNames ? { labelNames: model.labelNames } : {}),
@@ -303,7 +284,7 @@ export function describe(model: LoadedModel): Record<string, unknown> {
       ? {
           samplers: [...sampling.samplers],
           defaultSampler: sampling.defaultSampler,
-          defaultSteps: defaultSteps === 'all' ? Number(model.manifest.config['timesteps']) : defaultSteps,
+          defaultSteps: defaultSteps(model),
           defaultGuidance: sampling.defaultGuidance,
           timesteps: Number(model.manifest.config['timesteps']),
         }
