@@ -8,12 +8,13 @@
  *   added); files that do not read are skipped and listed;
  * - a single MIDI file (all of it trains).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
 import { pianoRollToNotes, type PianoRoll } from '../music/events.ts';
 import { readMidi, type Note } from '../music/midi.ts';
+import { readJsonFile } from '../io/json-file.ts';
 
 export type MusicSplit = 'train' | 'validation' | 'test';
 
@@ -62,12 +63,7 @@ export function loadMusicDataset(spec: string, options: MusicDatasetOptions = {}
 }
 
 function loadPianoRollFile(path: string, options: MusicDatasetOptions): MusicDataset {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
-  }
+  const parsed = readJsonFile(path);
   const name = basename(path);
   // The name decides (a model on a finer grid than the file's still reads the file as it is).
   const stepsPerQuarter = (/quarter/i.test(name) ? 1 : /16th|sixteenth/i.test(name) ? 4 : undefined) ?? options.stepsPerQuarter;

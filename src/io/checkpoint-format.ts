@@ -4,6 +4,7 @@
  * disk. checkpoint.ts (reading, writing and recovering model directories) re-exports this module.
  */
 import { GenloomError } from '../core/errors.ts';
+import { parseJsonText } from './json.ts';
 
 export const checkpointFormat = 'genloom-checkpoint';
 export const checkpointFormatVersion = 1;
@@ -32,12 +33,7 @@ export interface CheckpointManifest {
  * const manifest = parseManifest(await (await fetch('models/vae-mnist/config.json')).text(), 'config.json');
  */
 export function parseManifest(text: string, path: string): CheckpointManifest {
-  let manifest: CheckpointManifest;
-  try {
-    manifest = JSON.parse(text);
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
-  }
+  const manifest = parseJsonText<CheckpointManifest>(text, path);
   if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') {
     throw new GenloomError('CORRUPT_FILE', `${path} is not a genloom checkpoint config (no "format": "${checkpointFormat}" and "family")`);
   }

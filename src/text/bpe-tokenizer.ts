@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import type { Tokenizer } from './tokenizer.ts';
+import { readJsonFile } from '../io/json-file.ts';
 
 export interface BpeTokenizerJson {
   kind: 'bpe';
@@ -127,12 +128,7 @@ export class BpeTokenizer implements Tokenizer {
     for (const file of [vocabFile, mergesFile]) {
       if (!existsSync(file)) throw new GenloomError('NOT_FOUND', `${file} does not exist: a GPT-2 tokenizer is a vocab.json and a merges.txt`);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(vocabFile, 'utf8'));
-    } catch (error) {
-      throw new GenloomError('CORRUPT_FILE', `${vocabFile} is not valid JSON (${(error as Error).message})`);
-    }
+    const json = readJsonFile(vocabFile);
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new GenloomError('CORRUPT_FILE', `${vocabFile} is not a JSON object of token → id`);
     const entries = Object.entries(json);
     const vocab: string[] = new Array(entries.length);

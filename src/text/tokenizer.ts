@@ -2,12 +2,13 @@
  * What the text models need from a tokenizer, and the one file it is saved in beside a model
  * (tokenizer.json). Two kinds: characters (char-tokenizer.ts) and byte-level BPE (bpe-tokenizer.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { BpeTokenizer } from './bpe-tokenizer.ts';
 import { CharTokenizer } from './char-tokenizer.ts';
+import { readJsonFile } from '../io/json-file.ts';
 
 export interface Tokenizer {
   readonly kind: string;
@@ -33,12 +34,7 @@ export function readTokenizer(path: string): Tokenizer {
   if (!existsSync(path)) throw new GenloomError('NOT_FOUND', `no tokenizer at ${path}`);
   const file = statSync(path).isDirectory() ? join(path, tokenizerFile) : path;
   if (!existsSync(file)) throw new GenloomError('NOT_FOUND', `${path} has no ${tokenizerFile}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${file} is not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile(file);
   return tokenizerFromJson(json, file);
 }
 

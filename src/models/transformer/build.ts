@@ -19,6 +19,7 @@ import type { TextModel } from '../family.ts';
 import { parseTransformerConfig } from './config.ts';
 import { generateText, generateTextAsync } from './generate.ts';
 import { Gpt } from './gpt.ts';
+import { parseJsonText } from '../../io/json.ts';
 
 /** Attention probabilities for `prompt` (cut to the context): per layer, per head, a [T, T] row-major matrix. */
 export function attentionMaps(model: Gpt, tokenizer: Tokenizer, prompt: string): { tokens: string[]; layers: Float32Array[][] } {
@@ -64,12 +65,7 @@ export function buildTransformer(manifest: CheckpointManifest, weights: Map<stri
 
 /** A character tokenizer from tokenizer.json's text; `source` names the file in messages. */
 export function charTokenizerFromText(text: string, source: string): CharTokenizer {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${source} is not valid JSON (${(error as Error).message})`);
-  }
+  const json = parseJsonText(text, source);
   const kind = (json as { kind?: unknown } | null)?.kind;
   if (kind !== 'char') throw new GenloomError('UNSUPPORTED', `${source} is a ${String(kind)} tokenizer; in-browser mode runs character-level models only (use the server's Generate tab)`);
   return CharTokenizer.fromJson(json, source);

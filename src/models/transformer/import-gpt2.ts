@@ -7,7 +7,7 @@
  * approximation, tied output embedding); GPT-2's Conv1D weights are already [in, out], as ours are,
  * so the import is a renaming. Everything is read and checked before anything is written.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
@@ -20,6 +20,7 @@ import { writeTokenizer } from '../../text/tokenizer.ts';
 import { makeDirectories } from '../../io/atomic.ts';
 import { parseTransformerConfig, type TransformerConfig } from './config.ts';
 import { Gpt } from './gpt.ts';
+import { readJsonFile } from '../../io/json-file.ts';
 
 /** genloom's parameter name for each GPT-2 tensor name (per block where it has `{i}`). */
 const blockNames: Record<string, string> = {
@@ -52,12 +53,7 @@ function requireFile(dir: string, name: string): string {
 
 /** The model shape from GPT-2's config.json. */
 export function gpt2Config(path: string): TransformerConfig {
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new GenloomError('CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`);
-  }
+  const json = readJsonFile<Record<string, unknown>>(path);
   const number = (...keys: string[]) => {
     for (const key of keys) if (typeof json[key] === 'number') return json[key] as number;
     throw new GenloomError('CORRUPT_FILE', `${path} has no ${keys.join(' or ')}: is it a GPT-2 config?`);
