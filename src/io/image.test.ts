@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import zlib from 'node:zlib';
 import { GenloomError, type GenloomErrorCode } from '../core/errors.ts';
-import { encodePng, imageGrid, imageStrip, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
+import { crc32 } from './image-header.ts';
+import { decodeImageBytes, encodePng, imageGrid, imageStrip, maxImagePixels, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'genloom-'));
 test.after(() => fs.rmSync(directory, { recursive: true, force: true }));
@@ -162,4 +165,203 @@ test('scaleUp repeats pixels', () => {
   assert.equal(big.height, 3);
   assert.deepEqual([...big.data.subarray(0, 6)], [0, 0, 0, 1, 1, 1]);
   assert.throws(() => scaleUp(image, 1.5), GenloomError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built PNG and JPEG files (issue 27, hostile input): written byte by byte here, independent of
+// both pngjs's encoder and our own header check.
+
+/** One PNG chunk: length, type, data, CRC. */
+function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  Buffer.from(data).copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+function ihdr(width: number, height: number, bitDepth: number, colorType: number, interlace = 0): Buffer {
+  const data = Buffer.alloc(13);
+  data.writeUInt32BE(width, 0);
+  data.writeUInt32BE(height, 4);
+  data.set([bitDepth, colorType, 0, 0, interlace], 8);
+  return chunk('IHDR', data);
+}
+
+/** A PNG of the given IHDR whose IDAT is `scanlines` deflated (filter bytes included), plus extra chunks before IDAT. */
+function pngFile(header: Buffer, scanlines: Uint8Array, before: Buffer[] = []): Buffer {
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, header, ...before, chunk('IDAT', zlib.deflateSync(scanlines)), chunk('IEND')]);
+}
+
+/** Unfiltered scanlines (filter byte 0) of `rows`, each row already packed to bytes. */
+function scanlines(rows: number[][]): Uint8Array {
+  return Uint8Array.from(rows.flatMap((row) => [0, ...row]));
+}
+
+/** Throws a one-line CORRUPT_FILE error naming `name` and matching `pattern`; returns the message. */
+function refused(bytes: Buffer, name: string, pattern: RegExp): string {
+  let message = '';
+  assert.throws(() => decodeImageBytes(bytes, name), (error: unknown) => {
+    assert.ok(error instanceof GenloomError, `expected GenloomError, got ${String(error)}`);
+    assert.equal(error.code, 'CORRUPT_FILE');
+    assert.ok(error.message.startsWith(name) || error.message.includes(` ${name}`), `"${error.message}" names ${name}`);
+    assert.match(error.message, pattern);
+    assert.ok(!error.message.includes('\n'), 'one line');
+    message = error.message;
+    return true;
+  });
+  return message;
+}
+
+test('a PNG declaring a huge size is refused from its header in milliseconds, before any allocation', () => {
+  for (const [width, height] of [[30000, 30000], [65535, 65535], [4097, 4096], [1, maxImagePixels + 1], [0xffffffff, 1]]) {
+    const bytes = pngFile(ihdr(width, height, 8, 6), new Uint8Array(10));
+    assert.ok(bytes.length < 120, `a ${bytes.length}-byte file`);
+    const before = process.memoryUsage().arrayBuffers;
+    const started = performance.now();
+    const message = refused(bytes, 'image.png', new RegExp(`^image\\.png is ${width}x${height} pixels; genloom reads images up to 16\\.8 megapixels \\(e\\.g\\. 4096x4096\\)$`));
+    assert.ok(performance.now() - started < 100, `${message}: took ${performance.now() - started} ms`);
+    assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 2 ** 20, 'no big buffer was allocated');
+  }
+  // Exactly at the bound the size is accepted, and the (short) pixel data is what is refused.
+  refused(pngFile(ihdr(4096, 4096, 8, 0), new Uint8Array(10)), 'edge.png', /pixel data holds 10 bytes but a 4096x4096 8-bit grey image needs 16781312/);
+  refused(pngFile(ihdr(0, 28, 8, 0), new Uint8Array(0)), 'empty.png', /header says 0x28 pixels \(an image has at least 1x1\)/);
+  refused(pngFile(ihdr(28, 0, 8, 0), new Uint8Array(0)), 'flat.png', /header says 28x0 pixels/);
+});
+
+test('a JPEG declaring a huge or empty size is refused from its frame header (SOF)', () => {
+  const sof = (marker: number, width: number, height: number, components = 3) => {
+    const segment = Buffer.alloc(2 + 2 + 6 + components * 3);
+    segment.set([0xff, marker], 0);
+    segment.writeUInt16BE(segment.length - 2, 2);
+    segment.writeUInt8(8, 4);
+    segment.writeUInt16BE(height, 5);
+    segment.writeUInt16BE(width, 7);
+    segment.writeUInt8(components, 9);
+    for (let c = 0; c < components; c++) segment.set([c + 1, 0x11, 0], 10 + c * 3);
+    return segment;
+  };
+  const comment = Buffer.from([0xff, 0xfe, 0x00, 0x05, 0x68, 0x69, 0x21]); // COM "hi!"
+  const jpegOf = (...segments: Buffer[]) => Buffer.concat([Buffer.from([0xff, 0xd8]), comment, ...segments, Buffer.from([0xff, 0xd9])]);
+  const started = performance.now();
+  refused(jpegOf(sof(0xc0, 30000, 30000)), 'big.jpg', /^big\.jpg is 30000x30000 pixels; genloom reads images up to 16\.8 megapixels/);
+  refused(jpegOf(sof(0xc2, 65535, 65535)), 'big.jpg', /is 65535x65535 pixels/);
+  assert.ok(performance.now() - started < 100);
+  refused(jpegOf(sof(0xc0, 28, 0)), 'dnl.jpg', /header says 28x0 pixels/);
+  refused(jpegOf(sof(0xc9, 28, 28)), 'arith.jpg', /SOF9 .*genloom reads baseline and progressive JPEGs/);
+  refused(jpegOf(sof(0xc0, 28, 28, 0)), 'none.jpg', /0 colour components/);
+  refused(jpegOf(), 'nosof.jpg', /ends \(EOI\) before any frame header/);
+  refused(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2]), 'sos.jpg', /image data \(SOS\) starts before any frame header/);
+  refused(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x40, 0]), 'cut.jpg', /claims 16384 bytes but the file has 2 left \(truncated\?\)/);
+});
+
+test('a PNG whose IDAT holds less than its header implies is refused with the same message every time', () => {
+  // 28x28 8-bit grey needs 28 rows of 1 filter byte + 28 samples = 812 bytes; this holds the first row only.
+  const firstRow = scanlines([Array.from({ length: 28 }, (_, x) => x * 9)]);
+  const bytes = pngFile(ihdr(28, 28, 8, 0), firstRow);
+  const messages = new Set(Array.from({ length: 5 }, () => refused(bytes, 'short.png', /pixel data holds 29 bytes but a 28x28 8-bit grey image needs 812 \(truncated or damaged\)/)));
+  assert.equal(messages.size, 1, [...messages].join(' | '));
+  // One byte short and one byte long are both refused: the length must be exact.
+  const full = Array.from({ length: 28 }, (_, y) => Array.from({ length: 28 }, (_, x) => (x + y) % 256));
+  const exact = scanlines(full);
+  assert.equal(decodeImageBytes(pngFile(ihdr(28, 28, 8, 0), exact), 'exact.png').data.length, 784);
+  refused(pngFile(ihdr(28, 28, 8, 0), exact.subarray(0, 811)), 'short.png', /holds 811 bytes but .* needs 812/);
+  refused(pngFile(ihdr(28, 28, 8, 0), Buffer.concat([exact, Buffer.of(0)])), 'long.png', /inflates to more than the 812 bytes/);
+});
+
+test('a PNG zip bomb stops inflating just past the size its header implies', () => {
+  const bomb = pngFile(ihdr(28, 28, 8, 0), new Uint8Array(64 * 2 ** 20)); // 64 MB of zeros, deflated to ~64 kB
+  assert.ok(bomb.length < 200_000);
+  const started = performance.now();
+  refused(bomb, 'bomb.png', /inflates to more than the 812 bytes a 28x28 8-bit grey image holds/);
+  assert.ok(performance.now() - started < 200, `took ${performance.now() - started} ms`);
+});
+
+test('bad CRCs, broken chunks, zero-size and truncated PNGs give one CORRUPT_FILE line each', () => {
+  const good = pngFile(ihdr(5, 3, 8, 2), scanlines(Array.from({ length: 3 }, (_, y) => Array.from({ length: 15 }, (_, i) => (i * 17 + y) % 256))));
+  assert.equal(decodeImageBytes(good, 'good.png').width, 5);
+  const badCrc = Buffer.from(good);
+  badCrc[8 + 8 + 4] ^= 0x01; // a bit of IHDR's width
+  refused(badCrc, 'crc.png', /its IHDR chunk at byte 8 has a bad CRC/);
+  const badIdatCrc = Buffer.from(good);
+  badIdatCrc[33 + 8 + 2] ^= 0x10; // inside the IDAT data
+  refused(badIdatCrc, 'crc.png', /its IDAT chunk at byte 33 has a bad CRC/);
+  refused(Buffer.alloc(0), 'zero.png', /^zero\.png is empty \(0 bytes\)/);
+  refused(good.subarray(0, 8), 'sig.png', /ends after 8 bytes with no IEND chunk/);
+  refused(good.subarray(0, good.length - 12), 'noend.png', /no IEND chunk \(truncated\?\)/);
+  refused(good.subarray(0, 20), 'cut.png', /IHDR chunk at byte 8 claims 13 bytes but the file has 0 left/);
+  // Every possible truncation, and every single-byte change, is either decoded or refused in one line.
+  for (let length = 1; length < good.length; length++) refused(good.subarray(0, length), 'cut.png', /./);
+  for (let index = 0; index < good.length; index++) {
+    const changed = Buffer.from(good);
+    changed[index] ^= 0x5a;
+    try {
+      decodeImageBytes(changed, 'flipped.png');
+    } catch (error) {
+      assert.ok(error instanceof GenloomError && !error.message.includes('\n') && error.message.includes('flipped.png'), `byte ${index}: ${String(error)}`);
+    }
+  }
+  refused(Buffer.concat([good.subarray(0, 8), chunk('IDAT', new Uint8Array(4)), good.subarray(8)]), 'order.png', /first chunk is IDAT, not IHDR/);
+  refused(pngFile(ihdr(4, 4, 3, 0), new Uint8Array(0)), 'depth.png', /bit depth 3 is not allowed for grey images/);
+  refused(pngFile(ihdr(4, 4, 8, 5), new Uint8Array(0)), 'type.png', /colour type 5 does not exist/);
+  refused(pngFile(ihdr(2, 1, 8, 3), scanlines([[0, 1]])), 'nopalette.png', /palette image without a PLTE chunk/);
+  refused(pngFile(ihdr(2, 1, 8, 3), scanlines([[0, 1]]), [chunk('PLTE', Uint8Array.of(0, 0, 0))]), 'index.png', /cannot decode PNG image index\.png: index 1 not in palette/);
+  refused(pngFile(ihdr(2, 1, 8, 0), Uint8Array.of(9, 0, 0)), 'filter.png', /cannot decode PNG image filter\.png: Unrecognised filter type - 9/);
+});
+
+test('valid 16-bit, palette, low-bit-depth and interlaced PNGs still decode exactly', () => {
+  // 16-bit grey: full precision kept.
+  const grey16 = Buffer.alloc(2 * (1 + 3 * 2));
+  [0, 65535, 1, 32768, 12345, 40000].forEach((value, index) => grey16.writeUInt16BE(value, 1 + (index >= 3 ? 1 : 0) + index * 2));
+  const sixteen = decodeImageBytes(pngFile(ihdr(3, 2, 16, 0), grey16), 'grey16.png');
+  assert.equal(sixteen.channels, 1);
+  assert.deepEqual([...sixteen.data].map((value) => Math.round(value * 65535)), [0, 65535, 1, 32768, 12345, 40000]);
+  // 16-bit RGBA: alpha composited over white.
+  const rgba16 = Buffer.alloc(1 + 8);
+  [65535, 0, 0, 65535].forEach((value, index) => rgba16.writeUInt16BE(value, 1 + index * 2));
+  assert.deepEqual([...decodeImageBytes(pngFile(ihdr(1, 1, 16, 6), rgba16), 'rgba16.png').data], [1, 0, 0]);
+  // 2-bit palette, 5 pixels wide (two bytes a row), with a four-colour palette.
+  const palette = chunk('PLTE', Uint8Array.of(0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255));
+  const indices = [0, 1, 2, 3, 1];
+  const packed = [(indices[0]! << 6) | (indices[1]! << 4) | (indices[2]! << 2) | indices[3]!, indices[4]! << 6];
+  const paletted = decodeImageBytes(pngFile(ihdr(5, 1, 2, 3), scanlines([packed]), [palette]), 'palette.png');
+  assert.equal(paletted.channels, 3);
+  assert.deepEqual([...paletted.data], [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0]);
+  // 1-bit grey, 10 pixels wide.
+  const bits = decodeImageBytes(pngFile(ihdr(10, 1, 1, 0), scanlines([[0b10110000, 0b01000000]])), 'bits.png');
+  assert.deepEqual([...bits.data], [1, 0, 1, 1, 0, 0, 0, 0, 0, 1]);
+  // Adam7-interlaced 8-bit grey at sizes where some of the seven passes are empty.
+  const passes = [[0, 8, 0, 8], [4, 8, 0, 8], [0, 4, 4, 8], [2, 4, 0, 4], [0, 2, 2, 4], [1, 2, 0, 2], [0, 1, 1, 2]];
+  for (const [width, height] of [[1, 1], [3, 2], [9, 9], [28, 28]]) {
+    const value = (x: number, y: number) => (x * 31 + y * 7) % 256;
+    const rows: number[][] = [];
+    for (const [x0, dx, y0, dy] of passes) {
+      for (let y = y0!; y < height; y += dy!) {
+        const row: number[] = [];
+        for (let x = x0!; x < width; x += dx!) row.push(value(x, y));
+        if (row.length > 0) rows.push(row);
+      }
+    }
+    const image = decodeImageBytes(pngFile(ihdr(width, height, 8, 0, 1), scanlines(rows)), 'interlaced.png');
+    const expected = Array.from({ length: width * height }, (_, index) => value(index % width, Math.floor(index / width)));
+    assert.deepEqual([...image.data].map((level) => Math.round(level * 255)), expected, `${width}x${height}`);
+  }
+  // pngjs's own 16-bit encoder's output reads back too.
+  const png = new PNG({ width: 2, height: 1, bitDepth: 16, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  const written = PNG.sync.write(Object.assign(png, { data: Buffer.from(new Uint16Array([65535, 0, 0, 0, 65535, 0]).buffer) }), { bitDepth: 16, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  assert.equal(decodeImageBytes(written, 'pngjs16.png').width, 2);
+});
+
+test('readImage refuses a directory, a FIFO or a device without opening it', { timeout: 10_000 }, () => {
+  refusedPath(directory, /is not a regular file \(it is a directory\)/);
+  if (fs.existsSync('/dev/null')) refusedPath('/dev/null', /is not a regular file \(it is a character device\)/);
+  const fifo = path.join(directory, 'fifo.png');
+  // Opening a FIFO blocks until a writer comes: if readImage opened it, this test would hang.
+  if (spawnSync('mkfifo', [fifo]).status === 0) refusedPath(fifo, /is not a regular file \(it is a FIFO\)/);
+  function refusedPath(target: string, pattern: RegExp) {
+    assertGenloomError(() => readImage(target), 'CORRUPT_FILE', target);
+    assert.throws(() => readImage(target), pattern);
+  }
 });

@@ -3,6 +3,10 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { checkJpeg, checkPng, maxImagePixels } from './image-header.ts';
+import { requireRegularFile } from './regular-file.ts';
+
+export { maxImagePixels } from './image-header.ts';
 
 /** Pixels in [0, 1], row-major, interleaved channels: data.length === height * width * channels. */
 export interface ImageData01 {
@@ -17,6 +21,13 @@ const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 // JPEG's lossy colour transform leaves greyscale content with small R/G/B differences;
 // up to 2 levels out of 255 still counts as grey so a scanned digit comes back single-channel.
 const JPEG_GREY_TOLERANCE = 2 / 255;
+// The largest image file read: twice the biggest uncompressed image allowed (16-bit RGBA), more
+// than any real PNG or JPEG of that size needs, so a huge file is refused before it is read whole.
+const maxImageFileBytes = maxImagePixels * 8 * 2;
+// jpeg-js's own memory cap, a backstop behind checkJpeg's size check: it counts 4 bytes per sample
+// for the DCT blocks, 2 more for its scanlines and the output, so at most 4 components × 6 + 4 RGBA
+// = 28 bytes per pixel, and 32 leaves room for MCU padding and tables.
+const JPEG_MAX_MEMORY_MB = Math.ceil((maxImagePixels * 32) / 2 ** 20);
 
 /** Throws BAD_ARGUMENT unless `image` is a well-formed ImageData01; `what` names it in the message. */
 export function assertImage(image: ImageData01, what: string): void {
@@ -50,8 +61,14 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
 export function readImage(path: string): ImageData01 {
   let bytes: Buffer;
   try {
+    // A FIFO would block the read forever and a huge file would be read whole: look first.
+    requireRegularFile(path, { maxBytes: maxImageFileBytes, what: 'image files' });
     bytes = fs.readFileSync(path);
   } catch (error) {
+    if (error instanceof GenloomError) {
+      if (error.code === 'NOT_FOUND') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
+      throw error;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
     throw new GenloomError('CORRUPT_FILE', `cannot read image ${path}: ${(error as Error).message}`, { cause: error });
@@ -59,11 +76,18 @@ export function readImage(path: string): ImageData01 {
   return decodeImageBytes(bytes, path);
 }
 
-/** Decodes PNG or JPEG bytes (as readImage does); `path` names them in errors. */
+/**
+ * Decodes PNG or JPEG bytes (as readImage does); `path` names them in errors. The file's structure
+ * and declared size are checked first (image-header.ts): an image over maxImagePixels, or a PNG
+ * whose pixel data does not match its header, is refused before a decoder allocates anything.
+ */
 export function decodeImageBytes(bytes: Buffer, path: string): ImageData01 {
+  if (bytes.length === 0) throw new GenloomError('CORRUPT_FILE', `${path} is empty (0 bytes), not an image`);
   const isPng = startsWith(bytes, PNG_MAGIC);
   const isJpeg = !isPng && startsWith(bytes, JPEG_MAGIC);
   if (!isPng && !isJpeg) throw new GenloomError('CORRUPT_FILE', `${path} is not a PNG or JPEG image (unrecognised file header)`);
+  if (isPng) checkPng(bytes, path);
+  else checkJpeg(bytes, path);
   try {
     return isPng ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (error) {
@@ -84,7 +108,7 @@ function decodePng(bytes: Buffer): ImageData01 {
 }
 
 function decodeJpeg(bytes: Buffer): ImageData01 {
-  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+  const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxImagePixels / 1e6, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
   if (decoded.width < 1 || decoded.height < 1) throw new Error('image has no pixels');
   return fromRgba(decoded.width, decoded.height, decoded.data, 255, JPEG_GREY_TOLERANCE);
 }
