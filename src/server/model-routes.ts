@@ -41,7 +41,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   const samples = new SampleCache();
   // Latent-explorer decodes come many a second while a slider moves: kept apart, so they never
   // push the gallery's samples out before they are rated.
-  const explorations = new SampleCache(200);
+  const explorations = new SampleCache(200, 16 * 2 ** 20);
   context.onClose(() => generation.close());
 
   /** Runs an operation for a request, cancelling it if the client goes away first. */
