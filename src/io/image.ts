@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { checkJpeg, checkPng, maxImagePixels } from './image-header.ts';
-import { requireRegularFile } from './regular-file.ts';
+import { readRegularFile } from './regular-file.ts';
 
 export { maxImagePixels } from './image-header.ts';
 
@@ -62,16 +61,10 @@ export function readImage(path: string): ImageData01 {
   let bytes: Buffer;
   try {
     // A FIFO would block the read forever and a huge file would be read whole: look first.
-    requireRegularFile(path, { maxBytes: maxImageFileBytes, what: 'image files' });
-    bytes = fs.readFileSync(path);
+    bytes = readRegularFile(path, { maxBytes: maxImageFileBytes, what: 'image files' });
   } catch (error) {
-    if (error instanceof GenloomError) {
-      if (error.code === 'NOT_FOUND') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
-      throw error;
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
-    throw new GenloomError('CORRUPT_FILE', `cannot read image ${path}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof GenloomError && error.code === 'NOT_FOUND') throw new GenloomError('NOT_FOUND', `image file not found: ${path}`, { cause: error });
+    throw error;
   }
   return decodeImageBytes(bytes, path);
 }

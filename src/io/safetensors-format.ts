@@ -81,22 +81,58 @@ export function encodeSafetensors(
   return out;
 }
 
+/** The most header bytes read, as the reference implementation allows (its MAX_HEADER_SIZE). */
+export const maxSafetensorsHeaderBytes = 100_000_000;
+
+/** One tensor as its header entry describes it, checked against the file. */
+export interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDtype | 'F16' | 'BF16';
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A parsed, validated header: where the data starts, the tensors in file order, the metadata. */
+export interface SafetensorsLayout {
+  dataStart: number;
+  entries: TensorEntry[];
+  metadata: Record<string, string>;
+}
+
+const corruptFile = (source: string, problem: string) =>
+  new GenloomError('CORRUPT_FILE', `${source} is not a valid safetensors file: ${problem}`);
+
+const describe = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+
 /**
- * Parses safetensors bytes; `source` names the file in error messages.
- *
- * @example
- * const { tensors, metadata } = decodeSafetensors(bytes, 'model.safetensors'); // tensors.get('bias')?.shape: [2]
+ * The header's length from a file's first 8 bytes (a u64, read as a BigInt so that 2^63 stays
+ * 2^63), checked against the file's length before anything that long is read.
  */
-export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
-  const corrupt = (problem: string) =>
-    new GenloomError('CORRUPT_FILE', `${source} is not a valid safetensors file: ${problem}`);
-  if (bytes.length < 8) throw corrupt(`only ${bytes.length} bytes (truncated?)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength < 2 || 8 + headerLength > bytes.length) {
-    throw corrupt(`header length ${headerLength} does not fit in ${bytes.length} bytes (truncated?)`);
+export function safetensorsHeaderLength(prefix: Uint8Array, fileLength: number, source: string): number {
+  if (prefix.length < 8 || fileLength < 8) throw corruptFile(source, `only ${fileLength} bytes (truncated?)`);
+  const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (length < 2n || 8n + length > BigInt(fileLength)) {
+    throw corruptFile(source, `header length ${length} does not fit in ${fileLength} bytes (truncated?)`);
   }
-  let header: Record<string, unknown>;
+  if (length > BigInt(maxSafetensorsHeaderBytes)) {
+    throw corruptFile(source, `its header is ${length} bytes; safetensors headers are at most ${maxSafetensorsHeaderBytes}`);
+  }
+  return Number(length);
+}
+
+/**
+ * Parses and validates a header as the reference implementation does: each tensor's dtype, shape
+ * and byte range; the ranges packed end to end from the start of the data, without overlaps or
+ * gaps, ending exactly at the end of the file (`fileLength` bytes). `bytes` holds at least the
+ * first 8 + header-length bytes. Names JavaScript objects reserve (`__proto__`, `constructor`, …)
+ * are refused, so no caller that looks a name up in a plain object can be misled by one.
+ */
+export function parseSafetensorsLayout(bytes: Uint8Array, fileLength: number, source: string): SafetensorsLayout {
+  const corrupt = (problem: string) => corruptFile(source, problem);
+  const headerLength = safetensorsHeaderLength(bytes, fileLength, source);
+  if (bytes.length < 8 + headerLength) throw corrupt('its header is cut off (truncated?)');
+  let header: unknown;
   try {
     header = JSON.parse(utf8Decoder.decode(bytes.subarray(8, 8 + headerLength)));
   } catch {
@@ -106,50 +142,89 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     throw corrupt('its header is not a JSON object');
   }
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-  const tensors = new Map<string, StoredTensor>();
+  const dataLength = fileLength - dataStart;
+  const entries: TensorEntry[] = [];
   let metadata: Record<string, string> = {};
+  // JSON.parse makes every key an own property, "__proto__" included; Object.entries lists them all.
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = entry as Record<string, string>;
+      metadata = parseMetadata(entry, corrupt);
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = entry as {
-      dtype?: unknown;
-      shape?: unknown;
-      data_offsets?: unknown;
-    };
+    if (name in Object.prototype) throw corrupt(`it names a tensor "${name}", a name JavaScript objects reserve`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt(`tensor "${name}" is not described by a JSON object`);
+    const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'F16' && dtype !== 'BF16') {
-      throw corrupt(`tensor "${name}" has dtype ${String(dtype)}; genloom reads F32, I32, F16 and BF16`);
+      throw corrupt(`tensor "${name}" has dtype ${describe(dtype)}; genloom reads F32, I32, F16 and BF16`);
     }
-    if (!Array.isArray(shape) || !shape.every((size) => Number.isInteger(size) && size >= 0)) {
-      throw corrupt(`tensor "${name}" has a bad shape`);
+    if (!Array.isArray(shape) || !shape.every((size) => Number.isSafeInteger(size) && size >= 0)) {
+      throw corrupt(`tensor "${name}" has a bad shape ${describe(shape)} (sizes must be whole numbers, 0 or more)`);
     }
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((value) => Number.isInteger(value) && value >= 0)
-    ) {
-      throw corrupt(`tensor "${name}" has bad data_offsets`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((value) => Number.isSafeInteger(value) && value >= 0) || offsets[0] > offsets[1]) {
+      throw corrupt(`tensor "${name}" has bad data_offsets ${describe(offsets)} (two whole numbers, begin <= end)`);
     }
     const [begin, end] = offsets as [number, number];
-    const expectedBytes = elementCount(shape as number[]) * (dtype === 'F16' || dtype === 'BF16' ? 2 : bytesPerElement[dtype]);
+    const expectedBytes = elementCount(shape) * (dtype === 'F16' || dtype === 'BF16' ? 2 : bytesPerElement[dtype]);
     if (end - begin !== expectedBytes) {
       throw corrupt(`tensor "${name}" has ${end - begin} bytes for shape [${shape.join(', ')}]`);
     }
     if (end > dataLength) {
       throw corrupt(`tensor "${name}" ends at byte ${end} but the data has ${dataLength} (truncated?)`);
     }
+    entries.push({ name, dtype, shape, begin, end });
+  }
+  // Packed end to end: a tensor that overlaps another would alias its bytes, a gap or trailing
+  // bytes mean a file the reference reader refuses.
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let position = 0;
+  let previous: TensorEntry | undefined;
+  for (const entry of byOffset) {
+    if (entry.begin < position) {
+      throw corrupt(`tensors "${previous!.name}" and "${entry.name}" overlap (bytes ${entry.begin} to ${Math.min(entry.end, position)})`);
+    }
+    if (entry.begin > position) throw corrupt(`${entry.begin - position} bytes before tensor "${entry.name}" belong to no tensor`);
+    position = entry.end;
+    previous = entry;
+  }
+  if (position < dataLength) throw corrupt(`${dataLength - position} bytes after its last tensor belong to no tensor`);
+  return { dataStart, entries, metadata };
+}
+
+/** How many values the tensors of a layout hold together. */
+export function storedValues(layout: SafetensorsLayout): number {
+  return layout.entries.reduce((sum, entry) => sum + elementCount(entry.shape), 0);
+}
+
+/** `__metadata__` is a map from strings to strings (the format says so; we look up "step" in it). */
+function parseMetadata(entry: unknown, corrupt: (problem: string) => GenloomError): Record<string, string> {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt('its __metadata__ is not a JSON object');
+  const values = Object.entries(entry);
+  const bad = values.find(([, value]) => typeof value !== 'string');
+  if (bad) throw corrupt(`its __metadata__ "${bad[0]}" is ${describe(bad[1])}, not a string`);
+  // fromEntries defines own properties, so a "__proto__" key stays a key, not a prototype.
+  return Object.fromEntries(values) as Record<string, string>;
+}
+
+/**
+ * Parses safetensors bytes; `source` names the file in error messages.
+ *
+ * @example
+ * const { tensors, metadata } = decodeSafetensors(bytes, 'model.safetensors'); // tensors.get('bias')?.shape: [2]
+ */
+export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+  const { dataStart, entries, metadata } = parseSafetensorsLayout(bytes, bytes.length, source);
+  const tensors = new Map<string, StoredTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
     // Copy into a fresh, aligned buffer: the file's offsets need not be 4-byte aligned (and a Node
     // Buffer's slice() is a view into a shared pool, not a copy).
     const raw = new Uint8Array(end - begin);
     raw.set(bytes.subarray(dataStart + begin, dataStart + end));
     if (dtype === 'F16' || dtype === 'BF16') {
-      tensors.set(name, { dtype: 'F32', shape: shape as number[], data: widenHalf(new Uint16Array(raw.buffer), dtype) });
+      tensors.set(name, { dtype: 'F32', shape, data: widenHalf(new Uint16Array(raw.buffer), dtype) });
       continue;
     }
     const data = dtype === 'F32' ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
-    tensors.set(name, { dtype, shape: shape as number[], data });
+    tensors.set(name, { dtype, shape, data });
   }
   return { tensors, metadata };
 }
