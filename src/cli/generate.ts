@@ -16,7 +16,7 @@ import { TrajectoryRecorder, addSamplingOptions, type SamplingFlags } from './di
 import { generateImages, generationRandom, latentsForSeed, resolveModelLabel, type ClipRequest, type ImageRequest, type MusicRequest, type ShapeRequest } from '../generate/index.ts';
 import type { LoadedModel } from '../models/family.ts';
 import { getFamily } from '../models/registry.ts';
-import { readMidi } from '../music/midi.ts';
+import { readPrimer } from '../music/midi.ts';
 import { LazyProgress } from '../train/progress.ts';
 import { addMusicOptions, composeToFiles, musicFlagNames, type MusicSampleFlags } from './music.ts';
 import { interpolateShapes, sampleShapes } from './shape.ts';
@@ -84,7 +84,7 @@ async function sampleToFiles(model: LoadedModel, dir: string, flags: SampleFlags
   const given: Record<string, unknown> = { seed: flags.seed };
   for (const name of requestFlags) if (flags[name] !== undefined) given[name] = flags[name];
   if (modality === 'music') {
-    if (flags.primer !== undefined) given['primer'] = readMidi(flags.primer).notes;
+    if (flags.primer !== undefined) given['primer'] = readPrimer(flags.primer);
     const n = flags.n ?? 1;
     const written = composeToFiles(model, dir, { ...(given as unknown as MusicRequest), n }, flags.out, quiet);
     return `wrote ${written.map((path) => `${path} (+ .wav, .png)`).join(', ')}`;

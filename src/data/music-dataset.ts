@@ -95,12 +95,12 @@ function loadPianoRollFile(path: string, options: MusicDatasetOptions): MusicDat
   return { name: path, kind: 'piano-roll', stepsPerQuarter, styles: [style], pieces, skipped: [], bpm: 100, beatsPerBar: 4 };
 }
 
-function listMidiFiles(dir: string): string[] {
-  const out: string[] = [];
+/** MIDI files under `dir`, recursively, sorted (appended one by one: a folder may hold more files than a call has room for arguments). */
+function listMidiFiles(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listMidiFiles(path));
+    if (entry.isDirectory()) listMidiFiles(path, out);
     else if (/\.midi?$/i.test(entry.name)) out.push(path);
   }
   return out;

@@ -21,7 +21,10 @@ const releaseSeconds = 0.25;
 export function renderNotes(notes: readonly Note[], options: RenderOptions): Float32Array {
   const sampleRate = options.sampleRate ?? 22_050;
   const secondsPerBeat = 60 / options.bpm;
-  const end = Math.max(0, ...notes.map((note) => (note.start + note.duration) * secondsPerBeat)) + releaseSeconds;
+  // A loop, not Math.max(...list): a long piece has more notes than a call has room for arguments.
+  let last = 0;
+  for (const note of notes) last = Math.max(last, (note.start + note.duration) * secondsPerBeat);
+  const end = last + releaseSeconds;
   const samples = new Float32Array(Math.ceil(end * sampleRate));
   for (const note of notes) {
     const frequency = 440 * 2 ** ((note.pitch - 69) / 12);

@@ -70,6 +70,8 @@ export function notesToEvents(notes: readonly Note[], encoding: EventEncoding): 
   const offs = new Map<number, number[]>();
   for (const note of notes) {
     if (!(note.pitch >= 0 && note.pitch <= 127)) throw new GenloomError('BAD_ARGUMENT', `pitch ${note.pitch} is outside MIDI's 0..127`);
+    // A non-finite time would need endless shifts.
+    if (!Number.isFinite(note.start) || !Number.isFinite(note.duration)) throw new GenloomError('BAD_ARGUMENT', `a note of pitch ${note.pitch} starts at ${note.start} and lasts ${note.duration} quarter notes: times must be finite`);
     const start = Math.round(note.start * encoding.stepsPerQuarter);
     const end = Math.max(start + 1, Math.round((note.start + note.duration) * encoding.stepsPerQuarter));
     push(ons, start, note);
@@ -82,7 +84,7 @@ export function notesToEvents(notes: readonly Note[], encoding: EventEncoding): 
   let velocity = -1;
   let now = times[0] !== undefined ? Math.min(0, times[0]) : 0;
   for (const time of times) {
-    if (time > now) events.push(...shifts(time - now, encoding.maxShift));
+    if (time > now) pushShifts(events, time - now, encoding.maxShift);
     now = time;
     for (const pitch of [...(offs.get(time) ?? [])].sort((a, b) => a - b)) {
       sounding[pitch]!--;
@@ -109,11 +111,12 @@ export function notesToEvents(notes: readonly Note[], encoding: EventEncoding): 
   return events;
 }
 
-/** TIME_SHIFT events covering `steps`, the longest first. */
-function shifts(steps: number, maxShift: number): number[] {
-  const out: number[] = [];
-  for (let left = steps; left > 0; left -= maxShift) out.push(timeShiftOffset + Math.min(left, maxShift) - 1);
-  return out;
+/**
+ * Appends TIME_SHIFT events covering `steps`, the longest first. A loop, not push(...list): a long
+ * rest is many shifts, and spreading them as arguments overflows the stack.
+ */
+function pushShifts(events: number[], steps: number, maxShift: number): void {
+  for (let left = steps; left > 0; left -= maxShift) events.push(timeShiftOffset + Math.min(left, maxShift) - 1);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -196,7 +199,8 @@ export function pianoRollToNotes(frames: PianoRoll, stepsPerQuarter: number, vel
 
 /** The piano roll of notes over `steps` frames (default: until the last note ends). */
 export function notesToPianoRoll(notes: readonly Note[], stepsPerQuarter: number, steps?: number): PianoRoll {
-  const end = steps ?? Math.max(0, ...notes.map((note) => Math.round((note.start + note.duration) * stepsPerQuarter)));
+  let end = steps ?? 0;
+  if (steps === undefined) for (const note of notes) end = Math.max(end, Math.round((note.start + note.duration) * stepsPerQuarter));
   const frames: Set<number>[] = Array.from({ length: end }, () => new Set());
   for (const note of notes) {
     const start = Math.round(note.start * stepsPerQuarter);
@@ -211,7 +215,7 @@ export function pianoRollToEvents(frames: PianoRoll, encoding: EventEncoding): n
   const events = notesToEvents(pianoRollToNotes(frames, encoding.stepsPerQuarter), encoding);
   const spanned = eventSteps(events, encoding);
   // Trailing silent frames are part of the piece's length.
-  if (frames.length > spanned) events.push(...shifts(frames.length - spanned, encoding.maxShift));
+  if (frames.length > spanned) pushShifts(events, frames.length - spanned, encoding.maxShift);
   return events;
 }
 

@@ -12,13 +12,26 @@ export interface PianoRollImageOptions {
   pixelsPerPitch?: number;
 }
 
+/** The widest picture drawn, in pixels. */
+const maxWidth = 16_384;
+
 export function pianoRollImage(notes: readonly Note[], options: PianoRollImageOptions = {}): ImageData01 {
   const beatsPerBar = options.beatsPerBar ?? 4;
-  const pixelsPerBeat = options.pixelsPerBeat ?? 16;
   const pixelsPerPitch = options.pixelsPerPitch ?? 4;
-  const low = notes.length ? Math.min(...notes.map((note) => note.pitch)) - 2 : 58;
-  const high = notes.length ? Math.max(...notes.map((note) => note.pitch)) + 2 : 70;
-  const beats = Math.max(beatsPerBar, Math.ceil(Math.max(0, ...notes.map((note) => note.start + note.duration)) / beatsPerBar) * beatsPerBar);
+  // Loops, not Math.min(...list): a long piece has more notes than a call has room for arguments.
+  let lowest = Infinity;
+  let highest = -Infinity;
+  let last = 0;
+  for (const note of notes) {
+    lowest = Math.min(lowest, note.pitch);
+    highest = Math.max(highest, note.pitch);
+    last = Math.max(last, note.start + note.duration);
+  }
+  const low = notes.length ? lowest - 2 : 58;
+  const high = notes.length ? highest + 2 : 70;
+  const beats = Math.max(beatsPerBar, Math.ceil(last / beatsPerBar) * beatsPerBar);
+  // A long piece is drawn narrower per beat, so the picture stays a bounded size (≤ ~100 MB of floats).
+  const pixelsPerBeat = Math.min(options.pixelsPerBeat ?? 16, maxWidth / beats);
   const width = Math.ceil(beats * pixelsPerBeat);
   const height = (high - low + 1) * pixelsPerPitch;
   const data = new Float32Array(width * height * 3);
@@ -32,8 +45,10 @@ export function pianoRollImage(notes: readonly Note[], options: PianoRollImageOp
     for (let y = top; y < top + pixelsPerPitch; y++) for (let x = 0; x < width; x++) paint(x, y, shade);
   }
   for (let beat = 0; beat <= beats; beat++) {
-    const x = Math.min(width - 1, beat * pixelsPerBeat);
-    const line: [number, number, number] = beat % beatsPerBar === 0 ? [0.55, 0.55, 0.6] : [0.85, 0.85, 0.88];
+    const bar = beat % beatsPerBar === 0;
+    if (!bar && pixelsPerBeat < 4) continue; // beat lines closer than 4 px would grey the whole picture
+    const x = Math.min(width - 1, Math.floor(beat * pixelsPerBeat));
+    const line: [number, number, number] = bar ? [0.55, 0.55, 0.6] : [0.85, 0.85, 0.88];
     for (let y = 0; y < height; y++) paint(x, y, line);
   }
   for (const note of notes) {
