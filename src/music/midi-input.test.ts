@@ -3,6 +3,7 @@
  * problem, quickly and without a large allocation; long and dense files that are real still read.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -111,7 +112,11 @@ test('a note list with a non-finite time is refused rather than turned into endl
 test('readMidi refuses a file too large to be music before reading it; readPrimer refuses a primer of too many notes', () => {
   const huge = join(dir, 'huge.mid');
   writeFileSync(huge, Buffer.alloc(maxMidiBytes + 1));
-  assert.throws(() => readMidi(huge), (error: GenloomError) => error.code === 'UNSUPPORTED' && /huge\.mid is 8\.0 MiB; genloom reads MIDI files of at most 8 MiB/.test(error.message));
+  assert.throws(() => readMidi(huge), (error: GenloomError) => error.code === 'CORRUPT_FILE' && /huge\.mid is 8 MB; genloom reads MIDI files up to 8 MB/.test(error.message));
+  const fifo = join(dir, 'fifo.mid');
+  if (spawnSync('mkfifo', [fifo]).status === 0) {
+    assert.throws(() => readMidi(fifo), /fifo\.mid is not a regular file \(it is a FIFO\)/, 'refused, not waited on');
+  }
   const primer = join(dir, 'primer.mid');
   const notes: Note[] = Array.from({ length: maxPrimerNotes + 1 }, (_, i) => ({ pitch: 60 + (i % 12), start: i / 4, duration: 0.25, velocity: 80 }));
   writeFileSync(primer, encodeMidi({ notes, bpm: 120, beatsPerBar: 4 }));

@@ -4,11 +4,11 @@
  * quarter notes (beats), read from the file's ticks, so tempo changes never move a note off the
  * beat grid.
  */
-import { readFileSync, statSync } from 'node:fs';
 import tonejsMidi from '@tonejs/midi';
 import { parseMidi as parseMidiEvents, type MidiData } from 'midi-file';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readRegularFile } from '../io/regular-file.ts';
 
 const { Midi } = tonejsMidi;
 
@@ -52,18 +52,8 @@ export const maxPrimerNotes = 5_000;
 
 /** Reads a MIDI file's notes (percussion channel skipped); a file that does not parse, or has no notes, is an error naming it. */
 export function readMidi(path: string): Score {
-  let bytes: Buffer;
-  try {
-    const size = statSync(path).size;
-    if (size > maxMidiBytes) {
-      throw new GenloomError('UNSUPPORTED', `${path} is ${(size / 2 ** 20).toFixed(1)} MiB; genloom reads MIDI files of at most ${maxMidiBytes / 2 ** 20} MiB (real pieces are a few hundred KiB at most)`);
-    }
-    bytes = readFileSync(path);
-  } catch (error) {
-    if (error instanceof GenloomError) throw error;
-    throw new GenloomError('NOT_FOUND', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  return parseMidi(bytes, path);
+  // A regular file only (a FIFO would block forever), refused by its size before it is read.
+  return parseMidi(readRegularFile(path, { maxBytes: maxMidiBytes, what: 'MIDI files' }), path);
 }
 
 /**
