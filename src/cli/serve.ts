@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { GenloomError } from '../core/errors.ts';
 import { isLoopback, resolveServerOptions, startServer } from '../server/app.ts';
 import { ensureWebBuild, webDist } from '../server/web-build.ts';
+import { defaultLimits } from '../server/context.ts';
 import { globalOptions, parseInteger } from './options.ts';
 
 interface ServeFlags {
@@ -18,6 +19,9 @@ interface ServeFlags {
   db?: string;
   token?: string;
   web: boolean;
+  requestBudget: number;
+  requestTimeout: number;
+  maxParameters: number;
 }
 
 export function serveCommand(): Command {
@@ -30,6 +34,9 @@ export function serveCommand(): Command {
     .option('--db <file>', 'the feedback store (default <runs>/feedback.db)')
     .option('--token <secret>', 'require this token on every API request (also GENLOOM_TOKEN)')
     .option('--no-web', 'serve the API only, without the studio page')
+    .option('--request-budget <gmac>', `the most one generation request may cost, in giga multiply-adds (estimated before it runs; more is refused with what would fit)`, parseInteger(1, 1e9), defaultLimits.maxRequestGmac)
+    .option('--request-timeout <seconds>', 'seconds one generation request may run before it is stopped', parseInteger(1, 86_400), defaultLimits.maxRequestSeconds)
+    .option('--max-parameters <n>', 'the largest model a training job may build, in parameters (checked when the job is posted)', parseInteger(1000, 1e10), defaultLimits.maxJobParameters)
     .action(async (flags: ServeFlags, self: Command) => {
       const token = flags.token ?? process.env['GENLOOM_TOKEN'];
       if (!isLoopback(flags.host) && !token) throw new GenloomError('BAD_ARGUMENT', `serving on ${flags.host} (not loopback) needs a token: pass --token SECRET (or set GENLOOM_TOKEN)`);
@@ -54,6 +61,7 @@ export function serveCommand(): Command {
           ...(token ? { token } : {}),
           ...(webDir ? { webDir } : {}),
           ...(globalOptions(self).backend ? { backend: globalOptions(self).backend } : {}),
+          limits: { maxRequestGmac: flags.requestBudget, maxRequestSeconds: flags.requestTimeout, maxJobParameters: flags.maxParameters },
         }),
       ));
       const page = `${server.url}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;

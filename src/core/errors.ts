@@ -10,6 +10,7 @@ export type GenloomErrorCode =
   | 'SHAPE_MISMATCH'
   | 'EMPTY_DATASET'
   | 'UNSUPPORTED'
+  | 'TOO_COSTLY'
   | 'BACKEND';
 
 /**

@@ -233,6 +233,20 @@ export interface EvaluateOptions {
 
 export type { Capability, Modality } from './capabilities.ts';
 
+/** What a generation request asks of a model: generate from nothing, complete an image, decode or encode latents. */
+export type WorkKind = 'generate' | 'complete' | 'decode' | 'encode';
+
+/** What one generation request makes and how many network passes that takes (see src/generate/cost.ts). */
+export interface GenerationWork {
+  /** Items made (images, clips, pieces, continuations). */
+  items: number;
+  passesPerItem: number;
+  /** Positions one pass covers (pixels of a convolution's output; 1 for a sequence model's next token). */
+  positionsPerPass: number;
+  /** The items, in words: "images", "tokens". */
+  what: string;
+}
+
 /** A family with a choice of samplers (diffusion): what it offers and what it uses when not told. */
 export interface SamplingDeclaration {
   samplers: readonly string[];
@@ -290,6 +304,11 @@ export interface FamilyDefinition {
   capabilitiesOf?(manifest: CheckpointManifest): Capability[];
   /** Families whose generation is slow per item (row by row, step by step): shells ask for fewer at once. */
   slowGeneration?: boolean;
+  /**
+   * The work of one generation request when it is more than one network pass per item (pixel by
+   * pixel, step by step, token by token); absent: one pass per item over the output (cost.ts).
+   */
+  generationWork?(config: Record<string, unknown>, request: Record<string, unknown>, kind: WorkKind): GenerationWork;
   sampling?: SamplingDeclaration;
   presets: string[];
   options: FamilyOption[];

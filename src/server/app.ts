@@ -4,17 +4,27 @@
  * (generation, training) so the server keeps answering while a model computes.
  */
 import { existsSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { genloomVersion } from '../version.ts';
 import { ModelCatalog } from './catalog.ts';
 import { defaultLimits, type ServerContext, type ServerLimits, type ServerOptions } from './context.ts';
 import { describeError, HttpError } from './http-errors.ts';
 import { Api } from './routes.ts';
+import { pathScrubber, type PathScrubber } from './display-paths.ts';
 import { registerFeedbackRoutes } from './feedback-routes.ts';
 import { registerJobRoutes } from './jobs-routes.ts';
 import { registerModelRoutes } from './model-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Says the server's absolute folders as "models", "runs", "." (see display-paths.ts). */
+    scrubPaths: PathScrubber;
+  }
+}
 
 export interface StudioServer {
   app: FastifyInstance;
@@ -59,7 +69,20 @@ export function resolveServerOptions(partial: Partial<Omit<ServerOptions, 'limit
 }
 
 export async function buildServer(options: ServerOptions): Promise<StudioServer> {
-  const app = Fastify({ bodyLimit: options.limits.maxBodyBytes, logger: false, forceCloseConnections: true });
+  const app = Fastify({
+    bodyLimit: options.limits.maxBodyBytes,
+    logger: false,
+    forceCloseConnections: true,
+    // A body that stops arriving (a Content-Length larger than what is sent) is given up on, not held open.
+    requestTimeout: options.limits.requestArrivalSeconds * 1000,
+    // URLs Fastify refuses before routing (bad percent-encoding, over-long path parameters): the same error shape as every other refusal.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = describeError(error);
+      void reply.status(status).send(body);
+    },
+    // HTTP that does not parse (or headers too large) never reaches a route: answered in the same shape, on the socket.
+    clientErrorHandler: answerClientError,
+  });
   const cleanups: (() => void | Promise<void>)[] = [];
   const context: ServerContext = {
     options,
@@ -67,6 +90,10 @@ export async function buildServer(options: ServerOptions): Promise<StudioServer>
     catalog: new ModelCatalog(options.modelsDir, options.runsDir),
     onClose: (cleanup) => cleanups.push(cleanup),
   };
+
+  const scrubPaths = pathScrubber(options);
+  app.decorate('scrubPaths', scrubPaths);
+  app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? scrubPaths(payload) : payload));
 
   app.setErrorHandler((error, _request, reply) => {
     const { status, body } = describeError(error);
@@ -122,6 +149,18 @@ export async function buildServer(options: ServerOptions): Promise<StudioServer>
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
   } as StudioServer;
+}
+
+/** The raw answer to a request Node's HTTP parser refused (see Fastify's clientErrorHandler). */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request took too long to arrive']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are too large']
+    : [400, `the request is not valid HTTP (${error.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code: status === 408 ? 'TIMEOUT' : 'BAD_REQUEST', message } });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(error);
 }
 
 /** Builds and starts the server; `port: 0` picks a free port (tests). */

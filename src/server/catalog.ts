@@ -8,7 +8,9 @@
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { checkpointFormat, type CheckpointManifest } from '../io/checkpoint.ts';
+import { GenloomError } from '../core/errors.ts';
+import { parseManifest, type CheckpointManifest } from '../io/checkpoint.ts';
+import { fileKind } from '../io/regular-file.ts';
 import type { Capability } from '../models/family.ts';
 import { capabilitiesOf, families } from '../models/registry.ts';
 import { HttpError } from './http-errors.ts';
@@ -31,33 +33,55 @@ export interface CatalogEntry extends ModelSummary {
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-function readEntry(root: string, name: string, source: 'models' | 'runs'): CatalogEntry | undefined {
+/** A folder that looks like a model (config.json and weights) but cannot be offered, and why. */
+interface BrokenEntry {
+  broken: string;
+}
+
+function readEntry(root: string, name: string, source: 'models' | 'runs'): CatalogEntry | BrokenEntry | undefined {
   const dir = join(root, name);
   const configPath = join(dir, 'config.json');
   const weightsPath = join(dir, 'model.safetensors');
+  // Files are named to clients relative to the folder they are in ("models/x/config.json"), never by the server's absolute path.
+  const shown = `${source}/${name}`;
   try {
     if (!statSync(dir).isDirectory() || !existsSync(configPath) || !existsSync(weightsPath)) return undefined;
     const real = realpathSync(dir);
     const realRoot = realpathSync(root);
     if (!real.startsWith(realRoot + sep)) return undefined;
-    const manifest = JSON.parse(readFileSync(configPath, 'utf8')) as CheckpointManifest;
-    if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') return undefined;
+    // stat before reading: a FIFO named config.json would block this thread (the whole server) when opened.
+    for (const [path, file] of [[configPath, 'config.json'], [weightsPath, 'model.safetensors']] as const) {
+      const stats = statSync(path);
+      if (!stats.isFile()) return { broken: `${shown}/${file} is not a regular file (it is ${fileKind(stats)})` };
+    }
+    const manifest = parseManifest(readFileSync(configPath, 'utf8'), `${shown}/config.json`);
+    if (!isRecord(manifest.config) || !isRecord(manifest.training)) return { broken: `${shown}/config.json has no "config" and "training" objects` };
     const version = `${statSync(configPath).mtimeMs}:${statSync(weightsPath).mtimeMs}:${statSync(weightsPath).size}`;
+    const family = Object.hasOwn(families, manifest.family) ? families[manifest.family] : undefined;
     return {
       name,
       family: manifest.family,
       source,
-      summary: families[manifest.family]?.summary ?? `a ${manifest.family} model (unknown to this genloom)`,
-      trainedSteps: Number(manifest.training?.step ?? 0),
-      capabilities: capabilitiesOf(manifest),
+      summary: family?.summary ?? `a ${manifest.family} model (unknown to this genloom)`,
+      trainedSteps: Number(manifest.training.step ?? 0),
+      capabilities: family ? capabilitiesOf(manifest) : [],
       dir: real,
       manifest,
       version,
     };
-  } catch {
+  } catch (error) {
+    if (error instanceof GenloomError) return { broken: error.message };
     // A folder being written (a checkpoint mid-save) or not a model: not offered until it is whole.
     return undefined;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isEntry(entry: CatalogEntry | BrokenEntry | undefined): entry is CatalogEntry {
+  return entry !== undefined && !('broken' in entry);
 }
 
 export class ModelCatalog {
@@ -78,7 +102,7 @@ export class ModelCatalog {
         // <run>.old and <run>.saving are a checkpoint save in progress, not models.
         if (!namePattern.test(name) || /\.(old|saving)$/.test(name) || seen.has(name)) continue;
         const entry = readEntry(root, name, source);
-        if (entry) {
+        if (isEntry(entry)) {
           entries.push(entry);
           seen.add(name);
         }
@@ -93,7 +117,8 @@ export class ModelCatalog {
     for (const [root, source] of [[this.modelsDir, 'models'], [this.runsDir, 'runs']] as const) {
       if (!existsSync(join(root, name))) continue;
       const entry = readEntry(root, name, source);
-      if (entry) return entry;
+      if (isEntry(entry)) return entry;
+      if (entry) throw new HttpError(422, 'CORRUPT_FILE', `model "${name}" cannot be loaded: ${entry.broken}`);
     }
     const known = this.list().map((entry) => entry.name);
     throw new HttpError(404, 'NOT_FOUND', `no model "${name}"${known.length > 0 ? `: the studio has ${known.join(', ')}` : ' (the models folder is empty)'}`);

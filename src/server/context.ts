@@ -17,10 +17,23 @@ export interface ServerLimits {
   maxFrames: number;
   /** Bars of a music request. */
   maxBars: number;
+  /**
+   * The most one generation request may cost, in giga multiply-adds (src/generate/cost.ts): about a
+   * minute of a PixelCNN on two cores. More gets 413 with the number of items that would fit.
+   */
+  maxRequestGmac: number;
+  /** The most parameters a training job's model may have; a bigger one fails as it starts, before anything is allocated. */
+  maxJobParameters: number;
+  /** Seconds one generation request may run before it is cancelled (504). */
+  maxRequestSeconds: number;
   /** A JSON request body. */
   maxBodyBytes: number;
   /** An upload (all its files together). */
   maxUploadBytes: number;
+  /** Seconds an upload may go without a byte arriving before it is given up (408). */
+  bodyIdleSeconds: number;
+  /** Seconds a whole request may take to arrive (Node's requestTimeout; checked every few seconds). */
+  requestArrivalSeconds: number;
   /** Requests waiting for the generation worker beyond the one it runs; more get 429. */
   queueDepth: number;
   /** Training jobs waiting behind the running one; more get 429. */
@@ -34,8 +47,13 @@ export const defaultLimits: ServerLimits = {
   maxTrainingSteps: 100_000,
   maxFrames: 64,
   maxBars: 64,
+  maxRequestGmac: 1000,
+  maxRequestSeconds: 300,
+  maxJobParameters: 100_000_000,
   maxBodyBytes: 4 * 1024 * 1024,
   maxUploadBytes: 200 * 1024 * 1024,
+  bodyIdleSeconds: 30,
+  requestArrivalSeconds: 300,
   queueDepth: 16,
   jobQueueDepth: 4,
 };

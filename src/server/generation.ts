@@ -35,7 +35,10 @@ export class GenerationQueue {
   backend = 'not started';
   completed = 0;
 
-  constructor(private readonly queueDepth: number, private readonly backendName?: string) {}
+  private deadline: NodeJS.Timeout | undefined;
+
+  /** `maxSeconds`: how long one request may run before it is cancelled (and the worker replaced, if it does not stop). */
+  constructor(private readonly queueDepth: number, private readonly backendName?: string, private readonly maxSeconds = Infinity) {}
 
   get queued(): number {
     return this.waiting.length;
@@ -106,6 +109,7 @@ export class GenerationQueue {
   }
 
   private failWorker(error: Error): void {
+    clearTimeout(this.deadline);
     this.worker = undefined;
     this.ready = undefined;
     const running = this.running;
@@ -115,6 +119,7 @@ export class GenerationQueue {
   }
 
   private finish(message: Extract<WorkMessage, { type: 'result' | 'error' }>): void {
+    clearTimeout(this.deadline);
     const running = this.running!;
     this.running = undefined;
     this.completed += 1;
@@ -143,10 +148,29 @@ export class GenerationQueue {
       return;
     }
     this.worker!.postMessage(next.request);
+    if (Number.isFinite(this.maxSeconds)) this.deadline = setTimeout(() => this.overrun(next), this.maxSeconds * 1000);
+  }
+
+  /**
+   * A request past its time: cancelled between steps like a client leaving, and answered with 504.
+   * Operations check for cancellation between steps; one that does not within a few seconds (a
+   * single long pass) loses its worker, and the next request starts a fresh one.
+   */
+  private overrun(pending: Pending): void {
+    if (this.running !== pending) return;
+    Atomics.store(this.cancelled, 0, pending.request.id);
+    const timedOut = new HttpError(504, 'TIMEOUT', `the request ran past this server's limit of ${this.maxSeconds} s per request and was stopped: ask for fewer items or steps`);
+    const original = pending.reject;
+    pending.reject = () => original(timedOut);
+    const stubborn = setTimeout(() => {
+      if (this.running === pending) void this.worker?.terminate();
+    }, 5000);
+    stubborn.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.deadline);
     for (const pending of this.waiting.splice(0)) pending.reject(new HttpError(503, 'INTERNAL', 'the server is shutting down'));
     const worker = this.worker;
     this.worker = undefined;

@@ -4,7 +4,7 @@
  */
 import { asJsonField, GenloomError, type GenloomErrorCode } from '../core/errors.ts';
 
-export type HttpErrorCode = GenloomErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_REQUESTS' | 'PAYLOAD_TOO_LARGE' | 'GONE' | 'CONFLICT' | 'CANCELLED' | 'INTERNAL';
+export type HttpErrorCode = GenloomErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_MANY_REQUESTS' | 'PAYLOAD_TOO_LARGE' | 'GONE' | 'CONFLICT' | 'CANCELLED' | 'TIMEOUT' | 'INTERNAL';
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly code: HttpErrorCode, message: string) {
@@ -21,6 +21,7 @@ const statusOfGenloomCode: Record<GenloomErrorCode, number> = {
   SHAPE_MISMATCH: 400,
   EMPTY_DATASET: 400,
   UNSUPPORTED: 400,
+  TOO_COSTLY: 413,
   BACKEND: 500,
 };
 
@@ -39,11 +40,22 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
   }
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    const code = fastify.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : fastify.statusCode === 415 ? 'BAD_REQUEST' : 'BAD_REQUEST';
-    return { status: fastify.statusCode, body: { error: { code, message: oneLine(fastify.message ?? 'bad request') } } };
+    const code = fastify.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    const message = (fastify.code && fastifyMessages[fastify.code]) ?? oneLine(fastify.message ?? 'bad request');
+    return { status: fastify.statusCode, body: { error: { code, message } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: oneLine(error instanceof Error ? error.message : String(error)) } } };
 }
+
+/** Fastify's refusals said in genloom's words (its own messages name its internals, or echo the whole URL). */
+const fastifyMessages: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid (a malformed percent-encoding?)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a name in the URL is longer than 100 characters',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'this route takes a JSON body: send it with content-type: application/json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'the body is empty but its content-type is application/json: send a JSON object',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the body is not as long as its Content-Length says',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is larger than this server takes',
+};
 
 function isErrorLike(value: unknown): value is { message: string; genloomCode?: unknown } {
   return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';

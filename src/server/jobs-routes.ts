@@ -170,10 +170,31 @@ export function registerJobRoutes(context: ServerContext): void {
       if (!request.isMultipart()) throw new HttpError(400, 'BAD_REQUEST', 'an upload is multipart/form-data with one "file" part per file');
       // A request announcing more than the limit is refused before any of it is read.
       if (Number(request.headers['content-length'] ?? 0) > limits.maxUploadBytes + multipartOverheadBytes) throw uploadTooLarge(limits.maxUploadBytes);
-      const upload = await uploads.receive(request.parts() as AsyncIterable<UploadPart>);
-      return reply.send({ upload });
+      // A body that stops arriving is given up on after a quiet spell, and the half-upload removed.
+      const idleMs = limits.bodyIdleSeconds * 1000;
+      request.raw.setTimeout(idleMs, () => request.raw.destroy(new HttpError(408, 'TIMEOUT', `the upload stopped arriving: nothing came for ${limits.bodyIdleSeconds} s`)));
+      try {
+        const upload = await uploads.receive(request.parts() as AsyncIterable<UploadPart>);
+        return reply.send({ upload });
+      } catch (error) {
+        throw malformedMultipart(error);
+      } finally {
+        request.raw.setTimeout(0);
+      }
     });
   });
+}
+
+/**
+ * The multipart parser's own errors (no boundary, a body that ends before its closing boundary, a
+ * boundary too long) are the client's: a 400 that says so, not an internal error.
+ */
+function malformedMultipart(error: unknown): unknown {
+  if (error instanceof HttpError || (error as { genloomCode?: unknown })?.genloomCode) return error;
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return error;
+  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return new HttpError(400, 'BAD_REQUEST', `the upload is not well-formed multipart/form-data (${reason})`);
 }
 
 /** A job's dataset: a built-in one of its family, or an upload of this server. */

@@ -192,11 +192,14 @@ export class TrainingJobs {
       throw new HttpError(409, 'CONFLICT', `job "${id}" is already ${record.state}`);
     }
     const steps = options.steps ?? record.settings.steps;
-    if (options.steps !== undefined && options.steps <= record.step) {
-      throw new HttpError(400, 'BAD_REQUEST', `job "${id}" is at step ${record.step}: "steps" must be more than that to train further`);
+    // The checkpoint is where training continues from; the record's step can lag it (a server that stopped before the last progress event was saved).
+    const outDir = this.runDir(record.name);
+    const at = hasCheckpoint(outDir) ? Math.max(record.step, Number(readManifest(outDir).training.step ?? 0)) : record.step;
+    if (options.steps !== undefined && options.steps <= at) {
+      throw new HttpError(400, 'BAD_REQUEST', `job "${id}" is at step ${at}: "steps" must be more than that to train further`);
     }
-    if (record.state === 'finished' && options.steps === undefined) {
-      throw new HttpError(409, 'CONFLICT', `job "${id}" already finished its ${record.step} steps: pass "steps" (more than ${record.step}) to train it longer`);
+    if (record.state === 'finished' || (steps !== undefined && steps <= at)) {
+      if (options.steps === undefined) throw new HttpError(409, 'CONFLICT', `job "${id}" already trained its ${at} steps: pass "steps" (more than ${at}) to train it longer`);
     }
     this.refuseWhenQueueFull();
     if (steps !== undefined) record.settings = { ...record.settings, steps };

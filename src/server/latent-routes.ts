@@ -5,6 +5,7 @@
  * from the gallery's samples, since a moving slider makes many.
  */
 import { z } from 'zod';
+import { checkRequestBudget } from './budget.ts';
 import type { ModelCatalog } from './catalog.ts';
 import { attentionSchema, base64ImageSchema, interpolationSchema, latentMapSchema, modelNameParams, seedSchema } from './api-contract.ts';
 import type { ServerContext } from './context.ts';
@@ -24,6 +25,7 @@ export function registerLatentRoutes({ api, catalog, limits, work, explorations 
     },
     async ({ params, body }, reply) => {
       const entry = catalog.get(params.name);
+      checkRequestBudget(entry, 'decode', { n: body.z.length }, limits.maxRequestGmac);
       const result = (await work('decode', entry, body, reply)) as { images: { png: string }[] };
       return { images: result.images.map((image, i) => ({ ...image, sampleKey: rememberPng(explorations, entry, 0, { z: body.z[i], ...(body.label ? { label: body.label } : {}) }, image.png) })) };
     },
@@ -50,7 +52,11 @@ export function registerLatentRoutes({ api, catalog, limits, work, explorations 
       responses: { 200: { description: 'the walk', schema: interpolationSchema } },
       body: z.object({ from: endpoint, to: endpoint, frames: z.number().int().min(2).max(limits.maxFrames).default(16), method: z.enum(['slerp', 'lerp']).default('slerp'), label: z.string().max(100).optional() }).strict(),
     },
-    async ({ params, body }, reply) => work('interpolate', catalog.get(params.name), body, reply),
+    async ({ params, body }, reply) => {
+      const entry = catalog.get(params.name);
+      checkRequestBudget(entry, 'decode', { n: body.frames }, limits.maxRequestGmac);
+      return work('interpolate', entry, body, reply);
+    },
   );
 
   api.route(

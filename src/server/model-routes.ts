@@ -4,19 +4,21 @@
  * Events), and explore latent spaces and attention. Tensor work goes to the generation worker;
  * this thread validates, queues and answers.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestDefaults } from '../generate/fields.ts';
 import { describeFamily, families } from '../models/registry.ts';
 import { genloomVersion } from '../version.ts';
 import { completeRequestSchema, completionResultSchema, familyInfoSchema, generateResultSchema, generateRequestSchema, healthSchema, modelNameParams, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
+import { checkRequestBudget } from './budget.ts';
 import { summaryOf, type CatalogEntry } from './catalog.ts';
 import type { ServerContext } from './context.ts';
 import { GenerationQueue } from './generation.ts';
 import { describeError, HttpError } from './http-errors.ts';
+import { fileKind } from '../io/regular-file.ts';
 import { registerLatentRoutes } from './latent-routes.ts';
 import { SampleCache, type RememberedSample } from './samples.ts';
 import { openEventStream } from './sse.ts';
@@ -37,7 +39,7 @@ export interface ModelRoutes {
 export function registerModelRoutes(context: ServerContext): ModelRoutes {
   const { api, catalog, options } = context;
   const limits = options.limits;
-  const generation = new GenerationQueue(limits.queueDepth, options.backend);
+  const generation = new GenerationQueue(limits.queueDepth, options.backend, limits.maxRequestSeconds);
   const samples = new SampleCache();
   // Latent-explorer decodes come many a second while a slider moves: kept apart, so they never
   // push the gallery's samples out before they are rated.
@@ -66,6 +68,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     raw: FastifyRequest,
     reply: FastifyReply,
   ) => {
+    checkRequestBudget(entry, operation === 'complete' ? 'complete' : 'generate', request, limits.maxRequestGmac);
     if (!stream) return finish((await work(operation, entry, request, reply)) as Record<string, unknown>);
     // A full queue is a 429 status, not a 200 stream whose only event is the refusal.
     generation.checkRoom();
@@ -122,9 +125,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     const entry = catalog.get(request.params.name);
     const file = request.params.file;
     if (!(servedFiles as readonly string[]).includes(file)) throw new HttpError(404, 'NOT_FOUND', `models serve only ${servedFiles.join(', ')}; not "${file}"`);
-    const path = join(entry.dir, file);
-    if (!existsSync(path)) throw new HttpError(404, 'NOT_FOUND', `${entry.name} has no ${file}`);
-    const size = statSync(path).size;
+    const { path, size } = servedFile(entry, file);
     return reply
       .header('content-type', contentTypes[file.split('.').pop()!] ?? 'application/octet-stream')
       .header('content-length', size)
@@ -187,6 +188,33 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   registerLatentRoutes({ api, catalog, limits, work, explorations });
 
   return { generation, samples: [samples, explorations] };
+}
+
+/**
+ * A model's file as it may be served: a regular file whose real path (every symbolic link
+ * resolved) is inside the model's folder. A link to a file elsewhere, a directory, a FIFO (which
+ * would block whoever opens it), a socket or a device is refused before anything opens it.
+ */
+function servedFile(entry: CatalogEntry, file: string): { path: string; size: number } {
+  const path = join(entry.dir, file);
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    throw new HttpError(404, 'NOT_FOUND', `${entry.name} has no ${file}`);
+  }
+  if (stats.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new HttpError(404, 'NOT_FOUND', `${entry.name}'s ${file} is a link to nothing`);
+    }
+    if (!real.startsWith(entry.dir + sep)) throw new HttpError(403, 'FORBIDDEN', `${entry.name}'s ${file} links outside its model folder; it is not served`);
+    stats = statSync(real);
+  }
+  if (!stats.isFile()) throw new HttpError(422, 'CORRUPT_FILE', `${entry.name}'s ${file} is not a regular file (it is ${fileKind(stats)}); it is not served`);
+  return { path, size: stats.size };
 }
 
 export function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {

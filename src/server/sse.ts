@@ -14,7 +14,9 @@ export interface EventStream {
   onClose(listener: () => void): void;
 }
 
-export function openEventStream(_request: FastifyRequest, reply: FastifyReply): EventStream {
+const closedStream: EventStream = { send() {}, close() {}, closed: true, onClose: (listener) => listener() };
+
+export function openEventStream(request: FastifyRequest, reply: FastifyReply): EventStream {
   reply.hijack();
   const response = reply.raw;
   response.writeHead(200, {
@@ -23,7 +25,13 @@ export function openEventStream(_request: FastifyRequest, reply: FastifyReply): 
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
+  // HEAD (Fastify answers it with the GET handler) asks for the headers alone: a stream that never ends would hold it forever.
+  if (request.method === 'HEAD') {
+    response.end();
+    return closedStream;
+  }
   response.write(': genloom\n\n');
+  const scrub = request.server?.scrubPaths ?? ((text: string) => text);
   const listeners: (() => void)[] = [];
   let closed = false;
   const finish = () => {
@@ -41,7 +49,7 @@ export function openEventStream(_request: FastifyRequest, reply: FastifyReply): 
   return {
     send(event, data) {
       if (closed) return;
-      response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      response.write(`event: ${event}\ndata: ${scrub(JSON.stringify(data))}\n\n`);
     },
     close() {
       if (!closed) response.end();

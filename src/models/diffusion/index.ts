@@ -99,6 +99,14 @@ export const diffusionFamily: FamilyDefinition = {
   capabilities: ['images', 'trajectory', 'in-browser'],
   slowGeneration: true,
   sampling: diffusionSampling,
+  // Step by step: one U-Net pass per denoising step, two with classifier-free guidance; the U-Net runs at 1/patch resolution.
+  generationWork: (config, request) => {
+    const sampler = String(request['sampler'] ?? diffusionSampling.defaultSampler);
+    const steps = Number(request['steps'] ?? (diffusionSampling.defaultSteps[sampler] === 'all' ? config['timesteps'] : diffusionSampling.defaultSteps[sampler]) ?? 50);
+    const guided = Number(config['classes'] ?? 0) > 0 && Number(request['guidance'] ?? diffusionSampling.defaultGuidance) !== 1;
+    const patch = Number(config['patchSize'] ?? 1);
+    return { items: Number(request['n'] ?? 1), passesPerItem: steps * (guided ? 2 : 1), positionsPerPass: (Number(config['imageHeight']) * Number(config['imageWidth'])) / patch ** 2, what: 'images' };
+  },
   presets: Object.keys(diffusionPresets),
   options: [
     { flags: '--conditional', description: 'condition on the dataset\'s labels (with label dropout, for classifier-free guidance)', configKey: 'conditional', parse: () => true },

@@ -198,6 +198,12 @@ export const musicFamily: FamilyDefinition = {
   builtinDatasets: [],
   generates: 'music',
   capabilities: ['music'],
+  // Event by event: a step of the grid is a few events (notes on and off, a time shift), each one pass at one position.
+  generationWork: (config, request) => {
+    const stepsPerQuarter = Number(config['stepsPerQuarter'] ?? 4);
+    const steps = request['seconds'] !== undefined ? (Number(request['seconds']) * 2 * stepsPerQuarter) : Number(request['bars'] ?? 8) * 4 * stepsPerQuarter;
+    return { items: Number(request['n'] ?? 1), passesPerItem: Math.max(1, Math.ceil(steps * 3)), positionsPerPass: 1, what: 'pieces' };
+  },
   presets: Object.keys(musicPresets),
   options: [
     { flags: '--style-from-subfolders', description: 'folders: each top-level subfolder is a style (composer), for --style when sampling', configKey: 'styleFromSubfolders', parse: () => true },

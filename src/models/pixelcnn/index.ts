@@ -153,6 +153,12 @@ export const pixelCnnFamily: FamilyDefinition = {
   generates: 'images',
   capabilities: ['images', 'completion'],
   slowGeneration: true,
+  // Pixel by pixel: one pass of the network over the image per pixel drawn (completion draws the rows below those kept).
+  generationWork: (config, request, kind) => {
+    const height = Number(config['imageHeight']), width = Number(config['imageWidth']);
+    const rows = kind === 'complete' ? Math.max(0, height - Number(request['rows'] ?? Math.floor(height / 2))) : height;
+    return { items: Number(request['n'] ?? 1), passesPerItem: kind === 'decode' || kind === 'encode' ? 1 : Math.max(1, rows * width), positionsPerPass: height * width, what: 'images' };
+  },
   presets: Object.keys(pixelCnnPresets),
   options: [
     { flags: '--features <n>', description: 'feature maps p of each stack (the gates use 2p)', configKey: 'features', parse: parseIntegerFlag },

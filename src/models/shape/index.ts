@@ -148,6 +148,13 @@ export const shapeFamily: FamilyDefinition = {
   // Diffusion generators take a number of denoising steps; VAE generators ignore it.
   generationFields: ['steps'],
   capabilities: ['shapes'],
+  // A VAE decodes a grid in one pass; diffusion takes a pass per step (two with guidance) over every voxel.
+  generationWork: (config, request) => {
+    const diffusion = config['generator'] === 'diffusion';
+    const guided = diffusion && Number(config['classes'] ?? 0) > 0 && Number(config['guidance'] ?? 0) !== 1;
+    const steps = diffusion ? Number(request['steps'] ?? config['sampleSteps'] ?? 50) : 1;
+    return { items: Number(request['n'] ?? 1), passesPerItem: steps * (guided ? 2 : 1), positionsPerPass: Number(config['resolution'] ?? 32) ** 3, what: 'shapes' };
+  },
   presets: Object.keys(shapePresets),
   options: [
     { flags: '--family <name>', description: 'the generator: vae (default) or diffusion', configKey: 'generator', parse: String },

@@ -224,6 +224,8 @@ export const transformerFamily: FamilyDefinition = {
   generates: 'text',
   capabilities: ['text', 'attention', 'in-browser'],
   finetunePreferences: finetuneDpo,
+  // Token by token, with a KV cache: each new token is one pass at one position.
+  generationWork: (_config, request) => ({ items: 1, passesPerItem: Number(request['maxTokens'] ?? 200), positionsPerPass: 1, what: 'continuations' }),
   presets: Object.keys(transformerPresets),
   options: [
     { flags: '--tokenizer <char|path>', description: 'char (default: one token per character of the corpus) or a tokenizer from `genloom tokenizer train`', configKey: 'tokenizer', parse: String },

@@ -133,6 +133,10 @@ export const videoFamily: FamilyDefinition = {
   generates: 'clips',
   generationFields: ['frames', 'fps'],
   capabilities: ['clips'],
+  // Frame by frame: the prior steps once per frame and the decoder draws each frame. The decoder's
+  // weights are mostly its dense layers and small feature maps (a frame is drawn up from 8×8), so
+  // each weight is counted once per frame, not once per pixel.
+  generationWork: (config, request) => ({ items: Number(request['n'] ?? 1), passesPerItem: Number(config['frames'] ?? 16), positionsPerPass: 1, what: 'clips' }),
   presets: Object.keys(videoPresets),
   options: [
     { flags: '--frames <n>', description: 'clip length the model is trained for and generates (default 16)', configKey: 'frames', parse: parseIntegerFlag },
