@@ -61,7 +61,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: body === undefined || typeof body !== 'object' || body instanceof Uint8Array ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) }),
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body) }),
     signal: AbortSignal.timeout(30_000),
   });
   const text = method === 'HEAD' ? '' : await response.text();
