@@ -199,7 +199,7 @@ export class TrainingJobs {
       throw new HttpError(400, 'BAD_REQUEST', `job "${id}" is at step ${at}: "steps" must be more than that to train further`);
     }
     if (record.state === 'finished' || (steps !== undefined && steps <= at)) {
-      if (options.steps === undefined) throw new HttpError(409, 'CONFLICT', `job "${id}" already trained its ${at} steps: pass "steps" (more than ${at}) to train it longer`);
+      if (options.steps === undefined) throw new HttpError(409, 'CONFLICT', `job "${id}" already ${record.state === 'finished' ? 'finished' : 'trained'} its ${at} steps: pass "steps" (more than ${at}) to train it longer`);
     }
     this.refuseWhenQueueFull();
     if (steps !== undefined) record.settings = { ...record.settings, steps };
