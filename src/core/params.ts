@@ -38,7 +38,7 @@ export function assignStored(params: Params, stored: Map<string, StoredTensor>, 
     }
   }
   for (const name of stored.keys()) {
-    if (!(name in params)) throw new GenloomError('SHAPE_MISMATCH', `${source} has a tensor "${name}" this model does not have`);
+    if (!Object.hasOwn(params, name)) throw new GenloomError('SHAPE_MISMATCH', `${source} has a tensor "${name}" this model does not have`);
   }
   for (const [name, variable] of Object.entries(params)) {
     const tensor = stored.get(name)!;
@@ -70,6 +70,67 @@ export function disposeParams(params: Params): void {
 }
 
 /**
+ * A bound on the parameter values built while a model is loaded from a checkpoint. A network is
+ * built from config.json BEFORE its weights are assigned, so a config that names absurd sizes (each
+ * within its schema's bounds, together billions of values) would allocate, and spend minutes
+ * initialising, what no weights file holds; under a limit it is refused at the first parameter over.
+ */
+export interface ParameterLimit {
+  /** The most values all the parameters built may hold together. */
+  maxValues: number;
+  /** How many values the weights hold (for the message). */
+  storedValues: number;
+  /** The files, for the message: "models/x/config.json and models/x/model.safetensors". */
+  source: string;
+}
+
+/**
+ * The limit for building a model whose weights hold `storedValues` values. A family may build more
+ * than it stores (networks used only in training, copies), so the bound is generous: four times
+ * the weights plus 16.8M values (64 MB); an absurd config is thousands of times over it.
+ */
+export function parameterLimit(storedValues: number, source: string): ParameterLimit {
+  return { maxValues: 4 * storedValues + 2 ** 24, storedValues, source };
+}
+
+let activeLimit: (ParameterLimit & { built: number; variables: tf.Variable[] }) | undefined;
+
+/**
+ * Runs `build` (synchronous: a family's load) with every ParamBuilder under `limit`. When `build`
+ * throws, the parameters it made are freed: a network refused half-built has no owner to free them.
+ *
+ * @example
+ * const model = withParameterLimit({ maxValues: 4e6, storedValues: 1e6, source: 'config.json and model.safetensors' }, () => family.load(dir, manifest));
+ */
+export function withParameterLimit<T>(limit: ParameterLimit, build: () => T): T {
+  const previous = activeLimit;
+  const scope = { ...limit, built: 0, variables: [] as tf.Variable[] };
+  activeLimit = scope;
+  try {
+    return build();
+  } catch (error) {
+    for (const variable of scope.variables) if (!variable.isDisposed) variable.dispose();
+    throw error;
+  } finally {
+    activeLimit = previous;
+  }
+}
+
+/** Counts a parameter of `size` values against the active limit, before anything is allocated for it. */
+function reserveValues(name: string, shape: number[]): number {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (!activeLimit) return size;
+  activeLimit.built += size;
+  if (activeLimit.built > activeLimit.maxValues) {
+    throw new GenloomError(
+      'CORRUPT_FILE',
+      `${activeLimit.source} do not belong together: the config describes a model of more than ${activeLimit.built.toLocaleString('en-US')} parameter values (at "${name}", shape [${shape.join(', ')}]) but the weights hold ${activeLimit.storedValues.toLocaleString('en-US')}`,
+    );
+  }
+  return size;
+}
+
+/**
  * Builds parameters: `init(name, shape)` says how each is initialised. Random values come from
  * `random.fork(name)`, so adding a parameter never changes the others' initial values.
  */
@@ -80,8 +141,8 @@ export class ParamBuilder {
   /** He/Kaiming-uniform-style init scaled by fan-in: suits ReLU-family activations. */
   weight(name: string, shape: number[], fanIn: number, gain = Math.SQRT2): tf.Variable {
     const bound = gain * Math.sqrt(3 / fanIn);
+    const size = reserveValues(name, shape);
     const random = this.random.fork(name);
-    const size = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(size);
     for (let i = 0; i < size; i++) values[i] = (random.uniform() * 2 - 1) * bound;
     return this.add(name, tf.tensor(values, shape));
@@ -89,19 +150,21 @@ export class ParamBuilder {
 
   /** Normal with standard deviation `std` (GPT-2's init: 0.02). */
   normal(name: string, shape: number[], std: number): tf.Variable {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = reserveValues(name, shape);
     return this.add(name, tf.tensor(this.random.fork(name).normalArray(size, std), shape));
   }
 
   constant(name: string, shape: number[], value = 0): tf.Variable {
+    reserveValues(name, shape);
     return this.add(name, tf.fill(shape, value));
   }
 
   private add(name: string, initial: tf.Tensor): tf.Variable {
-    if (name in this.params) throw new Error(`duplicate parameter name ${name}`);
+    if (Object.hasOwn(this.params, name)) throw new Error(`duplicate parameter name ${name}`);
     // Unnamed: tfjs variable names are process-global, and two models may share parameter names.
     const variable = tf.variable(initial, true);
     initial.dispose();
+    activeLimit?.variables.push(variable);
     this.params[name] = variable;
     return variable;
   }

@@ -33,14 +33,40 @@ export interface CheckpointManifest {
  * const manifest = parseManifest(await (await fetch('models/vae-mnist/config.json')).text(), 'config.json');
  */
 export function parseManifest(text: string, path: string): CheckpointManifest {
-  const manifest = parseJsonText<CheckpointManifest>(text, path);
-  if (manifest?.format !== checkpointFormat || typeof manifest.family !== 'string') {
+  const manifest = parseJsonText<unknown>(text, path);
+  if (!isObject(manifest) || manifest['format'] !== checkpointFormat || typeof manifest['family'] !== 'string') {
     throw new GenloomError('CORRUPT_FILE', `${path} is not a genloom checkpoint config (no "format": "${checkpointFormat}" and "family")`);
   }
-  if (manifest.formatVersion > checkpointFormatVersion) {
-    throw new GenloomError('UNSUPPORTED', `${path} has checkpoint format ${manifest.formatVersion}; this genloom reads up to ${checkpointFormatVersion}: upgrade genloom`);
+  const version = manifest['formatVersion'];
+  if (!Number.isSafeInteger(version) || (version as number) < 1) {
+    throw new GenloomError('CORRUPT_FILE', `${path} has "formatVersion" ${shown(version)}; expected a whole number from 1`);
   }
-  return manifest;
+  if ((version as number) > checkpointFormatVersion) {
+    throw new GenloomError('UNSUPPORTED', `${path} has checkpoint format ${version}; this genloom reads up to ${checkpointFormatVersion}: upgrade genloom`);
+  }
+  if (!isObject(manifest['config'])) throw new GenloomError('CORRUPT_FILE', `${path} has no "config" object (the model's hyperparameters)`);
+  const training = manifest['training'];
+  if (!isObject(training)) throw new GenloomError('CORRUPT_FILE', `${path} has no "training" object (how the model was trained)`);
+  if (!Number.isSafeInteger(training['step']) || (training['step'] as number) < 0) {
+    throw new GenloomError('CORRUPT_FILE', `${path} has "training.step" ${shown(training['step'])}; expected a whole number from 0`);
+  }
+  for (const [key, kind] of [['metrics', 'object'], ['evaluations', 'object'], ['parent', 'string']] as const) {
+    const value = manifest[key];
+    if (value !== undefined && !(kind === 'object' ? isObject(value) : typeof value === 'string')) {
+      throw new GenloomError('CORRUPT_FILE', `${path} has "${key}" ${shown(value)}; expected ${kind === 'object' ? 'a JSON object' : 'a string'}`);
+    }
+  }
+  return manifest as unknown as CheckpointManifest;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A value from a file, shown in a message: as JSON, cut short so a hostile file cannot flood the line. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 /** Refuses weights whose recorded step is not the step config.json records (a mixed-up checkpoint). */

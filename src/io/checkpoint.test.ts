@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,59 @@ test('bad checkpoints give one-line errors naming the file and the problem', () 
   writeFileSync(join(dir, 'config.json'), '{"hello": 1}');
   expectError(() => readManifest(dir), 'CORRUPT_FILE', /not a genloom checkpoint/);
   expectError(() => readManifest(weightsPath), 'BAD_ARGUMENT', /is a file/);
+});
+
+test('hostile config.json files and non-regular files in a model folder are refused in one line (issue 27)', { timeout: 10_000 }, () => {
+  const dir = join(tempDir(), 'model');
+  saveCheckpoint(dir, { manifest: manifest(3), weights: { w: { dtype: 'F32', shape: [2], data: new Float32Array(2) } } });
+  const config = join(dir, 'config.json');
+  const good = JSON.stringify(manifest(3));
+  const withConfig = (text: string, code: string, pattern: RegExp) => {
+    writeFileSync(config, text);
+    expectError(() => loadCheckpoint(dir), code, pattern);
+  };
+  const edited = (edit: (json: Record<string, unknown>) => void) => {
+    const json = JSON.parse(good) as Record<string, unknown>;
+    edit(json);
+    return JSON.stringify(json);
+  };
+  withConfig('', 'CORRUPT_FILE', /config\.json is not valid JSON/);
+  withConfig('[1, 2]', 'CORRUPT_FILE', /config\.json is not a genloom checkpoint config/);
+  withConfig('null', 'CORRUPT_FILE', /config\.json is not a genloom checkpoint config/);
+  withConfig(edited((json) => delete json['config']), 'CORRUPT_FILE', /config\.json has no "config" object/);
+  withConfig(edited((json) => (json['config'] = [1])), 'CORRUPT_FILE', /config\.json has no "config" object/);
+  withConfig(edited((json) => delete json['training']), 'CORRUPT_FILE', /config\.json has no "training" object/);
+  withConfig(edited((json) => (json['training'] = { step: -1 })), 'CORRUPT_FILE', /"training\.step" -1; expected a whole number from 0/);
+  withConfig(edited((json) => (json['training'] = { step: '3' })), 'CORRUPT_FILE', /"training\.step" "3"/);
+  withConfig(edited((json) => delete json['family']), 'CORRUPT_FILE', /not a genloom checkpoint config/);
+  withConfig(edited((json) => (json['formatVersion'] = 'one')), 'CORRUPT_FILE', /"formatVersion" "one"; expected a whole number from 1/);
+  withConfig(edited((json) => (json['formatVersion'] = 99)), 'UNSUPPORTED', /checkpoint format 99/);
+  withConfig(edited((json) => (json['metrics'] = null)), 'CORRUPT_FILE', /"metrics" null; expected a JSON object/);
+  withConfig(edited((json) => (json['parent'] = 7)), 'CORRUPT_FILE', /"parent" 7; expected a string/);
+  withConfig(edited((json) => (json['training'] = { step: 'x'.repeat(10_000) })), 'CORRUPT_FILE', /"training\.step" "x{39}…; expected/);
+  writeFileSync(config, good);
+  assert.equal(loadCheckpoint(dir).manifest.training.step, 3);
+
+  rmSync(config);
+  mkdirSync(config);
+  expectError(() => loadCheckpoint(dir), 'CORRUPT_FILE', /model\/config\.json is not a regular file \(it is a directory\)/);
+  rmSync(config, { recursive: true });
+  writeFileSync(config, good);
+  const weights = join(dir, 'model.safetensors');
+  rmSync(weights);
+  // A FIFO is never opened (that would block forever): the test would time out.
+  if (spawnSync('mkfifo', [weights]).status === 0) {
+    expectError(() => loadCheckpoint(dir), 'CORRUPT_FILE', /model\/model\.safetensors is not a regular file \(it is a FIFO\)/);
+    expectError(() => readManifest(dir), 'CORRUPT_FILE', /model\.safetensors is not a regular file \(it is a FIFO\)/);
+    rmSync(weights);
+  }
+  mkdirSync(join(dir, 'optimizer.safetensors'));
+  expectError(() => readManifest(dir), 'CORRUPT_FILE', /optimizer\.safetensors is not a regular file \(it is a directory\)/);
+  if (spawnSync('mkfifo', [join(tempDir(), 'pipe')]).status === 0) {
+    const pipe = join(tempDir(), 'model-pipe');
+    spawnSync('mkfifo', [pipe]);
+    expectError(() => readManifest(pipe), 'BAD_ARGUMENT', /model-pipe is a FIFO; give the model's directory/);
+  }
 });
 
 test('a kill at any moment of a save leaves a complete, consistent checkpoint', async () => {

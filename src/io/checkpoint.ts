@@ -16,7 +16,6 @@ import {
   existsSync,
   linkSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -24,7 +23,8 @@ import {
 import { dirname, join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { makeDirectories, syncDirectory, writeFileSynced } from './atomic.ts';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
+import { encodeSafetensors, readSafetensors, type StoredTensor } from './safetensors.ts';
+import { fileKind, readRegularFile, requireRegularFile } from './regular-file.ts';
 import { genloomVersion } from '../version.ts';
 import { checkpointFormat, checkpointFormatVersion, checkWeightsStep, parseManifest, type CheckpointManifest } from './checkpoint-format.ts';
 
@@ -34,6 +34,8 @@ const weightsFile = 'model.safetensors';
 const optimizerFile = 'optimizer.safetensors';
 const configFile = 'config.json';
 const checkpointFiles = new Set([weightsFile, optimizerFile, configFile]);
+/** config.json holds hyperparameters, training records and evaluations: kilobytes, never this much. */
+const maxConfigBytes = 64 * 2 ** 20;
 
 /**
  * A new config.json for a model of `family`, in this version's format.
@@ -116,14 +118,28 @@ export function saveCheckpoint(
 export function readManifest(dir: string): CheckpointManifest {
   if (!existsSync(dir) && existsSync(`${dir}.old`)) recoverCheckpoint(dir);
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `no model at ${dir}: the directory does not exist`);
-  if (!statSync(dir).isDirectory()) {
-    throw new GenloomError('BAD_ARGUMENT', `${dir} is a file; give the model's directory (the one holding config.json)`);
+  const stats = statSync(dir);
+  if (!stats.isDirectory()) {
+    const kind = stats.isFile() ? 'a file' : fileKind(stats);
+    throw new GenloomError('BAD_ARGUMENT', `${dir} is ${kind}; give the model's directory (the one holding config.json)`);
   }
   const path = join(dir, configFile);
   if (!existsSync(path)) {
     throw new GenloomError('NOT_FOUND', `${dir} is not a genloom model: it has no ${configFile}`);
   }
-  return parseManifest(readFileSync(path, 'utf8'), path);
+  requireRegularFiles(dir, [...checkpointFiles]);
+  return parseManifest(readRegularFile(path, { maxBytes: maxConfigBytes, what: 'config files' }).toString('utf8'), path);
+}
+
+/**
+ * Refuses a model folder in which any of `names` that exists is not a regular file: a FIFO there
+ * would block whatever opens it forever, so nothing of the folder is opened before this check.
+ */
+export function requireRegularFiles(dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const path = join(dir, name);
+    if (existsSync(path)) requireRegularFile(path);
+  }
 }
 
 /**
@@ -150,7 +166,7 @@ export function loadCheckpoint(dir: string, options: { expectFamily?: string; wi
     if (!existsSync(optimizerPath)) {
       throw new GenloomError('NOT_FOUND', `${dir} has no ${optimizerFile}, so training cannot resume from it (shipped models omit it; fine-tune instead)`);
     }
-    const optimizer = decodeSafetensors(readFileSync(optimizerPath), optimizerPath);
+    const optimizer = readSafetensors(optimizerPath);
     if (optimizer.metadata['step'] !== step) {
       throw new GenloomError('CORRUPT_FILE', `${optimizerPath} is from step ${optimizer.metadata['step']} but ${configFile} says step ${step}`);
     }

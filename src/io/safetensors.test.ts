@@ -86,7 +86,7 @@ test('hostile headers and layouts are refused in one line each (issue 27)', () =
     text.copy(out, 8);
     return out;
   };
-  const f32 = (shape: number[], offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
+  const f32 = (shape: unknown[], offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
   const json = (header: unknown) => JSON.stringify(header);
 
   expectCorrupt(file('{}', 0, 1n << 63n), /header length 9223372036854775808 does not fit in 10 bytes/);

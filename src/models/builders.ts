@@ -5,6 +5,7 @@
  * keeps this list and the families with the 'in-browser' capability the same.
  */
 import { GenloomError } from '../core/errors.ts';
+import { parameterLimit, withParameterLimit } from '../core/params.ts';
 import { checkWeightsStep, parseManifest } from '../io/checkpoint-format.ts';
 import { decodeSafetensors } from '../io/safetensors-format.ts';
 import { companionFiles, type CompanionTexts, type ModelBuilder } from './builder.ts';
@@ -58,5 +59,8 @@ export function buildModelFromBytes(files: ModelFileBytes, name = 'model'): Load
     if (bytes) texts[key] = utf8.decode(bytesOf(bytes));
     else if (builder.requires.includes(key)) throw new GenloomError('NOT_FOUND', `${name} is a ${manifest.family} model: its ${companionFiles[key]} is needed too`);
   }
-  return builder.build(manifest, weights.tensors, weightsPath, texts).model;
+  // As loadModel does: the network is built before its weights are assigned, so bound it by them.
+  const stored = [...weights.tensors.values()].reduce((sum, tensor) => sum + tensor.data.length, 0);
+  const limit = parameterLimit(stored, `${name}/config.json and ${weightsPath}`);
+  return withParameterLimit(limit, () => builder.build(manifest, weights.tensors, weightsPath, texts).model);
 }

@@ -1,8 +1,14 @@
 /**
  * The one explicit map from family name to its definition. Adding a family is one line here.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
-import { readManifest } from '../io/checkpoint.ts';
+import { parameterLimit, withParameterLimit } from '../core/params.ts';
+import { readManifest, requireRegularFiles } from '../io/checkpoint.ts';
+import { shown } from '../io/checkpoint-format.ts';
+import { readSafetensorsLayout, storedValues } from '../io/safetensors.ts';
+import { companionFiles } from './builder.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
 import type { Capability, FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
@@ -41,7 +47,7 @@ export const families: Record<string, FamilyDefinition> = {
  *   resume: false, config: { latentDim: 16 }, command: 'my-script', quiet: true, backend: 'auto' });
  */
 export function getFamily(name: string): FamilyDefinition {
-  const family = families[name];
+  const family = familyNamed(name);
   if (!family) throw new GenloomError('BAD_ARGUMENT', `unknown model family "${name}": available are ${Object.keys(families).join(', ')}`);
   return family;
 }
@@ -57,16 +63,37 @@ export function getFamily(name: string): FamilyDefinition {
  */
 export function loadModel(dir: string): LoadedModel {
   const manifest = readManifest(dir);
-  const family = families[manifest.family];
+  const configPath = join(dir, 'config.json');
+  const family = familyNamed(manifest.family);
   if (!family) {
-    throw new GenloomError('UNSUPPORTED', `${dir} holds a "${manifest.family}" model, which this genloom does not know (it knows ${Object.keys(families).join(', ')})`);
+    throw new GenloomError('UNSUPPORTED', `${configPath} names family ${shown(manifest.family)}, which this genloom does not know (it knows ${Object.keys(families).join(', ')})`);
   }
-  return family.load(dir, manifest);
+  // Companion files are opened by the family's own readers: refuse a FIFO among them here too.
+  requireRegularFiles(dir, Object.values(companionFiles));
+  // The network is built from config.json before its weights are assigned: bound what it may build
+  // by what the weights hold (read from their header alone), so an absurd config fails at once.
+  const weightsPath = join(dir, 'model.safetensors');
+  const load = () => family.load(dir, manifest);
+  try {
+    if (!existsSync(weightsPath)) return load();
+    return withParameterLimit(parameterLimit(storedValues(readSafetensorsLayout(weightsPath)), `${configPath} and ${weightsPath}`), load);
+  } catch (error) {
+    // The family's config came from the file, not from the user: say which file holds the bad value.
+    if (error instanceof GenloomError && error.code === 'BAD_ARGUMENT' && /^invalid .* config: /.test(error.message)) {
+      throw new GenloomError('CORRUPT_FILE', `${configPath}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The family called `name`, looked up as an own property (so "constructor" or "__proto__" is no family). */
+function familyNamed(name: string): FamilyDefinition | undefined {
+  return Object.hasOwn(families, name) ? families[name] : undefined;
 }
 
 /** What a model of this manifest can do: its family's capabilities and those its training adds. */
 export function capabilitiesOf(manifest: CheckpointManifest): Capability[] {
-  const family = families[manifest.family];
+  const family = familyNamed(manifest.family);
   if (!family) return [];
   return [...family.capabilities, ...(family.capabilitiesOf?.(manifest) ?? [])];
 }
