@@ -107,9 +107,17 @@ export function characterCount(text: string): number {
   return count;
 }
 
-/** The character tokenizer of a corpus: it covers the validation split too, since a character model can only spell characters it has. */
+/**
+ * The character tokenizer of a corpus: it covers the validation split too, since a character model
+ * can only spell characters it has. A corpus of one character repeated has nothing to predict (and
+ * a one-token vocabulary breaks the softmax), so it is refused.
+ */
 export function characterTokenizer(corpus: TextCorpus): CharTokenizer {
-  return CharTokenizer.fromText(corpus.train + corpus.validation);
+  const tokenizer = CharTokenizer.fromText(corpus.train + corpus.validation);
+  if (tokenizer.vocabularySize < 2) {
+    throw new GenloomError('EMPTY_DATASET', `${corpus.name} is one character (${JSON.stringify(tokenizer.characters[0])}) repeated: a character model needs at least two distinct characters to learn which comes next`);
+  }
+  return tokenizer;
 }
 
 /**

@@ -171,6 +171,16 @@ test('training stops when no pair occurs twice, and rejects bad sizes and empty 
   assert.throws(() => BpeTokenizer.train('', 300), (error: unknown) => error instanceof GenloomError && error.code === 'BAD_ARGUMENT' && /the text is empty/.test(error.message));
 });
 
+test('a word of 500,000 letters (a line without spaces) trains as pieces of at most 64 characters, and still encodes whole', () => {
+  // Each merge rewrites every word it touches: counted whole, this word cost 8 s at 1,000,000 letters.
+  let state = 7;
+  const word = Array.from({ length: 500_000 }, () => 'abcdefghijklmnopqrstuvwxyz'[(state = (state * 1103515245 + 12345) % 2 ** 31) % 26]).join('');
+  const tokenizer = BpeTokenizer.train(word, 400);
+  assert.equal(tokenizer.vocabularySize, 400);
+  assert.ok(tokenizer.vocab.every((token) => token.length <= 64), 'no token longer than a counted piece');
+  assert.equal(tokenizer.decode(tokenizer.encode(word)), word);
+});
+
 test('toJson → fromJson (and tokenizer.json on disk) gives the same encodings; corrupt JSON is named', () => {
   const tokenizer = BpeTokenizer.train(sampleText(800), 320);
   const text = `${sampleText(200, 3)} ${varied.join(' ')}`;

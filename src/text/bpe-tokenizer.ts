@@ -44,6 +44,9 @@ const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const maxCachedPieces = 65_536;
 const maxCachedPieceLength = 128;
 
+/** The longest word (pre-token) the trainer counts whole, in UTF-16 units; longer ones are counted in pieces of this length. */
+const maxTrainingWordLength = 64;
+
 const minTrainedVocabulary = 257;
 const maxTrainedVocabulary = 1_000_000;
 
@@ -268,7 +271,19 @@ function parseMerge(line: string, where: string): [string, string] {
  */
 function learnMerges(text: string, vocabularySize: number, onProgress?: (merges: number, total: number) => void): { vocab: string[]; merges: [string, string][] } {
   const wordCounts = new Map<string, number>();
-  for (const [piece] of text.matchAll(preTokenPattern)) wordCounts.set(piece, (wordCounts.get(piece) ?? 0) + 1);
+  for (const [piece] of text.matchAll(preTokenPattern)) {
+    // A word is rewritten whole after each merge that touches it, so one 10 MB "word" (a line of
+    // base64, text without spaces) would cost merges × 10 MB: it is counted as pieces of at most
+    // maxTrainingWordLength, as Hugging Face's trainer does with max_token_length. Encoding still
+    // merges the whole word.
+    for (let start = 0; start < piece.length; ) {
+      let end = Math.min(piece.length, start + maxTrainingWordLength);
+      if (end < piece.length && /[\uD800-\uDBFF]/.test(piece[end - 1]!)) end -= 1; // keep a surrogate pair together
+      const word = start === 0 && end === piece.length ? piece : piece.slice(start, end);
+      wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
+      start = end;
+    }
+  }
   const words = Array.from(wordCounts.keys(), (word) => Array.from(utf8.encode(word)));
   const counts = Array.from(wordCounts.values());
 
