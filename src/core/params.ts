@@ -116,9 +116,28 @@ export function withParameterLimit<T>(limit: ParameterLimit, build: () => T): T 
   }
 }
 
-/** Counts a parameter of `size` values against the active limit, before anything is allocated for it. */
+let threadLimit: { maxValues: number; built: number; refusal: (built: number, name: string, shape: number[]) => string } | undefined;
+
+/**
+ * Bounds every parameter this thread builds from now on (a training worker, which runs one job):
+ * past `maxValues` values in all, the next ParamBuilder call throws BAD_ARGUMENT with `refusal`'s
+ * message before allocating anything, so a config of absurd sizes fails at once, not after
+ * exhausting memory.
+ *
+ * @example
+ * limitParametersBuilt(1e8, (built) => `the model would have more than ${built} parameters`);
+ */
+export function limitParametersBuilt(maxValues: number, refusal: (built: number, name: string, shape: number[]) => string): void {
+  threadLimit = { maxValues, built: 0, refusal };
+}
+
+/** Counts a parameter of `size` values against the active limits, before anything is allocated for it. */
 function reserveValues(name: string, shape: number[]): number {
   const size = shape.reduce((a, b) => a * b, 1);
+  if (threadLimit) {
+    threadLimit.built += size;
+    if (threadLimit.built > threadLimit.maxValues) throw new GenloomError('BAD_ARGUMENT', threadLimit.refusal(threadLimit.built, name, shape));
+  }
   if (!activeLimit) return size;
   activeLimit.built += size;
   if (activeLimit.built > activeLimit.maxValues) {

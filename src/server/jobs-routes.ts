@@ -31,6 +31,7 @@ export function registerJobRoutes(context: ServerContext): void {
     runsDir: options.runsDir,
     queueDepth: limits.jobQueueDepth,
     maxTrainingSteps: limits.maxTrainingSteps,
+    maxParameters: limits.maxJobParameters,
     ...(options.backend ? { backend: options.backend } : {}),
     // Built-in names were checked when the job was made; uploads are looked up again, as one may be deleted meanwhile.
     resolveDataset: (spec) => (spec.startsWith(uploadPrefix) ? uploads.resolve(spec) : spec),

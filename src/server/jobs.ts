@@ -85,6 +85,8 @@ export interface TrainingJobsOptions {
   /** Jobs that may wait behind the running one; more are refused with 429. */
   queueDepth: number;
   maxTrainingSteps: number;
+  /** The most parameters a job's model may build (default 100M): a bigger one fails as it starts. */
+  maxParameters?: number;
   /** Tensor backend of the workers. */
   backend?: string;
   /** The module a job's worker runs (default train-worker.ts; tests give one that crashes). */
@@ -306,6 +308,7 @@ export class TrainingJobs {
       family: record.family,
       request,
       maxSteps: this.options.maxTrainingSteps,
+      maxParameters: this.options.maxParameters ?? 100_000_000,
       stopFlag: stopFlag.buffer as SharedArrayBuffer,
       ...(this.options.backend ? { backend: this.options.backend } : {}),
     };

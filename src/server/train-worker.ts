@@ -9,6 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
+import { limitParametersBuilt } from '../core/params.ts';
 import type { TrainRequest, TrainSummary } from '../models/family.ts';
 import { getFamily } from '../models/registry.ts';
 import { workerError } from './http-errors.ts';
@@ -21,6 +22,8 @@ export interface TrainWorkerData {
   backend?: string;
   /** The server's limit on a run's length; epochs are only turned into steps once the data is loaded. */
   maxSteps: number;
+  /** The server's limit on the parameters a run's model may have (its networks and copies together). */
+  maxParameters: number;
   /** Int32Array over it: index 0 becomes 1 when the run should stop. */
   stopFlag: SharedArrayBuffer;
 }
@@ -38,6 +41,8 @@ const progressIntervalMs = 200;
 async function run(data: TrainWorkerData, post: (message: TrainWorkerMessage) => void): Promise<void> {
   const stopFlag = new Int32Array(data.stopFlag);
   const family = getFamily(data.family);
+  limitParametersBuilt(data.maxParameters, (built, name, shape) =>
+    `this job's model would have more than ${built.toLocaleString('en-US')} parameters (at "${name}", shape [${shape.join(', ')}]); the server trains models of up to ${data.maxParameters.toLocaleString('en-US')} (genloom serve --max-parameters): choose a smaller preset or config`);
   const backend = await initEngine({ backend: data.backend });
   post({ type: 'started', backend });
   let lastPosted = 0;

@@ -191,6 +191,22 @@ test('HEAD on a stream answers at once; a resume cannot go backwards; no answer 
   }
 });
 
+test('a job whose model would be hundreds of gigabytes fails as it starts, naming the limit, before allocating', async () => {
+  const started = Date.now();
+  const job = await call('POST', '/api/jobs', { family: 'transformer', dataset: 'kjv', steps: 2, name: 'huge-gpt', config: { layers: 96, dim: 8192, heads: 64 } });
+  assert.equal(job.status, 202, job.text);
+  let state = job.json.job;
+  while (state.state === 'queued' || state.state === 'running') {
+    assert.ok(Date.now() - started < 60_000, 'the job failed within a minute');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    state = (await call('GET', '/api/jobs/huge-gpt')).json.job;
+  }
+  assert.equal(state.state, 'failed');
+  assert.match(state.error, /more than [\d,]+ parameters .*up to 100,000,000 \(genloom serve --max-parameters\)/);
+  const health = await call('GET', '/api/health');
+  assert.equal(health.status, 200);
+});
+
 test('HTTP that does not parse, bad URLs and over-long names are answered in the one error shape', async () => {
   const raw = await new Promise<string>((resolve, reject) => {
     const socket = connect(Number(new URL(server.url).port), '127.0.0.1', () => socket.write('GARBAGE / HTTP/9\r\n\r\n'));
