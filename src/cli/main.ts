@@ -47,8 +47,27 @@ function isWasmOutOfMemory(error: unknown): boolean {
   return error instanceof Error && error.name === 'RuntimeError' && /^Aborted\(|memory access out of bounds|out of memory/i.test(error.message);
 }
 
+let stdoutGuarded = false;
+
+/**
+ * A reader that stops early (`genloom info m | head -c 20`) closes the pipe, and the next write to
+ * stdout fails with EPIPE, which Node reports as an 'error' event: unhandled, a crash with a stack.
+ * Unix tools die of SIGPIPE there, quietly; Node ignores SIGPIPE, so we exit with status 0 instead.
+ * Every file genloom writes is written atomically, so stopping at any write leaves none half-done.
+ */
+function exitQuietlyWhenStdoutCloses(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`genloom: cannot write to standard output (${error.code ?? error.message})\n`);
+    process.exit(1);
+  });
+}
+
 /** Runs the CLI with `argv` (user arguments only) and returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
+  exitQuietlyWhenStdoutCloses();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
