@@ -49,8 +49,11 @@ class Cancelled extends Error {}
 
 const { cancelled: cancelledBuffer, backend } = workerData as { cancelled: SharedArrayBuffer; backend?: string };
 const cancelled = new Int32Array(cancelledBuffer);
-const loaded = new Map<string, { version: string; model: LoadedModel }>();
+const loaded = new Map<string, { version: string; model: LoadedModel; bytes: number }>();
+// Loaded models are kept by count and by the tensor memory they hold (a folder of big models must
+// not pile up): the least recently used go first, the one just loaded always stays.
 const maxLoaded = 4;
+const maxLoadedBytes = 1024 * 1024 * 1024;
 // Per-model results that are expensive and depend only on the model's version (latent maps).
 const cachedResults = new Map<string, unknown>();
 
@@ -65,9 +68,11 @@ function modelFor(request: WorkRequest): LoadedModel {
     cached.model.dispose();
     loaded.delete(request.dir);
   }
+  const before = tf.memory().numBytes;
   const model = loadModel(request.dir);
-  loaded.set(request.dir, { version: request.version, model });
-  while (loaded.size > maxLoaded) {
+  loaded.set(request.dir, { version: request.version, model, bytes: Math.max(0, tf.memory().numBytes - before) });
+  const heldBytes = () => [...loaded.values()].reduce((sum, entry) => sum + entry.bytes, 0);
+  while (loaded.size > 1 && (loaded.size > maxLoaded || heldBytes() > maxLoadedBytes)) {
     const [oldest, entry] = loaded.entries().next().value as [string, { model: LoadedModel }];
     entry.model.dispose();
     loaded.delete(oldest);
@@ -89,7 +94,7 @@ async function run(request: WorkRequest): Promise<void> {
   };
   try {
     if (request.operation === 'stats') {
-      post({ id: request.id, type: 'result', result: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, loadedModels: loaded.size, heapUsed: process.memoryUsage().heapUsed } });
+      post({ id: request.id, type: 'result', result: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, loadedModels: loaded.size, loadedBytes: [...loaded.values()].reduce((sum, entry) => sum + entry.bytes, 0), heapUsed: process.memoryUsage().heapUsed } });
       return;
     }
     const cacheKey = request.operation === 'latent-map' || request.operation === 'attributes' ? `${request.operation}:${request.dir}:${request.version}:${JSON.stringify(request.body)}` : undefined;

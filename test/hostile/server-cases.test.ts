@@ -191,6 +191,25 @@ test('HEAD on a stream answers at once; a resume cannot go backwards; no answer 
   }
 });
 
+test('a request that runs past the time limit is stopped with 504, and the worker goes on to the next', async () => {
+  const strictRuns = tempDir('genloom-hostile-strict-');
+  const strict = await startServer(resolveServerOptions({ modelsDir, runsDir: strictRuns, port: 0, limits: { maxRequestSeconds: 1 } }));
+  try {
+    const post = (path: string, body: unknown) => fetch(`${strict.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const started = Date.now();
+    const slow = await post('/api/models/pixelcnn-mnist/generate', { n: 4, seed: 1 });
+    const text = await slow.text();
+    assert.equal(slow.status, 504, text);
+    assert.match(JSON.parse(text).error.message, /limit of 1 s per request/);
+    assert.ok(Date.now() - started < 15_000, `stopped after ${Date.now() - started} ms`);
+    const next = await post('/api/models/vae-mnist/generate', { n: 1, seed: 1 });
+    assert.equal(next.status, 200);
+  } finally {
+    await strict.close();
+    rmSync(strictRuns, { recursive: true, force: true });
+  }
+});
+
 test('a job whose model would be hundreds of gigabytes fails as it starts, naming the limit, before allocating', async () => {
   const started = Date.now();
   const job = await call('POST', '/api/jobs', { family: 'transformer', dataset: 'kjv', steps: 2, name: 'huge-gpt', config: { layers: 96, dim: 8192, heads: 64 } });
