@@ -57,7 +57,7 @@ export function interpolateShapes(model: LoadedModel, shape: ShapeModel, dir: st
   const labels = (count: number) => (label === undefined ? undefined : new Int32Array(count).fill(label));
   const endpoint = (path: string | undefined, seed: number | undefined, which: string): { latent: Float32Array; grid?: VoxelGrid } => {
     if (path !== undefined) {
-      const grid = voxelize(readMesh(path), shape.resolution);
+      const grid = voxelize(readMesh(path), shape.resolution, path);
       return { latent: shape.encode!([grid], labels(1))[0]!, grid };
     }
     if (seed !== undefined) return { latent: latentsForSeed(seed, 1, shape.latentDim!)[0]! };

@@ -4,7 +4,6 @@
  * the same coordinates become one) so that edges can be counted for the manifold check and so
  * the written files stay small.
  */
-import fs from 'node:fs';
 import nodePath from 'node:path';
 import type { BufferGeometry, Mesh as ThreeMesh } from 'three';
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
@@ -12,6 +11,7 @@ import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
 import { STLLoader } from 'three/examples/jsm/loaders/STLLoader.js';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { readRegularFile } from '../io/regular-file.ts';
 
 export interface Mesh {
   /** x, y, z per vertex. */
@@ -30,9 +30,11 @@ interface Soup {
 
 /**
  * Reads a mesh file, chosen by extension, into a welded, indexed Mesh without degenerate
- * triangles. Throws (one line, naming the file) for a missing file, an unknown extension, a file
- * with no triangles, one whose triangles all have zero area, and a non-manifold mesh (an edge
- * shared by more than two triangles). Open boundaries (holes) are allowed.
+ * triangles. Throws (one line, naming the file) for a missing file, an unknown extension, a FIFO
+ * or other non-file, a file over `maxMeshBytes`, an empty file, a header that promises more than
+ * the file holds (binary STL, PLY), a file with no triangles, a coordinate that is not a finite
+ * number, a file whose triangles all have zero area, and a non-manifold mesh (an edge shared by
+ * more than two triangles). Open boundaries (holes) are allowed.
  * @example
  * const mesh = readMesh('bunny.stl'); // mesh.faces.length / 3 triangles
  */
@@ -41,22 +43,29 @@ export function readMesh(path: string): Mesh {
   if (!(meshExtensions as readonly string[]).includes(extension)) {
     throw new GenloomError('BAD_ARGUMENT', `${path}: unknown mesh extension '${extension || '(none)'}'; use ${meshExtensions.join(', ')}`);
   }
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new GenloomError('NOT_FOUND', `mesh file not found: ${path}`, { cause: error });
-    throw new GenloomError('CORRUPT_FILE', `cannot read mesh ${path}: ${(error as Error).message}`, { cause: error });
-  }
+  // A regular file only (a FIFO would block forever), refused by its size before it is read.
+  const bytes = readRegularFile(path, { maxBytes: maxMeshBytes, what: 'mesh files' });
   const format = extension.slice(1).toUpperCase();
+  if (bytes.length === 0) throw new GenloomError('CORRUPT_FILE', `${path} is empty, not ${format === 'PLY' ? 'a' : 'an'} ${format} file`);
+  // What the loaders would allocate from a header (a binary STL's triangle count, a PLY's element
+  // counts) is checked against the file's size first: a lying header is refused, not allocated.
+  if (extension === '.stl') checkStlSize(path, bytes);
+  if (extension === '.ply') checkPlyHeader(path, bytes);
   let soups: Soup[];
+  let complaint: string | undefined;
   try {
-    soups = parseSoups(extension, bytes);
+    // The loaders print a line per line they do not understand: garbage would flood stderr.
+    ({ result: soups, complaint } = quietly(() => parseSoups(extension, bytes)));
   } catch (error) {
     // Loaders throw on some malformed input (bad PLY headers) and return nothing on other input.
     const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
-    throw new GenloomError('CORRUPT_FILE', `${path}: no triangles: not a valid ${format} file? (${reason})`, { cause: error });
+    throw new GenloomError('CORRUPT_FILE', `${path}: no triangles: not a valid ${format} file? (${printable(reason)})`, { cause: error });
+  }
+  if (soups.length === 0 && complaint) throw new GenloomError('CORRUPT_FILE', `${path}: no triangles: not a valid ${format} file? (${printable(complaint)})`);
+  if (!allFinite(soups)) {
+    // three's OBJ loader gives a face's corner that names no vertex of the file NaN coordinates.
+    const orMissing = extension === '.obj' ? ', or a face names a vertex the file does not have' : '';
+    throw new GenloomError('CORRUPT_FILE', `${path}: a vertex coordinate is not a finite number (NaN, infinite, or beyond float32's ±3.4e38${orMissing})`);
   }
   const welded = weld(soups);
   if (welded.faces.length === 0) throw new GenloomError('CORRUPT_FILE', `${path}: no triangles: not a valid ${format} file?`);
@@ -69,6 +78,99 @@ export function readMesh(path: string): Mesh {
     throw new GenloomError('CORRUPT_FILE', `${path}: not a manifold mesh: ${overShared} edge${overShared === 1 ? ' is' : 's are'} shared by more than 2 triangles`);
   }
   return mesh;
+}
+
+/** The largest mesh file read: a 128 MiB binary STL is 2.7 million triangles, far more than a 128³ grid can show. */
+export const maxMeshBytes = 128 * 2 ** 20;
+
+/** Runs `work` with console.warn and console.error silenced; returns its result and the first line they would have printed. */
+function quietly<T>(work: () => T): { result: T; complaint: string | undefined } {
+  const { warn, error } = console;
+  let complaint: string | undefined;
+  const keep = (...parts: unknown[]) => {
+    complaint ??= parts.map(String).join(' ');
+  };
+  console.warn = keep;
+  console.error = keep;
+  try {
+    return { result: work(), complaint };
+  } finally {
+    console.warn = warn;
+    console.error = error;
+  }
+}
+
+/** Text from a file for a one-line message: control characters shown as '?', at most 80 characters. */
+function printable(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?').trim();
+  return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
+}
+
+function allFinite(soups: Soup[]): boolean {
+  for (const { positions } of soups) for (let i = 0; i < positions.length; i++) if (!Number.isFinite(positions[i])) return false;
+  return true;
+}
+
+/**
+ * A binary STL is an 80-byte header, a triangle count and 50 bytes per triangle; three reads a file
+ * as ASCII when the count does not fit and "solid" starts it, else as binary, allocating the count's
+ * arrays before it reads a triangle. The same rule here, and a count the file has no room for is refused.
+ */
+function checkStlSize(path: string, bytes: Buffer): void {
+  const ascii = bytes.subarray(0, 10).toString('latin1').includes('solid');
+  if (bytes.length < 84) {
+    if (!ascii) throw new GenloomError('CORRUPT_FILE', `${path}: ${bytes.length} bytes, too short for a binary STL (an 84-byte header) and not ASCII STL ("solid …")`);
+    return;
+  }
+  const triangles = bytes.readUInt32LE(80);
+  const needed = 84 + 50 * triangles;
+  if (needed === bytes.length || ascii) return;
+  if (needed > bytes.length) {
+    throw new GenloomError('CORRUPT_FILE', `${path}: its binary STL header promises ${triangles} triangles (${needed} bytes), but the file has ${bytes.length} bytes: it is truncated or not an STL file`);
+  }
+}
+
+/** Bytes per value of each PLY scalar type. */
+const plyTypeBytes: Record<string, number> = {
+  char: 1, uchar: 1, int8: 1, uint8: 1, short: 2, ushort: 2, int16: 2, uint16: 2,
+  int: 4, uint: 4, int32: 4, uint32: 4, float: 4, float32: 4, double: 8, float64: 8,
+};
+
+/**
+ * A PLY header declares how many of each element follow; three loops that many times, so a header
+ * declaring 2^31 vertices over a few bytes would read past the end or run for minutes. Each element
+ * needs at least its row's bytes (binary: the scalar sizes and each list's count; ASCII: a digit and
+ * a separator per value), and together they must fit in what follows the header.
+ */
+function checkPlyHeader(path: string, bytes: Buffer): void {
+  const corrupt = (problem: string) => new GenloomError('CORRUPT_FILE', `${path}: ${problem}`);
+  if (bytes.subarray(0, 3).toString('latin1') !== 'ply') throw corrupt('not a PLY file (it does not start with "ply")');
+  const head = bytes.subarray(0, 65_536).toString('latin1');
+  const end = /end_header[^\n]*\n/.exec(head);
+  if (!end) throw corrupt('not a valid PLY file: no "end_header" line in its first 64 KiB');
+  const lines = head.slice(0, end.index).split(/\r?\n/).map((line) => line.trim().split(/\s+/));
+  const format = lines.find((words) => words[0] === 'format')?.[1];
+  if (format !== 'ascii' && format !== 'binary_little_endian' && format !== 'binary_big_endian') throw corrupt(`not a valid PLY file: format "${printable(format ?? '(none)')}"`);
+  const elements: { name: string; count: number; rowBytes: number }[] = [];
+  for (const words of lines) {
+    if (words[0] === 'element') {
+      const count = Number(words[2]);
+      if (!Number.isInteger(count) || count < 0) throw corrupt(`its header declares ${printable(words[2] ?? '(nothing)')} ${printable(words[1] ?? '')} elements, not a whole number`);
+      elements.push({ name: words[1] ?? '', count, rowBytes: 0 });
+    } else if (words[0] === 'property' && elements.length > 0) {
+      const element = elements[elements.length - 1]!;
+      const type = words[1] === 'list' ? words[2] : words[1];
+      element.rowBytes += format === 'ascii' ? 2 : (plyTypeBytes[type ?? ''] ?? 1);
+    }
+  }
+  const body = bytes.length - (end.index + end[0].length);
+  let needed = 0;
+  for (const element of elements) {
+    needed += element.count * element.rowBytes;
+    if (needed > body) {
+      throw corrupt(`its header declares ${element.count} ${printable(element.name)} elements, which need at least ${needed} bytes, but ${body} follow the header: it is truncated or its header is wrong`);
+    }
+  }
 }
 
 function parseSoups(extension: string, bytes: Buffer): Soup[] {
@@ -108,7 +210,7 @@ function weld(soups: Soup[]): Mesh {
       const y = Math.fround(soup.positions[3 * v + 1]);
       const z = Math.fround(soup.positions[3 * v + 2]);
       if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(z)) {
-        remap[v] = 0xffffffff; // a NaN vertex makes its triangles unusable; they are dropped below
+        remap[v] = 0xffffffff; // (readMesh refuses non-finite coordinates first) its triangles are dropped below
         continue;
       }
       const key = `${x},${y},${z}`;

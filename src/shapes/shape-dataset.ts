@@ -1,7 +1,8 @@
 /**
  * 3-D shape datasets as 0/1 voxel grids: the built-in procedural 'shapes' (seven labelled
  * classes), or the user's meshes: one .obj/.stl/.ply file, or a folder of them where subfolders
- * name the labels (as image folders do: `furniture/chair/*.obj` + `furniture/lamp/*.stl`).
+ * name the labels (as image folders do: `furniture/chair/*.obj` + `furniture/lamp/*.stl`; a single
+ * subfolder is no labelling, so `data/chair/*.obj` trains an unconditional model of chairs).
  * Each mesh is voxelized solid at the requested resolution (see voxelize.ts).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -88,7 +89,7 @@ function proceduralDataset(options: ShapeDatasetOptions): ShapeDataset {
 
 function meshFileDataset(path: string, options: ShapeDatasetOptions): ShapeDataset {
   const voxels = allocate(1, options.resolution);
-  store(voxels, 0, voxelize(readMesh(path), options.resolution));
+  store(voxels, 0, voxelize(readMesh(path), options.resolution, path));
   return { name: path, split: options.split, count: 1, resolution: options.resolution, voxels };
 }
 
@@ -111,16 +112,17 @@ function meshFolderDataset(dir: string, options: ShapeDatasetOptions): ShapeData
   const files = listMeshFiles(dir).slice(0, options.count);
   if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no mesh files (${meshExtensions.join(', ')})`);
   const voxels = allocate(files.length, options.resolution);
-  files.forEach((file, i) => store(voxels, i, voxelize(readMesh(file), options.resolution)));
+  files.forEach((file, i) => store(voxels, i, voxelize(readMesh(file), options.resolution, file)));
   const dataset: ShapeDataset = { name: dir, split: options.split, count: files.length, resolution: options.resolution, voxels };
   const labelOf = files.map((file) => {
     const parts = relative(dir, file).split(sep);
     return parts.length > 1 ? parts[0] : null;
   });
   // Labels only when every mesh sits in a subfolder: a mix of labelled and loose files has no
-  // consistent labelling, so it is treated as unlabelled.
-  if (labelOf.every((label) => label !== null)) {
-    const labelNames = [...new Set(labelOf as string[])].sort();
+  // consistent labelling, so it is treated as unlabelled. So is a single subfolder (`data/chairs/`):
+  // one label tells nothing apart, and a conditional model of one class has nothing to condition on.
+  const labelNames = [...new Set(labelOf.filter((label) => label !== null))].sort();
+  if (labelOf.every((label) => label !== null) && labelNames.length >= 2) {
     dataset.labelNames = labelNames;
     dataset.labels = Int32Array.from(labelOf, (label) => labelNames.indexOf(label!));
   }

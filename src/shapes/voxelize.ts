@@ -2,9 +2,11 @@
  * Meshes to solid voxel grids.
  *
  * Method, in two steps:
- * 1. Surface voxelization: each triangle is sampled on a barycentric lattice whose step is at most
- *    half a voxel along every edge, and every voxel a sample falls in is marked, so every voxel
- *    the triangle passes through is marked.
+ * 1. Surface voxelization: each triangle is sampled in rows parallel to its longest edge, a third
+ *    of a voxel apart, each row at most a third of a voxel between samples, and its other two edges
+ *    as finely; every voxel a sample falls in is marked, so every voxel the triangle passes through
+ *    is marked. The samples are about 9 per voxel² of area (plus the perimeter's), so a long thin
+ *    sliver costs its area, not the square of its length.
  * 2. Flood fill: the empty voxels reachable from the grid's border through 6-connected empty
  *    voxels are outside; every voxel not reached (the surface and what it encloses) is inside.
  *
@@ -53,7 +55,7 @@ export function checkResolution(resolution: number): void {
  * @example
  * const grid = voxelize(readMesh('chair.obj'), 32); // grid.values.length === 32 ** 3
  */
-export function voxelize(mesh: Mesh, resolution: number): VoxelGrid {
+export function voxelize(mesh: Mesh, resolution: number, name = 'the mesh'): VoxelGrid {
   checkResolution(resolution);
   const r = resolution;
   const surface = new Uint8Array(r * r * r);
@@ -68,6 +70,7 @@ export function voxelize(mesh: Mesh, resolution: number): VoxelGrid {
     const a = [0, 0, 0];
     const b = [0, 0, 0];
     const c = [0, 0, 0];
+    checkSurfaceArea(mesh, r, scale, name);
     for (let f = 0; f < faces.length; f += 3) {
       for (let axis = 0; axis < 3; axis++) {
         a[axis] = toGrid(faces[f], axis);
@@ -101,27 +104,83 @@ function boundingBox(mesh: Mesh): { centre: number[]; longest: number } {
 }
 
 /**
- * Marks the voxels under a barycentric lattice on triangle abc. The step is a third of a voxel
- * (within the half-voxel bound) so that grazing crossings near voxel corners are not missed, which
- * would let the flood fill leak through a closed surface.
+ * The most surface a mesh may have, in multiples of the grid's own cube surface (6 r² voxel²). A
+ * closed shape filling the grid has about 3 (a sphere) to 1 (the cube), a crumpled scan a few dozen;
+ * an assembly with many inner parts a few dozen; a file of 100,000 triangles each spanning the grid
+ * has over 10,000 and would take minutes to mark. 200 is ~10,800 r² samples: about 1.5 s at 128³.
+ */
+export const maxSurfaceMultiple = 200;
+
+/** Refuses a mesh whose triangles, scaled to the grid, cover more than maxSurfaceMultiple cube surfaces. */
+function checkSurfaceArea(mesh: Mesh, r: number, scale: number, name: string): void {
+  const { positions, faces } = mesh;
+  let area = 0;
+  for (let f = 0; f < faces.length; f += 3) {
+    const a = 3 * faces[f];
+    const b = 3 * faces[f + 1];
+    const c = 3 * faces[f + 2];
+    const ux = positions[b] - positions[a];
+    const uy = positions[b + 1] - positions[a + 1];
+    const uz = positions[b + 2] - positions[a + 2];
+    const vx = positions[c] - positions[a];
+    const vy = positions[c + 1] - positions[a + 1];
+    const vz = positions[c + 2] - positions[a + 2];
+    area += Math.hypot(uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx) / 2;
+  }
+  const multiple = (area * scale * scale) / (6 * r * r);
+  if (multiple > maxSurfaceMultiple) {
+    throw new GenloomError(
+      'CORRUPT_FILE',
+      `${name}: its triangles, fitted to the ${r}³ grid, have ${Math.round(multiple)} times the area of the grid's own surface; genloom voxelizes meshes of up to ${maxSurfaceMultiple} times (a real shape has a few): the file is corrupt or its triangles pile on top of each other`,
+    );
+  }
+}
+
+/**
+ * Marks the voxels under triangle abc: rows parallel to its longest edge, a third of a voxel apart
+ * (within the half-voxel bound, so that grazing crossings near voxel corners are not missed, which
+ * would let the flood fill leak through a closed surface), each sampled every third of a voxel, and
+ * the two other edges sampled as finely (the rows' ends lie on them).
  */
 function markTriangle(surface: Uint8Array, r: number, a: number[], b: number[], c: number[]): void {
   const length = (p: number[], q: number[]) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
-  const steps = Math.max(1, Math.ceil(3 * Math.max(length(a, b), length(b, c), length(c, a))));
-  for (let i = 0; i <= steps; i++) {
-    for (let j = 0; i + j <= steps; j++) {
-      const u = i / steps;
-      const v = j / steps;
-      const x = Math.floor(a[0] + (b[0] - a[0]) * u + (c[0] - a[0]) * v);
-      const y = Math.floor(a[1] + (b[1] - a[1]) * u + (c[1] - a[1]) * v);
-      const z = Math.floor(a[2] + (b[2] - a[2]) * u + (c[2] - a[2]) * v);
-      // Clamp: a vertex exactly on the far face of the box lands on index r.
-      const xi = Math.min(r - 1, Math.max(0, x));
-      const yi = Math.min(r - 1, Math.max(0, y));
-      const zi = Math.min(r - 1, Math.max(0, z));
-      surface[(xi * r + yi) * r + zi] = 1;
+  // Name the corners so that p→q is the longest edge and s the corner opposite it.
+  const ab = length(a, b);
+  const bc = length(b, c);
+  const ca = length(c, a);
+  const [p, q, s, base] = ab >= bc && ab >= ca ? [a, b, c, ab] : bc >= ca ? [b, c, a, bc] : [c, a, b, ca];
+  const mark = (x: number, y: number, z: number) => {
+    // Clamp: a vertex exactly on the far face of the box lands on index r.
+    const xi = Math.min(r - 1, Math.max(0, Math.floor(x)));
+    const yi = Math.min(r - 1, Math.max(0, Math.floor(y)));
+    const zi = Math.min(r - 1, Math.max(0, Math.floor(z)));
+    surface[(xi * r + yi) * r + zi] = 1;
+  };
+  const segment = (from: number[], to: number[], distance: number) => {
+    const samples = Math.max(1, Math.ceil(3 * distance));
+    for (let i = 0; i <= samples; i++) {
+      const t = i / samples;
+      mark(from[0] + (to[0] - from[0]) * t, from[1] + (to[1] - from[1]) * t, from[2] + (to[2] - from[2]) * t);
     }
+  };
+  // The height of s over the line pq: twice the area over the base.
+  const ux = q[0] - p[0], uy = q[1] - p[1], uz = q[2] - p[2];
+  const vx = s[0] - p[0], vy = s[1] - p[1], vz = s[2] - p[2];
+  const height = base > 0 ? Math.hypot(uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx) / base : 0;
+  const rows = Math.max(1, Math.ceil(3 * height));
+  const from = [0, 0, 0];
+  const to = [0, 0, 0];
+  for (let k = 0; k < rows; k++) {
+    // Row k runs from p + t(s − p) to q + t(s − q): parallel to pq, (1 − t) of its length.
+    const t = k / rows;
+    for (let axis = 0; axis < 3; axis++) {
+      from[axis] = p[axis] + (s[axis] - p[axis]) * t;
+      to[axis] = q[axis] + (s[axis] - q[axis]) * t;
+    }
+    segment(from, to, base * (1 - t));
   }
+  segment(p, s, length(p, s));
+  segment(q, s, length(q, s));
 }
 
 /** 1 for every empty voxel 6-connected to the border through empty voxels (breadth-first). */
