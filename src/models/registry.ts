@@ -66,7 +66,7 @@ export function loadModel(dir: string): LoadedModel {
   const configPath = join(dir, 'config.json');
   const family = familyNamed(manifest.family);
   if (!family) {
-    throw new GenloomError('UNSUPPORTED', `${configPath} names family ${shown(manifest.family)}, which this genloom does not know (it knows ${Object.keys(families).join(', ')})`);
+    throw new GenloomError('UNSUPPORTED', `${dir} holds a ${shown(manifest.family)} model, which this genloom does not know (it knows ${Object.keys(families).join(', ')}): see "family" in ${configPath}`);
   }
   // Companion files are opened by the family's own readers: refuse a FIFO among them here too.
   requireRegularFiles(dir, Object.values(companionFiles));

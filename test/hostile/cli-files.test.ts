@@ -160,7 +160,7 @@ test('hostile model folders are refused in one line naming the file, and left un
   refusesCleanly(notJson, join(notJson, 'config.json'), /is not valid JSON/, ...sample(notJson));
 
   const proto = damagedModel('family-proto', (dir) => editedConfig(dir, (json) => (json['family'] = '__proto__')));
-  refusesCleanly(proto, join(proto, 'config.json'), /names family "__proto__", which this genloom does not know/, ...sample(proto));
+  refusesCleanly(proto, join(proto, 'config.json'), /holds a "__proto__" model, which this genloom does not know \(it knows .*\): see "family" in /, ...sample(proto));
 
   const absurd = damagedModel('config-absurd', (dir) => editedConfig(dir, (json) => Object.assign(json['config'], { imageHeight: 256, imageWidth: 256, convChannels: [1024], hiddenUnits: 8192 })));
   refusesCleanly(absurd, join(absurd, 'config.json'), /do not belong together: the config describes a model of more than/, ...sample(absurd));
