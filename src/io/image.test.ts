@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import zlib from 'node:zlib';
 import { GenloomError, type GenloomErrorCode } from '../core/errors.ts';
-import { crc32 } from './image-header.ts';
+import { ihdr, pngChunk as chunk, pngFile, scanlines } from '../../test/png-bytes.ts';
 import { decodeImageBytes, encodePng, imageGrid, imageStrip, maxImagePixels, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'genloom-'));
@@ -170,35 +169,6 @@ test('scaleUp repeats pixels', () => {
 // ---------------------------------------------------------------------------------------------
 // Hand-built PNG and JPEG files (issue 27, hostile input): written byte by byte here, independent of
 // both pngjs's encoder and our own header check.
-
-/** One PNG chunk: length, type, data, CRC. */
-function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-function ihdr(width: number, height: number, bitDepth: number, colorType: number, interlace = 0): Buffer {
-  const data = Buffer.alloc(13);
-  data.writeUInt32BE(width, 0);
-  data.writeUInt32BE(height, 4);
-  data.set([bitDepth, colorType, 0, 0, interlace], 8);
-  return chunk('IHDR', data);
-}
-
-/** A PNG of the given IHDR whose IDAT is `scanlines` deflated (filter bytes included), plus extra chunks before IDAT. */
-function pngFile(header: Buffer, scanlines: Uint8Array, before: Buffer[] = []): Buffer {
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, header, ...before, chunk('IDAT', zlib.deflateSync(scanlines)), chunk('IEND')]);
-}
-
-/** Unfiltered scanlines (filter byte 0) of `rows`, each row already packed to bytes. */
-function scanlines(rows: number[][]): Uint8Array {
-  return Uint8Array.from(rows.flatMap((row) => [0, ...row]));
-}
 
 /** Throws a one-line CORRUPT_FILE error naming `name` and matching `pattern`; returns the message. */
 function refused(bytes: Buffer, name: string, pattern: RegExp): string {

@@ -14,14 +14,13 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import zlib from 'node:zlib';
 import { bin } from '../cli.ts';
 import { tempDir } from '../fixtures.ts';
 import { initEngine } from '../../src/core/engine.ts';
 import { paramsToStored } from '../../src/core/params.ts';
 import { fromSeed } from '../../src/core/random.ts';
 import { newManifest, saveCheckpoint } from '../../src/io/checkpoint.ts';
-import { crc32 } from '../../src/io/image-header.ts';
+import { ihdr, pngFile } from '../png-bytes.ts';
 import { parseVaeConfig } from '../../src/models/vae/config.ts';
 import { Vae } from '../../src/models/vae/vae.ts';
 
@@ -92,23 +91,9 @@ function refusesCleanly(model: string, file: string, pattern: RegExp, ...args: s
 
 // --- Files built byte by byte ---------------------------------------------------------------------
 
-function pngChunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
 /** An 8-bit grey PNG of `width`x`height` whose IDAT holds `scanlines` (deflated), whatever their length. */
 function png(width: number, height: number, scanlines: Uint8Array): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 0, 0, 0, 0], 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', zlib.deflateSync(scanlines)), pngChunk('IEND')]);
+  return pngFile(ihdr(width, height, 8, 0), scanlines);
 }
 
 /** The model's weights file with its header JSON edited (the text, or the parsed object), the data kept. */

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { encodePng } from '../../src/io/image.ts';
 import { resolveServerOptions, startServer, type StudioServer } from '../../src/server/app.ts';
 import { tempDir } from '../fixtures.ts';
+import { ihdr, pngFile } from '../png-bytes.ts';
 
 const shippedModels = fileURLToPath(new URL('../../models/', import.meta.url));
 let server: StudioServer;
@@ -81,41 +81,13 @@ function assertRefused(result: { status: number; json: any; text: string }, stat
   assert.ok(!result.text.includes(modelsDir) && !result.text.includes(runsDir), `no server folder in ${result.text.slice(0, 300)}`);
 }
 
-/** A PNG of only its signature, IHDR (declaring width × height, 8-bit grey) and the given IDAT data. */
-function pngWith(width: number, height: number, idat: Buffer): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (bytes: Buffer) => {
-    let c = 0xffffffff;
-    for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const check = Buffer.alloc(4);
-    check.writeUInt32BE(crc(body));
-    return Buffer.concat([length, body, check]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 0; // grey
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
-
 test('an image whose header declares billions of pixels is refused at once, and a short IDAT gives the same refusal every time', async () => {
   for (const side of [8000, 30000, 65535]) {
-    const result = await call('POST', '/api/models/vae-mnist/encode', { png: pngWith(side, side, deflateSync(Buffer.alloc(side + 1))).toString('base64') });
+    const result = await call('POST', '/api/models/vae-mnist/encode', { png: pngFile(ihdr(side, side, 8, 0), Buffer.alloc(side + 1)).toString('base64') });
     assertRefused(result, 422, new RegExp(`${side}x${side}`));
     assert.ok(result.ms < 2000, `${side}×${side} answered in ${result.ms} ms`);
   }
-  const short = pngWith(28, 28, deflateSync(Buffer.alloc(29))).toString('base64'); // the first row only
+  const short = pngFile(ihdr(28, 28, 8, 0), Buffer.alloc(29)).toString('base64'); // the first row only
   const messages = new Set<string>();
   for (let attempt = 0; attempt < 4; attempt++) {
     const result = await call('POST', '/api/models/pixelcnn-mnist/complete', { png: short, n: 1 });
