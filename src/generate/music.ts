@@ -57,7 +57,9 @@ export function composeMusic(model: LoadedModel, request: MusicRequest, options:
   const stepsPerBar = music.beatsPerBar * music.stepsPerQuarter;
   const steps = request.seconds !== undefined ? Math.max(1, Math.round((request.seconds * music.bpm * music.stepsPerQuarter) / 60)) : (request.bars ?? 8) * stepsPerBar;
   if (request.primer) {
-    const primerSteps = Math.round(Math.max(...request.primer.map((note) => note.start + note.duration)) * music.stepsPerQuarter);
+    // A loop, not Math.max(...notes): spreading a long primer overflows the call stack.
+    const primerEnd = request.primer.reduce((end, note) => Math.max(end, note.start + note.duration), 0);
+    const primerSteps = Math.round(primerEnd * music.stepsPerQuarter);
     if (primerSteps >= steps) {
       throw new GenloomError('BAD_ARGUMENT', `the {primer} lasts ${(primerSteps / stepsPerBar).toFixed(1)} bars, not shorter than the requested piece of ${(steps / stepsPerBar).toFixed(1)} bars: ask for more {bars} or {seconds}`);
     }

@@ -3,8 +3,9 @@
  * metrics and sample files, and upload the datasets they train on. Jobs train only on built-in
  * datasets or uploads, never on a path a request names, so the API cannot read the server's files.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { readRegularFile } from '../io/regular-file.ts';
+import { basename, dirname, join, sep } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
 import { trainSettingRanges } from '../train/train-settings.ts';
@@ -230,13 +231,23 @@ function checkConfig(family: FamilyDefinition, config: Record<string, unknown>, 
   return config;
 }
 
-/** Reads a run file; the trainer renames the run folder aside for a moment while it saves, so fall back to that copy. */
+/**
+ * Reads a run file; the trainer renames the run folder aside for a moment while it saves, so fall
+ * back to that copy. Only a regular file whose real path is inside its run folder is read: a link
+ * out of the folder, or a FIFO (which would block the server), is refused unopened.
+ */
 function readRunFile(path: string): Buffer {
+  const read = (file: string) => {
+    if (existsSync(file) && !realpathSync(file).startsWith(realpathSync(dirname(file)) + sep)) {
+      throw new HttpError(403, 'FORBIDDEN', `run file ${basename(file)} links outside its run folder; it is not served`);
+    }
+    return readRegularFile(file, { maxBytes: 256 * 2 ** 20, what: 'run files' });
+  };
   try {
-    return readFileSync(path);
+    return read(path);
   } catch (error) {
     const aside = join(`${dirname(path)}.old`, basename(path));
-    if (existsSync(aside)) return readFileSync(aside);
+    if ((error as { code?: string }).code === 'NOT_FOUND' && existsSync(aside)) return read(aside);
     throw error;
   }
 }

@@ -157,6 +157,14 @@ test('HEAD on a stream answers at once; a resume cannot go backwards; no answer 
   assert.equal(finished.json.job.state, 'finished', finished.text.slice(0, 300));
   assertRefused(await call('POST', '/api/jobs/tiny-vae/resume', { steps: 1 }), 400, /at step 2/);
   assertRefused(await call('POST', '/api/jobs/tiny-vae/resume', {}), 409, /pass "steps"/);
+  // A run folder's files poisoned under the server: a link out and a FIFO are refused, not served or blocking.
+  const runDir = join(runsDir, 'tiny-vae');
+  rmSync(join(runDir, 'samples.png'), { force: true });
+  symlinkSync(join(outside, 'secret.png'), join(runDir, 'samples.png'));
+  assertRefused(await call('GET', '/api/jobs/tiny-vae/files/samples.png'), 403, /outside its run folder/);
+  rmSync(join(runDir, 'loss.png'), { force: true });
+  execFileSync('mkfifo', [join(runDir, 'loss.png')]);
+  assertRefused(await call('GET', '/api/jobs/tiny-vae/files/loss.png'), 422, /not a regular file \(it is a FIFO\)/);
   for (const path of ['/api/jobs/tiny-vae', '/api/jobs', '/api/feedback/stats', '/api/models/vae-mnist']) {
     const answer = await call('GET', path);
     assert.ok(!answer.text.includes(runsDir) && !answer.text.includes(modelsDir) && !answer.text.includes(process.cwd()), `${path} names a server folder: ${answer.text.slice(0, 300)}`);
