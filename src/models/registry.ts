@@ -86,8 +86,8 @@ export function loadModel(dir: string): LoadedModel {
   }
 }
 
-/** The family called `name`, looked up as an own property (so "constructor" or "__proto__" is no family). */
-function familyNamed(name: string): FamilyDefinition | undefined {
+/** The family called `name`, looked up as an own property (so "constructor" or "__proto__" is no family); undefined when unknown. */
+export function familyNamed(name: string): FamilyDefinition | undefined {
   return Object.hasOwn(families, name) ? families[name] : undefined;
 }
 

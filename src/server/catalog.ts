@@ -12,7 +12,7 @@ import { GenloomError } from '../core/errors.ts';
 import { parseManifest, type CheckpointManifest } from '../io/checkpoint.ts';
 import { fileKind } from '../io/regular-file.ts';
 import type { Capability } from '../models/family.ts';
-import { capabilitiesOf, families } from '../models/registry.ts';
+import { capabilitiesOf, familyNamed } from '../models/registry.ts';
 import { HttpError } from './http-errors.ts';
 
 export interface ModelSummary {
@@ -57,7 +57,7 @@ function readEntry(root: string, name: string, source: 'models' | 'runs'): Catal
     const manifest = parseManifest(readFileSync(configPath, 'utf8'), `${shown}/config.json`);
     if (!isRecord(manifest.config) || !isRecord(manifest.training)) return { broken: `${shown}/config.json has no "config" and "training" objects` };
     const version = `${statSync(configPath).mtimeMs}:${statSync(weightsPath).mtimeMs}:${statSync(weightsPath).size}`;
-    const family = Object.hasOwn(families, manifest.family) ? families[manifest.family] : undefined;
+    const family = familyNamed(manifest.family);
     return {
       name,
       family: manifest.family,

@@ -10,7 +10,7 @@ import { join, sep } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestDefaults } from '../generate/fields.ts';
-import { describeFamily, families } from '../models/registry.ts';
+import { describeFamily, families, familyNamed } from '../models/registry.ts';
 import { genloomVersion } from '../version.ts';
 import { completeRequestSchema, completionResultSchema, familyInfoSchema, generateResultSchema, generateRequestSchema, healthSchema, modelNameParams, modelInfoSchema, modelSummarySchema } from './api-contract.ts';
 import { checkRequestBudget } from './budget.ts';
@@ -148,7 +148,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     async ({ params, body, raw }, reply) => {
       const entry = catalog.get(params.name);
       const { stream, ...rest } = body;
-      const modality = families[entry.family]?.generates;
+      const modality = familyNamed(entry.family)?.generates;
       const request = {
         ...(modality ? requestDefaults[modality] : {}),
         // A JSON body has no undefined values and zod leaves absent keys out: what was given overrides the defaults.
