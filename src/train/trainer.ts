@@ -172,7 +172,11 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
   makeDirectories(outDir);
 
   let step = 0;
-  if (options.resume && hasCheckpoint(outDir)) {
+  // A --resume that finds no checkpoint (the run was killed before its first save completed)
+  // starts afresh, and so forgets what the killed run logged and kept as its best: otherwise
+  // metrics.jsonl would hold steps 1, 2, … twice.
+  const resuming = Boolean(options.resume) && hasCheckpoint(outDir);
+  if (resuming) {
     const checkpoint = loadCheckpoint(outDir, { withOptimizer: true });
     assignStored(model.params, checkpoint.weights, join(outDir, 'model.safetensors'));
     loadOptimizerStates(phases, optimizers, checkpoint.optimizer!, join(outDir, 'optimizer.safetensors'));
@@ -180,12 +184,12 @@ export async function train<B extends Batch>(model: TrainableModel<B>, options: 
     truncateMetrics(metricsPath, step);
   } else {
     if (options.initialWeights) loadStartingWeights(model.params, options.initialWeights.dir, options.initialWeights.family);
-    if (!options.resume) writeFileSync(metricsPath, '');
+    writeFileSync(metricsPath, '');
   }
 
   const bestDir = join(outDir, 'best');
   // A fresh run never inherits the best of an earlier run in the same folder.
-  if (!options.resume) rmSync(bestDir, { recursive: true, force: true });
+  if (!resuming) rmSync(bestDir, { recursive: true, force: true });
   let bestLoss = options.validation && hasCheckpoint(bestDir) ? Number(readManifest(bestDir).training['valLoss']) : Infinity;
   const save = async (atStep: number) => {
     const manifest = options.manifest(atStep, Math.floor(atStep / stepsPerEpoch));
