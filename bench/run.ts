@@ -14,6 +14,7 @@ import { benchInBrowser } from './in-browser.ts';
 import { benchMusic } from './music.ts';
 import { benchPixelCnn } from './pixelcnn.ts';
 import { benchServe } from './serve.ts';
+import { benchSoak } from './soak.ts';
 import { benchTextMemory } from './text-memory.ts';
 import { benchTransformer } from './transformer.ts';
 import { benchVae } from './vae.ts';
@@ -31,7 +32,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, 'in-browser': benchInBrowser };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
