@@ -17,13 +17,19 @@ export function pathScrubber(folders: { modelsDir: string; runsDir: string; dbPa
   add(folders.runsDir, 'runs');
   add(dirname(folders.dbPath), 'runs');
   add(process.cwd(), '.');
-  // Longest first, so runs/ inside the working directory is said "runs", not "./runs".
-  const ordered = [...roots].sort((a, b) => b[0].length - a[0].length);
+  // Longest first, so runs/ inside the working directory is said "runs", not "./runs". A root is
+  // replaced only as a whole path: not inside a longer name (/srv/runs2), and not inside base64
+  // (a PNG's characters can spell "/app" by chance), whose alphabet holds letters, digits, + / =.
+  const ordered = [...roots].sort((a, b) => b[0].length - a[0].length).map(([root, shown]) => [new RegExp(`(?<![\\w+/=.~-])${escapeRegExp(root)}(?![\\w+=.~-])`, 'g'), shown] as const);
   return (text) => {
     let scrubbed = text;
-    for (const [root, shown] of ordered) if (scrubbed.includes(root)) scrubbed = scrubbed.split(root).join(shown);
+    for (const [root, shown] of ordered) scrubbed = scrubbed.replace(root, shown);
     return scrubbed;
   };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function realOrSelf(path: string): string {
