@@ -5,8 +5,8 @@
  * After every kill the folder (copied as it was, so the CLI's own recovery is what the next run
  * meets) must hold a checkpoint that loads, never older than the one before; the last run must
  * reach the target step, its checkpoint load through the family's own loader, its metrics.jsonl
- * read as one record per step, and its weights and optimizer state equal an uninterrupted run's:
- * nothing half-written reached a resumed run.
+ * read as one record per step, and its weights and optimizer state equal an uninterrupted run's
+ * (shape and video excepted: see KillPlan.twin): nothing half-written reached a resumed run.
  *
  * Checkpoints come as often as each family allows: every 2 steps for the image families (an epoch
  * is 2 batches of 32), --checkpoint-every for the transformer; music checkpoints every 50 steps at
@@ -33,19 +33,26 @@ interface KillPlan {
   maxDelayMs: number;
   batchSize?: number;
   extraFlags?: string[];
+  /**
+   * Compare the end with an uninterrupted run, bit for bit (default true). Off for the two whose
+   * first checkpoint is 250 steps in: their twin would be the longest run of the file, and the
+   * conformance suite checks their resume against an uninterrupted run already.
+   */
+  twin?: boolean;
 }
 
 const plans: Record<string, KillPlan> = {
-  // The one with more kills: it is the quickest to restart.
-  vae: { steps: 24, kills: 4, maxDelayMs: 150, batchSize: 32 },
-  gan: { steps: 16, kills: 2, maxDelayMs: 150, batchSize: 32 },
-  diffusion: { steps: 16, kills: 2, maxDelayMs: 150, batchSize: 32 },
-  pixelcnn: { steps: 16, kills: 2, maxDelayMs: 150, batchSize: 32 },
-  classifier: { steps: 16, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  // The one with more kills: it is the quickest to restart. Diffusion and PixelCNN draw a sample
+  // grid at every checkpoint (denoising, or pixel by pixel), so their runs are the shortest.
+  vae: { steps: 16, kills: 4, maxDelayMs: 150, batchSize: 32 },
+  gan: { steps: 12, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  diffusion: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  pixelcnn: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  classifier: { steps: 12, kills: 2, maxDelayMs: 150, batchSize: 32 },
   transformer: { steps: 15, kills: 2, maxDelayMs: 400, extraFlags: ['--checkpoint-every', '3'] },
   music: { steps: 120, kills: 2, maxDelayMs: 400 },
-  shape: { steps: 280, kills: 2, maxDelayMs: 300 },
-  video: { steps: 280, kills: 2, maxDelayMs: 300 },
+  shape: { steps: 260, kills: 2, maxDelayMs: 300, twin: false },
+  video: { steps: 260, kills: 2, maxDelayMs: 300, twin: false },
 };
 
 const seed = Number(process.env['GENLOOM_KILL_SEED'] ?? Date.now() % 1_000_000);
@@ -125,7 +132,7 @@ function inspectAfterKill(root: string, copyRoot: string): { step: number; midSa
   return { step: checkpoint.manifest.training.step, midSave };
 }
 
-async function killAndResume(name: string, plan: KillPlan, random: Random): Promise<{ root: string; uninterrupted: string; notes: string[] }> {
+async function killAndResume(name: string, plan: KillPlan, random: Random): Promise<{ root: string; dataDir: string; uninterrupted?: string; notes: string[] }> {
   const dataDir = tempDir(`genloom-kill-${name}-data-`);
   const flags = trainFlags(name, dataDir, plan);
   const root = tempDir(`genloom-kill-${name}-`);
@@ -136,7 +143,7 @@ async function killAndResume(name: string, plan: KillPlan, random: Random): Prom
   const notes: string[] = [];
   let checkpointStep = 0;
   // The uninterrupted twin runs beside the first killed run (it is mostly startup, like them).
-  const twin = startTrain(name, [...flags, '--out', uninterrupted]);
+  const twin = plan.twin === false ? undefined : startTrain(name, [...flags, '--out', uninterrupted]);
   for (let kill = 0; kill < plan.kills; kill++) {
     const run = startTrain(name, [...flags, '--out', out, ...(kill > 0 ? ['--resume'] : [])]);
     const startStep = checkpointStep;
@@ -163,20 +170,22 @@ async function killAndResume(name: string, plan: KillPlan, random: Random): Prom
   const final = await startTrain(name, [...flags, '--out', out, '--resume']).exited;
   assert.equal(final.code, 0, context(`the last --resume failed:\n${final.stderr}`));
   assert.match(final.stdout, new RegExp(`finished at step ${plan.steps};`), context('the last run did not reach the target step'));
+  rmSync(copyRoot, { recursive: true, force: true });
+  if (!twin) return { root, dataDir, notes };
   const twinEnded = await twin.exited;
   assert.equal(twinEnded.code, 0, context(`the uninterrupted run failed:\n${twinEnded.stderr}`));
-  rmSync(copyRoot, { recursive: true, force: true });
-  return { root, uninterrupted, notes };
+  return { root, dataDir, uninterrupted, notes };
 }
 
 await initEngine({});
 
-for (const name of Object.keys(families)) {
-  test(`family ${name}: SIGKILLed training resumes with --resume to its target, and ends as an uninterrupted run does`, async (t) => {
+// Two families at a time: a run is mostly the CLI starting up (one core), so two overlap well on two.
+test('every family: SIGKILLed training resumes with --resume to its target, and ends as an uninterrupted run does', { concurrency: 2 }, async (suite) => {
+  await Promise.all(Object.keys(families).map((name) => suite.test(`family ${name}`, async (t) => {
     const plan = plans[name];
     if (!plan) assert.fail(`the family "${name}" has no kill plan in test/train-kill.test.ts: add one (its steps, kills, and how long a step takes)`);
     const random = fromSeed(seed).fork(name);
-    const { root, uninterrupted, notes } = await killAndResume(name, plan, random);
+    const { root, dataDir, uninterrupted, notes } = await killAndResume(name, plan, random);
     const out = join(root, 'run');
     const context = (what: string) => `${name}, seed ${seed}: ${what}`;
     for (const note of notes) t.diagnostic(note);
@@ -203,10 +212,12 @@ for (const name of Object.keys(families)) {
     // at the checkpoint, so where --checkpoint-every is no multiple of the log interval the windows
     // shift (music's 50-step checkpoints against 6-step logging).
 
-    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
-      assert.ok(readFileSync(join(out, file)).equals(readFileSync(join(uninterrupted, file))), context(`${file} differs from the uninterrupted run's`));
+    if (uninterrupted) {
+      for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+        assert.ok(readFileSync(join(out, file)).equals(readFileSync(join(uninterrupted, file))), context(`${file} differs from the uninterrupted run's`));
+      }
     }
     rmSync(root, { recursive: true, force: true });
-    rmSync(join(uninterrupted, '..'), { recursive: true, force: true });
-  });
-}
+    rmSync(dataDir, { recursive: true, force: true });
+  })));
+});

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GenloomError } from '../core/errors.ts';
+import { fromSeed } from '../core/random.ts';
 import { tempDir } from '../../test/fixtures.ts';
 import { loadCheckpoint, readManifest, saveCheckpoint, type CheckpointManifest } from './checkpoint.ts';
 
@@ -112,22 +113,52 @@ test('hostile config.json files and non-regular files in a model folder are refu
   }
 });
 
-test('a kill at any moment of a save leaves a complete, consistent checkpoint', async () => {
-  const dir = join(tempDir(), 'model');
+test('a kill at any moment of a save leaves a complete, consistent checkpoint', async (t) => {
+  // Ten kill points at seeded random moments (GENLOOM_KILL_SEED repeats a failing run's): two timed
+  // from the child's start, so they may come before or during its first save, and eight timed from
+  // its first completed save, 0-300 ms on, where saves of 24 MB follow each other every few tens of
+  // ms. One folder throughout, and the kills' leftovers (<dir>.saving, <dir>.old) are left for the
+  // next child's saves to meet: the test reads a copy.
+  const seed = Number(process.env['GENLOOM_KILL_SEED'] ?? Date.now() % 1_000_000);
+  const random = fromSeed(seed).fork('save-loop');
+  const root = tempDir();
+  const dir = join(root, 'model');
+  const copyRoot = tempDir();
   const script = fileURLToPath(new URL('../../test/save-loop.ts', import.meta.url));
-  const delays = [700, 950, 1200, 1450, 1700];
-  for (const delay of delays) {
+  const deadline = performance.now() + 20_000;
+  let midSave = 0;
+  let killPoints = 0;
+  for (let kill = 0; kill < 10 && (kill < 6 || performance.now() < deadline); kill++) {
     const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     let saved = 0;
+    const firstSave = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     child.stdout.on('data', (chunk: Buffer) => (saved = Math.max(saved, ...chunk.toString().trim().split('\n').map(Number))));
-    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * 200));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const fromStart = kill < 2;
+    const delay = fromStart ? 600 + Math.floor(random.uniform() * 1400) : Math.floor(random.uniform() * 300);
+    if (!fromStart) await firstSave;
+    await new Promise((resolve) => setTimeout(resolve, delay));
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('exit', resolve));
-    if (!existsSync(dir) && !existsSync(`${dir}.old`)) continue; // killed before the first save finished
-    const loaded = loadCheckpoint(dir, { withOptimizer: true });
+    await exited;
+    killPoints += 1;
+    const context = `kill ${kill + 1} (seed ${seed}, ${delay} ms after ${fromStart ? 'the start' : 'the first save'}, last completed save ${saved})`;
+    if (existsSync(`${dir}.saving`) || existsSync(`${dir}.old`)) midSave += 1;
+    rmSync(copyRoot, { recursive: true, force: true });
+    cpSync(root, copyRoot, { recursive: true });
+    const copy = join(copyRoot, 'model');
+    if (!existsSync(copy) && !existsSync(`${copy}.old`)) {
+      assert.equal(saved, 0, `${context}: no checkpoint on disk after a completed save`);
+      continue; // killed before the first save finished
+    }
+    const loaded = loadCheckpoint(copy, { withOptimizer: true });
     const step = loaded.manifest.training.step;
-    assert.ok(step >= saved, `the checkpoint (step ${step}) is not older than the last completed save (${saved})`);
-    for (const name of ['a', 'b']) assert.ok(loaded.weights.get(name)!.data.every((value) => value === step), `${name} matches step ${step}`);
-    assert.ok(loaded.optimizer!.get('m')!.data.every((value) => value === step));
+    assert.ok(step >= saved, `${context}: the checkpoint (step ${step}) is older than the last completed save`);
+    for (const name of ['a', 'b']) assert.ok(loaded.weights.get(name)!.data.every((value) => value === step), `${context}: ${name} does not match step ${step}`);
+    assert.ok(loaded.optimizer!.get('m')!.data.every((value) => value === step), `${context}: the optimizer state does not match step ${step}`);
   }
+  t.diagnostic(`seed ${seed}: ${killPoints} kills, ${midSave} of them mid-save`);
+  // Saves are nearly all of the child's time once it runs: kills timed from a save land in one.
+  assert.ok(midSave >= 1, `seed ${seed}: none of ${killPoints} kills came during a save, so the test tested nothing`);
+  rmSync(root, { recursive: true, force: true });
+  rmSync(copyRoot, { recursive: true, force: true });
 });
