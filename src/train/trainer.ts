@@ -365,17 +365,8 @@ function trainStep<B>(
       }
     }
   });
-  if (clipNorm > 0) {
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((grad) => grad.square().sum()))).dataSync()[0]!);
-    if (norm > clipNorm) {
-      for (const name of Object.keys(grads)) {
-        const clipped = grads[name]!.mul(clipNorm / norm);
-        grads[name]!.dispose();
-        grads[name] = clipped;
-      }
-    }
-  }
-  optimizer.apply(grads, learningRate);
+  // Clipping to the global norm is folded into the optimizer's update (one pass on cpu and native).
+  optimizer.apply(grads, learningRate, clipNorm);
   tf.dispose(grads as tf.TensorContainer);
   return values;
 }
