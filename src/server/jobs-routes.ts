@@ -3,9 +3,9 @@
  * metrics and sample files, and upload the datasets they train on. Jobs train only on built-in
  * datasets or uploads, never on a path a request names, so the API cannot read the server's files.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readRegularFile } from '../io/regular-file.ts';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, join } from 'node:path';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
 import { trainSettingRanges } from '../train/train-settings.ts';
@@ -15,6 +15,7 @@ import type { ServerContext } from './context.ts';
 import { jobRequestSchema, jobSchema } from './api-contract.ts';
 import { HttpError } from './http-errors.ts';
 import { runNamePattern, servedRunFiles, TrainingJobs, type JobSettings } from './jobs.ts';
+import { servedFile } from './served-file.ts';
 import { openEventStream } from './sse.ts';
 import { uploadPrefix, Uploads, uploadTooLarge, type UploadPart } from './uploads.ts';
 
@@ -95,8 +96,8 @@ export function registerJobRoutes(context: ServerContext): void {
   api.route(
     { method: 'GET', url: '/api/jobs/:id/metrics', summary: "A job's logged metrics so far (its metrics.jsonl, one object per line)", tag: 'jobs', params: idParams, responses: { 200: { description: 'the lines', schema: z.object({ lines: z.array(z.record(z.string(), z.unknown())) }) } } },
     ({ params }) => {
-      const path = join(jobs.runDirOf(params.id), 'metrics.jsonl');
-      return { lines: existsSync(path) ? parseJsonLines(readRunFile(path)) : [] };
+      const dir = jobs.runDirOf(params.id);
+      return { lines: existsSync(join(dir, 'metrics.jsonl')) ? parseJsonLines(readRunFile(dir, 'metrics.jsonl', params.id)) : [] };
     },
   );
 
@@ -132,11 +133,10 @@ export function registerJobRoutes(context: ServerContext): void {
       if (!(servedRunFiles as readonly string[]).includes(params.file)) {
         throw new HttpError(404, 'NOT_FOUND', `a run serves only ${servedRunFiles.join(', ')}, not "${params.file}"`);
       }
-      const path = join(dir, params.file);
-      if (!existsSync(path) && !existsSync(join(`${dir}.old`, params.file))) {
+      if (!existsSync(join(dir, params.file)) && !existsSync(join(`${dir}.old`, params.file))) {
         throw new HttpError(404, 'NOT_FOUND', `job "${params.id}" has no ${params.file} yet (run files are written at checkpoints)`);
       }
-      return reply.type(contentTypes[params.file.split('.').pop()!] ?? 'application/octet-stream').header('cache-control', 'no-store').send(readRunFile(path));
+      return reply.type(contentTypes[params.file.split('.').pop()!] ?? 'application/octet-stream').header('cache-control', 'no-store').send(readRunFile(dir, params.file, params.id));
     },
   );
 
@@ -232,22 +232,16 @@ function checkConfig(family: FamilyDefinition, config: Record<string, unknown>, 
 }
 
 /**
- * Reads a run file; the trainer renames the run folder aside for a moment while it saves, so fall
- * back to that copy. Only a regular file whose real path is inside its run folder is read: a link
- * out of the folder, or a FIFO (which would block the server), is refused unopened.
+ * Reads a run file of job `id` (see servedFile: links out of the run folder and FIFOs are refused
+ * unopened); the trainer renames the run folder aside for a moment while it saves, so fall back to
+ * that copy.
  */
-function readRunFile(path: string): Buffer {
-  const read = (file: string) => {
-    if (existsSync(file) && !realpathSync(file).startsWith(realpathSync(dirname(file)) + sep)) {
-      throw new HttpError(403, 'FORBIDDEN', `run file ${basename(file)} links outside its run folder; it is not served`);
-    }
-    return readRegularFile(file, { maxBytes: 256 * 2 ** 20, what: 'run files' });
-  };
+function readRunFile(dir: string, file: string, id: string): Buffer {
+  const read = (folder: string) => readRegularFile(servedFile(folder, file, `job "${id}"`, 'run').path, { maxBytes: 256 * 2 ** 20, what: 'run files' });
   try {
-    return read(path);
+    return read(dir);
   } catch (error) {
-    const aside = join(`${dirname(path)}.old`, basename(path));
-    if ((error as { code?: string }).code === 'NOT_FOUND' && existsSync(aside)) return read(aside);
+    if ((error as { code?: string }).code === 'NOT_FOUND' && existsSync(join(`${dir}.old`, file))) return read(`${dir}.old`);
     throw error;
   }
 }

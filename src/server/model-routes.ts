@@ -4,9 +4,9 @@
  * Events), and explore latent spaces and attention. Tensor work goes to the generation worker;
  * this thread validates, queues and answers.
  */
-import { createReadStream, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestDefaults } from '../generate/fields.ts';
@@ -18,9 +18,9 @@ import { summaryOf, type CatalogEntry } from './catalog.ts';
 import type { ServerContext } from './context.ts';
 import { GenerationQueue } from './generation.ts';
 import { describeError, HttpError } from './http-errors.ts';
-import { fileKind } from '../io/regular-file.ts';
 import { registerLatentRoutes } from './latent-routes.ts';
 import { SampleCache, type RememberedSample } from './samples.ts';
+import { servedFile } from './served-file.ts';
 import { openEventStream } from './sse.ts';
 
 const servedFiles = ['config.json', 'model.safetensors', 'tokenizer.json', 'samples.png', 'loss.png'] as const;
@@ -125,7 +125,7 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
     const entry = catalog.get(request.params.name);
     const file = request.params.file;
     if (!(servedFiles as readonly string[]).includes(file)) throw new HttpError(404, 'NOT_FOUND', `models serve only ${servedFiles.join(', ')}; not "${file}"`);
-    const { path, size } = servedFile(entry, file);
+    const { path, size } = servedFile(entry.dir, file, entry.name, 'model');
     return reply
       .header('content-type', contentTypes[file.split('.').pop()!] ?? 'application/octet-stream')
       .header('content-length', size)
@@ -188,33 +188,6 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   registerLatentRoutes({ api, catalog, limits, work, explorations });
 
   return { generation, samples: [samples, explorations] };
-}
-
-/**
- * A model's file as it may be served: a regular file whose real path (every symbolic link
- * resolved) is inside the model's folder. A link to a file elsewhere, a directory, a FIFO (which
- * would block whoever opens it), a socket or a device is refused before anything opens it.
- */
-function servedFile(entry: CatalogEntry, file: string): { path: string; size: number } {
-  const path = join(entry.dir, file);
-  let stats;
-  try {
-    stats = lstatSync(path);
-  } catch {
-    throw new HttpError(404, 'NOT_FOUND', `${entry.name} has no ${file}`);
-  }
-  if (stats.isSymbolicLink()) {
-    let real: string;
-    try {
-      real = realpathSync(path);
-    } catch {
-      throw new HttpError(404, 'NOT_FOUND', `${entry.name}'s ${file} is a link to nothing`);
-    }
-    if (!real.startsWith(entry.dir + sep)) throw new HttpError(403, 'FORBIDDEN', `${entry.name}'s ${file} links outside its model folder; it is not served`);
-    stats = statSync(real);
-  }
-  if (!stats.isFile()) throw new HttpError(422, 'CORRUPT_FILE', `${entry.name}'s ${file} is not a regular file (it is ${fileKind(stats)}); it is not served`);
-  return { path, size: stats.size };
 }
 
 export function rememberPng(samples: SampleCache, entry: CatalogEntry, seed: number, settings: Record<string, unknown>, png: string): string {
