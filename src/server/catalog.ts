@@ -50,13 +50,13 @@ function readEntry(root: string, name: string, source: 'models' | 'runs'): Catal
     const realRoot = realpathSync(root);
     if (!real.startsWith(realRoot + sep)) return undefined;
     // stat before reading: a FIFO named config.json would block this thread (the whole server) when opened.
-    for (const [path, file] of [[configPath, 'config.json'], [weightsPath, 'model.safetensors']] as const) {
-      const stats = statSync(path);
+    const [configStats, weightsStats] = [statSync(configPath), statSync(weightsPath)];
+    for (const [stats, file] of [[configStats, 'config.json'], [weightsStats, 'model.safetensors']] as const) {
       if (!stats.isFile()) return { broken: `${shown}/${file} is not a regular file (it is ${fileKind(stats)})` };
     }
     const manifest = parseManifest(readFileSync(configPath, 'utf8'), `${shown}/config.json`);
     if (!isRecord(manifest.config) || !isRecord(manifest.training)) return { broken: `${shown}/config.json has no "config" and "training" objects` };
-    const version = `${statSync(configPath).mtimeMs}:${statSync(weightsPath).mtimeMs}:${statSync(weightsPath).size}`;
+    const version = `${configStats.mtimeMs}:${weightsStats.mtimeMs}:${weightsStats.size}`;
     const family = familyNamed(manifest.family);
     return {
       name,

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { hasCheckpoint, readManifest, recoverCheckpoint } from '../io/checkpoint.ts';
 import { buildTrainRequest, trainCommandLine, type TrainSettings } from '../train/train-settings.ts';
 import { getFamily } from '../models/registry.ts';
+import { defaultLimits } from './context.ts';
 import { HttpError } from './http-errors.ts';
 import type { TrainWorkerData, TrainWorkerMessage } from './train-worker.ts';
 import { workerEntry } from './worker-entry.ts';
@@ -85,7 +86,7 @@ export interface TrainingJobsOptions {
   /** Jobs that may wait behind the running one; more are refused with 429. */
   queueDepth: number;
   maxTrainingSteps: number;
-  /** The most parameters a job's model may build (default 100M): a bigger one fails as it starts. */
+  /** The most parameters a job's model may build (default: the server's default limit): a bigger one fails as it starts. */
   maxParameters?: number;
   /** Tensor backend of the workers. */
   backend?: string;
@@ -200,8 +201,8 @@ export class TrainingJobs {
     if (options.steps !== undefined && options.steps <= at) {
       throw new HttpError(400, 'BAD_REQUEST', `job "${id}" is at step ${at}: "steps" must be more than that to train further`);
     }
-    if (record.state === 'finished' || (steps !== undefined && steps <= at)) {
-      if (options.steps === undefined) throw new HttpError(409, 'CONFLICT', `job "${id}" already ${record.state === 'finished' ? 'finished' : 'trained'} its ${at} steps: pass "steps" (more than ${at}) to train it longer`);
+    if (options.steps === undefined && (record.state === 'finished' || (steps !== undefined && steps <= at))) {
+      throw new HttpError(409, 'CONFLICT', `job "${id}" already ${record.state === 'finished' ? 'finished' : 'trained'} its ${at} steps: pass "steps" (more than ${at}) to train it longer`);
     }
     this.refuseWhenQueueFull();
     if (steps !== undefined) record.settings = { ...record.settings, steps };
@@ -308,7 +309,7 @@ export class TrainingJobs {
       family: record.family,
       request,
       maxSteps: this.options.maxTrainingSteps,
-      maxParameters: this.options.maxParameters ?? 100_000_000,
+      maxParameters: this.options.maxParameters ?? defaultLimits.maxJobParameters,
       stopFlag: stopFlag.buffer as SharedArrayBuffer,
       ...(this.options.backend ? { backend: this.options.backend } : {}),
     };

@@ -25,6 +25,13 @@ export const defaultAdamOptions: AdamOptions = { beta1: 0.9, beta2: 0.999, epsil
 /** Backends whose tensors are Float32Arrays in this process (see applyInHostMemory). */
 const hostMemoryBackends = new Set(['cpu', 'native']);
 
+/** The L2 norm of all the values together. */
+function globalNorm(arrays: Iterable<Float32Array>): number {
+  let squares = 0;
+  for (const values of arrays) for (let i = 0; i < values.length; i++) squares += values[i]! * values[i]!;
+  return Math.sqrt(squares);
+}
+
 export class AdamW {
   step = 0;
   private readonly firstMoment = new Map<string, tf.Variable>();
@@ -42,7 +49,7 @@ export class AdamW {
   /**
    * Applies one update with learning rate `learningRate`; disposes nothing it was given. With
    * `clipNorm` > 0 the gradients are first scaled to at most that global L2 norm; the norm before
-   * clipping is returned (NaN when not clipping on the composed path, which does not compute it).
+   * clipping is returned (NaN when not clipping, which does not compute it).
    */
   apply(grads: tf.NamedTensorMap, learningRate: number, clipNorm = 0): number {
     this.step += 1;
@@ -70,10 +77,8 @@ export class AdamW {
     const correction2 = 1 - beta2 ** this.step;
     const present = Object.entries(this.params).filter(([name]) => grads[name] !== undefined);
     const gradValues = new Map(present.map(([name]) => [name, grads[name]!.dataSync() as Float32Array]));
-    let squares = 0;
-    for (const values of gradValues.values()) for (let i = 0; i < values.length; i++) squares += values[i]! * values[i]!;
-    const norm = Math.sqrt(squares);
-    const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
+    const norm = clipNorm > 0 ? globalNorm(gradValues.values()) : Number.NaN;
+    const scale = norm > clipNorm ? clipNorm / norm : 1;
     for (const [name, param] of present) {
       const grad = gradValues.get(name)!;
       const m = this.firstMoment.get(name)!;
