@@ -16,6 +16,22 @@ export function unsortedSegmentSum(x: Float32Array, ids: Int32Array, out: Float3
 export function conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
 export function conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
 export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
+/** Layer norm over rows; keeps x̂ (normalized) and 1/σ (rstd, one per row) for the gradient. */
+export function layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array | null, y: Float32Array, normalized: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
+export function layerNormGrad(dy: Float32Array, normalized: Float32Array, rstd: Float32Array, gain: Float32Array, dx: Float32Array, dgain: Float32Array, dbias: Float32Array | null, rows: number, cols: number): void;
+/** GELU, tanh approximation. */
+export function gelu(x: Float32Array, y: Float32Array): void;
+export function geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+/** Writes the mean loss to loss[0] and the softmax to probabilities; returns the first row whose target is outside [0, cols), or -1. */
+export function softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, probabilities: Float32Array, loss: Float64Array, rows: number, cols: number): number;
+export function softmaxCrossEntropyGrad(probabilities: Float32Array, targets: Int32Array, scale: number, dlogits: Float32Array, rows: number, cols: number): void;
+/** Causal self-attention from qkv [batch·length, 3·heads·headDim] to out [batch·length, heads·headDim]; logsumexp [batch, heads, length]. */
+export function causalAttention(qkv: Float32Array, out: Float32Array, logsumexp: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
+export function causalAttentionGrad(qkv: Float32Array, out: Float32Array, dout: Float32Array, logsumexp: Float32Array, dqkv: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
+/** Σ x² in double, in a fixed order. */
+export function sumOfSquares(x: Float32Array): number;
+/** One AdamW step of one parameter into new arrays; step = [lr, β1, β2, ε, decay, 1−β1^t, 1−β2^t, gradScale]. */
+export function adamw(theta: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, newTheta: Float32Array, newM: Float32Array, newV: Float32Array, step: Float64Array): void;
 export function setThreads(threads: number): number;
 export function threads(): number;
 /** The GEMM micro-kernel this CPU gets: 'avx512', 'avx2' or 'scalar'. */

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "fused.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -355,6 +356,191 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- fused kernels (fused.h) ------------------------------------------------------------------
+
+// Checks rows·cols against an array's length.
+void needMatrix(Args& args, size_t length, int64_t rows, int64_t cols, const char* what) {
+  args.need(rows >= 0 && cols > 0 && length == static_cast<size_t>(rows * cols), what);
+}
+
+// layerNorm(x, gain, bias|null, y, normalized, rstd, rows, cols, epsilon)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 9, "layerNorm");
+    size_t nx, ng, ny, nn, nr, nb = 0;
+    const float* x = args.floats(0, &nx);
+    const float* gain = args.floats(1, &ng);
+    const float* bias = args.isNull(2) ? nullptr : args.floats(2, &nb);
+    float* y = args.floats(3, &ny);
+    float* normalized = args.floats(4, &nn);
+    float* rstd = args.floats(5, &nr);
+    const int64_t rows = args.integer(6), cols = args.integer(7);
+    needMatrix(args, nx, rows, cols, "x does not match [rows, cols]");
+    args.need(ny == nx && nn == nx && nr == static_cast<size_t>(rows), "outputs do not match [rows, cols]");
+    args.need(ng == static_cast<size_t>(cols) && (!bias || nb == ng), "gain and bias must have cols elements");
+    layerNorm(poolOf(env), x, gain, bias, y, normalized, rstd, rows, cols, static_cast<float>(args.number(8)));
+    return nullptr;
+  });
+}
+
+// layerNormGrad(dy, normalized, rstd, gain, dx, dgain, dbias|null, rows, cols)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 9, "layerNormGrad");
+    size_t nd, nn, nr, ng, nx, ndg, ndb = 0;
+    const float* dy = args.floats(0, &nd);
+    const float* normalized = args.floats(1, &nn);
+    const float* rstd = args.floats(2, &nr);
+    const float* gain = args.floats(3, &ng);
+    float* dx = args.floats(4, &nx);
+    float* dgain = args.floats(5, &ndg);
+    float* dbias = args.isNull(6) ? nullptr : args.floats(6, &ndb);
+    const int64_t rows = args.integer(7), cols = args.integer(8);
+    needMatrix(args, nd, rows, cols, "dy does not match [rows, cols]");
+    args.need(nn == nd && nx == nd && nr == static_cast<size_t>(rows), "arrays do not match [rows, cols]");
+    args.need(ng == static_cast<size_t>(cols) && ndg == ng && (!dbias || ndb == ng), "gain gradients must have cols elements");
+    layerNormGrad(poolOf(env), dy, normalized, rstd, gain, dx, dgain, dbias, rows, cols);
+    return nullptr;
+  });
+}
+
+// gelu(x, y)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 2, "gelu");
+    size_t nx, ny;
+    const float* x = args.floats(0, &nx);
+    float* y = args.floats(1, &ny);
+    args.need(nx == ny, "input and output lengths differ");
+    gelu(poolOf(env), x, y, static_cast<int64_t>(nx));
+    return nullptr;
+  });
+}
+
+// geluGrad(x, dy, dx)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 3, "geluGrad");
+    size_t nx, nd, no;
+    const float* x = args.floats(0, &nx);
+    const float* dy = args.floats(1, &nd);
+    float* dx = args.floats(2, &no);
+    args.need(nx == nd && nd == no, "arrays differ in length");
+    geluGrad(poolOf(env), x, dy, dx, static_cast<int64_t>(nx));
+    return nullptr;
+  });
+}
+
+// softmaxCrossEntropy(logits, targets, probabilities, loss: Float64Array(1), rows, cols) -> first bad target row, or -1
+napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 6, "softmaxCrossEntropy");
+    size_t nl, nt, np, nloss;
+    const float* logits = args.floats(0, &nl);
+    const int32_t* targets = args.ints(1, &nt);
+    float* probabilities = args.floats(2, &np);
+    double* loss = args.array<double>(3, napi_float64_array, &nloss);
+    const int64_t rows = args.integer(4), cols = args.integer(5);
+    needMatrix(args, nl, rows, cols, "logits do not match [rows, cols]");
+    args.need(np == nl && nt == static_cast<size_t>(rows) && nloss == 1, "arrays do not match [rows, cols]");
+    return number(env, static_cast<double>(softmaxCrossEntropy(poolOf(env), logits, targets, probabilities, rows, cols, loss)));
+  });
+}
+
+// softmaxCrossEntropyGrad(probabilities, targets, scale, dlogits, rows, cols)
+napi_value SoftmaxCrossEntropyGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 6, "softmaxCrossEntropyGrad");
+    size_t np, nt, nd;
+    const float* probabilities = args.floats(0, &np);
+    const int32_t* targets = args.ints(1, &nt);
+    const float scale = static_cast<float>(args.number(2));
+    float* dlogits = args.floats(3, &nd);
+    const int64_t rows = args.integer(4), cols = args.integer(5);
+    needMatrix(args, np, rows, cols, "probabilities do not match [rows, cols]");
+    args.need(nd == np && nt == static_cast<size_t>(rows), "arrays do not match [rows, cols]");
+    for (size_t r = 0; r < nt; r++) args.need(targets[r] >= 0 && targets[r] < cols, "a target is outside [0, cols)");
+    softmaxCrossEntropyGrad(poolOf(env), probabilities, targets, scale, dlogits, rows, cols);
+    return nullptr;
+  });
+}
+
+struct AttentionShape {
+  int64_t batch, length, heads, headDim;
+  size_t qkv() const { return static_cast<size_t>(batch * length * 3 * heads * headDim); }
+  size_t out() const { return static_cast<size_t>(batch * length * heads * headDim); }
+  size_t lse() const { return static_cast<size_t>(batch * heads * length); }
+};
+
+AttentionShape attentionShape(Args& args, size_t first) {
+  const AttentionShape s{args.integer(first), args.integer(first + 1), args.integer(first + 2), args.integer(first + 3)};
+  args.need(s.batch >= 0 && s.length > 0 && s.heads > 0 && s.headDim > 0, "bad attention shape");
+  return s;
+}
+
+// causalAttention(qkv, out, logsumexp, batch, length, heads, headDim, scale)
+napi_value CausalAttention(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, "causalAttention");
+    size_t nq, no, nl;
+    const float* qkv = args.floats(0, &nq);
+    float* out = args.floats(1, &no);
+    float* lse = args.floats(2, &nl);
+    const AttentionShape s = attentionShape(args, 3);
+    args.need(nq == s.qkv() && no == s.out() && nl == s.lse(), "arrays do not match the attention shape");
+    causalAttention(poolOf(env), qkv, out, lse, s.batch, s.length, s.heads, s.headDim, static_cast<float>(args.number(7)));
+    return nullptr;
+  });
+}
+
+// causalAttentionGrad(qkv, out, dout, logsumexp, dqkv, batch, length, heads, headDim, scale)
+napi_value CausalAttentionGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 10, "causalAttentionGrad");
+    size_t nq, no, nd, nl, ndq;
+    const float* qkv = args.floats(0, &nq);
+    const float* out = args.floats(1, &no);
+    const float* dout = args.floats(2, &nd);
+    const float* lse = args.floats(3, &nl);
+    float* dqkv = args.floats(4, &ndq);
+    const AttentionShape s = attentionShape(args, 5);
+    args.need(nq == s.qkv() && ndq == nq && no == s.out() && nd == no && nl == s.lse(), "arrays do not match the attention shape");
+    causalAttentionGrad(poolOf(env), qkv, out, dout, lse, dqkv, s.batch, s.length, s.heads, s.headDim, static_cast<float>(args.number(9)));
+    return nullptr;
+  });
+}
+
+// sumOfSquares(x) -> Σ x² (double)
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 1, "sumOfSquares");
+    size_t n;
+    const float* x = args.floats(0, &n);
+    return number(env, sumOfSquares(poolOf(env), x, static_cast<int64_t>(n)));
+  });
+}
+
+// adamw(theta, grad, m, v, newTheta, newM, newV, step: Float64Array [lr, β1, β2, ε, decay, c1, c2, gradScale])
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, "adamw");
+    size_t lengths[7], ns;
+    const float* theta = args.floats(0, &lengths[0]);
+    const float* grad = args.floats(1, &lengths[1]);
+    const float* m = args.floats(2, &lengths[2]);
+    const float* v = args.floats(3, &lengths[3]);
+    float* newTheta = args.floats(4, &lengths[4]);
+    float* newM = args.floats(5, &lengths[5]);
+    float* newV = args.floats(6, &lengths[6]);
+    const double* step = args.array<double>(7, napi_float64_array, &ns);
+    for (size_t i = 1; i < 7; i++) args.need(lengths[i] == lengths[0], "arrays differ in length");
+    args.need(ns == 8, "step must hold 8 numbers");
+    const AdamStep s{step[0], step[1], step[2], step[3], step[4], step[5], step[6], step[7]};
+    adamw(poolOf(env), s, theta, grad, m, v, newTheta, newM, newV, static_cast<int64_t>(lengths[0]));
+    return nullptr;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 1, "setThreads");
@@ -395,6 +581,16 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"conv2dBackpropInput", nullptr, Conv<conv2dBackpropInput>, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv<conv2dBackpropFilter>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"softmaxCrossEntropyGrad", nullptr, SoftmaxCrossEntropyGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"causalAttention", nullptr, CausalAttention, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"causalAttentionGrad", nullptr, CausalAttentionGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, kMethod, nullptr},

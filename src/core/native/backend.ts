@@ -7,6 +7,7 @@ import * as tf from '../tf.ts';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeAddon, type NativeAddon } from './addon.ts';
 import { NativeBackend } from './buffer-pool.ts';
+import { fusedKernels } from './fused-kernels.ts';
 import { nativeKernels } from './kernels.ts';
 
 export const NATIVE_BACKEND = 'native';
@@ -25,6 +26,10 @@ export function registerNativeBackend(): boolean {
     const cpu = cpuKernel(kernel.kernelFunc);
     const kernelFunc: KernelFunc = override ? withFallback(addon, kernel.kernelName, override, cpu) : cpu;
     tf.registerKernel({ ...kernel, backendName: NATIVE_BACKEND, kernelFunc });
+  }
+  // Fused kernels exist on this backend only; src/layers/ops.ts composes them elsewhere.
+  for (const [kernelName, kernel] of Object.entries(fusedKernels)) {
+    tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: (args) => kernel({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as NativeBackend, addon })! });
   }
   registered = true;
   return true;

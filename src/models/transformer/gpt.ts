@@ -16,7 +16,8 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import type { TransformerConfig } from './config.ts';
-import { crossEntropy, gelu, layerNorm } from './ops.ts';
+import { crossEntropy, fusedCausalAttention, gelu, hasFusedKernel, layerNorm } from '../../layers/ops.ts';
+import { FusedKernel } from '../../core/native/fused-kernels.ts';
 
 /** Keys and values of the tokens seen so far, per layer: [B, heads, length, headDim]. */
 export interface KvCache {
@@ -128,6 +129,13 @@ export class Gpt {
     const { heads, dim } = this.config;
     const block = `blocks.${layer}.attention`;
     const qkv = this.linear(x, `${block}.qkv`);
+    // The fused kernel covers attention over the tokens given, with learned positions and no
+    // dropout of the probabilities; the cache, rotary positions, attention maps and dropout take
+    // the composed path below.
+    const dropsProbabilities = options.dropoutRandom !== undefined && this.config.dropout > 0;
+    if (!options.cache && !options.attention && !dropsProbabilities && this.config.positions === 'learned' && hasFusedKernel(FusedKernel.CausalAttention)) {
+      return this.linear(fusedCausalAttention(qkv, batch, length, heads), `${block}.out`);
+    }
     // [B·T, D] → [B, H, T, d]: a reshape and one 4-D transpose per projection.
     const split = (part: number) => tf.slice(qkv, [0, part * dim], [batch * length, dim]).reshape([batch, length, heads, this.headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
     let query = split(0);
@@ -217,10 +225,9 @@ export class Gpt {
     return this.rotary;
   }
 
+  /** x·W + b as one fused product (the bias added while the output tile is in cache). */
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    const product = tf.matMul(x, this.params[`${name}.weight`] as tf.Tensor2D);
-    const bias = this.params[`${name}.bias`];
-    return (bias ? product.add(bias) : product) as tf.Tensor2D;
+    return tf.fused.matMul({ a: x, b: this.params[`${name}.weight`] as tf.Tensor2D, bias: this.params[`${name}.bias`] }) as tf.Tensor2D;
   }
 
   private layerNorm(x: tf.Tensor2D, name: string): tf.Tensor2D {

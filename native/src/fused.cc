@@ -1,0 +1,330 @@
+#include "fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "gemm.h"
+
+namespace {
+
+// Elementwise work is split into chunks of this many elements; below kSerialBelow it stays on the
+// calling thread, where a hand-off (~10 µs) would cost more than it saves.
+constexpr int64_t kGrain = 1 << 14;
+constexpr int64_t kSerialBelow = 1 << 15;
+// Rows per partial sum of the layer-norm parameter gradients (the sum over rows).
+constexpr int64_t kRowsPerPartial = 64;
+// Query rows per attention block: the block's scores [kQueryBlock, keys] stay in L2.
+constexpr int64_t kQueryBlock = 64;
+
+constexpr float kGeluScale = 0.7978845608028654f;  // √(2/π)
+constexpr float kGeluCubic = 0.044715f;
+
+// e^x, written so that the compiler vectorizes loops of it (libm's expf is a call per element):
+// 2^k·e^r with k = round(x·log₂e) and r = x − k·ln 2 in two parts (Cody–Waite), e^r by Cephes'
+// expf polynomial (about 1 ulp on [−ln2/2, ln2/2]). Below −87.3 it is 0; above 88.7, +∞; NaN stays NaN.
+inline float expApprox(float x) {
+  float clamped = x < -87.3f ? -87.3f : x;  // comparisons, not std::min/max: NaN passes through
+  clamped = clamped > 88.7f ? 88.7f : clamped;
+  // Round to nearest by adding and subtracting 1.5·2²³ (no libm call, so the loop vectorizes).
+  const float k = (clamped * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = clamped - k * 0.693359375f + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float power;
+  std::memcpy(&power, &bits, sizeof power);
+  return x < -87.3f ? 0.f : p * power;
+}
+
+// σ(2u)·x with u = √(2/π)(x + 0.044715x³): GELU(x) = ½x(1 + tanh u) = x·σ(2u).
+inline float geluSigmoid(float x) { return 1.f / (1.f + expApprox(-2.f * kGeluScale * x * (1.f + kGeluCubic * x * x))); }
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void geluRange(const float* x, float* y, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i++) y[i] = x[i] * geluSigmoid(x[i]);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void geluGradRange(const float* x, const float* dy, float* dx, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i++) {
+    const float v = x[i], s = geluSigmoid(v);
+    const float slope = v * v * (6.f * kGeluCubic * kGeluScale) + 2.f * kGeluScale;
+    dx[i] = dy[i] * (s + v * (s * (1.f - s)) * slope);
+  }
+}
+
+// e[j] = exp(x[j] − shift) for j < n.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void expShifted(const float* x, float shift, float scale, float* e, int64_t n) {
+  for (int64_t j = 0; j < n; j++) e[j] = expApprox(x[j] * scale - shift);
+}
+
+float maxOf(const float* x, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; j++) m = (x[j] != x[j] || x[j] > m) ? x[j] : m;
+  return m;
+}
+
+float sumOf(const float* x, int64_t n) {
+  float sum = 0.f;
+  for (int64_t j = 0; j < n; j++) sum += x[j];
+  return sum;
+}
+
+void elementwise(Pool& pool, int64_t n, const std::function<void(int64_t, int64_t)>& body) {
+  parallelFor(pool, n, kGrain, kSerialBelow, body);
+}
+
+}  // namespace
+
+// ---- layer norm -------------------------------------------------------------------------------
+
+void layerNorm(Pool& pool, const float* x, const float* gain, const float* bias, float* y, float* normalized,
+               float* rstd, int64_t rows, int64_t cols, float epsilon) {
+  parallelFor(pool, rows, std::max<int64_t>(1, kGrain / cols), kSerialBelow / cols + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      const float* in = x + r * cols;
+      float* norm = normalized + r * cols;
+      float* out = y + r * cols;
+      const float mean = sumOf(in, cols) / static_cast<float>(cols);
+      float squares = 0.f;
+      for (int64_t j = 0; j < cols; j++) squares += (in[j] - mean) * (in[j] - mean);
+      const float reciprocal = 1.f / std::sqrt(squares / static_cast<float>(cols) + epsilon);
+      rstd[r] = reciprocal;
+      for (int64_t j = 0; j < cols; j++) norm[j] = (in[j] - mean) * reciprocal;
+      if (bias) for (int64_t j = 0; j < cols; j++) out[j] = norm[j] * gain[j] + bias[j];
+      else for (int64_t j = 0; j < cols; j++) out[j] = norm[j] * gain[j];
+    }
+  });
+}
+
+void layerNormGrad(Pool& pool, const float* dy, const float* normalized, const float* rstd, const float* gain,
+                   float* dx, float* dgain, float* dbias, int64_t rows, int64_t cols) {
+  const int64_t partials = (rows + kRowsPerPartial - 1) / kRowsPerPartial;
+  std::vector<float> gainPartial(static_cast<size_t>(partials * cols), 0.f), biasPartial(dbias ? gainPartial.size() : 0, 0.f);
+  auto part = [&](int64_t p) {
+    float* pg = gainPartial.data() + p * cols;
+    float* pb = dbias ? biasPartial.data() + p * cols : nullptr;
+    thread_local std::vector<float> g;
+    g.resize(static_cast<size_t>(cols));
+    for (int64_t r = p * kRowsPerPartial; r < std::min(rows, (p + 1) * kRowsPerPartial); r++) {
+      const float* d = dy + r * cols;
+      const float* norm = normalized + r * cols;
+      float* out = dx + r * cols;
+      float sumG = 0.f, sumGNorm = 0.f;
+      for (int64_t j = 0; j < cols; j++) {
+        g[j] = d[j] * gain[j];
+        sumG += g[j];
+        sumGNorm += g[j] * norm[j];
+      }
+      const float meanG = sumG / static_cast<float>(cols), meanGNorm = sumGNorm / static_cast<float>(cols);
+      for (int64_t j = 0; j < cols; j++) out[j] = (g[j] - meanG - norm[j] * meanGNorm) * rstd[r];
+      for (int64_t j = 0; j < cols; j++) pg[j] += d[j] * norm[j];
+      if (pb) for (int64_t j = 0; j < cols; j++) pb[j] += d[j];
+    }
+  };
+  if (rows * cols < kSerialBelow) for (int64_t p = 0; p < partials; p++) part(p);
+  else pool.run(partials, part);
+  std::fill_n(dgain, cols, 0.f);
+  if (dbias) std::fill_n(dbias, cols, 0.f);
+  for (int64_t p = 0; p < partials; p++) {
+    for (int64_t j = 0; j < cols; j++) dgain[j] += gainPartial[p * cols + j];
+    if (dbias) for (int64_t j = 0; j < cols; j++) dbias[j] += biasPartial[p * cols + j];
+  }
+}
+
+// ---- GELU -------------------------------------------------------------------------------------
+
+void gelu(Pool& pool, const float* x, float* y, int64_t n) {
+  elementwise(pool, n, [&](int64_t begin, int64_t end) { geluRange(x, y, begin, end); });
+}
+
+void geluGrad(Pool& pool, const float* x, const float* dy, float* dx, int64_t n) {
+  elementwise(pool, n, [&](int64_t begin, int64_t end) { geluGradRange(x, dy, dx, begin, end); });
+}
+
+// ---- softmax + cross-entropy ------------------------------------------------------------------
+
+int64_t softmaxCrossEntropy(Pool& pool, const float* logits, const int32_t* targets, float* probabilities,
+                            int64_t rows, int64_t cols, double* loss) {
+  for (int64_t r = 0; r < rows; r++)
+    if (targets[r] < 0 || targets[r] >= cols) return r;
+  std::vector<double> rowLoss(static_cast<size_t>(rows));
+  parallelFor(pool, rows, std::max<int64_t>(1, kGrain / cols), kSerialBelow / cols + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      const float* in = logits + r * cols;
+      float* p = probabilities + r * cols;
+      const float m = maxOf(in, cols);
+      expShifted(in, m, 1.f, p, cols);
+      const float sum = sumOf(p, cols);
+      for (int64_t j = 0; j < cols; j++) p[j] /= sum;
+      rowLoss[r] = static_cast<double>(m) + std::log(static_cast<double>(sum)) - static_cast<double>(in[targets[r]]);
+    }
+  });
+  double total = 0;
+  for (double value : rowLoss) total += value;
+  *loss = total / static_cast<double>(rows);
+  return -1;
+}
+
+void softmaxCrossEntropyGrad(Pool& pool, const float* probabilities, const int32_t* targets, float scale,
+                             float* dlogits, int64_t rows, int64_t cols) {
+  parallelFor(pool, rows, std::max<int64_t>(1, kGrain / cols), kSerialBelow / cols + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      const float* p = probabilities + r * cols;
+      float* d = dlogits + r * cols;
+      for (int64_t j = 0; j < cols; j++) d[j] = p[j] * scale;
+      d[targets[r]] = (p[targets[r]] - 1.f) * scale;
+    }
+  });
+}
+
+// ---- causal attention -------------------------------------------------------------------------
+
+namespace {
+
+// Where one (sequence, head) pair's queries, keys and values sit in qkv, and its output columns.
+struct HeadView {
+  const float* query;  // row i at query + i·qkvStride
+  const float* key;
+  const float* value;
+  ptrdiff_t qkvStride;
+  int64_t outOffset;   // row i of this head's output at out + outOffset + i·dim
+};
+
+HeadView headView(const float* qkv, int64_t task, int64_t length, int64_t heads, int64_t headDim) {
+  const int64_t b = task / heads, h = task % heads, dim = heads * headDim;
+  const float* base = qkv + b * length * 3 * dim + h * headDim;
+  return {base, base + dim, base + 2 * dim, 3 * dim, b * length * dim + h * headDim};
+}
+
+// Probabilities of queries [first, first + rows) over keys [0, keys) from their scores (in place):
+// exp(scale·s − lse) for keys at or before the query, 0 after it.
+void maskedProbabilities(float* scores, int64_t first, int64_t rows, int64_t keys, const float* lse, float scale) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* s = scores + r * keys;
+    const int64_t visible = first + r + 1;
+    expShifted(s, lse[first + r], scale, s, visible);
+    std::fill(s + visible, s + keys, 0.f);
+  }
+}
+
+}  // namespace
+
+void causalAttention(Pool& pool, const float* qkv, float* out, float* logsumexp, int64_t batch, int64_t length,
+                     int64_t heads, int64_t headDim, float scale) {
+  const int64_t dim = heads * headDim;
+  pool.run(batch * heads, [&](int64_t task) {
+    const HeadView v = headView(qkv, task, length, heads, headDim);
+    float* lse = logsumexp + task * length;
+    thread_local std::vector<float> scores, mixed;
+    for (int64_t first = 0; first < length; first += kQueryBlock) {
+      const int64_t rows = std::min(kQueryBlock, length - first), keys = first + rows;
+      scores.resize(static_cast<size_t>(rows * keys));
+      mixed.resize(static_cast<size_t>(rows * headDim));
+      // scores = Q_block · Kᵀ (keys up to the block's last query)
+      gemm(nullptr, {1, rows, keys, headDim, 0, 0}, {v.query + first * v.qkvStride, v.qkvStride, 1}, {v.key, 1, v.qkvStride},
+           scores.data(), false);
+      for (int64_t r = 0; r < rows; r++) {
+        float* s = scores.data() + r * keys;
+        const int64_t visible = first + r + 1;
+        const float m = maxOf(s, visible) * scale;
+        expShifted(s, m, scale, s, visible);
+        const float sum = sumOf(s, visible);
+        lse[first + r] = m + std::log(sum);
+        for (int64_t j = 0; j < visible; j++) s[j] /= sum;
+        std::fill(s + visible, s + keys, 0.f);
+      }
+      // out_block = P · V
+      gemm(nullptr, {1, rows, headDim, keys, 0, 0}, {scores.data(), keys, 1}, {v.value, v.qkvStride, 1}, mixed.data(), false);
+      for (int64_t r = 0; r < rows; r++)
+        std::memcpy(out + v.outOffset + (first + r) * dim, mixed.data() + r * headDim, sizeof(float) * headDim);
+    }
+  });
+}
+
+void causalAttentionGrad(Pool& pool, const float* qkv, const float* out, const float* dout, const float* logsumexp,
+                         float* dqkv, int64_t batch, int64_t length, int64_t heads, int64_t headDim, float scale) {
+  const int64_t dim = heads * headDim;
+  pool.run(batch * heads, [&](int64_t task) {
+    const HeadView v = headView(qkv, task, length, heads, headDim);
+    const float* lse = logsumexp + task * length;
+    const float* dO = dout + v.outOffset;
+    float* dBase = dqkv + (v.query - qkv);
+    thread_local std::vector<float> probabilities, dscores, dquery, dkey, dvalue, rowDot;
+    dkey.assign(static_cast<size_t>(length * headDim), 0.f);
+    dvalue.assign(static_cast<size_t>(length * headDim), 0.f);
+    for (int64_t first = 0; first < length; first += kQueryBlock) {
+      const int64_t rows = std::min(kQueryBlock, length - first), keys = first + rows;
+      probabilities.resize(static_cast<size_t>(rows * keys));
+      dscores.resize(static_cast<size_t>(rows * keys));
+      dquery.resize(static_cast<size_t>(rows * headDim));
+      rowDot.resize(static_cast<size_t>(rows));
+      const MatrixView queryBlock{v.query + first * v.qkvStride, v.qkvStride, 1};
+      const MatrixView doutBlock{dO + first * dim, dim, 1};
+      gemm(nullptr, {1, rows, keys, headDim, 0, 0}, queryBlock, {v.key, 1, v.qkvStride}, probabilities.data(), false);
+      maskedProbabilities(probabilities.data(), first, rows, keys, lse, scale);
+      // dV += Pᵀ · dO
+      gemm(nullptr, {1, keys, headDim, rows, 0, 0}, {probabilities.data(), 1, keys}, doutBlock, dvalue.data(), true);
+      // dP = dO · Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)) · scale
+      gemm(nullptr, {1, rows, keys, headDim, 0, 0}, doutBlock, {v.value, 1, v.qkvStride}, dscores.data(), false);
+      for (int64_t r = 0; r < rows; r++) {
+        const float* o = out + v.outOffset + (first + r) * dim;
+        const float* d = dO + (first + r) * dim;
+        float dot = 0.f;
+        for (int64_t c = 0; c < headDim; c++) dot += d[c] * o[c];
+        const float* p = probabilities.data() + r * keys;
+        float* ds = dscores.data() + r * keys;
+        for (int64_t j = 0; j < keys; j++) ds[j] = p[j] * (ds[j] - dot) * scale;
+      }
+      // dQ_block = dS · K; dK += dSᵀ · Q_block
+      gemm(nullptr, {1, rows, headDim, keys, 0, 0}, {dscores.data(), keys, 1}, {v.key, v.qkvStride, 1}, dquery.data(), false);
+      gemm(nullptr, {1, keys, headDim, rows, 0, 0}, {dscores.data(), 1, keys}, queryBlock, dkey.data(), true);
+      for (int64_t r = 0; r < rows; r++)
+        std::memcpy(dBase + (first + r) * v.qkvStride, dquery.data() + r * headDim, sizeof(float) * headDim);
+    }
+    for (int64_t j = 0; j < length; j++) {
+      std::memcpy(dBase + dim + j * v.qkvStride, dkey.data() + j * headDim, sizeof(float) * headDim);
+      std::memcpy(dBase + 2 * dim + j * v.qkvStride, dvalue.data() + j * headDim, sizeof(float) * headDim);
+    }
+  });
+}
+
+// ---- optimizer --------------------------------------------------------------------------------
+
+double sumOfSquares(Pool& pool, const float* x, int64_t n) {
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+  auto chunk = [&](int64_t c) {
+    double sum = 0;
+    for (int64_t i = c * kGrain; i < std::min(n, (c + 1) * kGrain); i++) sum += static_cast<double>(x[i]) * x[i];
+    partial[c] = sum;
+  };
+  if (n < kSerialBelow) for (int64_t c = 0; c < chunks; c++) chunk(c);
+  else pool.run(chunks, chunk);
+  double total = 0;
+  for (double value : partial) total += value;
+  return total;
+}
+
+void adamw(Pool& pool, const AdamStep& s, const float* theta, const float* grad, const float* m, const float* v,
+           float* newTheta, float* newM, float* newV, int64_t n) {
+  elementwise(pool, n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const double g = static_cast<double>(grad[i]) * s.gradScale;
+      const double mi = s.beta1 * m[i] + (1 - s.beta1) * g;
+      const double vi = s.beta2 * v[i] + (1 - s.beta2) * g * g;
+      newM[i] = static_cast<float>(mi);
+      newV[i] = static_cast<float>(vi);
+      newTheta[i] = static_cast<float>(theta[i] - s.learningRate * (mi / s.correction1 / (std::sqrt(vi / s.correction2) + s.epsilon) + s.decay * theta[i]));
+    }
+  });
+}

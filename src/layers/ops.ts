@@ -1,0 +1,150 @@
+/**
+ * Building blocks with hand-written gradients (tf.customGrad): GELU, layer norm, softmax
+ * cross-entropy and causal self-attention. On a backend with genloom's fused kernels (native),
+ * each is one kernel forward and one backward (src/core/native/fused-kernels.ts); elsewhere
+ * (wasm, WebGL, WebGPU, cpu) it is composed from tfjs ops, with closed-form backward passes that
+ * take about half the kernels autograd would. ops.test.ts checks the fused kernels against the
+ * composed ones and both against autograd of the formulas.
+ */
+import * as tf from '../core/tf.ts';
+import { GenloomError } from '../core/errors.ts';
+import { FusedKernel } from '../core/native/fused-kernels.ts';
+
+type CustomGradient = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * Whether the fused kernels are used where the backend has them. Off only to compare the two
+ * paths (tests, `GENLOOM_FUSED=0 npm run bench`); the results agree to float rounding.
+ */
+export const fusion = { enabled: typeof process === 'undefined' || process.env?.['GENLOOM_FUSED'] !== '0' };
+
+/** True when the active backend runs `kernel` as one fused kernel. */
+export function hasFusedKernel(kernel: (typeof FusedKernel)[keyof typeof FusedKernel]): boolean {
+  return fusion.enabled && tf.getKernel(kernel, tf.getBackend()) !== undefined;
+}
+
+function run(kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, number | boolean> = {}): tf.Tensor[] {
+  const result = tf.engine().runKernel(kernel, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(result) ? result : [result];
+}
+
+const GELU_SCALE = Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = 0.044715;
+
+/**
+ * GELU with the tanh approximation (GPT-2's "gelu_new"): ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
+ * Computed as x·σ(2u), the same function (1 + tanh(u) = 2σ(2u)), because wasm's Sigmoid is
+ * vectorized and its Tanh is not: on [768, 512], 1.7 ms against 12 ms. With s = σ(2u), the
+ * derivative is s + x·s(1 − s)·2u′, u′ = √(2/π)(1 + 3·0.044715x²).
+ */
+const composedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const square = x.square();
+  const s = tf.sigmoid(x.mul(square.mul(GELU_CUBIC).add(1)).mul(2 * GELU_SCALE));
+  save([x, square, s]);
+  return {
+    value: x.mul(s),
+    gradFunc: (dy: tf.Tensor, [saved, savedSquare, savedS]: tf.Tensor[]) => {
+      const slope = savedSquare!.mul(6 * GELU_CUBIC * GELU_SCALE).add(2 * GELU_SCALE);
+      const derivative = savedS!.add(saved!.mul(savedS!.mul(tf.sub(1, savedS!))).mul(slope));
+      return [dy.mul(derivative)];
+    },
+  };
+}) as unknown as CustomGradient) as <T extends tf.Tensor>(x: T) => T;
+
+const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return { value: run(FusedKernel.Gelu, { x })[0]!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => run(FusedKernel.GeluGrad, { x: saved!, dy }) };
+}) as unknown as CustomGradient) as <T extends tf.Tensor>(x: T) => T;
+
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return hasFusedKernel(FusedKernel.Gelu) && x.dtype === 'float32' ? fusedGelu(x) : composedGelu(x);
+}
+
+/**
+ * Layer normalization over the last axis of x [N, D] with gain and (optional) bias [D]. Backward, with
+ * x̂ the normalized input and r = 1/√(var + ε): dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gain.
+ */
+export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | undefined, epsilon: number): tf.Tensor2D {
+  if (hasFusedKernel(FusedKernel.LayerNorm)) return fusedLayerNorm(x, gain, bias, epsilon);
+  const normalize = tf.customGrad(((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean, variance } = tf.moments(input, -1, true);
+    const reciprocal = tf.rsqrt(variance.add(epsilon));
+    const normalized = input.sub(mean).mul(reciprocal);
+    save([normalized, reciprocal, scale]);
+    return {
+      value: normalized.mul(scale),
+      gradFunc: (dy: tf.Tensor, [savedNormalized, savedReciprocal, savedScale]: tf.Tensor[]) => {
+        const g = dy.mul(savedScale!);
+        const dx = g.sub(g.mean(-1, true)).sub(savedNormalized!.mul(g.mul(savedNormalized!).mean(-1, true))).mul(savedReciprocal!);
+        return [dx, dy.mul(savedNormalized!).sum(0)];
+      },
+    };
+  }) as unknown as CustomGradient);
+  const scaled = (normalize as (input: tf.Tensor, scale: tf.Tensor) => tf.Tensor)(x, gain);
+  return (bias ? scaled.add(bias) : scaled) as tf.Tensor2D;
+}
+
+/** One kernel for normalize, scale and shift; one for all three gradients. */
+function fusedLayerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | undefined, epsilon: number): tf.Tensor2D {
+  const forward = (inputs: tf.NamedTensorMap, save: tf.GradSaveFunc) => {
+    const [y, normalized, rstd] = run(FusedKernel.LayerNorm, inputs, { epsilon });
+    save([normalized!, rstd!, inputs['gain']!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, [savedNormalized, savedRstd, savedGain]: tf.Tensor[]) =>
+        run(FusedKernel.LayerNormGrad, { dy, normalized: savedNormalized!, rstd: savedRstd!, gain: savedGain! }, { bias: bias !== undefined }),
+    };
+  };
+  const normalize = bias
+    ? tf.customGrad(((input: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, save: tf.GradSaveFunc) => forward({ x: input, gain: scale, bias: shift }, save)) as unknown as CustomGradient)
+    : tf.customGrad(((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => forward({ x: input, gain: scale }, save)) as unknown as CustomGradient);
+  return (normalize as (...inputs: tf.Tensor[]) => tf.Tensor)(...(bias ? [x, gain, bias] : [x, gain])) as tf.Tensor2D;
+}
+
+/**
+ * Mean cross-entropy of logits [N, V] against integer targets [N]: mean(logsumexp − logit[target]).
+ * Backward: (softmax − onehot) / N.
+ */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  const [count, vocabulary] = logits.shape;
+  if (hasFusedKernel(FusedKernel.SoftmaxCrossEntropy) && targets.dtype === 'int32') {
+    const loss = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, probabilities] = run(FusedKernel.SoftmaxCrossEntropy, { logits: input, targets });
+      save([probabilities!]);
+      return { value: value!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => run(FusedKernel.SoftmaxCrossEntropyGrad, { probabilities: saved!, targets, dy }) };
+    }) as unknown as CustomGradient);
+    return (loss as (input: tf.Tensor) => tf.Tensor)(logits) as tf.Scalar;
+  }
+  const loss = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const logProbabilities = tf.logSoftmax(input);
+    const onehot = tf.oneHot(targets, vocabulary);
+    save([logProbabilities, onehot]);
+    return {
+      value: tf.neg(tf.sum(logProbabilities.mul(onehot))).div(count),
+      gradFunc: (dy: tf.Tensor, [savedLogProbabilities, savedOnehot]: tf.Tensor[]) => [tf.exp(savedLogProbabilities!).sub(savedOnehot!).mul(dy.div(count))],
+    };
+  }) as unknown as CustomGradient);
+  return (loss as (input: tf.Tensor) => tf.Tensor)(logits) as tf.Scalar;
+}
+
+/**
+ * Causal multi-head self-attention as one fused kernel, from the joint projection qkv
+ * [batch·length, 3·dim] (queries, keys, values; heads side by side in each) to the merged heads
+ * [batch·length, dim]: softmax(QKᵀ/√d + causal mask)·V. Only where hasFusedKernel(CausalAttention):
+ * the GPT composes the same thing (and the KV cache, rotary positions, dropout of the
+ * probabilities) from tfjs ops elsewhere.
+ */
+export function fusedCausalAttention(qkv: tf.Tensor2D, batch: number, length: number, heads: number): tf.Tensor2D {
+  if (!hasFusedKernel(FusedKernel.CausalAttention)) throw new GenloomError('UNSUPPORTED', `the ${tf.getBackend()} backend has no fused attention kernel`);
+  const attrs = { batch, length, heads };
+  const attend = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [output, logsumexp] = run(FusedKernel.CausalAttention, { qkv: input }, attrs);
+    save([input, output!, logsumexp!]);
+    return {
+      value: output!,
+      gradFunc: (dy: tf.Tensor, [savedQkv, savedOutput, savedLogsumexp]: tf.Tensor[]) =>
+        run(FusedKernel.CausalAttentionGrad, { qkv: savedQkv!, out: savedOutput!, dy, logsumexp: savedLogsumexp! }, attrs),
+    };
+  }) as unknown as CustomGradient);
+  return (attend as (input: tf.Tensor) => tf.Tensor)(qkv) as tf.Tensor2D;
+}
