@@ -32,6 +32,12 @@ export function causalAttentionGrad(qkv: Float32Array, out: Float32Array, dout: 
 export function sumOfSquares(x: Float32Array): number;
 /** One AdamW step of one parameter into new arrays; step = [lr, β1, β2, ε, decay, 1−β1^t, 1−β2^t, gradScale]. */
 export function adamw(theta: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, newTheta: Float32Array, newM: Float32Array, newV: Float32Array, step: Float64Array): void;
+/** A whole LSTM layer, time-major: projected [T, B, 4H] → states, cells [T, B, H] and activated gates [T, B, 4H]. */
+export function lstmSequence(projected: Float32Array, recurrent: Float32Array, states: Float32Array, cells: Float32Array, gates: Float32Array, steps: number, batch: number, hidden: number): void;
+export function lstmSequenceGrad(dstates: Float32Array, gates: Float32Array, cells: Float32Array, recurrent: Float32Array, dprojected: Float32Array, steps: number, batch: number, hidden: number): void;
+/** A whole GRU layer: projected [T, B, 3H] → states [T, B, H] and r, z, n, h·U_n + c_n [T, B, 4H]. */
+export function gruSequence(projected: Float32Array, recurrent: Float32Array, recurrentBias: Float32Array, states: Float32Array, gates: Float32Array, steps: number, batch: number, hidden: number): void;
+export function gruSequenceGrad(dstates: Float32Array, gates: Float32Array, states: Float32Array, recurrent: Float32Array, dprojected: Float32Array, dterm: Float32Array, steps: number, batch: number, hidden: number): void;
 export function setThreads(threads: number): number;
 export function threads(): number;
 /** The GEMM micro-kernel this CPU gets: 'avx512', 'avx2' or 'scalar'. */

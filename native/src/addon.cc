@@ -10,6 +10,7 @@
 
 #include "conv.h"
 #include "fused.h"
+#include "recurrent.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -541,6 +542,93 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- recurrent layers (recurrent.h) -----------------------------------------------------------
+
+struct SequenceShape {
+  int64_t steps, batch, hidden;
+  size_t per(int64_t width) const { return static_cast<size_t>(steps * batch * width); }
+};
+
+SequenceShape sequenceShape(Args& args, size_t first) {
+  const SequenceShape s{args.integer(first), args.integer(first + 1), args.integer(first + 2)};
+  args.need(s.steps > 0 && s.batch > 0 && s.hidden > 0, "bad sequence shape");
+  return s;
+}
+
+// lstmSequence(projected, recurrent, states, cells, gates, steps, batch, hidden)
+napi_value LstmSequence(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, "lstmSequence");
+    size_t np, nr, ns, nc, ng;
+    const float* projected = args.floats(0, &np);
+    const float* recurrent = args.floats(1, &nr);
+    float* states = args.floats(2, &ns);
+    float* cells = args.floats(3, &nc);
+    float* gates = args.floats(4, &ng);
+    const SequenceShape s = sequenceShape(args, 5);
+    args.need(np == s.per(4 * s.hidden) && ng == np && ns == s.per(s.hidden) && nc == ns &&
+                  nr == static_cast<size_t>(4 * s.hidden * s.hidden), "arrays do not match the sequence shape");
+    lstmSequence(poolOf(env), projected, recurrent, states, cells, gates, s.steps, s.batch, s.hidden);
+    return nullptr;
+  });
+}
+
+// lstmSequenceGrad(dstates, gates, cells, recurrent, dprojected, steps, batch, hidden)
+napi_value LstmSequenceGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, "lstmSequenceGrad");
+    size_t nd, ng, nc, nr, ndp;
+    const float* dstates = args.floats(0, &nd);
+    const float* gates = args.floats(1, &ng);
+    const float* cells = args.floats(2, &nc);
+    const float* recurrent = args.floats(3, &nr);
+    float* dprojected = args.floats(4, &ndp);
+    const SequenceShape s = sequenceShape(args, 5);
+    args.need(nd == s.per(s.hidden) && nc == nd && ng == s.per(4 * s.hidden) && ndp == ng &&
+                  nr == static_cast<size_t>(4 * s.hidden * s.hidden), "arrays do not match the sequence shape");
+    lstmSequenceGrad(poolOf(env), dstates, gates, cells, recurrent, dprojected, s.steps, s.batch, s.hidden);
+    return nullptr;
+  });
+}
+
+// gruSequence(projected, recurrent, recurrentBias, states, gates, steps, batch, hidden)
+napi_value GruSequence(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, "gruSequence");
+    size_t np, nr, nb, ns, ng;
+    const float* projected = args.floats(0, &np);
+    const float* recurrent = args.floats(1, &nr);
+    const float* bias = args.floats(2, &nb);
+    float* states = args.floats(3, &ns);
+    float* gates = args.floats(4, &ng);
+    const SequenceShape s = sequenceShape(args, 5);
+    args.need(np == s.per(3 * s.hidden) && ns == s.per(s.hidden) && ng == s.per(4 * s.hidden) &&
+                  nr == static_cast<size_t>(3 * s.hidden * s.hidden) && nb == static_cast<size_t>(3 * s.hidden),
+              "arrays do not match the sequence shape");
+    gruSequence(poolOf(env), projected, recurrent, bias, states, gates, s.steps, s.batch, s.hidden);
+    return nullptr;
+  });
+}
+
+// gruSequenceGrad(dstates, gates, states, recurrent, dprojected, dterm, steps, batch, hidden)
+napi_value GruSequenceGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 9, "gruSequenceGrad");
+    size_t nd, ng, ns, nr, ndp, ndt;
+    const float* dstates = args.floats(0, &nd);
+    const float* gates = args.floats(1, &ng);
+    const float* states = args.floats(2, &ns);
+    const float* recurrent = args.floats(3, &nr);
+    float* dprojected = args.floats(4, &ndp);
+    float* dterm = args.floats(5, &ndt);
+    const SequenceShape s = sequenceShape(args, 6);
+    args.need(nd == s.per(s.hidden) && ns == nd && ng == s.per(4 * s.hidden) && ndp == s.per(3 * s.hidden) && ndt == ndp &&
+                  nr == static_cast<size_t>(3 * s.hidden * s.hidden), "arrays do not match the sequence shape");
+    gruSequenceGrad(poolOf(env), dstates, gates, states, recurrent, dprojected, dterm, s.steps, s.batch, s.hidden);
+    return nullptr;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 1, "setThreads");
@@ -591,6 +679,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"causalAttentionGrad", nullptr, CausalAttentionGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"lstmSequence", nullptr, LstmSequence, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"lstmSequenceGrad", nullptr, LstmSequenceGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"gruSequence", nullptr, GruSequence, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"gruSequenceGrad", nullptr, GruSequenceGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, kMethod, nullptr},

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "fastmath.h"
 #include "gemm.h"
 
 namespace {
@@ -21,28 +22,6 @@ constexpr int64_t kQueryBlock = 64;
 
 constexpr float kGeluScale = 0.7978845608028654f;  // √(2/π)
 constexpr float kGeluCubic = 0.044715f;
-
-// e^x, written so that the compiler vectorizes loops of it (libm's expf is a call per element):
-// 2^k·e^r with k = round(x·log₂e) and r = x − k·ln 2 in two parts (Cody–Waite), e^r by Cephes'
-// expf polynomial (about 1 ulp on [−ln2/2, ln2/2]). Below −87.3 it is 0; above 88.7, +∞; NaN stays NaN.
-inline float expApprox(float x) {
-  float clamped = x < -87.3f ? -87.3f : x;  // comparisons, not std::min/max: NaN passes through
-  clamped = clamped > 88.7f ? 88.7f : clamped;
-  // Round to nearest by adding and subtracting 1.5·2²³ (no libm call, so the loop vectorizes).
-  const float k = (clamped * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = clamped - k * 0.693359375f + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-  float power;
-  std::memcpy(&power, &bits, sizeof power);
-  return x < -87.3f ? 0.f : p * power;
-}
 
 // σ(2u)·x with u = √(2/π)(x + 0.044715x³): GELU(x) = ½x(1 + tanh u) = x·σ(2u).
 inline float geluSigmoid(float x) { return 1.f / (1.f + expApprox(-2.f * kGeluScale * x * (1.f + kGeluCubic * x * x))); }

@@ -16,6 +16,7 @@ import * as tf from '../core/tf.ts';
 import { parseTransformerConfig } from '../models/transformer/config.ts';
 import { Gpt } from '../models/transformer/gpt.ts';
 import { crossEntropy, fusedCausalAttention, fusion, gelu, layerNorm } from './ops.ts';
+import { gruSequence, lstmSequence } from './recurrent.ts';
 
 const native = registerNativeBackend();
 const skipNative = native ? false : 'the native addon is not built on this machine';
@@ -110,7 +111,11 @@ test('the fused kernels give the same bytes on 1 thread and on 3', { skip: skipN
     const [dx, dgain, dbias] = tf.grads((v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => gelu(layerNorm(v as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)).square().sum())([x, gain, bias]);
     const dlogits = tf.grad((v) => crossEntropy(v as tf.Tensor2D, targets))(x);
     const dqkv = tf.grad((v) => fusedCausalAttention(v as tf.Tensor2D, 2, 90, 4).square().sum())(qkv);
-    return tf.concat([dx!.flatten(), dgain!, dbias!, dlogits.flatten(), dqkv.flatten()]).dataSync();
+    // 300 sequences: enough rows for the gate arithmetic to be split over threads.
+    const [lstmInput, lstmWeight, gruInput, gruWeight, gruBias] = [t([3, 300, 4 * 64]), t([64, 4 * 64]), t([3, 300, 3 * 64]), t([64, 3 * 64]), t([3 * 64])];
+    const lstmGrads = tf.grads((p: tf.Tensor, u: tf.Tensor) => lstmSequence(p as tf.Tensor3D, u as tf.Tensor2D).square().sum())([lstmInput, lstmWeight]);
+    const gruGrads = tf.grads((p: tf.Tensor, u: tf.Tensor, c: tf.Tensor) => gruSequence(p as tf.Tensor3D, u as tf.Tensor2D, c as tf.Tensor1D).square().sum())([gruInput, gruWeight, gruBias]);
+    return tf.concat([dx!.flatten(), dgain!, dbias!, dlogits.flatten(), dqkv.flatten(), ...[...lstmGrads, ...gruGrads].map((g) => g.flatten())]).dataSync();
   });
   addon.setThreads(1);
   const single = run();

@@ -23,7 +23,8 @@ export function hasFusedKernel(kernel: (typeof FusedKernel)[keyof typeof FusedKe
   return fusion.enabled && tf.getKernel(kernel, tf.getBackend()) !== undefined;
 }
 
-function run(kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, number | boolean> = {}): tf.Tensor[] {
+/** Runs a fused kernel (from inside a customGrad, so the tape records the customGrad, not it). */
+export function runFused(kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, number | boolean> = {}): tf.Tensor[] {
   const result = tf.engine().runKernel(kernel, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
   return Array.isArray(result) ? result : [result];
 }
@@ -53,7 +54,7 @@ const composedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 
 const fusedGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
-  return { value: run(FusedKernel.Gelu, { x })[0]!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => run(FusedKernel.GeluGrad, { x: saved!, dy }) };
+  return { value: runFused(FusedKernel.Gelu, { x })[0]!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => runFused(FusedKernel.GeluGrad, { x: saved!, dy }) };
 }) as unknown as CustomGradient) as <T extends tf.Tensor>(x: T) => T;
 
 export function gelu<T extends tf.Tensor>(x: T): T {
@@ -87,12 +88,12 @@ export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D |
 /** One kernel for normalize, scale and shift; one for all three gradients. */
 function fusedLayerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | undefined, epsilon: number): tf.Tensor2D {
   const forward = (inputs: tf.NamedTensorMap, save: tf.GradSaveFunc) => {
-    const [y, normalized, rstd] = run(FusedKernel.LayerNorm, inputs, { epsilon });
+    const [y, normalized, rstd] = runFused(FusedKernel.LayerNorm, inputs, { epsilon });
     save([normalized!, rstd!, inputs['gain']!]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, [savedNormalized, savedRstd, savedGain]: tf.Tensor[]) =>
-        run(FusedKernel.LayerNormGrad, { dy, normalized: savedNormalized!, rstd: savedRstd!, gain: savedGain! }, { bias: bias !== undefined }),
+        runFused(FusedKernel.LayerNormGrad, { dy, normalized: savedNormalized!, rstd: savedRstd!, gain: savedGain! }, { bias: bias !== undefined }),
     };
   };
   const normalize = bias
@@ -109,9 +110,9 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scal
   const [count, vocabulary] = logits.shape;
   if (hasFusedKernel(FusedKernel.SoftmaxCrossEntropy) && targets.dtype === 'int32') {
     const loss = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [value, probabilities] = run(FusedKernel.SoftmaxCrossEntropy, { logits: input, targets });
+      const [value, probabilities] = runFused(FusedKernel.SoftmaxCrossEntropy, { logits: input, targets });
       save([probabilities!]);
-      return { value: value!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => run(FusedKernel.SoftmaxCrossEntropyGrad, { probabilities: saved!, targets, dy }) };
+      return { value: value!, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => runFused(FusedKernel.SoftmaxCrossEntropyGrad, { probabilities: saved!, targets, dy }) };
     }) as unknown as CustomGradient);
     return (loss as (input: tf.Tensor) => tf.Tensor)(logits) as tf.Scalar;
   }
@@ -138,12 +139,12 @@ export function fusedCausalAttention(qkv: tf.Tensor2D, batch: number, length: nu
   if (!hasFusedKernel(FusedKernel.CausalAttention)) throw new GenloomError('UNSUPPORTED', `the ${tf.getBackend()} backend has no fused attention kernel`);
   const attrs = { batch, length, heads };
   const attend = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [output, logsumexp] = run(FusedKernel.CausalAttention, { qkv: input }, attrs);
+    const [output, logsumexp] = runFused(FusedKernel.CausalAttention, { qkv: input }, attrs);
     save([input, output!, logsumexp!]);
     return {
       value: output!,
       gradFunc: (dy: tf.Tensor, [savedQkv, savedOutput, savedLogsumexp]: tf.Tensor[]) =>
-        run(FusedKernel.CausalAttentionGrad, { qkv: savedQkv!, out: savedOutput!, dy, logsumexp: savedLogsumexp! }, attrs),
+        runFused(FusedKernel.CausalAttentionGrad, { qkv: savedQkv!, out: savedOutput!, dy, logsumexp: savedLogsumexp! }, attrs),
     };
   }) as unknown as CustomGradient);
   return (attend as (input: tf.Tensor) => tf.Tensor)(qkv) as tf.Tensor2D;

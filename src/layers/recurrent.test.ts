@@ -6,10 +6,16 @@ import { fromSeed } from '../core/random.ts';
 import * as tf from '../core/tf.ts';
 import { parseMusicConfig } from '../models/music/config.ts';
 import { MusicRnn } from '../models/music/rnn.ts';
+import { registerNativeBackend } from '../core/native/backend.ts';
+import { fusion } from './ops.ts';
 
-await initEngine();
+const native = registerNativeBackend();
+await initEngine({ backend: native ? 'native' : undefined });
 
-test('the fused LSTM and GRU layers give the per-step cells\' logits and gradients', () => {
+// On native, whole-sequence layers are one C++ kernel each way; elsewhere, and with fusion off, composed.
+for (const fused of native ? [true, false] : [false])
+test(`the whole-sequence LSTM and GRU layers (${fused ? 'native kernels' : 'composed'}) give the per-step cells' logits and gradients`, () => {
+  fusion.enabled = fused;
   for (const cell of ['lstm', 'gru'] as const) {
     const config = parseMusicConfig({ cell, layers: 2, hidden: 6, embedding: 5, dropout: 0, maxShift: 4, velocityBins: 0, styles: 2 }, 'tiny');
     const model = new MusicRnn(config, fromSeed(3));
@@ -32,4 +38,5 @@ test('the fused LSTM and GRU layers give the per-step cells\' logits and gradien
     tf.dispose([fused.value, reference.value, fused.grads, reference.grads, inputs, styles, weights] as tf.TensorContainer);
     model.dispose();
   }
+  fusion.enabled = true;
 });

@@ -14,6 +14,8 @@
  *   GRU:  r, z = σ(x_rz + h·U_rz + c_rz);  n = tanh(x_n + r·(h·U_n + c_n));  h' = z·h + (1 − z)·n
  */
 import * as tf from '../core/tf.ts';
+import { FusedKernel } from '../core/native/fused-kernels.ts';
+import { hasFusedKernel, runFused } from './ops.ts';
 
 type CustomGradient = Parameters<typeof tf.customGrad>[0];
 
@@ -39,7 +41,7 @@ export function gruCell(x: tf.Tensor, h: tf.Tensor, recurrent: tf.Tensor, recurr
   return { h: z.mul(h).add(tf.sub(1, z).mul(n)) as tf.Tensor2D, gates: [r, z, n, hn!] };
 }
 
-export const lstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, save: tf.GradSaveFunc) => {
+const composedLstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, save: tf.GradSaveFunc) => {
   const [steps, batch, width] = projected.shape as [number, number, number];
   const hidden = width / 4;
   let h: tf.Tensor = tf.zeros([batch, hidden]);
@@ -83,7 +85,7 @@ export const lstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.
 }) as unknown as CustomGradient) as (projected: tf.Tensor3D, recurrent: tf.Tensor2D) => tf.Tensor3D;
 
 /** The GRU's recurrent term h·U + c enters its gates differently, so its bias c is an input too. */
-export const gruSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, recurrentBias: tf.Tensor, save: tf.GradSaveFunc) => {
+const composedGruSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, recurrentBias: tf.Tensor, save: tf.GradSaveFunc) => {
   const [steps, batch, width] = projected.shape as [number, number, number];
   const hidden = width / 3;
   let h: tf.Tensor = tf.zeros([batch, hidden]);
@@ -123,6 +125,41 @@ export const gruSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.T
     },
   };
 }) as unknown as CustomGradient) as (projected: tf.Tensor3D, recurrent: tf.Tensor2D, recurrentBias: tf.Tensor1D) => tf.Tensor3D;
+
+/** One native kernel for the whole sequence forward, one backward (the weight gradient stays one product). */
+const fusedLstmSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, save: tf.GradSaveFunc) => {
+  const [states, cells, gates] = runFused(FusedKernel.LstmSequence, { projected, recurrent });
+  save([gates!, cells!, states!, recurrent]);
+  return {
+    value: states!,
+    gradFunc: (dy: tf.Tensor, [savedGates, savedCells, savedStates, savedRecurrent]: tf.Tensor[]) => {
+      const [dProjected] = runFused(FusedKernel.LstmSequenceGrad, { dy, gates: savedGates!, cells: savedCells!, recurrent: savedRecurrent! });
+      return [dProjected!, recurrentGradient(savedStates!, dProjected!, savedRecurrent!.shape[0]!)];
+    },
+  };
+}) as unknown as CustomGradient) as (projected: tf.Tensor3D, recurrent: tf.Tensor2D) => tf.Tensor3D;
+
+const fusedGruSequence = tf.customGrad(((projected: tf.Tensor, recurrent: tf.Tensor, recurrentBias: tf.Tensor, save: tf.GradSaveFunc) => {
+  const [states, gates] = runFused(FusedKernel.GruSequence, { projected, recurrent, recurrentBias });
+  save([gates!, states!, recurrent]);
+  return {
+    value: states!,
+    gradFunc: (dy: tf.Tensor, [savedGates, savedStates, savedRecurrent]: tf.Tensor[]) => {
+      const [dProjected, dTerm] = runFused(FusedKernel.GruSequenceGrad, { dy, gates: savedGates!, states: savedStates!, recurrent: savedRecurrent! });
+      return [dProjected!, recurrentGradient(savedStates!, dTerm!, savedRecurrent!.shape[0]!), dTerm!.sum([0, 1])];
+    },
+  };
+}) as unknown as CustomGradient) as (projected: tf.Tensor3D, recurrent: tf.Tensor2D, recurrentBias: tf.Tensor1D) => tf.Tensor3D;
+
+/** A whole LSTM layer: time-major projections [T, B, 4H] → hidden states [T, B, H]. */
+export function lstmSequence(projected: tf.Tensor3D, recurrent: tf.Tensor2D): tf.Tensor3D {
+  return hasFusedKernel(FusedKernel.LstmSequence) ? fusedLstmSequence(projected, recurrent) : composedLstmSequence(projected, recurrent);
+}
+
+/** A whole GRU layer: time-major projections [T, B, 3H] → hidden states [T, B, H]. */
+export function gruSequence(projected: tf.Tensor3D, recurrent: tf.Tensor2D, recurrentBias: tf.Tensor1D): tf.Tensor3D {
+  return hasFusedKernel(FusedKernel.GruSequence) ? fusedGruSequence(projected, recurrent, recurrentBias) : composedGruSequence(projected, recurrent, recurrentBias);
+}
 
 /** dU = Σ_t h_{t−1}ᵀ · d(h·U)_t as one product: the states shifted one step (h₀ = 0) against all steps' gradients. */
 function recurrentGradient(output: tf.Tensor, dTerm: tf.Tensor, hidden: number): tf.Tensor {

@@ -20,6 +20,10 @@ export const FusedKernel = {
   SoftmaxCrossEntropyGrad: 'GenloomSoftmaxCrossEntropyGrad',
   CausalAttention: 'GenloomCausalAttention',
   CausalAttentionGrad: 'GenloomCausalAttentionGrad',
+  LstmSequence: 'GenloomLstmSequence',
+  LstmSequenceGrad: 'GenloomLstmSequenceGrad',
+  GruSequence: 'GenloomGruSequence',
+  GruSequenceGrad: 'GenloomGruSequenceGrad',
 } as const;
 
 /**
@@ -136,6 +140,45 @@ const causalAttentionGrad: NativeKernel = ({ inputs, attrs, backend, addon }) =>
   return out(backend, [...qkv.shape], dqkv);
 };
 
+/** [steps, batch, hidden] of a time-major projection [T, B, gates·H]. */
+function sequenceShape(projected: TensorInfo, gates: number): [number, number, number] {
+  const [steps, batch, width] = projected.shape as [number, number, number];
+  if (projected.shape.length !== 3 || width % gates !== 0) throw new GenloomError('BAD_ARGUMENT', `a recurrent layer needs [steps, batch, ${gates} × hidden]; got [${projected.shape.join(', ')}]`);
+  return [steps, batch, width / gates];
+}
+
+const lstmSequence: NativeKernel = ({ inputs, backend, addon }) => {
+  const projected = inputs['projected']!;
+  const [steps, batch, hidden] = sequenceShape(projected, 4);
+  const states = backend.allocFloat32(steps * batch * hidden), cells = backend.allocFloat32(steps * batch * hidden), gates = backend.allocFloat32(steps * batch * 4 * hidden);
+  addon.lstmSequence(hostFloats(backend, projected, 'LSTM input'), hostFloats(backend, inputs['recurrent'], 'LSTM recurrent weight'), states, cells, gates, steps, batch, hidden);
+  return [out(backend, [steps, batch, hidden], states), out(backend, [steps, batch, hidden], cells), out(backend, [steps, batch, 4 * hidden], gates)];
+};
+
+const lstmSequenceGrad: NativeKernel = ({ inputs, backend, addon }) => {
+  const gates = inputs['gates']!;
+  const [steps, batch, hidden] = sequenceShape(gates, 4);
+  const dprojected = backend.allocFloat32(steps * batch * 4 * hidden);
+  addon.lstmSequenceGrad(hostFloats(backend, inputs['dy'], 'dy'), hostFloats(backend, gates, 'gates'), hostFloats(backend, inputs['cells'], 'cells'), hostFloats(backend, inputs['recurrent'], 'recurrent weight'), dprojected, steps, batch, hidden);
+  return out(backend, [...gates.shape], dprojected);
+};
+
+const gruSequence: NativeKernel = ({ inputs, backend, addon }) => {
+  const projected = inputs['projected']!;
+  const [steps, batch, hidden] = sequenceShape(projected, 3);
+  const states = backend.allocFloat32(steps * batch * hidden), gates = backend.allocFloat32(steps * batch * 4 * hidden);
+  addon.gruSequence(hostFloats(backend, projected, 'GRU input'), hostFloats(backend, inputs['recurrent'], 'GRU recurrent weight'), hostFloats(backend, inputs['recurrentBias'], 'GRU recurrent bias'), states, gates, steps, batch, hidden);
+  return [out(backend, [steps, batch, hidden], states), out(backend, [steps, batch, 4 * hidden], gates)];
+};
+
+const gruSequenceGrad: NativeKernel = ({ inputs, backend, addon }) => {
+  const gates = inputs['gates']!;
+  const [steps, batch, hidden] = sequenceShape(gates, 4);
+  const dprojected = backend.allocFloat32(steps * batch * 3 * hidden), dterm = backend.allocFloat32(steps * batch * 3 * hidden);
+  addon.gruSequenceGrad(hostFloats(backend, inputs['dy'], 'dy'), hostFloats(backend, gates, 'gates'), hostFloats(backend, inputs['states'], 'states'), hostFloats(backend, inputs['recurrent'], 'recurrent weight'), dprojected, dterm, steps, batch, hidden);
+  return [out(backend, [steps, batch, 3 * hidden], dprojected), out(backend, [steps, batch, 3 * hidden], dterm)];
+};
+
 /** Kernel name → native implementation; registered on the native backend only. */
 export const fusedKernels: Record<string, NativeKernel> = {
   [FusedKernel.LayerNorm]: layerNorm,
@@ -146,4 +189,8 @@ export const fusedKernels: Record<string, NativeKernel> = {
   [FusedKernel.SoftmaxCrossEntropyGrad]: softmaxCrossEntropyGrad,
   [FusedKernel.CausalAttention]: causalAttention,
   [FusedKernel.CausalAttentionGrad]: causalAttentionGrad,
+  [FusedKernel.LstmSequence]: lstmSequence,
+  [FusedKernel.LstmSequenceGrad]: lstmSequenceGrad,
+  [FusedKernel.GruSequence]: gruSequence,
+  [FusedKernel.GruSequenceGrad]: gruSequenceGrad,
 };
