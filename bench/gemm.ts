@@ -42,9 +42,15 @@ export async function benchGemm({ quick, backends }: BenchOptions): Promise<Benc
   const rows: BenchRow[] = [];
   const cores = availableParallelism();
   const measured: Record<string, Record<string, number>> = {};
-  const add = (label: string, gflops: Record<string, number>, note: string) => {
+  // For `bench all`: the runners compared at 1024³ and at the transformer's shape, per thread count.
+  const compared = new Set(['1024x1024x1024', '768x128x512']);
+  const add = (label: string, gflops: Record<string, number>, note: string, runner: string, threads: number, setting?: string) => {
     measured[label] = gflops;
-    for (const [m, k, n] of shapes) rows.push({ name: `${label} ${m}×${k}×${n}`, value: gflops[`${m}x${k}x${n}`]!, unit: 'GFLOPS', note });
+    for (const [m, k, n] of shapes) {
+      const key = `${m}x${k}x${n}`;
+      const comparison = compared.has(key) ? { kind: 'gemm' as const, subject: `SGEMM ${m}×${k}×${n}, ${threads} thread${threads > 1 ? 's' : ''}`, runner, ...(setting ? { setting } : {}) } : {};
+      rows.push({ name: `${label} ${m}×${k}×${n}`, value: gflops[key]!, unit: 'GFLOPS', note, ...comparison });
+    }
   };
   for (const backend of backends) {
     await initEngine({ backend });
@@ -52,11 +58,11 @@ export async function benchGemm({ quick, backends }: BenchOptions): Promise<Benc
       const addon = loadNativeAddon()!;
       const threads = addon.threads();
       addon.setThreads(1);
-      add('native, 1 thread,', gflopsOf(quick), `${addon.isa()} micro-kernel`);
+      add('native, 1 thread,', gflopsOf(quick), `${addon.isa()} micro-kernel`, backend, 1);
       addon.setThreads(threads);
-      if (threads > 1) add(`native, ${threads} threads,`, gflopsOf(quick), `${addon.isa()} micro-kernel`);
+      if (threads > 1) add(`native, ${threads} threads,`, gflopsOf(quick), `${addon.isa()} micro-kernel`, backend, threads);
     } else {
-      add(`${backend}`, gflopsOf(quick), backend === 'wasm' ? 'XNNPACK, 1 thread (no threads in Node)' : 'pure JavaScript');
+      add(`${backend}`, gflopsOf(quick), backend === 'wasm' ? 'XNNPACK, 1 thread (no threads in Node)' : 'pure JavaScript', backend, 1);
     }
   }
   for (const { label, coreType } of openblasSettings) {
@@ -66,7 +72,7 @@ export async function benchGemm({ quick, backends }: BenchOptions): Promise<Benc
         rows.push({ name: `PyTorch, ${label}`, value: NaN, unit: 'GFLOPS', note: pytorch });
         break;
       }
-      add(`PyTorch ${threads} thread${threads > 1 ? 's' : ''}, ${label},`, pytorch.gflops, 'OpenBLAS via torch.mm');
+      add(`PyTorch ${threads} thread${threads > 1 ? 's' : ''}, ${label},`, pytorch.gflops, 'OpenBLAS via torch.mm', 'pytorch', threads, `${threads} thread${threads > 1 ? 's' : ''}, ${label}`);
     }
     if (!measured[`PyTorch 1 thread, ${label},`]) break;
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- NAME [--json] [--backend B]`: speed measurements for people (a table) and
+ * `npm run bench -- NAME [--json] [--backend B] [--quick]`: speed measurements for people (a table) and
  * scripts (one JSON object). Benchmarks are scripts, never timed tests.
  */
 import { cpus } from 'node:os';
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { initEngine, type BackendName } from '../src/core/engine.ts';
 import { nativeBackendInfo } from '../src/core/native/backend.ts';
 import { GenloomError } from '../src/core/errors.ts';
+import { benchAll, compareRunners, formatComparison } from './all.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
 import { benchGemm } from './gemm.ts';
@@ -24,6 +25,19 @@ export interface BenchRow {
   value: number;
   unit: string;
   note?: string;
+  /**
+   * Rows that `bench all` compares across runners: a training step ('step', whose time is
+   * `stepMs` whatever `unit` shows), a matrix product ('gemm') or a generation speed ('generation').
+   */
+  kind?: 'step' | 'gemm' | 'generation';
+  /** What was measured, in the same words for every runner: the comparison table's row. */
+  subject?: string;
+  /** Who ran it: a backend ('native', 'wasm', …) or 'pytorch'. */
+  runner?: string;
+  /** PyTorch's setting (threads, OpenBLAS's threads and core type). */
+  setting?: string;
+  /** A step row's time in milliseconds. */
+  stepMs?: number;
 }
 
 export interface BenchOptions {
@@ -32,7 +46,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { all: benchAll, vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -50,14 +64,19 @@ try {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ...(native ? { nativeIsa: native.isa, nativeThreads: native.threads } : {}) };
   const date = new Date().toISOString();
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ bench: name, backends, date, machine, results: rows })}\n`);
+    const comparison = name === 'all' ? { table: compareRunners(rows) } : {};
+    process.stdout.write(`${JSON.stringify({ bench: name, backends, date, machine, ...comparison, results: rows })}\n`);
   } else {
     const nativeNote = native ? ` (native: ${native.isa} GEMM, ${native.threads} threads)` : '';
     process.stdout.write(`genloom bench ${name} — backends ${backends.join(', ')}${nativeNote}, ${machine.cores}× ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}\n\n`);
-    const width = Math.max(...rows.map((row) => row.name.length));
-    for (const row of rows) {
-      const value = Number.isFinite(row.value) ? row.value.toFixed(row.value < 10 ? 2 : 1) : '—';
-      process.stdout.write(`${row.name.padEnd(width)}  ${value.padStart(10)} ${row.unit}${row.note ? `   (${row.note})` : ''}\n`);
+    if (name === 'all') {
+      process.stdout.write(formatComparison(compareRunners(rows)));
+    } else {
+      const width = Math.max(...rows.map((row) => row.name.length));
+      for (const row of rows) {
+        const value = Number.isFinite(row.value) ? row.value.toFixed(row.value < 10 ? 2 : 1) : '—';
+        process.stdout.write(`${row.name.padEnd(width)}  ${value.padStart(10)} ${row.unit}${row.note ? `   (${row.note})` : ''}\n`);
+      }
     }
   }
 } catch (error) {

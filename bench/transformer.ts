@@ -1,10 +1,10 @@
 /**
  * Transformer speed, on each backend compared: the training step of nanoGPT's CPU "baby" character
  * model (4 layers, 4 heads, width 128, context 64, batch 12, vocabulary 65) with AdamW and gradient
- * clipping, as genloom's trainer takes it; the same step in PyTorch where python3 has torch (bench/peers/nanogpt_baby.py,
- * one thread, its fastest setting on this machine; as installed and with OpenBLAS told the CPU
- * type); and generation speed with and without the KV
- * cache (one sequence, 256 tokens from a one-token prompt, so the 64-token window restarts).
+ * clipping, as genloom's trainer takes it; the same step in PyTorch where python3 has torch
+ * (bench/peers/nanogpt_baby.py, in each setting of peers.ts's peerSettings); and generation speed
+ * with and without the KV cache (one sequence, 256 tokens from a one-token prompt, so the 64-token
+ * window restarts).
  */
 import { gradientsOf } from '../src/core/params.ts';
 import { fromSeed } from '../src/core/random.ts';
@@ -15,7 +15,7 @@ import { generateText } from '../src/models/transformer/generate.ts';
 import { Gpt } from '../src/models/transformer/gpt.ts';
 import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
-import { openblasSettings, runPytorch, speedRatios } from './peers.ts';
+import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { medianMs } from './timing.ts';
 
@@ -55,6 +55,8 @@ function measure(quick: boolean): { stepMs: number; cached: number; uncached: nu
 
 export async function benchTransformer({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
   const repeats = quick ? 5 : 20;
+  const tokens = quick ? 64 : 256;
+  const subject = 'baby GPT train step (batch 12 × 64)';
   const rows: BenchRow[] = [];
   const steps: [string, number][] = [];
   for (const backend of backends) {
@@ -62,20 +64,12 @@ export async function benchTransformer({ quick, backends }: BenchOptions): Promi
     const { stepMs, cached, uncached } = measure(quick);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: baby GPT train step (batch 12 × 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}` },
+      { name: `${backend}: ${subject}`, value: stepMs, unit: 'ms', note: `median of ${repeats}`, kind: 'step', subject, runner: backend, stepMs },
       { name: `${backend}: train throughput`, value: (batchSize * 64 * 1000) / stepMs, unit: 'tokens/s' },
-      { name: `${backend}: generate with the KV cache`, value: cached, unit: 'tokens/s', note: `one sequence, ${quick ? 64 : 256} tokens` },
+      { name: `${backend}: generate with the KV cache`, value: cached, unit: 'tokens/s', note: `one sequence, ${tokens} tokens`, kind: 'generation', subject: `baby GPT generation with the KV cache (${tokens} tokens)`, runner: backend },
       { name: `${backend}: generate without it`, value: uncached, unit: 'tokens/s', note: `the cache is ${(cached / uncached).toFixed(1)}× faster` },
     );
   }
-  for (const { label, coreType } of openblasSettings) {
-    const pytorch = runPytorch<{ ms_per_step: number }>('nanogpt_baby.py', ['1', String(repeats)], coreType);
-    if (typeof pytorch === 'string') {
-      rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'ms', note: pytorch });
-      break;
-    }
-    const ratios = speedRatios(steps, pytorch.ms_per_step);
-    rows.push({ name: `same step in PyTorch, ${label}`, value: pytorch.ms_per_step, unit: 'ms', note: `1 thread (its fastest here), bench/peers/nanogpt_baby.py; ${ratios}` });
-  }
+  rows.push(...pytorchStepRows('nanogpt_baby.py', (threads) => [String(threads), String(repeats)], subject, steps));
   return rows;
 }

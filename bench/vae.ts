@@ -1,7 +1,7 @@
 /**
  * Convolution speed, on each backend compared: training throughput of the default (`small`) MNIST
  * VAE at batch 64 (two strided convolutions, two transposed ones, four dense layers), its twin in
- * PyTorch where python3 has torch (bench/peers/vae_small.py, on one thread and on all cores), and
+ * PyTorch where python3 has torch (bench/peers/vae_small.py, in each setting of peerSettings), and
  * sampling latency. Inputs are random images of MNIST's shape, so the numbers measure compute only.
  */
 import { fromSeed } from '../src/core/random.ts';
@@ -10,7 +10,7 @@ import { parseVaeConfig } from '../src/models/vae/config.ts';
 import { Vae } from '../src/models/vae/vae.ts';
 import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
-import { openblasSettings, peerThreadCounts, runPytorch, speedRatios } from './peers.ts';
+import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { adamStep, medianMs } from './timing.ts';
 
@@ -37,6 +37,7 @@ function measure(quick: boolean, batchSize: number): { stepMs: number; sample1: 
 export async function benchVae({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
   const batchSize = 64;
   const repeats = quick ? 3 : 10;
+  const subject = 'VAE conv train step (batch 64)';
   const rows: BenchRow[] = [];
   const steps: [string, number][] = [];
   for (const backend of backends) {
@@ -44,22 +45,12 @@ export async function benchVae({ quick, backends }: BenchOptions): Promise<Bench
     const { stepMs, sample1, sample64 } = measure(quick, batchSize);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: conv train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}` },
+      { name: `${backend}: conv train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}`, kind: 'step', subject, runner: backend, stepMs },
       { name: `${backend}: train throughput`, value: (batchSize * 1000) / stepMs, unit: 'images/s' },
       { name: `${backend}: sample 1 image`, value: sample1, unit: 'ms' },
       { name: `${backend}: sample 64 images`, value: sample64, unit: 'ms' },
     );
   }
-  for (const { label, coreType } of openblasSettings) {
-    for (const threads of peerThreadCounts()) {
-      const pytorch = runPytorch<{ ms_per_step: number; images_per_s: number }>('vae_small.py', [String(threads), String(repeats), String(batchSize)], coreType);
-      if (typeof pytorch === 'string') {
-        rows.push({ name: `same step in PyTorch, ${label}`, value: NaN, unit: 'images/s', note: pytorch });
-        return rows;
-      }
-      const ratios = speedRatios(steps, pytorch.ms_per_step);
-      rows.push({ name: `same step in PyTorch, ${threads} thread${threads > 1 ? 's' : ''}, ${label}`, value: pytorch.images_per_s, unit: 'images/s', note: `bench/peers/vae_small.py; ${ratios}` });
-    }
-  }
+  rows.push(...pytorchStepRows('vae_small.py', (threads) => [String(threads), String(repeats), String(batchSize)], subject, steps, { perStep: batchSize, unit: 'images/s' }));
   return rows;
 }

@@ -1,6 +1,6 @@
 """SGEMM speed of PyTorch (its BLAS) at the sizes `npm run bench -- gemm` measures, for comparison.
 
-Prints one JSON line: {"gflops": {"MxKxN": value, ...}, "threads": n, "torch": version}.
+Prints one JSON line: {"gflops": {"MxKxN": value, ...}, "threads": n, "torch": version, "blas": name}.
 Usage: python3 bench/peers/gemm.py THREADS M,K,N [M,K,N ...]
 """
 import json
@@ -8,6 +8,7 @@ import sys
 import time
 
 import torch
+from timing import report
 
 threads = int(sys.argv[1])
 torch.set_num_threads(threads)
@@ -25,4 +26,4 @@ for spec in sys.argv[2:]:
         times.append(time.perf_counter() - start)
     times.sort()
     results[f"{m}x{k}x{n}"] = 2 * m * k * n / times[len(times) // 2] / 1e9
-print(json.dumps({"gflops": results, "threads": threads, "torch": torch.__version__}))
+print(json.dumps(report(threads, gflops=results)))

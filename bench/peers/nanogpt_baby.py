@@ -2,7 +2,7 @@
 
 nanoGPT's CPU "baby" character model: 4 layers, 4 heads, width 128, context 64, batch 12,
 vocabulary 65, tied embeddings, biases, GELU (tanh), AdamW. Prints one JSON line:
-{"ms_per_step": median, "threads": n, "torch": version}.
+{"ms_per_step": median, "threads": n, "torch": version, "blas": name}.
 Usage: python3 bench/peers/nanogpt_baby.py [threads] [repeats]
 """
 import json
@@ -12,7 +12,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timing import median_ms
+from timing import median_ms, report
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -76,4 +76,4 @@ def step():
 
 
 ms = median_ms(step, repeats, 3)
-print(json.dumps({"ms_per_step": ms, "threads": threads, "torch": torch.__version__}))
+print(json.dumps(report(threads, ms_per_step=ms)))

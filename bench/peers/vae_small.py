@@ -4,7 +4,7 @@ genloom's default ("small") MNIST VAE: encoder conv 4x4/2 1->32, conv 4x4/2 32->
 dense 3136->128, dense 128->2*16; decoder dense 16->128, dense 128->3136, transposed conv 4x4/2
 64->32 and 32->1 (7->14->28), ReLU between layers; Bernoulli likelihood on dynamically binarized
 images plus the closed-form KL; Adam. Batch 64 of random 28x28 images.
-Prints one JSON line: {"ms_per_step": median, "images_per_s": n, "threads": n, "torch": version}.
+Prints one JSON line: {"ms_per_step": median, "images_per_s": n, "threads": n, "torch": version, "blas": name}.
 Usage: python3 bench/peers/vae_small.py [threads] [repeats] [batch]
 """
 import json
@@ -13,7 +13,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timing import median_ms
+from timing import median_ms, report
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -57,4 +57,4 @@ def step():
 
 
 ms = median_ms(step, repeats, 2)
-print(json.dumps({"ms_per_step": ms, "images_per_s": batch * 1000 / ms, "threads": threads, "torch": torch.__version__}))
+print(json.dumps(report(threads, ms_per_step=ms, images_per_s=batch * 1000 / ms)))
