@@ -14,11 +14,16 @@ export function gather(x: Float32Array | Int32Array, indices: Int32Array, out: F
 export function unsortedSegmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number, segments: number): void;
 /** geometry: batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop, padLeft. */
 export function conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+/** conv2d with a bias per output channel and an activation (0 linear, 1 relu, 2 relu6, 3 leaky relu, 4 sigmoid, 5 elu). */
+export function conv2dFused(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array, bias: Float32Array | null, activation: number, alpha: number): void;
 export function conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
 export function conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
 /** Layer norm over rows; keeps x̂ (normalized) and 1/σ (rstd, one per row) for the gradient. */
 export function layerNorm(x: Float32Array, gain: Float32Array, bias: Float32Array | null, y: Float32Array, normalized: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
 export function layerNormGrad(dy: Float32Array, normalized: Float32Array, rstd: Float32Array, gain: Float32Array, dx: Float32Array, dgain: Float32Array, dbias: Float32Array | null, rows: number, cols: number): void;
+/** Group norm over [batch, pixels, channels] (+ SiLU); keeps x̂ and rstd [batch, groups]. */
+export function groupNorm(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, normalized: Float32Array, rstd: Float32Array, batch: number, pixels: number, channels: number, groups: number, epsilon: number, silu: boolean): void;
+export function groupNormGrad(dy: Float32Array, normalized: Float32Array, rstd: Float32Array, scale: Float32Array, shift: Float32Array, dx: Float32Array, dscale: Float32Array, dshift: Float32Array, batch: number, pixels: number, channels: number, groups: number, silu: boolean): void;
 /** GELU, tanh approximation. */
 export function gelu(x: Float32Array, y: Float32Array): void;
 export function geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;

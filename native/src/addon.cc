@@ -336,6 +336,9 @@ ConvGeometry geometry(Args& args, size_t i) {
   return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
 }
 
+// conv2d without an epilogue, in the shape of its two gradients.
+void conv2dPlain(Pool& pool, const ConvGeometry& g, const float* x, const float* filter, float* out) { conv2d(pool, g, x, filter, out); }
+
 template <void (*KERNEL)(Pool&, const ConvGeometry&, const float*, const float*, float*)>
 napi_value Conv(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -348,7 +351,7 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     const size_t input = g.batch * g.inHeight * g.inWidth * g.inChannels, output = g.batch * g.outHeight * g.outWidth * g.outChannels,
                  filter = g.filterHeight * g.filterWidth * g.inChannels * g.outChannels;
     size_t expected[3];
-    if (KERNEL == conv2d) expected[0] = input, expected[1] = filter, expected[2] = output;
+    if (KERNEL == conv2dPlain) expected[0] = input, expected[1] = filter, expected[2] = output;
     else if (KERNEL == conv2dBackpropInput) expected[0] = output, expected[1] = filter, expected[2] = input;
     else expected[0] = input, expected[1] = output, expected[2] = filter;
     args.need(n0 == expected[0] && n1 == expected[1] && n2 == expected[2], "arrays do not match the conv geometry");
@@ -401,6 +404,48 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     args.need(nn == nd && nx == nd && nr == static_cast<size_t>(rows), "arrays do not match [rows, cols]");
     args.need(ng == static_cast<size_t>(cols) && ndg == ng && (!dbias || ndb == ng), "gain gradients must have cols elements");
     layerNormGrad(poolOf(env), dy, normalized, rstd, gain, dx, dgain, dbias, rows, cols);
+    return nullptr;
+  });
+}
+
+// groupNorm(x, scale, shift, y, normalized, rstd, batch, pixels, channels, groups, epsilon, silu)
+napi_value GroupNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 12, "groupNorm");
+    size_t nx, ns, nb, ny, nn, nr;
+    const float* x = args.floats(0, &nx);
+    const float* scale = args.floats(1, &ns);
+    const float* shift = args.floats(2, &nb);
+    float* y = args.floats(3, &ny);
+    float* normalized = args.floats(4, &nn);
+    float* rstd = args.floats(5, &nr);
+    const int64_t batch = args.integer(6), pixels = args.integer(7), channels = args.integer(8), groups = args.integer(9);
+    args.need(batch > 0 && pixels > 0 && groups > 0 && channels > 0 && channels % groups == 0, "bad group norm shape");
+    args.need(nx == static_cast<size_t>(batch * pixels * channels) && ny == nx && nn == nx && nr == static_cast<size_t>(batch * groups) &&
+                  ns == static_cast<size_t>(channels) && nb == ns, "arrays do not match the group norm shape");
+    groupNorm(poolOf(env), x, scale, shift, y, normalized, rstd, batch, pixels, channels, groups, static_cast<float>(args.number(10)), args.boolean(11));
+    return nullptr;
+  });
+}
+
+// groupNormGrad(dy, normalized, rstd, scale, shift, dx, dscale, dshift, batch, pixels, channels, groups, silu)
+napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 13, "groupNormGrad");
+    size_t nd, nn, nr, ns, nb, nx, nds, ndb;
+    const float* dy = args.floats(0, &nd);
+    const float* normalized = args.floats(1, &nn);
+    const float* rstd = args.floats(2, &nr);
+    const float* scale = args.floats(3, &ns);
+    const float* shift = args.floats(4, &nb);
+    float* dx = args.floats(5, &nx);
+    float* dscale = args.floats(6, &nds);
+    float* dshift = args.floats(7, &ndb);
+    const int64_t batch = args.integer(8), pixels = args.integer(9), channels = args.integer(10), groups = args.integer(11);
+    args.need(batch > 0 && pixels > 0 && groups > 0 && channels > 0 && channels % groups == 0, "bad group norm shape");
+    args.need(nd == static_cast<size_t>(batch * pixels * channels) && nn == nd && nx == nd && nr == static_cast<size_t>(batch * groups) &&
+                  ns == static_cast<size_t>(channels) && nb == ns && nds == ns && ndb == ns, "arrays do not match the group norm shape");
+    groupNormGrad(poolOf(env), dy, normalized, rstd, scale, shift, dx, dscale, dshift, batch, pixels, channels, groups, args.boolean(12));
     return nullptr;
   });
 }
@@ -629,6 +674,33 @@ napi_value GruSequenceGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// conv2dFused(x, filter, out, geometry, bias|null, activation, alpha): conv2d with bias and activation.
+napi_value Conv2dFused(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 7, "conv2dFused");
+    size_t nx, nf, no, nb = 0;
+    const float* x = args.floats(0, &nx);
+    const float* filter = args.floats(1, &nf);
+    float* out = args.floats(2, &no);
+    const ConvGeometry g = geometry(args, 3);
+    args.need(nx == static_cast<size_t>(g.batch * g.inHeight * g.inWidth * g.inChannels) &&
+                  nf == static_cast<size_t>(g.filterHeight * g.filterWidth * g.inChannels * g.outChannels) &&
+                  no == static_cast<size_t>(g.batch * g.outHeight * g.outWidth * g.outChannels),
+              "arrays do not match the conv geometry");
+    Epilogue epilogue;
+    if (!args.isNull(4)) {
+      epilogue.bias = args.floats(4, &nb);
+      args.need(nb == static_cast<size_t>(g.outChannels), "bias must have outChannels elements");
+    }
+    const int64_t activation = args.integer(5);
+    args.need(activation >= 0 && activation <= 5, "unknown activation");
+    epilogue.activation = static_cast<Activation>(activation);
+    epilogue.alpha = static_cast<float>(args.number(6));
+    conv2d(poolOf(env), g, x, filter, out, epilogue);
+    return nullptr;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 1, "setThreads");
@@ -666,11 +738,14 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copy", nullptr, Copy, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"unsortedSegmentSum", nullptr, SegmentSum, nullptr, nullptr, nullptr, kMethod, nullptr},
-      {"conv2d", nullptr, Conv<conv2d>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"conv2d", nullptr, Conv<conv2dPlain>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"conv2dFused", nullptr, Conv2dFused, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"conv2dBackpropInput", nullptr, Conv<conv2dBackpropInput>, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv<conv2dBackpropFilter>, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"groupNorm", nullptr, GroupNorm, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"groupNormGrad", nullptr, GroupNormGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, kMethod, nullptr},

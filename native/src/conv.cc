@@ -39,23 +39,31 @@ bool isPointwise(const ConvGeometry& g) {
 
 }  // namespace
 
-void conv2d(Pool& pool, const ConvGeometry& g, const float* x, const float* filter, float* out) {
+// Patch floats per block: a block's patch matrix (8 MiB) is made in parallel and multiplied by one
+// GEMM on the whole pool, which packs the filter once per block instead of once per 128 pixels.
+constexpr int64_t kBlockFloats = 1 << 21;
+
+void conv2d(Pool& pool, const ConvGeometry& g, const float* x, const float* filter, float* out, const Epilogue& epilogue) {
   const int64_t pixels = g.batch * g.outHeight * g.outWidth, width = patchSize(g);
   const MatrixView w{filter, g.outChannels, 1};
   if (isPointwise(g)) {
-    gemm(&pool, {1, pixels, g.outChannels, width, 0, 0}, {x, width, 1}, w, out, false);
+    gemm(&pool, {1, pixels, g.outChannels, width, 0, 0}, {x, width, 1}, w, out, false, epilogue);
     return;
   }
-  const int64_t chunks = (pixels + kPixelsPerChunk - 1) / kPixelsPerChunk;
-  auto chunk = [&](int64_t c) {
-    thread_local std::vector<float> patches;
-    const int64_t first = c * kPixelsPerChunk, count = std::min(kPixelsPerChunk, pixels - first);
-    patches.resize(static_cast<size_t>(count * width));
-    im2col(g, x, first, count, patches.data());
-    gemm(nullptr, {1, count, g.outChannels, width, 0, 0}, {patches.data(), width, 1}, w, out + first * g.outChannels, false);
-  };
-  if (2.0 * pixels * width * g.outChannels < 2e6) for (int64_t c = 0; c < chunks; c++) chunk(c);
-  else pool.run(chunks, chunk);
+  const int64_t block = std::max<int64_t>(kPixelsPerChunk, kBlockFloats / std::max<int64_t>(width, 1) / kPixelsPerChunk * kPixelsPerChunk);
+  thread_local std::vector<float> patches;
+  patches.resize(static_cast<size_t>(std::min(block, pixels) * width));
+  for (int64_t first = 0; first < pixels; first += block) {
+    const int64_t count = std::min(block, pixels - first), chunks = (count + kPixelsPerChunk - 1) / kPixelsPerChunk;
+    float* data = patches.data();
+    auto fill = [&](int64_t c) {
+      const int64_t start = c * kPixelsPerChunk;
+      im2col(g, x, first + start, std::min(kPixelsPerChunk, count - start), data + start * width);
+    };
+    if (count * width < (1 << 15)) for (int64_t c = 0; c < chunks; c++) fill(c);
+    else pool.run(chunks, fill);
+    gemm(&pool, {1, count, g.outChannels, width, 0, 0}, {data, width, 1}, w, out + first * g.outChannels, false, epilogue);
+  }
 }
 
 void conv2dBackpropInput(Pool& pool, const ConvGeometry& g, const float* dy, const float* filter, float* dx) {
@@ -67,33 +75,39 @@ void conv2dBackpropInput(Pool& pool, const ConvGeometry& g, const float* dy, con
     gemm(&pool, {1, g.batch * perImage, width, g.outChannels, 0, 0}, {dy, g.outChannels, 1}, filterT, dx, false);
     return;
   }
-  // Per image: columns = dy · filterᵀ (one row of patch gradients per output pixel), then each
-  // column is added back where its patch came from (col2im), in a fixed order.
-  auto image = [&](int64_t n, Pool* gemmPool) {
-    thread_local std::vector<float> columns;
-    columns.resize(static_cast<size_t>(perImage * width));
-    gemm(gemmPool, {1, perImage, width, g.outChannels, 0, 0}, {dy + n * perImage * g.outChannels, g.outChannels, 1},
-         filterT, columns.data(), false);
-    float* target = dx + n * imageSize;
-    std::fill_n(target, imageSize, 0.f);
-    for (int64_t oh = 0; oh < g.outHeight; oh++)
-      for (int64_t ow = 0; ow < g.outWidth; ow++) {
-        const float* row = columns.data() + (oh * g.outWidth + ow) * width;
-        for (int64_t kh = 0; kh < g.filterHeight; kh++) {
-          const int64_t ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
-          if (ih < 0 || ih >= g.inHeight) continue;
-          for (int64_t kw = 0; kw < g.filterWidth; kw++) {
-            const int64_t iw = ow * g.strideWidth - g.padLeft + kw * g.dilationWidth;
-            if (iw < 0 || iw >= g.inWidth) continue;
-            const float* src = row + (kh * g.filterWidth + kw) * g.inChannels;
-            float* dst = target + (ih * g.inWidth + iw) * g.inChannels;
-            for (int64_t c = 0; c < g.inChannels; c++) dst[c] += src[c];
+  // Per block of images: columns = dy · filterᵀ (one row of patch gradients per output pixel) as
+  // one GEMM on the pool, then, image by image in parallel, each column is added back where its
+  // patch came from (col2im), in a fixed order.
+  const int64_t imagesPerBlock = std::max<int64_t>(1, kBlockFloats / std::max<int64_t>(perImage * width, 1));
+  thread_local std::vector<float> columns;
+  columns.resize(static_cast<size_t>(std::min(imagesPerBlock, g.batch) * perImage * width));
+  for (int64_t firstImage = 0; firstImage < g.batch; firstImage += imagesPerBlock) {
+    const int64_t images = std::min(imagesPerBlock, g.batch - firstImage);
+    float* data = columns.data();
+    gemm(&pool, {1, images * perImage, width, g.outChannels, 0, 0}, {dy + firstImage * perImage * g.outChannels, g.outChannels, 1},
+         filterT, data, false);
+    auto image = [&](int64_t i) {
+      float* target = dx + (firstImage + i) * imageSize;
+      std::fill_n(target, imageSize, 0.f);
+      for (int64_t oh = 0; oh < g.outHeight; oh++)
+        for (int64_t ow = 0; ow < g.outWidth; ow++) {
+          const float* row = data + ((i * g.outHeight + oh) * g.outWidth + ow) * width;
+          for (int64_t kh = 0; kh < g.filterHeight; kh++) {
+            const int64_t ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
+            if (ih < 0 || ih >= g.inHeight) continue;
+            for (int64_t kw = 0; kw < g.filterWidth; kw++) {
+              const int64_t iw = ow * g.strideWidth - g.padLeft + kw * g.dilationWidth;
+              if (iw < 0 || iw >= g.inWidth) continue;
+              const float* src = row + (kh * g.filterWidth + kw) * g.inChannels;
+              float* dst = target + (ih * g.inWidth + iw) * g.inChannels;
+              for (int64_t c = 0; c < g.inChannels; c++) dst[c] += src[c];
+            }
           }
         }
-      }
-  };
-  if (g.batch >= 2 * pool.size()) pool.run(g.batch, [&](int64_t n) { image(n, nullptr); });
-  else for (int64_t n = 0; n < g.batch; n++) image(n, &pool);
+    };
+    if (images * imageSize < (1 << 15)) for (int64_t i = 0; i < images; i++) image(i);
+    else pool.run(images, image);
+  }
 }
 
 void conv2dBackpropFilter(Pool& pool, const ConvGeometry& g, const float* x, const float* dy, float* dfilter) {

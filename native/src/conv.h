@@ -2,6 +2,7 @@
 // gradients, all as GEMMs over im2col patches.
 #pragma once
 #include <cstdint>
+#include "gemm.h"
 #include "pool.h"
 
 struct ConvGeometry {
@@ -12,6 +13,7 @@ struct ConvGeometry {
   int64_t padTop, padLeft;
 };
 
-void conv2d(Pool& pool, const ConvGeometry& g, const float* x, const float* filter, float* out);
+// epilogue: bias per output channel and an activation, applied as each output tile is finished.
+void conv2d(Pool& pool, const ConvGeometry& g, const float* x, const float* filter, float* out, const Epilogue& epilogue = Epilogue());
 void conv2dBackpropInput(Pool& pool, const ConvGeometry& g, const float* dy, const float* filter, float* dx);
 void conv2dBackpropFilter(Pool& pool, const ConvGeometry& g, const float* x, const float* dy, float* dfilter);

@@ -120,6 +120,106 @@ void layerNormGrad(Pool& pool, const float* dy, const float* normalized, const f
   }
 }
 
+// ---- group norm (+ SiLU) ----------------------------------------------------------------------
+
+namespace {
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void scaleShiftRow(const float* norm, const float* scale, const float* shift, float* y, int64_t n, bool silu) {
+  if (silu) for (int64_t c = 0; c < n; c++) {
+      const float u = norm[c] * scale[c] + shift[c];
+      y[c] = u * sigmoidApprox(u);
+    }
+  else for (int64_t c = 0; c < n; c++) y[c] = norm[c] * scale[c] + shift[c];
+}
+
+// dz = dy·act′(u), u = x̂·scale + shift; act′ of SiLU is σ(u)(1 + u(1 − σ(u))).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void activationGradRow(const float* dy, const float* norm, const float* scale, const float* shift, float* dz, int64_t n, bool silu) {
+  if (silu) for (int64_t c = 0; c < n; c++) {
+      const float u = norm[c] * scale[c] + shift[c], s = sigmoidApprox(u);
+      dz[c] = dy[c] * s * (1.f + u * (1.f - s));
+    }
+  else for (int64_t c = 0; c < n; c++) dz[c] = dy[c];
+}
+
+}  // namespace
+
+void groupNorm(Pool& pool, const float* x, const float* scale, const float* shift, float* y, float* normalized, float* rstd,
+               int64_t batch, int64_t pixels, int64_t channels, int64_t groups, float epsilon, bool silu) {
+  const int64_t width = channels / groups, count = pixels * width;
+  auto task = [&](int64_t t) {
+    const int64_t b = t / groups, j = t % groups;
+    const int64_t base = b * pixels * channels + j * width;
+    double sum = 0;
+    for (int64_t p = 0; p < pixels; p++) sum += sumOf(x + base + p * channels, width);
+    const float mean = static_cast<float>(sum / static_cast<double>(count));
+    double squares = 0;
+    for (int64_t p = 0; p < pixels; p++) {
+      const float* in = x + base + p * channels;
+      float rowSquares = 0.f;
+      for (int64_t c = 0; c < width; c++) rowSquares += (in[c] - mean) * (in[c] - mean);
+      squares += rowSquares;
+    }
+    const float reciprocal = 1.f / std::sqrt(static_cast<float>(squares / static_cast<double>(count)) + epsilon);
+    rstd[t] = reciprocal;
+    for (int64_t p = 0; p < pixels; p++) {
+      const int64_t offset = base + p * channels;
+      for (int64_t c = 0; c < width; c++) normalized[offset + c] = (x[offset + c] - mean) * reciprocal;
+      scaleShiftRow(normalized + offset, scale + j * width, shift + j * width, y + offset, width, silu);
+    }
+  };
+  if (batch * pixels * channels < kSerialBelow) for (int64_t t = 0; t < batch * groups; t++) task(t);
+  else pool.run(batch * groups, task);
+}
+
+void groupNormGrad(Pool& pool, const float* dy, const float* normalized, const float* rstd, const float* scale,
+                   const float* shift, float* dx, float* dscale, float* dshift, int64_t batch, int64_t pixels, int64_t channels,
+                   int64_t groups, bool silu) {
+  const int64_t width = channels / groups, count = pixels * width;
+  // Per image, the parameter gradients of its channels; summed over images in order below.
+  std::vector<float> scalePartial(static_cast<size_t>(batch * channels), 0.f), shiftPartial(scalePartial.size(), 0.f);
+  auto task = [&](int64_t t) {
+    const int64_t b = t / groups, j = t % groups;
+    const int64_t base = b * pixels * channels + j * width;
+    const float* groupScale = scale + j * width;
+    float* ps = scalePartial.data() + b * channels + j * width;
+    float* pb = shiftPartial.data() + b * channels + j * width;
+    // dx doubles as the buffer for dz = dy·act′ until the last pass overwrites it.
+    double sumG = 0, sumGNorm = 0;
+    for (int64_t p = 0; p < pixels; p++) {
+      const int64_t offset = base + p * channels;
+      float* dz = dx + offset;
+      activationGradRow(dy + offset, normalized + offset, groupScale, shift + j * width, dz, width, silu);
+      float rowG = 0.f, rowGNorm = 0.f;
+      for (int64_t c = 0; c < width; c++) {
+        const float g = dz[c] * groupScale[c];
+        rowG += g;
+        rowGNorm += g * normalized[offset + c];
+        ps[c] += dz[c] * normalized[offset + c];
+        pb[c] += dz[c];
+      }
+      sumG += rowG;
+      sumGNorm += rowGNorm;
+    }
+    const float meanG = static_cast<float>(sumG / static_cast<double>(count)), meanGNorm = static_cast<float>(sumGNorm / static_cast<double>(count));
+    const float reciprocal = rstd[t];
+    for (int64_t p = 0; p < pixels; p++) {
+      const int64_t offset = base + p * channels;
+      for (int64_t c = 0; c < width; c++) dx[offset + c] = (dx[offset + c] * groupScale[c] - meanG - normalized[offset + c] * meanGNorm) * reciprocal;
+    }
+  };
+  if (batch * pixels * channels < kSerialBelow) for (int64_t t = 0; t < batch * groups; t++) task(t);
+  else pool.run(batch * groups, task);
+  std::fill_n(dscale, channels, 0.f);
+  std::fill_n(dshift, channels, 0.f);
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t c = 0; c < channels; c++) {
+      dscale[c] += scalePartial[b * channels + c];
+      dshift[c] += shiftPartial[b * channels + c];
+    }
+}
+
 // ---- GELU -------------------------------------------------------------------------------------
 
 void gelu(Pool& pool, const float* x, float* y, int64_t n) {

@@ -14,6 +14,17 @@ void layerNorm(Pool& pool, const float* x, const float* gain, const float* bias,
 void layerNormGrad(Pool& pool, const float* dy, const float* normalized, const float* rstd, const float* gain,
                    float* dx, float* dgain, float* dbias, int64_t rows, int64_t cols);
 
+// Group norm over x [batch, pixels, channels] (NHWC, pixels = H·W) in `groups` groups of
+// channels, then scale and shift per channel and, with silu, x·σ(x): y = act(x̂·scale + shift).
+// Keeps x̂ and rstd [batch, groups] for the backward pass.
+void groupNorm(Pool& pool, const float* x, const float* scale, const float* shift, float* y, float* normalized, float* rstd,
+               int64_t batch, int64_t pixels, int64_t channels, int64_t groups, float epsilon, bool silu);
+// dx, dscale, dshift from dy and what the forward pass kept (x̂ and rstd; the pre-activation is
+// recomputed from x̂).
+void groupNormGrad(Pool& pool, const float* dy, const float* normalized, const float* rstd, const float* scale,
+                   const float* shift, float* dx, float* dscale, float* dshift, int64_t batch, int64_t pixels, int64_t channels,
+                   int64_t groups, bool silu);
+
 // GELU with the tanh approximation (GPT-2's gelu_new), as x·σ(2u), u = √(2/π)(x + 0.044715x³).
 void gelu(Pool& pool, const float* x, float* y, int64_t n);
 void geluGrad(Pool& pool, const float* x, const float* dy, float* dx, int64_t n);

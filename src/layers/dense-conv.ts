@@ -10,8 +10,9 @@ export function addDense(builder: ParamBuilder, name: string, inputs: number, ou
   builder.constant(`${name}.bias`, [outputs]);
 }
 
+/** x·W + b as one fused product (the bias is added while each output tile is in cache). */
 export function dense(params: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, params[`${name}.weight`] as tf.Tensor2D), params[`${name}.bias`]!);
+  return tf.fused.matMul({ a: x, b: params[`${name}.weight`] as tf.Tensor2D, bias: params[`${name}.bias`] }) as tf.Tensor2D;
 }
 
 /** A 4×4, stride-2, 'same' convolution: halves height and width. */
@@ -21,7 +22,12 @@ export function addDownConv(builder: ParamBuilder, name: string, inChannels: num
 }
 
 export function downConv(params: Params, name: string, x: tf.Tensor4D): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, params[`${name}.weight`] as tf.Tensor4D, 2, 'same'), params[`${name}.bias`]!);
+  return convolve(params, name, x, 2);
+}
+
+/** A 'same' convolution plus its bias, as one fused kernel (the bias added in the product's epilogue). */
+export function convolve(params: Params, name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
+  return tf.fused.conv2d({ x, filter: params[`${name}.weight`] as tf.Tensor4D, strides: stride, pad: 'same', bias: params[`${name}.bias`] });
 }
 
 /**

@@ -15,7 +15,7 @@ import { fromSeed } from '../core/random.ts';
 import * as tf from '../core/tf.ts';
 import { parseTransformerConfig } from '../models/transformer/config.ts';
 import { Gpt } from '../models/transformer/gpt.ts';
-import { crossEntropy, fusedCausalAttention, fusion, gelu, layerNorm } from './ops.ts';
+import { crossEntropy, fusedCausalAttention, fusion, gelu, groupNorm, layerNorm } from './ops.ts';
 import { gruSequence, lstmSequence } from './recurrent.ts';
 
 const native = registerNativeBackend();
@@ -76,6 +76,25 @@ for (const fused of paths) {
   });
 }
 
+test('fused group norm (+ SiLU): values and gradients match the composed ops under autograd', { skip: skipNative }, () => {
+  tf.tidy(() => {
+    for (const [shape, groups] of [[[2, 5, 7, 12], 4], [[5, 16, 16, 32], 8], [[1, 3, 3, 6], 32]] as const) {
+      const x = randomTensor([...shape], 2).add(0.5) as tf.Tensor4D;
+      const scale = randomTensor([shape[3]], 0.5).add(1) as tf.Tensor1D;
+      const shift = randomTensor([shape[3]], 0.5) as tf.Tensor1D;
+      const upstream = randomTensor([...shape]);
+      for (const silu of [true, false]) {
+        const what = `[${shape.join(', ')}], ${groups} groups${silu ? ', SiLU' : ''}`;
+        const f = (v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => groupNorm(v as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, groups, silu).mul(upstream).sum();
+        assertClose(groupNorm(x, scale, shift, groups, silu), withFusion(false, () => groupNorm(x, scale, shift, groups, silu)), 1e-5, `group norm value, ${what}`);
+        const fused = tf.grads(f)([x, scale, shift]);
+        const composed = withFusion(false, () => tf.grads(f)([x, scale, shift]));
+        ['input', 'scale', 'shift'].forEach((name, i) => assertClose(fused[i]!, composed[i]!, 2e-3, `group norm gradient (${name}), ${what}`));
+      }
+    }
+  });
+});
+
 /** softmax(QKᵀ/√d + causal mask)·V, per head, from qkv [B·T, 3·H·d], merged back to [B·T, H·d]. */
 function referenceAttention(qkv: tf.Tensor, batch: number, length: number, heads: number): tf.Tensor {
   const dim = qkv.shape[1]! / 3, headDim = dim / heads;
@@ -111,11 +130,13 @@ test('the fused kernels give the same bytes on 1 thread and on 3', { skip: skipN
     const [dx, dgain, dbias] = tf.grads((v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => gelu(layerNorm(v as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)).square().sum())([x, gain, bias]);
     const dlogits = tf.grad((v) => crossEntropy(v as tf.Tensor2D, targets))(x);
     const dqkv = tf.grad((v) => fusedCausalAttention(v as tf.Tensor2D, 2, 90, 4).square().sum())(qkv);
+    const image = t([5, 16, 16, 32]);
+    const groupGrads = tf.grads((v: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => groupNorm(v as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 8, true).square().sum())([image, t([32]), t([32])]);
     // 300 sequences: enough rows for the gate arithmetic to be split over threads.
     const [lstmInput, lstmWeight, gruInput, gruWeight, gruBias] = [t([3, 300, 4 * 64]), t([64, 4 * 64]), t([3, 300, 3 * 64]), t([64, 3 * 64]), t([3 * 64])];
     const lstmGrads = tf.grads((p: tf.Tensor, u: tf.Tensor) => lstmSequence(p as tf.Tensor3D, u as tf.Tensor2D).square().sum())([lstmInput, lstmWeight]);
     const gruGrads = tf.grads((p: tf.Tensor, u: tf.Tensor, c: tf.Tensor) => gruSequence(p as tf.Tensor3D, u as tf.Tensor2D, c as tf.Tensor1D).square().sum())([gruInput, gruWeight, gruBias]);
-    return tf.concat([dx!.flatten(), dgain!, dbias!, dlogits.flatten(), dqkv.flatten(), ...[...lstmGrads, ...gruGrads].map((g) => g.flatten())]).dataSync();
+    return tf.concat([dx!.flatten(), dgain!, dbias!, dlogits.flatten(), dqkv.flatten(), ...[...groupGrads, ...lstmGrads, ...gruGrads].map((g) => g.flatten())]).dataSync();
   });
   addon.setThreads(1);
   const single = run();

@@ -103,6 +103,35 @@ function fusedLayerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | u
 }
 
 /**
+ * Group normalisation (Wu & He 2018) of x [B, H, W, C]: statistics over each image's pixels and a
+ * group of C/groups channels, then scale and shift per channel, and with `silu`, x·σ(x) after it
+ * (the U-Net's every norm is followed by one). Fused: one kernel each way; composed: tfjs ops
+ * under autograd.
+ */
+export function groupNorm(x: tf.Tensor4D, scale: tf.Tensor1D, shift: tf.Tensor1D, groups: number, silu: boolean, epsilon = 1e-5): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const g = Math.min(groups, channels);
+  if (hasFusedKernel(FusedKernel.GroupNorm) && channels % g === 0) {
+    const attrs = { groups: g, silu, epsilon };
+    const normalize = tf.customGrad(((input: tf.Tensor, gain: tf.Tensor, offset: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [y, normalized, rstd] = runFused(FusedKernel.GroupNorm, { x: input, scale: gain, shift: offset }, attrs);
+      save([normalized!, rstd!, gain, offset]);
+      return {
+        value: y!,
+        gradFunc: (dy: tf.Tensor, [savedNormalized, savedRstd, savedScale, savedShift]: tf.Tensor[]) =>
+          runFused(FusedKernel.GroupNormGrad, { dy, normalized: savedNormalized!, rstd: savedRstd!, scale: savedScale!, shift: savedShift! }, attrs),
+      };
+    }) as unknown as CustomGradient);
+    return (normalize as (...inputs: tf.Tensor[]) => tf.Tensor)(x, scale, shift) as tf.Tensor4D;
+  }
+  const grouped = x.reshape([batch, height * width, g, channels / g]);
+  const { mean, variance } = tf.moments(grouped, [1, 3], true);
+  const normalized = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, epsilon))).reshape([batch, height, width, channels]);
+  const shifted = tf.add(tf.mul(normalized, scale), shift) as tf.Tensor4D;
+  return silu ? (tf.mul(shifted, tf.sigmoid(shifted)) as tf.Tensor4D) : shifted;
+}
+
+/**
  * Mean cross-entropy of logits [N, V] against integer targets [N]: mean(logsumexp − logit[target]).
  * Backward: (softmax − onehot) / N.
  */

@@ -14,6 +14,8 @@ import type { NativeBackend } from './buffer-pool.ts';
 export const FusedKernel = {
   LayerNorm: 'GenloomLayerNorm',
   LayerNormGrad: 'GenloomLayerNormGrad',
+  GroupNorm: 'GenloomGroupNorm',
+  GroupNormGrad: 'GenloomGroupNormGrad',
   Gelu: 'GenloomGelu',
   GeluGrad: 'GenloomGeluGrad',
   SoftmaxCrossEntropy: 'GenloomSoftmaxCrossEntropy',
@@ -74,6 +76,32 @@ const layerNormGrad: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   addon.layerNormGrad(dyv, hostFloats(backend, inputs['normalized'], 'x̂'), hostFloats(backend, inputs['rstd'], 'rstd'), hostFloats(backend, inputs['gain'], 'gain'), dx, dgain, dbias, rows, cols);
   const grads = [out(backend, [...dy.shape], dx), out(backend, [cols], dgain)];
   return dbias ? [...grads, out(backend, [cols], dbias)] : grads;
+};
+
+/** [batch, pixels, channels] of an NHWC tensor, and the groups from the attrs. */
+function groupShape(x: TensorInfo, attrs: tf.NamedAttrMap): [number, number, number, number] {
+  const [batch, height, width, channels] = x.shape as [number, number, number, number];
+  const groups = Number(attrs['groups']);
+  if (x.shape.length !== 4 || !(groups > 0) || channels % groups !== 0) throw new GenloomError('BAD_ARGUMENT', `group norm: [${x.shape.join(', ')}] is not NHWC with channels divisible by ${groups} groups`);
+  return [batch, height * width, channels, groups];
+}
+
+const groupNorm: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const x = inputs['x']!;
+  const [batch, pixels, channels, groups] = groupShape(x, attrs);
+  const xv = hostFloats(backend, x, 'group norm input');
+  const y = backend.allocFloat32(xv.length), normalized = backend.allocFloat32(xv.length), rstd = backend.allocFloat32(batch * groups);
+  addon.groupNorm(xv, hostFloats(backend, inputs['scale'], 'group norm scale'), hostFloats(backend, inputs['shift'], 'group norm shift'), y, normalized, rstd, batch, pixels, channels, groups, Number(attrs['epsilon']), Boolean(attrs['silu']));
+  return [out(backend, [...x.shape], y), out(backend, [...x.shape], normalized), out(backend, [batch, groups], rstd)];
+};
+
+const groupNormGrad: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const dy = inputs['dy']!;
+  const [batch, pixels, channels, groups] = groupShape(dy, attrs);
+  const dyv = hostFloats(backend, dy, 'dy');
+  const dx = backend.allocFloat32(dyv.length), dscale = backend.allocFloat32(channels), dshift = backend.allocFloat32(channels);
+  addon.groupNormGrad(dyv, hostFloats(backend, inputs['normalized'], 'x̂'), hostFloats(backend, inputs['rstd'], 'rstd'), hostFloats(backend, inputs['scale'], 'scale'), hostFloats(backend, inputs['shift'], 'shift'), dx, dscale, dshift, batch, pixels, channels, groups, Boolean(attrs['silu']));
+  return [out(backend, [...dy.shape], dx), out(backend, [channels], dscale), out(backend, [channels], dshift)];
 };
 
 const gelu: NativeKernel = ({ inputs, backend, addon }) => {
@@ -183,6 +211,8 @@ const gruSequenceGrad: NativeKernel = ({ inputs, backend, addon }) => {
 export const fusedKernels: Record<string, NativeKernel> = {
   [FusedKernel.LayerNorm]: layerNorm,
   [FusedKernel.LayerNormGrad]: layerNormGrad,
+  [FusedKernel.GroupNorm]: groupNorm,
+  [FusedKernel.GroupNormGrad]: groupNormGrad,
   [FusedKernel.Gelu]: gelu,
   [FusedKernel.GeluGrad]: geluGrad,
   [FusedKernel.SoftmaxCrossEntropy]: softmaxCrossEntropy,

@@ -178,6 +178,17 @@ test('a small model has the same loss and gradients on native as on cpu', { skip
   }, 1e-4);
 });
 
+test('fused conv2d (bias and activation in the epilogue) against the cpu backend', { skip }, async () => {
+  for (const [xs, fs, stride, pad] of [[[3, 9, 11, 5], [4, 4, 5, 7], 2, 'same'], [[2, 8, 8, 16], [1, 1, 16, 8], 1, 'valid'], [[4, 14, 14, 32], [3, 3, 32, 64], 1, 'same']] as const) {
+    for (const activation of ['linear', 'relu', 'leakyrelu', 'elu'] as const) {
+      await assertClose(`fused conv2d [${xs.join(',')}] ${activation}`, () => {
+        const [x, f, b] = inputs([...xs], [...fs], [fs[3]]);
+        return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: stride, pad, bias: b, activation, leakyreluAlpha: 0.2 });
+      });
+    }
+  }
+});
+
 test('results do not depend on the number of threads', { skip }, async () => {
   const addon = loadNativeAddon()!;
   await tf.setBackend('native');

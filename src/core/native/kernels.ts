@@ -394,6 +394,23 @@ const conv2d: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   return output(backend, info.outShape, out);
 };
 
+/** Conv2D + bias + activation (tf.fused.conv2d): the bias and activation run in the GEMM's epilogue. */
+const fusedConv2d: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
+  const xv = floats(backend, x), fv = floats(backend, filter);
+  const info = xv && fv ? convInfo(x.shape, filter.shape, attrs, (attrs['dilations'] as [number, number]) ?? 1) : null;
+  const name = String(attrs['activation'] ?? 'linear');
+  if (!info || info.inChannels !== filter.shape[2] || !(name in activations) || inputs['preluActivationWeights']) return null;
+  let biasValues: Float32Array | null = null;
+  if (bias) {
+    biasValues = floats(backend, bias);
+    if (!biasValues || biasValues.length !== info.outChannels) return null; // a broadcast bias: cpu
+  }
+  const out = backend.allocFloat32(product(info.outShape));
+  addon.conv2dFused(xv!, fv!, out, geometry(info), biasValues, activations[name]!, Number(attrs['leakyreluAlpha'] ?? 0.2));
+  return output(backend, info.outShape, out);
+};
+
 const conv2dBackpropInput: NativeKernel = ({ inputs, attrs, backend, addon }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const dyv = floats(backend, dy), fv = floats(backend, filter);
@@ -439,6 +456,7 @@ export const nativeKernels: Record<string, NativeKernel> = {
   [tf.GatherV2]: gatherV2,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [tf.Conv2D]: conv2d,
+  [tf.FusedConv2D]: fusedConv2d,
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
 };

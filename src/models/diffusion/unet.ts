@@ -11,8 +11,9 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, dense } from '../../layers/dense-conv.ts';
+import { addDense, convolve, dense } from '../../layers/dense-conv.ts';
 import { timeEmbedding } from '../../layers/time-embedding.ts';
+import { groupNorm as groupNormOp } from '../../layers/ops.ts';
 
 export interface UNetConfig {
   imageHeight: number;
@@ -95,19 +96,19 @@ export class UNet {
         embedding = tf.add(embedding, tf.matMul(oneHot, p['label.embedding'] as tf.Tensor2D));
       }
       const resBlock = (name: string, h: tf.Tensor4D): tf.Tensor4D => {
-        let out = conv(p, `${name}.conv0`, silu(groupNorm(p, `${name}.norm0`, h, groups)));
+        let out = convolve(p, `${name}.conv0`, groupNorm(p, `${name}.norm0`, h, groups, true));
         const timeShift = dense(p, `${name}.time`, silu(embedding) as tf.Tensor2D);
         out = tf.add(out, timeShift.reshape([timeShift.shape[0], 1, 1, -1])) as tf.Tensor4D;
-        out = conv(p, `${name}.conv1`, silu(groupNorm(p, `${name}.norm1`, out, groups)));
-        const skip = p[`${name}.skip.weight`] ? conv(p, `${name}.skip`, h) : h;
+        out = convolve(p, `${name}.conv1`, groupNorm(p, `${name}.norm1`, out, groups, true));
+        const skip = p[`${name}.skip.weight`] ? convolve(p, `${name}.skip`, h) : h;
         return tf.add(skip, out) as tf.Tensor4D;
       };
-      let h = conv(p, 'in', spaceToDepth(x, this.config.patchSize));
+      let h = convolve(p, 'in', spaceToDepth(x, this.config.patchSize));
       const skips: tf.Tensor4D[] = [];
       this.levelChannels.forEach((_, level) => {
         h = resBlock(`down${level}.res`, h);
         skips.push(h);
-        if (level < this.levelChannels.length - 1) h = conv(p, `down${level}.downsample`, h, 2);
+        if (level < this.levelChannels.length - 1) h = convolve(p, `down${level}.downsample`, h, 2);
       });
       h = resBlock('mid.res0', h);
       h = attention(p, 'mid.attention', h, groups);
@@ -115,11 +116,11 @@ export class UNet {
       for (let level = this.levelChannels.length - 1; level >= 0; level--) {
         const skip = skips[level]!;
         if (h.shape[1] !== skip.shape[1] || h.shape[2] !== skip.shape[2]) {
-          h = conv(p, `up${level + 1}.upsample`, tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]));
+          h = convolve(p, `up${level + 1}.upsample`, tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]));
         }
         h = resBlock(`up${level}.res`, tf.concat([h, skip], 3));
       }
-      const out = tf.add(tf.conv2d(silu(groupNorm(p, 'out.norm', h, groups)), p['out.weight'] as tf.Tensor4D, 1, 'same'), p['out.bias']!) as tf.Tensor4D;
+      const out = convolve(p, 'out', groupNorm(p, 'out.norm', h, groups, true));
       return depthToSpace(out, this.config.patchSize);
     });
   }
@@ -155,23 +156,14 @@ function addConv(b: ParamBuilder, name: string, size: number, inChannels: number
   b.constant(`${name}.bias`, [outChannels]);
 }
 
-function conv(p: Params, name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, p[`${name}.weight`] as tf.Tensor4D, stride, 'same'), p[`${name}.bias`]!) as tf.Tensor4D;
-}
-
 function addGroupNorm(b: ParamBuilder, name: string, channels: number): void {
   b.constant(`${name}.scale`, [channels], 1);
   b.constant(`${name}.shift`, [channels]);
 }
 
-/** Group normalisation (Wu & He 2018): statistics over each image's pixels and a group of channels. */
-function groupNorm(p: Params, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
-  const [batch, height, width, channels] = x.shape;
-  const g = Math.min(groups, channels);
-  const grouped = x.reshape([batch, height * width, g, channels / g]);
-  const { mean, variance } = tf.moments(grouped, [1, 3], true);
-  const normalized = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([batch, height, width, channels]);
-  return tf.add(tf.mul(normalized, p[`${name}.scale`]!), p[`${name}.shift`]!) as tf.Tensor4D;
+/** Group norm with this layer's scale and shift, and SiLU after it where `silu`. */
+function groupNorm(p: Params, name: string, x: tf.Tensor4D, groups: number, silu: boolean): tf.Tensor4D {
+  return groupNormOp(x, p[`${name}.scale`] as tf.Tensor1D, p[`${name}.shift`] as tf.Tensor1D, groups, silu);
 }
 
 function silu<T extends tf.Tensor>(x: T): T {
@@ -181,7 +173,7 @@ function silu<T extends tf.Tensor>(x: T): T {
 /** Single-head self-attention over the pixels, with a residual connection. */
 function attention(p: Params, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
   const [batch, height, width, channels] = x.shape;
-  const tokens = groupNorm(p, `${name}.norm`, x, groups).reshape([batch * height * width, channels]) as tf.Tensor2D;
+  const tokens = groupNorm(p, `${name}.norm`, x, groups, false).reshape([batch * height * width, channels]) as tf.Tensor2D;
   const qkv = dense(p, `${name}.qkv`, tokens).reshape([batch, height * width, 3 * channels]);
   const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
   const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(channels)));
