@@ -33,6 +33,8 @@ export function softmaxCrossEntropyGrad(probabilities: Float32Array, targets: In
 /** Causal self-attention from qkv [batch·length, 3·heads·headDim] to out [batch·length, heads·headDim]; logsumexp [batch, heads, length]. */
 export function causalAttention(qkv: Float32Array, out: Float32Array, logsumexp: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
 export function causalAttentionGrad(qkv: Float32Array, out: Float32Array, dout: Float32Array, logsumexp: Float32Array, dqkv: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
+/** Generation: writes the new tokens' keys and values into the caches [batch, heads, capacity, headDim] at `start` and attends over positions ≤ each query's. */
+export function cachedAttention(qkv: Float32Array, keyCache: Float32Array, valueCache: Float32Array, out: Float32Array, batch: number, length: number, heads: number, headDim: number, start: number, capacity: number, scale: number): void;
 /** Σ x² in double, in a fixed order. */
 export function sumOfSquares(x: Float32Array): number;
 /** One AdamW step of one parameter into new arrays; step = [lr, β1, β2, ε, decay, 1−β1^t, 1−β2^t, gradScale]. */

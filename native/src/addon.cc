@@ -556,6 +556,25 @@ napi_value CausalAttentionGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// cachedAttention(qkv, keyCache, valueCache, out, batch, length, heads, headDim, start, capacity, scale)
+napi_value CachedAttention(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 11, "cachedAttention");
+    size_t nq, nk, nv, no;
+    const float* qkv = args.floats(0, &nq);
+    float* keys = args.floats(1, &nk);
+    float* values = args.floats(2, &nv);
+    float* out = args.floats(3, &no);
+    const AttentionShape s = attentionShape(args, 4);
+    const int64_t start = args.integer(8), capacity = args.integer(9);
+    args.need(start >= 0 && start + s.length <= capacity, "the new tokens do not fit in the cache");
+    const size_t cache = static_cast<size_t>(s.batch * s.heads * capacity * s.headDim);
+    args.need(nq == s.qkv() && no == s.out() && nk == cache && nv == cache, "arrays do not match the attention shape");
+    cachedAttention(poolOf(env), qkv, keys, values, out, s.batch, s.length, s.heads, s.headDim, start, capacity, static_cast<float>(args.number(10)));
+    return nullptr;
+  });
+}
+
 // sumOfSquares(x) -> Σ x² (double)
 napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -752,6 +771,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmaxCrossEntropyGrad", nullptr, SoftmaxCrossEntropyGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"causalAttention", nullptr, CausalAttention, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"causalAttentionGrad", nullptr, CausalAttentionGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"cachedAttention", nullptr, CachedAttention, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"lstmSequence", nullptr, LstmSequence, nullptr, nullptr, nullptr, kMethod, nullptr},

@@ -377,6 +377,44 @@ void causalAttentionGrad(Pool& pool, const float* qkv, const float* out, const f
   });
 }
 
+void cachedAttention(Pool& pool, const float* qkv, float* keyCache, float* valueCache, float* out, int64_t batch,
+                     int64_t length, int64_t heads, int64_t headDim, int64_t start, int64_t capacity, float scale) {
+  const int64_t dim = heads * headDim;
+  auto task = [&](int64_t t) {
+    const HeadView v = headView(qkv, t, length, heads, headDim);
+    float* keys = keyCache + t * capacity * headDim;
+    float* values = valueCache + t * capacity * headDim;
+    for (int64_t i = 0; i < length; i++) {
+      std::memcpy(keys + (start + i) * headDim, v.key + i * v.qkvStride, sizeof(float) * headDim);
+      std::memcpy(values + (start + i) * headDim, v.value + i * v.qkvStride, sizeof(float) * headDim);
+    }
+    thread_local std::vector<float> scores;
+    scores.resize(static_cast<size_t>(start + length));
+    for (int64_t i = 0; i < length; i++) {
+      const float* q = v.query + i * v.qkvStride;
+      const int64_t visible = start + i + 1;
+      for (int64_t j = 0; j < visible; j++) {
+        const float* k = keys + j * headDim;
+        float dot = 0.f;
+        for (int64_t c = 0; c < headDim; c++) dot += q[c] * k[c];
+        scores[j] = dot;
+      }
+      const float m = maxOf(scores.data(), visible) * scale;
+      expShifted(scores.data(), m, scale, scores.data(), visible);
+      const float sum = sumOf(scores.data(), visible);
+      float* o = out + v.outOffset + i * dim;
+      std::fill_n(o, headDim, 0.f);
+      for (int64_t j = 0; j < visible; j++) {
+        const float p = scores[j] / sum;
+        const float* value = values + j * headDim;
+        for (int64_t c = 0; c < headDim; c++) o[c] += p * value[c];
+      }
+    }
+  };
+  if (batch * heads * (start + length) * headDim < kSerialBelow) for (int64_t t = 0; t < batch * heads; t++) task(t);
+  else pool.run(batch * heads, task);
+}
+
 // ---- optimizer --------------------------------------------------------------------------------
 
 namespace {

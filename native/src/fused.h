@@ -48,6 +48,13 @@ void causalAttention(Pool& pool, const float* qkv, float* out, float* logsumexp,
 void causalAttentionGrad(Pool& pool, const float* qkv, const float* out, const float* dout, const float* logsumexp,
                          float* dqkv, int64_t batch, int64_t length, int64_t heads, int64_t headDim, float scale);
 
+// Attention of `length` new tokens per sequence with a KV cache, for generation: their keys and
+// values (from qkv [batch·length, 3·dim]) are written into the caches [batch, heads, capacity,
+// headDim] at positions start.., and each new query attends to every cached position up to its own.
+// out [batch·length, dim]. No gradient: generation only.
+void cachedAttention(Pool& pool, const float* qkv, float* keyCache, float* valueCache, float* out, int64_t batch,
+                     int64_t length, int64_t heads, int64_t headDim, int64_t start, int64_t capacity, float scale);
+
 // Σ x², in double, chunk by chunk in a fixed order.
 double sumOfSquares(Pool& pool, const float* x, int64_t n);
 

@@ -16,7 +16,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import type { TransformerConfig } from './config.ts';
-import { crossEntropy, fusedCausalAttention, gelu, hasFusedKernel, layerNorm } from '../../layers/ops.ts';
+import { cachedAttention, crossEntropy, fusedCausalAttention, gelu, hasFusedKernel, layerNorm, newHostKvCache, type HostKvCache } from '../../layers/ops.ts';
 import { FusedKernel } from '../../core/native/fused-kernels.ts';
 
 /** Keys and values of the tokens seen so far, per layer: [B, heads, length, headDim]. */
@@ -24,6 +24,8 @@ export interface KvCache {
   keys: (tf.Tensor4D | null)[];
   values: (tf.Tensor4D | null)[];
   length: number;
+  /** On native, the same in host arrays the attention kernel writes in place (then keys/values stay empty). */
+  host?: HostKvCache | null;
 }
 
 export interface ForwardOptions {
@@ -132,8 +134,15 @@ export class Gpt {
     // The fused kernel covers attention over the tokens given, with learned positions and no
     // dropout of the probabilities; the cache, rotary positions, attention maps and dropout take
     // the composed path below.
+    const cache = options.cache;
+    // Generation on native: a host cache written in place by one kernel per layer. A cache the
+    // composed path has started (it holds tensors) stays on that path.
+    if (cache && !options.attention && this.config.positions === 'learned' && cache.keys[layer] === null) {
+      if (cache.host === undefined) cache.host = start === 0 ? newHostKvCache(this.config.layers, batch, heads, this.config.context, this.headDim) : null;
+      if (cache.host && cache.host.batch === batch) return this.linear(cachedAttention(qkv, cache.host, layer, length, heads, start), `${block}.out`);
+    }
     const dropsProbabilities = options.dropoutRandom !== undefined && this.config.dropout > 0;
-    if (!options.cache && !options.attention && !dropsProbabilities && this.config.positions === 'learned' && hasFusedKernel(FusedKernel.CausalAttention)) {
+    if (!cache && !options.attention && !dropsProbabilities && this.config.positions === 'learned' && hasFusedKernel(FusedKernel.CausalAttention)) {
       return this.linear(fusedCausalAttention(qkv, batch, length, heads), `${block}.out`);
     }
     // [B·T, D] → [B, H, T, d]: a reshape and one 4-D transpose per projection.
@@ -145,7 +154,6 @@ export class Gpt {
       query = this.rotate(query, start);
       key = this.rotate(key, start);
     }
-    const cache = options.cache;
     if (cache) {
       const previousKeys = cache.keys[layer];
       const previousValues = cache.values[layer];
