@@ -145,72 +145,107 @@ void activationGradRow(const float* dy, const float* norm, const float* scale, c
 
 }  // namespace
 
+// Both passes run image by image (one task each) over whole pixels: per-channel sums in vector
+// lanes, combined into group statistics, then expanded back to per-channel arrays, so every inner
+// loop runs over all C contiguous channels rather than over a group's few.
+namespace {
+
+// acc[c] += x[c] (and the square of x[c] − center[c] when center is given), over one pixel's channels.
+void accumulateRow(const float* __restrict x, const float* __restrict center, float* __restrict acc, int64_t n) {
+  if (center) for (int64_t c = 0; c < n; c++) acc[c] += (x[c] - center[c]) * (x[c] - center[c]);
+  else for (int64_t c = 0; c < n; c++) acc[c] += x[c];
+}
+
+// Per-channel values of per-group statistics: out[c] = f(Σ_{c' in c's group} perChannel[c']).
+template <typename F>
+void expandGroups(const float* perChannel, float* out, int64_t channels, int64_t groups, F f) {
+  const int64_t width = channels / groups;
+  for (int64_t j = 0; j < groups; j++) {
+    double sum = 0;
+    for (int64_t c = j * width; c < (j + 1) * width; c++) sum += perChannel[c];
+    const float value = f(sum);
+    std::fill_n(out + j * width, width, value);
+  }
+}
+
+}  // namespace
+
 void groupNorm(Pool& pool, const float* x, const float* scale, const float* shift, float* y, float* normalized, float* rstd,
                int64_t batch, int64_t pixels, int64_t channels, int64_t groups, float epsilon, bool silu) {
-  const int64_t width = channels / groups, count = pixels * width;
-  auto task = [&](int64_t t) {
-    const int64_t b = t / groups, j = t % groups;
-    const int64_t base = b * pixels * channels + j * width;
-    double sum = 0;
-    for (int64_t p = 0; p < pixels; p++) sum += sumOf(x + base + p * channels, width);
-    const float mean = static_cast<float>(sum / static_cast<double>(count));
-    double squares = 0;
+  const double count = static_cast<double>(pixels * (channels / groups));
+  auto image = [&](int64_t b) {
+    thread_local std::vector<float> acc, mean, reciprocal;
+    acc.assign(static_cast<size_t>(channels), 0.f);
+    mean.resize(static_cast<size_t>(channels));
+    reciprocal.resize(static_cast<size_t>(channels));
+    const float* in = x + b * pixels * channels;
+    for (int64_t p = 0; p < pixels; p++) accumulateRow(in + p * channels, nullptr, acc.data(), channels);
+    expandGroups(acc.data(), mean.data(), channels, groups, [&](double sum) { return static_cast<float>(sum / count); });
+    acc.assign(static_cast<size_t>(channels), 0.f);
+    for (int64_t p = 0; p < pixels; p++) accumulateRow(in + p * channels, mean.data(), acc.data(), channels);
+    expandGroups(acc.data(), reciprocal.data(), channels, groups,
+                 [&](double squares) { return 1.f / std::sqrt(static_cast<float>(squares / count) + epsilon); });
+    for (int64_t j = 0; j < groups; j++) rstd[b * groups + j] = reciprocal[j * (channels / groups)];
     for (int64_t p = 0; p < pixels; p++) {
-      const float* in = x + base + p * channels;
-      float rowSquares = 0.f;
-      for (int64_t c = 0; c < width; c++) rowSquares += (in[c] - mean) * (in[c] - mean);
-      squares += rowSquares;
-    }
-    const float reciprocal = 1.f / std::sqrt(static_cast<float>(squares / static_cast<double>(count)) + epsilon);
-    rstd[t] = reciprocal;
-    for (int64_t p = 0; p < pixels; p++) {
-      const int64_t offset = base + p * channels;
-      for (int64_t c = 0; c < width; c++) normalized[offset + c] = (x[offset + c] - mean) * reciprocal;
-      scaleShiftRow(normalized + offset, scale + j * width, shift + j * width, y + offset, width, silu);
+      const int64_t offset = (b * pixels + p) * channels;
+      for (int64_t c = 0; c < channels; c++) normalized[offset + c] = (x[offset + c] - mean[c]) * reciprocal[c];
+      scaleShiftRow(normalized + offset, scale, shift, y + offset, channels, silu);
     }
   };
-  if (batch * pixels * channels < kSerialBelow) for (int64_t t = 0; t < batch * groups; t++) task(t);
-  else pool.run(batch * groups, task);
+  if (batch * pixels * channels < kSerialBelow) for (int64_t b = 0; b < batch; b++) image(b);
+  else pool.run(batch, image);
 }
+
+namespace {
+
+// One pixel's channels: dz (already dy·act′) into the sums the backward pass needs.
+void gradientSumsRow(const float* __restrict dz, const float* __restrict norm, const float* __restrict scale,
+                     float* __restrict sumG, float* __restrict sumGNorm, float* __restrict dscale, float* __restrict dshift,
+                     int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    const float g = dz[c] * scale[c];
+    sumG[c] += g;
+    sumGNorm[c] += g * norm[c];
+    dscale[c] += dz[c] * norm[c];
+    dshift[c] += dz[c];
+  }
+}
+
+}  // namespace
 
 void groupNormGrad(Pool& pool, const float* dy, const float* normalized, const float* rstd, const float* scale,
                    const float* shift, float* dx, float* dscale, float* dshift, int64_t batch, int64_t pixels, int64_t channels,
                    int64_t groups, bool silu) {
-  const int64_t width = channels / groups, count = pixels * width;
+  const int64_t width = channels / groups;
+  const double count = static_cast<double>(pixels * width);
   // Per image, the parameter gradients of its channels; summed over images in order below.
   std::vector<float> scalePartial(static_cast<size_t>(batch * channels), 0.f), shiftPartial(scalePartial.size(), 0.f);
-  auto task = [&](int64_t t) {
-    const int64_t b = t / groups, j = t % groups;
-    const int64_t base = b * pixels * channels + j * width;
-    const float* groupScale = scale + j * width;
-    float* ps = scalePartial.data() + b * channels + j * width;
-    float* pb = shiftPartial.data() + b * channels + j * width;
-    // dx doubles as the buffer for dz = dy·act′ until the last pass overwrites it.
-    double sumG = 0, sumGNorm = 0;
+  auto image = [&](int64_t b) {
+    thread_local std::vector<float> sumG, sumGNorm, meanG, meanGNorm, reciprocal;
+    sumG.assign(static_cast<size_t>(channels), 0.f);
+    sumGNorm.assign(static_cast<size_t>(channels), 0.f);
+    meanG.resize(static_cast<size_t>(channels));
+    meanGNorm.resize(static_cast<size_t>(channels));
+    reciprocal.resize(static_cast<size_t>(channels));
+    for (int64_t c = 0; c < channels; c++) reciprocal[c] = rstd[b * groups + c / width];
+    float* ps = scalePartial.data() + b * channels;
+    float* pb = shiftPartial.data() + b * channels;
+    // dx holds dz = dy·act′ until the last pass overwrites it.
     for (int64_t p = 0; p < pixels; p++) {
-      const int64_t offset = base + p * channels;
-      float* dz = dx + offset;
-      activationGradRow(dy + offset, normalized + offset, groupScale, shift + j * width, dz, width, silu);
-      float rowG = 0.f, rowGNorm = 0.f;
-      for (int64_t c = 0; c < width; c++) {
-        const float g = dz[c] * groupScale[c];
-        rowG += g;
-        rowGNorm += g * normalized[offset + c];
-        ps[c] += dz[c] * normalized[offset + c];
-        pb[c] += dz[c];
-      }
-      sumG += rowG;
-      sumGNorm += rowGNorm;
+      const int64_t offset = (b * pixels + p) * channels;
+      activationGradRow(dy + offset, normalized + offset, scale, shift, dx + offset, channels, silu);
+      gradientSumsRow(dx + offset, normalized + offset, scale, sumG.data(), sumGNorm.data(), ps, pb, channels);
     }
-    const float meanG = static_cast<float>(sumG / static_cast<double>(count)), meanGNorm = static_cast<float>(sumGNorm / static_cast<double>(count));
-    const float reciprocal = rstd[t];
+    expandGroups(sumG.data(), meanG.data(), channels, groups, [&](double sum) { return static_cast<float>(sum / count); });
+    expandGroups(sumGNorm.data(), meanGNorm.data(), channels, groups, [&](double sum) { return static_cast<float>(sum / count); });
     for (int64_t p = 0; p < pixels; p++) {
-      const int64_t offset = base + p * channels;
-      for (int64_t c = 0; c < width; c++) dx[offset + c] = (dx[offset + c] * groupScale[c] - meanG - normalized[offset + c] * meanGNorm) * reciprocal;
+      const int64_t offset = (b * pixels + p) * channels;
+      for (int64_t c = 0; c < channels; c++)
+        dx[offset + c] = (dx[offset + c] * scale[c] - meanG[c] - normalized[offset + c] * meanGNorm[c]) * reciprocal[c];
     }
   };
-  if (batch * pixels * channels < kSerialBelow) for (int64_t t = 0; t < batch * groups; t++) task(t);
-  else pool.run(batch * groups, task);
+  if (batch * pixels * channels < kSerialBelow) for (int64_t b = 0; b < batch; b++) image(b);
+  else pool.run(batch, image);
   std::fill_n(dscale, channels, 0.f);
   std::fill_n(dshift, channels, 0.f);
   for (int64_t b = 0; b < batch; b++)
