@@ -45,6 +45,9 @@ export function lstmSequenceGrad(dstates: Float32Array, gates: Float32Array, cel
 /** A whole GRU layer: projected [T, B, 3H] → states [T, B, H] and r, z, n, h·U_n + c_n [T, B, 4H]. */
 export function gruSequence(projected: Float32Array, recurrent: Float32Array, recurrentBias: Float32Array, states: Float32Array, gates: Float32Array, steps: number, batch: number, hidden: number): void;
 export function gruSequenceGrad(dstates: Float32Array, gates: Float32Array, states: Float32Array, recurrent: Float32Array, dprojected: Float32Array, dterm: Float32Array, steps: number, batch: number, hidden: number): void;
+/** Nearest-neighbour resize of NHWC images: output pixel (r, c) = input (rowMap[r], colMap[c]). */
+export function resizeNearest(x: Float32Array | Int32Array, out: Float32Array | Int32Array, batch: number, inHeight: number, inWidth: number, channels: number, rowMap: Int32Array, colMap: Int32Array): void;
+export function resizeNearestGrad(dy: Float32Array, dx: Float32Array, batch: number, inHeight: number, inWidth: number, channels: number, rowMap: Int32Array, colMap: Int32Array): void;
 export function setThreads(threads: number): number;
 export function threads(): number;
 /** The GEMM micro-kernel this CPU gets: 'avx512', 'avx2' or 'scalar'. */

@@ -720,6 +720,35 @@ napi_value Conv2dFused(napi_env env, napi_callback_info info) {
   });
 }
 
+// resizeNearest(x, out, batch, inHeight, inWidth, channels, rowMap, colMap)
+// resizeNearestGrad(dy, dx, batch, inHeight, inWidth, channels, rowMap, colMap)
+template <bool GRAD>
+napi_value ResizeNearest(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args args(env, info, 8, GRAD ? "resizeNearestGrad" : "resizeNearest");
+    size_t n0, n1, nr, nc;
+    const int64_t batch = args.integer(2), inHeight = args.integer(3), inWidth = args.integer(4), channels = args.integer(5);
+    const int32_t* rowMap = args.ints(6, &nr);
+    const int32_t* colMap = args.ints(7, &nc);
+    args.need(batch > 0 && inHeight > 0 && inWidth > 0 && channels > 0, "bad image shape");
+    for (size_t i = 0; i < nr; i++) args.need(rowMap[i] >= 0 && rowMap[i] < inHeight, "a row index is outside the image");
+    for (size_t i = 0; i < nc; i++) args.need(colMap[i] >= 0 && colMap[i] < inWidth, "a column index is outside the image");
+    const size_t input = static_cast<size_t>(batch * inHeight * inWidth * channels), output = static_cast<size_t>(batch) * nr * nc * channels;
+    if (GRAD) {
+      const float* dy = args.floats(0, &n0);
+      float* dx = args.floats(1, &n1);
+      args.need(n0 == output && n1 == input, "arrays do not match the image shapes");
+      resizeNearestGrad(poolOf(env), dy, dx, batch, inHeight, inWidth, channels, rowMap, static_cast<int64_t>(nr), colMap, static_cast<int64_t>(nc));
+    } else {
+      const uint32_t* x = args.words(0, &n0);
+      uint32_t* out = args.words(1, &n1);
+      args.need(n0 == input && n1 == output, "arrays do not match the image shapes");
+      resizeNearest(poolOf(env), x, out, batch, inHeight, inWidth, channels, rowMap, static_cast<int64_t>(nr), colMap, static_cast<int64_t>(nc));
+    }
+    return nullptr;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args args(env, info, 1, "setThreads");
@@ -778,6 +807,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lstmSequenceGrad", nullptr, LstmSequenceGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"gruSequence", nullptr, GruSequence, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"gruSequenceGrad", nullptr, GruSequenceGrad, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"resizeNearest", nullptr, ResizeNearest<false>, nullptr, nullptr, nullptr, kMethod, nullptr},
+      {"resizeNearestGrad", nullptr, ResizeNearest<true>, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, kMethod, nullptr},
       {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, kMethod, nullptr},

@@ -303,3 +303,32 @@ void unsortedSegmentSum(Pool& pool, const float* x, const int32_t* ids, float* o
     }
   });
 }
+
+void resizeNearest(Pool& pool, const uint32_t* x, uint32_t* out, int64_t batch, int64_t inHeight, int64_t inWidth,
+                   int64_t channels, const int32_t* rowMap, int64_t rows, const int32_t* colMap, int64_t cols) {
+  parallelFor(pool, batch * rows, 1, kSerialBelow / std::max<int64_t>(cols * channels, 1) + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; t++) {
+      const int64_t b = t / rows, r = t % rows;
+      const uint32_t* source = x + (b * inHeight + rowMap[r]) * inWidth * channels;
+      uint32_t* target = out + t * cols * channels;
+      for (int64_t c = 0; c < cols; c++) std::memcpy(target + c * channels, source + colMap[c] * channels, sizeof(uint32_t) * channels);
+    }
+  });
+}
+
+void resizeNearestGrad(Pool& pool, const float* dy, float* dx, int64_t batch, int64_t inHeight, int64_t inWidth,
+                       int64_t channels, const int32_t* rowMap, int64_t rows, const int32_t* colMap, int64_t cols) {
+  const int64_t imageSize = inHeight * inWidth * channels;
+  parallelFor(pool, batch, 1, kSerialBelow / std::max<int64_t>(rows * cols * channels, 1) + 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; b++) {
+      float* image = dx + b * imageSize;
+      std::fill_n(image, imageSize, 0.f);
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+          const float* source = dy + ((b * rows + r) * cols + c) * channels;
+          float* target = image + (rowMap[r] * inWidth + colMap[c]) * channels;
+          for (int64_t d = 0; d < channels; d++) target[d] += source[d];
+        }
+    }
+  });
+}

@@ -43,3 +43,11 @@ int64_t gather(Pool& pool, const uint32_t* x, const int32_t* indices, int64_t co
 // [0, segments) are dropped, as in TensorFlow.
 void unsortedSegmentSum(Pool& pool, const float* x, const int32_t* ids, float* out, int64_t n, int64_t inner,
                         int64_t segments);
+
+// Nearest-neighbour resizing of NHWC images [batch, inHeight, inWidth, channels] to
+// [batch, rows, cols, channels]: output pixel (r, c) is input pixel (rowMap[r], colMap[c]).
+void resizeNearest(Pool& pool, const uint32_t* x, uint32_t* out, int64_t batch, int64_t inHeight, int64_t inWidth,
+                   int64_t channels, const int32_t* rowMap, int64_t rows, const int32_t* colMap, int64_t cols);
+// Its gradient: each dy pixel added to the input pixel it was copied from, in ascending (r, c) order.
+void resizeNearestGrad(Pool& pool, const float* dy, float* dx, int64_t batch, int64_t inHeight, int64_t inWidth,
+                       int64_t channels, const int32_t* rowMap, int64_t rows, const int32_t* colMap, int64_t cols);

@@ -189,6 +189,29 @@ test('fused conv2d (bias and activation in the epilogue) against the cpu backend
   }
 });
 
+// The cpu backend's ResizeNearestNeighborGrad reads dy at the images' batch stride (wrong for every
+// image after the first when the sizes differ) and ignores halfPixelCenters, so the gradient is
+// compared with it on one image and checked as the forward's exact adjoint everywhere.
+test('nearest-neighbour resizing and its gradient (up, down, odd ratios, corner and half-pixel modes)', { skip }, async () => {
+  for (const [shape, size] of [[[2, 7, 7, 3], [14, 14]], [[3, 5, 9, 4], [12, 4]], [[1, 4, 4, 1], [4, 4]], [[1, 6, 3, 5], [2, 11]]] as const) {
+    for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]] as const) {
+      const what = `resize [${shape.join(',')}] → ${size.join('×')} ${alignCorners} ${halfPixelCenters}`;
+      const resize = (v: tf.Tensor) => tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [size[0], size[1]], alignCorners, halfPixelCenters);
+      const withGradient = () => {
+        const [x, upstream] = inputs([...shape], [shape[0], size[0], size[1], shape[3]]);
+        return [resize(x!), tf.grad((v: tf.Tensor) => resize(v).mul(upstream!).sum())(x!), x!, upstream!];
+      };
+      await assertClose(what, () => (shape[0] === 1 && !halfPixelCenters ? withGradient().slice(0, 2) : [resize(inputs([...shape])[0]!)]));
+      await tf.setBackend('native');
+      tf.tidy(() => {
+        const [y, dx, x, upstream] = withGradient();
+        const forward = y!.mul(upstream!).sum().dataSync()[0]!, backward = x!.mul(dx!).sum().dataSync()[0]!;
+        assert.ok(Math.abs(forward - backward) < 1e-4 * (1 + Math.abs(forward)), `${what}: ⟨resize(x), u⟩ = ${forward} but ⟨x, gradient⟩ = ${backward}`);
+      });
+    }
+  }
+});
+
 test('results do not depend on the number of threads', { skip }, async () => {
   const addon = loadNativeAddon()!;
   await tf.setBackend('native');

@@ -433,6 +433,49 @@ const conv2dBackpropFilter: NativeKernel = ({ inputs, attrs, backend, addon }) =
   return output(backend, [...filterShape], out);
 };
 
+// ---- resizing ----------------------------------------------------------------------------------
+
+/**
+ * Which source row (or column) each output row takes, by the cpu kernel's formula (so the same
+ * pixels): floor (or, aligning corners, round) of the scaled index, half-pixel centres optional.
+ */
+function nearestMap(oldSize: number, newSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+  const ratio = (alignCorners && newSize > 1 ? oldSize - 1 : oldSize) / (alignCorners && newSize > 1 ? newSize - 1 : newSize);
+  return Int32Array.from({ length: newSize }, (_, i) => {
+    const fraction = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+    const nearest = Math.min(oldSize - 1, alignCorners ? Math.round(fraction) : Math.floor(fraction));
+    return halfPixelCenters ? Math.max(0, nearest) : nearest;
+  });
+}
+
+const resizeNearestNeighbor: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const images = inputs['images']!;
+  const xv = words(backend, images);
+  if (!xv || images.shape.length !== 4) return null;
+  const [batch, height, width, channels] = images.shape as [number, number, number, number];
+  const [newHeight, newWidth] = attrs['size'] as [number, number];
+  const alignCorners = Boolean(attrs['alignCorners']), halfPixelCenters = Boolean(attrs['halfPixelCenters']);
+  const out = like(backend, xv, batch * newHeight * newWidth * channels);
+  if (out.length === 0) return null;
+  addon.resizeNearest(xv, out, batch, height, width, channels, nearestMap(height, newHeight, alignCorners, halfPixelCenters), nearestMap(width, newWidth, alignCorners, halfPixelCenters));
+  return output(backend, [batch, newHeight, newWidth, channels], out);
+};
+
+/**
+ * The exact adjoint of the forward copy. (The cpu kernel is not, for halfPixelCenters, which it
+ * ignores, and for batches, where it reads dy at the images' batch stride.)
+ */
+const resizeNearestNeighborGrad: NativeKernel = ({ inputs, attrs, backend, addon }) => {
+  const { images, dy } = inputs as { images: TensorInfo; dy: TensorInfo };
+  const dyv = floats(backend, dy);
+  if (!dyv || images.shape.length !== 4 || dy.shape.length !== 4) return null;
+  const [batch, height, width, channels] = images.shape as [number, number, number, number];
+  const alignCorners = Boolean(attrs['alignCorners']), halfPixelCenters = Boolean(attrs['halfPixelCenters']);
+  const dx = backend.allocFloat32(batch * height * width * channels);
+  addon.resizeNearestGrad(dyv, dx, batch, height, width, channels, nearestMap(height, dy.shape[1]!, alignCorners, halfPixelCenters), nearestMap(width, dy.shape[2]!, alignCorners, halfPixelCenters));
+  return output(backend, [...images.shape], dx);
+};
+
 /** Kernel name → native implementation. */
 export const nativeKernels: Record<string, NativeKernel> = {
   [tf.BatchMatMul]: (args) => matMul(args, false),
@@ -457,6 +500,8 @@ export const nativeKernels: Record<string, NativeKernel> = {
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [tf.Conv2D]: conv2d,
   [tf.FusedConv2D]: fusedConv2d,
+  [tf.ResizeNearestNeighbor]: resizeNearestNeighbor,
+  [tf.ResizeNearestNeighborGrad]: resizeNearestNeighborGrad,
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
 };
