@@ -27,6 +27,8 @@ const parts: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = {
 /** Every part's rows, their names prefixed with the part's; progress on stderr, since a full run takes many minutes. */
 export async function benchAll(options: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  // Without --backend, run.ts compares native with wasm only where the native addon loaded.
+  if (!options.backends.includes('native')) process.stderr.write(`bench all: no native backend in this run (${options.backends.join(', ')} only): it is not built, or was being rebuilt when the run started\n`);
   for (const [name, bench] of Object.entries(parts)) {
     const start = performance.now();
     process.stderr.write(`bench all: ${name}…`);
@@ -50,6 +52,8 @@ export interface Comparison {
   unit: string;
   /** Each genloom backend's value, in the order measured. */
   genloom: Record<string, number>;
+  /** Each genloom backend's tfjs kernels per step (steps only). */
+  kernels?: Record<string, number>;
   /** PyTorch's best value over the settings it ran in, and that setting. */
   pytorch?: { value: number; setting: string };
   /**
@@ -77,6 +81,7 @@ export function compareRunners(rows: readonly BenchRow[]): Comparison[] {
     bySubject.set(row.subject, line);
     if (row.runner !== 'pytorch') {
       line.genloom[row.runner] ??= value;
+      if (row.kernels !== undefined) (line.kernels ??= {})[row.runner] ??= row.kernels;
       continue;
     }
     const better = !line.pytorch || (isTime(unit) ? value < line.pytorch.value : value > line.pytorch.value);
@@ -107,7 +112,7 @@ const sections: [Comparison['kind'], string][] = [
 export function formatComparison(table: readonly Comparison[]): string {
   const backends = [...new Set(table.flatMap((line) => Object.keys(line.genloom)))];
   const against = table.find((line) => line.ratioAgainst)?.ratioAgainst ?? backends[0] ?? 'native';
-  const header = ['', 'unit', ...backends, 'PyTorch best', `PyTorch ÷ ${against}`, 'PyTorch setting'];
+  const header = ['', 'unit', ...backends, 'PyTorch best', `PyTorch ÷ ${against}`, `${against} kernels/step`, 'PyTorch setting'];
   const lines: string[][] = [];
   for (const [kind, title] of sections) {
     const members = table.filter((line) => line.kind === kind);
@@ -120,6 +125,7 @@ export function formatComparison(table: readonly Comparison[]): string {
         ...backends.map((backend) => formatValue(line.genloom[backend])),
         formatValue(line.pytorch?.value),
         line.ratio === undefined ? '—' : `${line.ratio.toFixed(2)}×`,
+        line.kernels?.[against] === undefined ? '' : String(line.kernels[against]),
         line.pytorch?.setting ?? '',
       ]);
     }

@@ -14,11 +14,11 @@ import { Diffusion, type DiffusionBatch } from '../src/models/diffusion/diffusio
 import { AdamW } from '../src/train/adam.ts';
 import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { adamStep, medianMs } from './timing.ts';
+import { adamStep, medianMs, stepTiming } from './timing.ts';
 
 const count = 16;
 
-function measure(quick: boolean, batchSize: number, backend: string): { stepMs: number; samplers: BenchRow[] } {
+function measure(quick: boolean, batchSize: number, backend: string): { stepMs: number; kernels: number; samplers: BenchRow[] } {
   const model = new Diffusion(parseDiffusionConfig({ classes: 10 }), fromSeed(1));
   const optimizer = new AdamW(model.unet.params);
   const batch: DiffusionBatch = {
@@ -30,7 +30,7 @@ function measure(quick: boolean, batchSize: number, backend: string): { stepMs: 
     model.afterStep(Math.max(0, i));
   };
   const repeats = quick ? 2 : 5;
-  const stepMs = medianMs(step, repeats, 1);
+  const { ms: stepMs, kernels } = stepTiming(step, repeats, 1);
   const perImageSeconds = (sampler: string, guidance: number, times: number) =>
     medianMs((i) => {
       const images = model.sample(count, fromSeed(i), { sampler, guidance, labels: Array.from({ length: count }, (_, j) => j % 10) });
@@ -47,7 +47,7 @@ function measure(quick: boolean, batchSize: number, backend: string): { stepMs: 
   tf.dispose([batch.images, batch.labels!]);
   optimizer.dispose();
   model.dispose();
-  return { stepMs, samplers };
+  return { stepMs, kernels, samplers };
 }
 
 export async function benchDiffusion({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
@@ -58,10 +58,10 @@ export async function benchDiffusion({ quick, backends }: BenchOptions): Promise
   const steps: [string, number][] = [];
   for (const backend of backends) {
     await initEngine({ backend });
-    const { stepMs, samplers } = measure(quick, batchSize, backend);
+    const { stepMs, kernels, samplers } = measure(quick, batchSize, backend);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}`, kind: 'step', subject, runner: backend, stepMs },
+      { name: `${backend}: train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}; ${kernels} kernels per step`, kind: 'step', subject, runner: backend, stepMs, kernels },
       { name: `${backend}: train throughput`, value: (batchSize * 1000) / stepMs, unit: 'images/s' },
       ...samplers,
     );

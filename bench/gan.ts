@@ -14,9 +14,9 @@ import { Gan, type GanBatch } from '../src/models/gan/gan.ts';
 import { AdamW } from '../src/train/adam.ts';
 import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { medianMs, stepTiming } from './timing.ts';
 
-function measure(quick: boolean, batchSize: number): { stepMs: number; sample1: number; sample256: number } {
+function measure(quick: boolean, batchSize: number): { stepMs: number; kernels: number; sample1: number; sample256: number } {
   const gan = new Gan(parseGanConfig({ classes: 10 }), fromSeed(1));
   const phases = gan.phases(gan.config.discriminatorLearningRateRatio);
   const optimizers = phases.map((phase) => new AdamW(phase.params, phase.adam));
@@ -35,14 +35,14 @@ function measure(quick: boolean, batchSize: number): { stepMs: number; sample1: 
     gan.afterStep(Math.max(0, i));
   };
   const repeats = quick ? 3 : 10;
-  const stepMs = medianMs(step, repeats, 2);
+  const { ms: stepMs, kernels } = stepTiming(step, repeats, 2);
   const sampleMs = (count: number) =>
     medianMs((i) => {
       const images = gan.sample(count, fromSeed(i), { labels: Array.from({ length: count }, (_, j) => j % 10) });
       images.dataSync();
       images.dispose();
     }, repeats);
-  const result = { stepMs, sample1: sampleMs(1), sample256: sampleMs(256) };
+  const result = { stepMs, kernels, sample1: sampleMs(1), sample256: sampleMs(256) };
   tf.dispose([batch.images, batch.labels!]);
   for (const optimizer of optimizers) optimizer.dispose();
   gan.dispose();
@@ -57,10 +57,10 @@ export async function benchGan({ quick, backends }: BenchOptions): Promise<Bench
   const steps: [string, number][] = [];
   for (const backend of backends) {
     await initEngine({ backend });
-    const { stepMs, sample1, sample256 } = measure(quick, batchSize);
+    const { stepMs, kernels, sample1, sample256 } = measure(quick, batchSize);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: train step (batch 64, D + G)`, value: stepMs, unit: 'ms', note: `median of ${repeats}`, kind: 'step', subject, runner: backend, stepMs },
+      { name: `${backend}: train step (batch 64, D + G)`, value: stepMs, unit: 'ms', note: `median of ${repeats}; ${kernels} kernels per step`, kind: 'step', subject, runner: backend, stepMs, kernels },
       { name: `${backend}: train throughput`, value: (batchSize * 1000) / stepMs, unit: 'images/s' },
       { name: `${backend}: sample 1 image`, value: sample1, unit: 'ms' },
       { name: `${backend}: sample 256 images`, value: sample256, unit: 'ms' },

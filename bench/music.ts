@@ -20,24 +20,24 @@ import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { adamStep, medianMs } from './timing.ts';
+import { adamStep, medianMs, stepTiming } from './timing.ts';
 
 const shipped = fileURLToPath(new URL('../models/music-bach', import.meta.url));
 const [windows, length] = [32, 256];
 
 /** The training step of one cell type on the backend the engine is on now. */
-function stepMs(cell: 'lstm' | 'gru', repeats: number): number {
+function stepMs(cell: 'lstm' | 'gru', repeats: number): { ms: number; kernels: number } {
   const config = parseMusicConfig({ cell, stepsPerQuarter: 4, maxShift: 32, velocityBins: 0 });
   const model = new MusicRnn(config, fromSeed(1));
   const optimizer = new AdamW(model.params);
   const random = fromSeed(2);
   const ids = () => tf.tensor2d(Int32Array.from({ length: windows * length }, () => random.integer(model.vocabularySize)), [windows, length], 'int32');
   const batch: EventBatch = { inputs: ids(), targets: ids(), mask: tf.ones([windows, length]) as tf.Tensor2D, styles: tf.zeros([windows], 'int32') as tf.Tensor1D };
-  const ms = medianMs((i) => adamStep(model.params, optimizer, () => model.loss(batch, fromSeed(i)).total), repeats, 1);
+  const timing = stepTiming((i) => adamStep(model.params, optimizer, () => model.loss(batch, fromSeed(i)).total), repeats, 1);
   tf.dispose(batch as unknown as tf.TensorContainer);
   optimizer.dispose();
   model.dispose();
-  return ms;
+  return timing;
 }
 
 /** Composing 16 pieces of 8 bars at once on the backend the engine is on now: events and notes per second. */
@@ -72,9 +72,9 @@ export async function benchMusic({ quick, backends }: BenchOptions): Promise<Ben
   for (const backend of backends) {
     await initEngine({ backend });
     for (const cell of cells) {
-      const ms = stepMs(cell, repeats);
+      const { ms, kernels } = stepMs(cell, repeats);
       steps.get(cell)!.push([backend, ms]);
-      rows.push({ name: `${backend}: ${cell}: train step (32 × 256 events)`, value: ms, unit: 'ms', note: `median of ${repeats}; 2 × 256 units`, kind: 'step', subject: subjectOf(cell), runner: backend, stepMs: ms });
+      rows.push({ name: `${backend}: ${cell}: train step (32 × 256 events)`, value: ms, unit: 'ms', note: `median of ${repeats}; 2 × 256 units; ${kernels} kernels per step`, kind: 'step', subject: subjectOf(cell), runner: backend, stepMs: ms, kernels });
       rows.push({ name: `${backend}: ${cell}: train throughput`, value: (windows * length * 1000) / ms, unit: 'events/s' });
     }
     const composed = compose(quick);

@@ -13,19 +13,19 @@ import { samplePixelCnn } from '../src/models/pixelcnn/sampler.ts';
 import { AdamW } from '../src/train/adam.ts';
 import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { adamStep, medianMs } from './timing.ts';
+import { adamStep, medianMs, stepTiming } from './timing.ts';
 
-function measure(quick: boolean, batchSize: number, count: number): { stepMs: number; sampleMs: number } {
+function measure(quick: boolean, batchSize: number, count: number): { stepMs: number; kernels: number; sampleMs: number } {
   const model = new PixelCnn(parsePixelCnnConfig({}), fromSeed(1));
   const optimizer = new AdamW(model.params);
   const random = fromSeed(2);
   const batch: PixelCnnBatch = { images: tf.tensor4d(Float32Array.from(random.uniformArray(batchSize * 784), (u) => (u < 0.15 ? 1 : 0)), [batchSize, 28, 28, 1]) };
-  const stepMs = medianMs(() => adamStep(model.params, optimizer, () => model.loss(batch).total), quick ? 2 : 5, 1);
+  const { ms: stepMs, kernels } = stepTiming(() => adamStep(model.params, optimizer, () => model.loss(batch).total), quick ? 2 : 5, 1);
   const sampleMs = medianMs((i) => samplePixelCnn(model, count, fromSeed(i)).dispose(), 1, 0);
   tf.dispose(batch.images);
   optimizer.dispose();
   model.dispose();
-  return { stepMs, sampleMs };
+  return { stepMs, kernels, sampleMs };
 }
 
 export async function benchPixelCnn({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
@@ -37,10 +37,10 @@ export async function benchPixelCnn({ quick, backends }: BenchOptions): Promise<
   const steps: [string, number][] = [];
   for (const backend of backends) {
     await initEngine({ backend });
-    const { stepMs, sampleMs } = measure(quick, batchSize, count);
+    const { stepMs, kernels, sampleMs } = measure(quick, batchSize, count);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}; p = 32, 1 + 6 gated layers`, kind: 'step', subject, runner: backend, stepMs },
+      { name: `${backend}: train step (batch 64)`, value: stepMs, unit: 'ms', note: `median of ${repeats}; p = 32, 1 + 6 gated layers; ${kernels} kernels per step`, kind: 'step', subject, runner: backend, stepMs, kernels },
       { name: `${backend}: train throughput`, value: (batchSize * 1000) / stepMs, unit: 'images/s' },
       { name: `${backend}: sample 28×28`, value: sampleMs / 1000 / count, unit: 's/image', note: `${count} at once, one run`, kind: 'generation', subject: `PixelCNN sampling, ${count} images at once`, runner: backend },
     );

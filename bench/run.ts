@@ -38,6 +38,8 @@ export interface BenchRow {
   setting?: string;
   /** A step row's time in milliseconds. */
   stepMs?: number;
+  /** A step row's tfjs kernels per step. */
+  kernels?: number;
 }
 
 export interface BenchOptions {

@@ -28,3 +28,26 @@ export function adamStep(params: Params, optimizer: AdamW, loss: () => tf.Scalar
   value.dataSync();
   tf.dispose([value, grads] as tf.TensorContainer);
 }
+
+/**
+ * How many tfjs kernels `run` executes (not counting the op scopes customGrad and fused ops
+ * record): tfjs's profiler turned on around one synchronous call, as tf.profile does.
+ */
+export function countKernels(run: () => void): number {
+  const state = (tf.engine() as unknown as { state: { profiling: boolean; activeProfile: { kernels: { name: string }[] } } }).state;
+  state.profiling = true;
+  state.activeProfile.kernels = [];
+  try {
+    run();
+  } finally {
+    state.profiling = false;
+  }
+  const backend = tf.getBackend();
+  return state.activeProfile.kernels.filter((kernel) => tf.getKernel(kernel.name, backend) !== undefined).length;
+}
+
+/** A training step's median time and its kernel count (one more call, profiled). */
+export function stepTiming(run: (i: number) => void, repeats: number, warmup = 1): { ms: number; kernels: number } {
+  const ms = medianMs(run, repeats, warmup);
+  return { ms, kernels: countKernels(() => run(repeats)) };
+}

@@ -17,13 +17,13 @@ import { AdamW } from '../src/train/adam.ts';
 import { initEngine } from '../src/core/engine.ts';
 import { pytorchStepRows } from './peers.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
-import { medianMs } from './timing.ts';
+import { medianMs, stepTiming } from './timing.ts';
 
 const vocabulary = 65;
 const batchSize = 12;
 
 /** The training step and generation speed on the backend the engine is on now. */
-function measure(quick: boolean): { stepMs: number; cached: number; uncached: number } {
+function measure(quick: boolean): { stepMs: number; kernels: number; cached: number; uncached: number } {
   const model = new Gpt(parseTransformerConfig({ vocabularySize: vocabulary }, 'baby'), fromSeed(1));
   const { context } = model.config;
   const optimizer = new AdamW(model.params, { beta2: 0.99, weightDecay: 0.1 });
@@ -36,7 +36,7 @@ function measure(quick: boolean): { stepMs: number; cached: number; uncached: nu
     value.dataSync();
     tf.dispose([value, grads] as tf.TensorContainer);
   };
-  const stepMs = medianMs(step, quick ? 5 : 20, 3);
+  const { ms: stepMs, kernels } = stepTiming(step, quick ? 5 : 20, 3);
   const tokenizer = new CharTokenizer(Array.from({ length: vocabulary }, (_, i) => String.fromCodePoint(0x41 + i)));
   const tokensPerSecond = (useCache: boolean) => {
     const tokens = quick ? 64 : 256;
@@ -50,7 +50,7 @@ function measure(quick: boolean): { stepMs: number; cached: number; uncached: nu
   tf.dispose([batch.inputs, batch.targets]);
   optimizer.dispose();
   model.dispose();
-  return { stepMs, cached, uncached };
+  return { stepMs, kernels, cached, uncached };
 }
 
 export async function benchTransformer({ quick, backends }: BenchOptions): Promise<BenchRow[]> {
@@ -61,10 +61,10 @@ export async function benchTransformer({ quick, backends }: BenchOptions): Promi
   const steps: [string, number][] = [];
   for (const backend of backends) {
     await initEngine({ backend });
-    const { stepMs, cached, uncached } = measure(quick);
+    const { stepMs, kernels, cached, uncached } = measure(quick);
     steps.push([backend, stepMs]);
     rows.push(
-      { name: `${backend}: ${subject}`, value: stepMs, unit: 'ms', note: `median of ${repeats}`, kind: 'step', subject, runner: backend, stepMs },
+      { name: `${backend}: ${subject}`, value: stepMs, unit: 'ms', note: `median of ${repeats}; ${kernels} kernels per step`, kind: 'step', subject, runner: backend, stepMs, kernels },
       { name: `${backend}: train throughput`, value: (batchSize * 64 * 1000) / stepMs, unit: 'tokens/s' },
       { name: `${backend}: generate with the KV cache`, value: cached, unit: 'tokens/s', note: `one sequence, ${tokens} tokens`, kind: 'generation', subject: `baby GPT generation with the KV cache (${tokens} tokens)`, runner: backend },
       { name: `${backend}: generate without it`, value: uncached, unit: 'tokens/s', note: `the cache is ${(cached / uncached).toFixed(1)}× faster` },
