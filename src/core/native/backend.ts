@@ -6,7 +6,7 @@
 import * as tf from '../tf.ts';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { loadNativeAddon, type NativeAddon } from './addon.ts';
-import { NativeBackend } from './buffer-pool.ts';
+import { NativeBackend, refuseOversized } from './buffer-pool.ts';
 import { fusedKernels } from './fused-kernels.ts';
 import { nativeKernels } from './kernels.ts';
 
@@ -48,6 +48,7 @@ function cpuKernel(kernelFunc: KernelFunc): KernelFunc {
 
 function withFallback(addon: NativeAddon, kernelName: string, native: (typeof nativeKernels)[string], cpu: KernelFunc): KernelFunc {
   return (args) => {
+    for (const input of Object.values(args.inputs) as (TensorInfo | undefined)[]) if (input) refuseOversized(tf.util.sizeFromShape(input.shape), kernelName);
     const result = native({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: args.backend as NativeBackend, addon });
     if (result) return result;
     nativeFallbacks.set(kernelName, (nativeFallbacks.get(kernelName) ?? 0) + 1);

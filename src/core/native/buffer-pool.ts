@@ -8,6 +8,19 @@
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import { GenloomError } from '../errors.ts';
+
+/**
+ * The native kernels pass shapes, strides and offsets as 32-bit integers: a tensor of more
+ * elements is refused with this error rather than indexed wrongly.
+ */
+export const MAX_NATIVE_ELEMENTS = 2 ** 31 - 1;
+
+export function refuseOversized(elements: number, what: string): void {
+  if (elements > MAX_NATIVE_ELEMENTS) {
+    throw new GenloomError('TOO_COSTLY', `${what}: ${elements.toLocaleString('en-US')} elements is more than the native backend's limit of 2^31 − 1 per tensor; use smaller batches or images`);
+  }
+}
 
 /** Arrays below this length are cheap to allocate and not worth tracking. */
 const MIN_LENGTH = 1024;
@@ -27,6 +40,7 @@ export class NativeBackend extends MathBackendCPU {
 
   /** A float32 array for a kernel's output. Its contents are arbitrary: the kernel must write every element. */
   allocFloat32(length: number): Float32Array {
+    refuseOversized(length, 'a native kernel\'s output');
     if (length < MIN_LENGTH) return new Float32Array(length);
     const list = this.free.get(length);
     const reused = list?.pop();

@@ -11,6 +11,7 @@ import * as tf from '../tf.ts';
 import { loadNativeAddon } from './addon.ts';
 import { registerNativeBackend } from './backend.ts';
 import { nativeTuning } from './kernels.ts';
+import type { NativeBackend } from './buffer-pool.ts';
 
 const skip = registerNativeBackend() ? false : 'the native addon is not built on this machine (no C++ compiler at install)';
 // Tiny tensors normally go to the cpu kernels; here every case goes through the C++.
@@ -210,6 +211,15 @@ test('nearest-neighbour resizing and its gradient (up, down, odd ratios, corner 
       });
     }
   }
+});
+
+test('a tensor too large for the kernels\' 32-bit indices is refused with a clear error, before anything is allocated', { skip }, async () => {
+  await tf.setBackend('native');
+  const backend = tf.backend() as NativeBackend;
+  assert.throws(() => backend.allocFloat32(2 ** 31), /2,147,483,648 elements is more than the native backend's limit of 2\^31 − 1/);
+  const huge = { dataId: {}, shape: [2 ** 16, 2 ** 15 + 1], dtype: 'float32' as const };
+  const kernel = tf.getKernel(tf.Relu, 'native')!;
+  assert.throws(() => kernel.kernelFunc({ inputs: { x: huge }, attrs: {}, backend }), /Relu: 2,147,549,184 elements/);
 });
 
 test('results do not depend on the number of threads', { skip }, async () => {
