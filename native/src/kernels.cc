@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include "fastmath.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -134,8 +136,22 @@ inline float apply(float x, float alpha) {
   return 0.f;
 }
 
+// kind 0: e^x, 1: σ(x), 2: tanh(x), over [begin, end).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void transcendentalRange(int kind, const float* __restrict x, float* __restrict out, int64_t begin, int64_t end) {
+  if (kind == 0) for (int64_t i = begin; i < end; i++) out[i] = expApprox(x[i]);
+  else if (kind == 1) for (int64_t i = begin; i < end; i++) out[i] = sigmoidApprox(x[i]);
+  else for (int64_t i = begin; i < end; i++) out[i] = tanhApprox(x[i]);
+}
+
 template <UnaryOp OP>
 void unaryTyped(Pool& pool, const float* x, float* out, int64_t n, float alpha) {
+  // exp, σ and tanh through the vectorized approximations (libm's are a call per element).
+  if constexpr (OP == UnaryOp::Exp || OP == UnaryOp::Sigmoid || OP == UnaryOp::Tanh) {
+    constexpr int kind = OP == UnaryOp::Exp ? 0 : OP == UnaryOp::Sigmoid ? 1 : 2;
+    parallelFor(pool, n, kGrain, kSerialBelow / 8, [&](int64_t begin, int64_t end) { transcendentalRange(kind, x, out, begin, end); });
+    return;
+  }
   parallelFor(pool, n, kGrain, kSerialBelow, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) out[i] = apply<OP>(x[i], alpha);
   });

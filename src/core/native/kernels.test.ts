@@ -90,6 +90,16 @@ test('elementwise ops with broadcasting, size-1 axes, scalars, NaN and empty ten
   for (const op of unaries) {
     await assertClose(op, () => { const [x] = inputs([41, 29]); return (tf[op] as (x: tf.Tensor) => tf.Tensor)(x!.mul(4)); });
   }
+  // exp, σ and tanh run vectorized approximations: the edges where they under- or overflow, and
+  // the relative precision of tanh near 0 (where 1 − 2/(1 + e^2x) would cancel).
+  const edges = [-1000, -100, -87.5, -87.2, -20, -1e-6, 0, 1e-6, 0.01, 0.1, 0.2, 20, 88, 88.6, 89, 1000, NaN, Infinity, -Infinity];
+  for (const op of ['exp', 'sigmoid', 'tanh'] as const) {
+    const big = () => tf.tensor1d(Array.from({ length: 4096 }, (_, i) => edges[i % edges.length]!));
+    await assertClose(`${op} at the edges`, () => tf[op](big()).div(op === 'exp' ? tf.exp(big()).add(1e-30) : 1), 1e-5);
+  }
+  await tf.setBackend('native');
+  const small = tf.tanh(tf.tensor1d(Array.from({ length: 4096 }, (_, i) => (i + 1) * 1e-7))).dataSync();
+  for (let i = 0; i < small.length; i++) assert.ok(Math.abs(small[i]! / Math.tanh((i + 1) * 1e-7) - 1) < 1e-6, `tanh(${(i + 1) * 1e-7}) = ${small[i]}`);
   await assertClose('leakyRelu', () => tf.leakyRelu(inputs([100])[0]!, 0.1));
   await assertClose('step alpha', () => tf.step(tf.tensor1d([-1, 0, 2, NaN]), 0.5));
 });
