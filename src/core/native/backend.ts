@@ -19,7 +19,11 @@ export function registerNativeBackend(): boolean {
   if (registered) return true;
   const addon = loadNativeAddon();
   if (!addon) return false;
-  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  tf.registerBackend(NATIVE_BACKEND, () => {
+    const backend = new NativeBackend();
+    backend.addon = addon;
+    return backend;
+  }, 0);
   // The kernel registry is keyed by backend name, so the cpu kernels must be copied to ours.
   for (const kernel of tf.getKernelsForBackend('cpu')) {
     const override = nativeKernels[kernel.kernelName];

@@ -9,6 +9,7 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import { GenloomError } from '../errors.ts';
+import type { NativeAddon } from './addon.ts';
 
 /**
  * The native kernels pass shapes, strides and offsets as 32-bit integers: a tensor of more
@@ -28,6 +29,8 @@ const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 const MAX_PER_LENGTH = 32;
 
 export class NativeBackend extends MathBackendCPU {
+  /** The C++ kernels, for code that calls them beside tfjs's kernels (the optimizer, the KV cache). */
+  addon: NativeAddon | null = null;
   private readonly reusable = new WeakSet<Float32Array>();
   private readonly free = new Map<number, Float32Array[]>();
   private pooledBytes = 0;

@@ -4,7 +4,7 @@
  * without marking them escaped, so the arrays stay in the backend's reuse pool.
  */
 import * as tf from '../tf.ts';
-import { loadNativeAddon, type NativeAddon } from './addon.ts';
+import type { NativeAddon } from './addon.ts';
 import type { NativeBackend } from './buffer-pool.ts';
 
 export interface NativeHost {
@@ -18,9 +18,11 @@ export interface NativeHost {
 /** The native backend's host access, or null when another backend is active. */
 export function nativeHost(): NativeHost | null {
   if (tf.getBackend() !== 'native') return null;
-  const addon = loadNativeAddon();
-  if (!addon) return null;
+  // The backend carries its addon: loading it here would pull Node's module loader into the
+  // browser bundle, which reaches this file through src/layers/ops.ts.
   const backend = tf.backend() as NativeBackend;
+  const addon = backend.addon;
+  if (!addon) return null;
   return {
     addon,
     values: (tensor) => {
