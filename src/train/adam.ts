@@ -69,7 +69,7 @@ export class AdamW {
 
   /**
    * The update as one pass over each parameter's values, for backends whose tensors live in this
-   * process's memory as Float32Arrays (cpu, and native, a cpu backend underneath): about 15 tfjs
+   * process's memory as Float32Arrays (the cpu backend; native runs the same pass in C++, applyNative): about 15 tfjs
    * kernels per parameter (each a pass over memory and 5–10 µs of bookkeeping) become one loop, and
    * the clipping norm one more read. New arrays are written and assigned, never the variables'
    * own buffers in place: a cpu kernel may have handed out views of them.
