@@ -40,7 +40,7 @@ export function trainCommand(): Command {
   const command = new Command('train').description('train a model: genloom train <family> --dataset … --out …');
   const ranges = trainSettingRanges;
   for (const family of Object.values(families)) {
-    const datasets = family.datasets ?? 'mnist, fashion-mnist, or a folder of images (subfolders = labels)';
+    const datasets = family.datasets ?? 'mnist, fashion-mnist, emoji (colour, 32 or 64 px), or a folder of images (subfolders = labels)';
     const sub = command
       .command(family.name)
       .description(family.summary)
@@ -54,7 +54,7 @@ export function trainCommand(): Command {
       .option('--resume', 'continue the run in --out from its last checkpoint')
       .option('--overwrite', 'replace a model already in --out (otherwise an error: a new run never silently erases one)')
       .addOption(new Option('--preset <name>', 'model size').choices(family.presets))
-      .option('--image-size <n>', 'for folders: resize images to n×n (default 32)', parseInteger(ranges.imageSize.min, ranges.imageSize.max))
+      .option('--image-size <n>', 'for folders: resize images to n×n (default 32); emoji: 32 or 64', parseInteger(ranges.imageSize.min, ranges.imageSize.max))
       .option('--json', 'print the summary as JSON');
     for (const option of family.options) sub.option(option.flags, option.description, option.parse);
     sub.action(async (flags: SharedTrainFlags & Record<string, unknown>, self: Command) => {

@@ -384,3 +384,69 @@ export async function plotAttention(tokens: string[], layers: Float32Array[][], 
   });
   return toPng(bitmap);
 }
+
+/** Options for {@link plotCaptionedGrid}. */
+export interface CaptionedGridOptions { title?: string; columns?: number; tileSize?: number; captionLines?: number }
+
+/** Splits `text` into at most `lines` lines no wider than `width` pixels; the last one ends in "…" when cut. */
+function wrapText(context: PImage.Context, text: string, width: number, size: number, lines: number): string[] {
+  const out: string[] = [];
+  let current = '';
+  const words = text.split(/\s+/).filter(Boolean);
+  for (let i = 0; i < words.length; i++) {
+    const candidate = current ? `${current} ${words[i]}` : words[i]!;
+    if (textWidth(context, candidate, size) <= width || !current) { current = candidate; continue; }
+    out.push(current);
+    current = words[i]!;
+    if (out.length === lines) { current = ''; out[lines - 1] = `${out[lines - 1]}…`; break; }
+  }
+  if (current && out.length < lines) out.push(current);
+  // A single word wider than the tile: cut it by characters.
+  return out.map((line) => {
+    let cut = line;
+    while (cut.length > 1 && textWidth(context, cut, size) > width) cut = `${cut.slice(0, -2)}…`;
+    return cut;
+  });
+}
+
+/**
+ * A contact sheet as PNG bytes: images (RGB or grey, same size, values in [0, 1]) scaled to
+ * `tileSize` pixels, each with its caption wrapped beneath it, so a person can read what a
+ * dataset pairs with each picture.
+ */
+export async function plotCaptionedGrid(images: { width: number; height: number; channels: 1 | 3; data: Float32Array }[], captions: string[], options: CaptionedGridOptions = {}): Promise<Buffer> {
+  if (images.length === 0) throw new GenloomError('BAD_ARGUMENT', 'plotCaptionedGrid: no images');
+  if (captions.length !== images.length) throw new GenloomError('BAD_ARGUMENT', `plotCaptionedGrid: ${images.length} images but ${captions.length} captions`);
+  ensureFont();
+  const columns = Math.min(options.columns ?? 8, images.length);
+  const tile = checkSize('plotCaptionedGrid tileSize', options.tileSize ?? 96, 16);
+  const lines = options.captionLines ?? 3;
+  const fontSize = 10, lineHeight = 12, gap = 8;
+  const cellWidth = tile + 2 * gap, cellHeight = tile + lines * lineHeight + gap + 4;
+  const top = options.title ? 32 : gap;
+  const rows = Math.ceil(images.length / columns);
+  const bitmap = PImage.make(checkSize('plotCaptionedGrid width', columns * cellWidth, 16), checkSize('plotCaptionedGrid height', top + rows * cellHeight, 16));
+  bitmap.data.fill(255);
+  const context = bitmap.getContext('2d');
+  if (options.title) drawText(context, options.title, bitmap.width / 2, 16, 14, 'center');
+  images.forEach((image, index) => {
+    const left = (index % columns) * cellWidth + gap, y0 = top + Math.floor(index / columns) * cellHeight;
+    // Nearest-neighbour scaling: small images stay crisp.
+    for (let y = 0; y < tile; y++) {
+      const sy = Math.min(image.height - 1, Math.floor((y * image.height) / tile));
+      for (let x = 0; x < tile; x++) {
+        const sx = Math.min(image.width - 1, Math.floor((x * image.width) / tile));
+        const source = (sy * image.width + sx) * image.channels;
+        const target = ((y0 + y) * bitmap.width + left + x) * 4;
+        for (let c = 0; c < 3; c++) {
+          const value = image.data[source + (image.channels === 3 ? c : 0)]!;
+          bitmap.data[target + c] = Math.round(Math.min(1, Math.max(0, value)) * 255);
+        }
+      }
+    }
+    wrapText(context, captions[index]!, tile + gap, fontSize, lines).forEach((line, i) => {
+      drawText(context, line, left + tile / 2, y0 + tile + 8 + i * lineHeight, fontSize, 'center');
+    });
+  });
+  return toPng(bitmap);
+}

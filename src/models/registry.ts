@@ -103,7 +103,7 @@ export function describeFamily(family: FamilyDefinition) {
   return {
     name: family.name,
     summary: family.summary,
-    datasets: family.datasets ?? 'mnist, fashion-mnist, or a folder of images (subfolders = labels)',
+    datasets: family.datasets ?? 'mnist, fashion-mnist, emoji (colour, 32 or 64 px), or a folder of images (subfolders = labels)',
     builtinDatasets: [...family.builtinDatasets],
     ...(family.generates ? { generates: family.generates } : {}),
     generationFields: [...(family.generationFields ?? [])],

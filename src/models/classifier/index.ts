@@ -13,7 +13,7 @@ import { loadWeights, parseIntegerFlag, parseIntegerList, prepareImageTraining, 
 import { Classifier, shiftImages, type ClassifierBatch } from './classifier.ts';
 import { classifierPresets, parseClassifierConfig } from './config.ts';
 import { classifyDataset } from './evaluate.ts';
-import { builtinDatasets } from '../../data/builtin.ts';
+import { builtinImageDatasets } from '../../data/index.ts';
 
 async function trainClassifier(request: TrainRequest): Promise<TrainSummary> {
   const setup = prepareImageTraining('classifier', request, { batchSize: 128, learningRate: 2e-3, epochs: 8 }, parseClassifierConfig, (data, spec) => {
@@ -100,7 +100,7 @@ function loadClassifier(dir: string, manifest: CheckpointManifest): LoadedModel 
 export const classifierFamily: FamilyDefinition = {
   name: 'classifier',
   summary: 'image classifier: labels images, and is the feature net of the image metrics (fid_classifier, precision/recall)',
-  builtinDatasets,
+  builtinDatasets: builtinImageDatasets,
   capabilities: [],
   presets: Object.keys(classifierPresets),
   options: [

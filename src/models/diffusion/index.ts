@@ -15,7 +15,7 @@ import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTra
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
 import { Diffusion, diffusionSampling, type DiffusionBatch } from './diffusion.ts';
 import { buildDiffusion, diffusionBuilder, diffusionOptions } from './build.ts';
-import { builtinDatasets } from '../../data/builtin.ts';
+import { builtinImageDatasets } from '../../data/index.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -93,7 +93,7 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
 export const diffusionFamily: FamilyDefinition = {
   name: 'diffusion',
   summary: 'denoising diffusion model: a U-Net learns to remove noise step by step; samples from pure noise (and labels, with guidance)',
-  builtinDatasets,
+  builtinDatasets: builtinImageDatasets,
   generates: 'images',
   generationFields: ['sampler', 'steps', 'guidance', 'trajectory'],
   capabilities: ['images', 'trajectory', 'in-browser'],

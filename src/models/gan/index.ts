@@ -16,7 +16,7 @@ import { channelsForSize, ganPresets, parseGanConfig } from './config.ts';
 import { Gan, type GanBatch } from './gan.ts';
 import { buildGan, ganBuilder } from './build.ts';
 import { createCollapseMonitor } from './monitor.ts';
-import { builtinDatasets } from '../../data/builtin.ts';
+import { builtinImageDatasets } from '../../data/index.ts';
 
 async function trainGan(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, ...config } = request.config;
@@ -96,7 +96,7 @@ function loadGan(dir: string, manifest: CheckpointManifest): LoadedModel {
 export const ganFamily: FamilyDefinition = {
   name: 'gan',
   summary: 'generative adversarial network: a generator and a discriminator trained against each other; sharp samples from noise (and labels)',
-  builtinDatasets,
+  builtinDatasets: builtinImageDatasets,
   generates: 'images',
   generationFields: ['truncation', 'reject'],
   capabilities: ['images', 'latent', 'in-browser'],

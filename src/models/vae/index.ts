@@ -15,7 +15,7 @@ import { evaluateVae } from './evaluate.ts';
 import { sampleQuality } from '../../metrics/generator-eval.ts';
 import { Vae } from './vae.ts';
 import { buildVae, vaeBuilder } from './build.ts';
-import { builtinDatasets } from '../../data/builtin.ts';
+import { builtinImageDatasets } from '../../data/index.ts';
 
 const toNumber = (value: string) => Number(value);
 
@@ -78,7 +78,7 @@ function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
 export const vaeFamily: FamilyDefinition = {
   name: 'vae',
   summary: 'variational autoencoder: a smooth latent space you can encode into, walk and decode',
-  builtinDatasets,
+  builtinDatasets: builtinImageDatasets,
   generates: 'images',
   capabilities: ['images', 'latent', 'encode', 'latent-map', 'in-browser'],
   // A VAE trained with labels has one attribute vector per label (mean latent of the label minus the rest).
