@@ -1,7 +1,7 @@
 /**
  * Small datasets the tests make themselves, so the suite runs on a fresh clone with no downloads.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromSeed } from '../src/core/random.ts';
@@ -51,4 +51,35 @@ export function shapeDataset(count: number, size = 28): ImageDataset {
     pixels.set(shapeImage((i % 2) as 0 | 1, i, size).data, i * size * size);
   }
   return { name: 'shapes', split: 'all', count, height: size, width: size, channels: 1, pixels, labels, labelNames: ['square', 'ring'] };
+}
+
+export const captionColours = { red: [0.9, 0.1, 0.1], green: [0.1, 0.75, 0.2], blue: [0.15, 0.25, 0.9], yellow: [0.95, 0.85, 0.1] } as const;
+export const captionShapes = ['square', 'ring'] as const;
+
+/**
+ * A colour picture on white of a shape (square or ring) in a colour, at a seeded position: the
+ * captioned toy corpus ("a red ring") a tiny clip model learns to match.
+ */
+export function colourShapeImage(colour: keyof typeof captionColours, shape: (typeof captionShapes)[number], seed: number, size = 16): ImageData01 {
+  const grey = shapeImage(shape === 'square' ? 0 : 1, seed, size);
+  const rgb = captionColours[colour];
+  const data = new Float32Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) data[i * 3 + c] = grey.data[i]! > 0 ? rgb[c]! : 1;
+  return { width: size, height: size, channels: 3, data };
+}
+
+/** A folder of every colour × shape, `copies` of each at different positions, each x.png with its caption in x.txt. */
+export function writeCaptionedFolder(dir: string, copies: number, size = 16): string {
+  mkdirSync(dir, { recursive: true });
+  let index = 0;
+  for (const colour of Object.keys(captionColours) as (keyof typeof captionColours)[]) {
+    for (const shape of captionShapes) {
+      for (let copy = 0; copy < copies; copy++, index++) {
+        const name = String(index).padStart(3, '0');
+        writePng(join(dir, `${name}.png`), colourShapeImage(colour, shape, index, size));
+        writeFileSync(join(dir, `${name}.txt`), `a ${colour} ${shape}\n`);
+      }
+    }
+  }
+  return dir;
 }

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { readImage, resizeImage, toChannels } from '../io/image.ts';
+import { readRegularFile } from '../io/regular-file.ts';
 import type { ImageDataset } from './image-dataset.ts';
 
 const imageExtensions = new Set(['.png', '.jpg', '.jpeg']);
@@ -19,7 +20,7 @@ const systemFiles = new Set(['thumbs.db', 'desktop.ini']);
  * Image files under `dir` (recursively), sorted for a stable order. With `strict`, any other file
  * (hidden and system files aside) is an error naming it, so a stray file is not silently skipped.
  */
-export function listImageFiles(dir: string, strict = false): string[] {
+export function listImageFiles(dir: string, strict = false, alsoAllowed: readonly string[] = []): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -27,7 +28,7 @@ export function listImageFiles(dir: string, strict = false): string[] {
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (imageExtensions.has(extname(entry.name).toLowerCase())) out.push(path);
-      else if (strict && !systemFiles.has(entry.name.toLowerCase())) {
+      else if (strict && !systemFiles.has(entry.name.toLowerCase()) && !alsoAllowed.includes(extname(entry.name).toLowerCase())) {
         throw new GenloomError('BAD_ARGUMENT', `dataset folder ${dir} holds ${path}, which is not a .png or .jpg image: move it out of the folder`);
       }
     }
@@ -41,12 +42,14 @@ export interface FolderOptions {
   width: number;
   /** 1 or 3; 'auto' picks 3 if any image has colour. */
   channels: 1 | 3 | 'auto';
+  /** Read each image's caption from the UTF-8 .txt file of the same name beside it (x.png → x.txt); every image needs one. */
+  captions?: boolean;
 }
 
 export function loadImageFolder(dir: string, options: FolderOptions): ImageDataset {
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `dataset folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new GenloomError('BAD_ARGUMENT', `dataset ${dir} is a file, not a folder of images`);
-  const files = listImageFiles(dir, true);
+  const files = listImageFiles(dir, true, options.captions ? ['.txt'] : []);
   if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no .png or .jpg images`);
   const images = files.map((file) => readImage(file));
   const channels = options.channels === 'auto' ? (images.some((image) => image.channels === 3) ? 3 : 1) : options.channels;
@@ -56,6 +59,7 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
     pixels.set(resizeImage(toChannels(image, channels), options.width, options.height).data, i * size);
   });
   const dataset: ImageDataset = { name: dir, split: 'all', count: files.length, height: options.height, width: options.width, channels, pixels };
+  if (options.captions) dataset.captions = files.map((file) => readCaption(dir, file));
   const labelOf = files.map((file) => {
     const parts = relative(dir, file).split(sep);
     return parts.length > 1 ? parts[0]! : null;
@@ -66,4 +70,24 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
     dataset.labels = Int32Array.from(labelOf, (label) => labelNames.indexOf(label!));
   }
   return dataset;
+}
+
+const maxCaptionBytes = 64 * 1024;
+
+/** The caption of `image`: its sibling .txt file, which must exist and be UTF-8 text. */
+function readCaption(dir: string, image: string): string {
+  const path = image.slice(0, image.length - extname(image).length) + '.txt';
+  if (!existsSync(path)) {
+    throw new GenloomError('BAD_ARGUMENT', `dataset folder ${dir} has no caption for ${image}: put its caption in ${path} (one UTF-8 text file per image)`);
+  }
+  const bytes = readRegularFile(path, { maxBytes: maxCaptionBytes, what: 'caption files' });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new GenloomError('CORRUPT_FILE', `caption file ${path} is not UTF-8 text: save it as UTF-8`);
+  }
+  const caption = text.replace(/^\uFEFF/, '').trim().replace(/\s+/g, ' ');
+  if (!caption) throw new GenloomError('BAD_ARGUMENT', `caption file ${path} is empty: write the image's caption in it`);
+  return caption;
 }

@@ -17,6 +17,8 @@ export interface ImageDataset {
   labels?: Int32Array;
   /** Names of the labels, indexed by label. */
   labelNames?: string[];
+  /** One caption per image, for datasets that have them (emoji; folders with .txt captions). */
+  captions?: string[];
 }
 
 export function imageSize(dataset: ImageDataset): number {

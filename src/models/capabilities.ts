@@ -2,7 +2,7 @@
  * What a model can do, as the CLI, the server and the studio offer it. A plain list with no
  * imports, so the HTTP contract the studio compiles against can name them too.
  */
-export const capabilities = ['images', 'latent', 'encode', 'latent-map', 'attributes', 'trajectory', 'completion', 'text', 'attention', 'music', 'clips', 'shapes', 'in-browser'] as const;
+export const capabilities = ['images', 'latent', 'encode', 'latent-map', 'attributes', 'trajectory', 'completion', 'text', 'attention', 'music', 'clips', 'shapes', 'embed', 'in-browser'] as const;
 export type Capability = (typeof capabilities)[number];
 
 /** What a family makes; each has one request type in src/generate/. */

@@ -87,6 +87,8 @@ export interface LoadedModel {
   video?: VideoModel;
   /** 3-D shape models: voxel occupancy grids. */
   shape?: ShapeModel;
+  /** Contrastive image–text models (clip): both kinds of input as vectors in one space. */
+  contrastive?: ContrastiveModel;
   /** Metrics for `genloom eval`. */
   evaluate?(options: EvaluateOptions): Promise<Record<string, unknown>>;
   dispose(): void;
@@ -162,6 +164,19 @@ export interface ShapeModel {
   latentDim?: number;
   encode?(grids: VoxelGrid[], labels?: ArrayLike<number>): Float32Array[];
   decode?(latents: Float32Array[], labels?: ArrayLike<number>): VoxelGrid[];
+}
+
+/** Images and texts as unit vectors in one space, where a caption is nearest its image (CLIP). */
+export interface ContrastiveModel {
+  embedDim: number;
+  /** The images it reads: height, width, channels. */
+  imageShape: [number, number, number];
+  /** 1/τ: cosine similarities times this are the logits it was trained on. */
+  logitScale: number;
+  /** Texts → unit vectors [N, embedDim] (any number; batched inside). */
+  embedTexts(texts: string[]): tf.Tensor2D;
+  /** Images [N, H, W, C] in [0, 1] → unit vectors [N, embedDim] (batched inside). */
+  embedImages(images: tf.Tensor4D): tf.Tensor2D;
 }
 
 /** A language model over a tokenizer's vocabulary. */

@@ -12,6 +12,7 @@ import { companionFiles } from './builder.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
 import type { Capability, FamilyDefinition, LoadedModel } from './family.ts';
 import { classifierFamily } from './classifier/index.ts';
+import { clipFamily } from './clip/index.ts';
 import { diffusionFamily } from './diffusion/index.ts';
 import { ganFamily } from './gan/index.ts';
 import { musicFamily } from './music/index.ts';
@@ -32,6 +33,7 @@ export const families: Record<string, FamilyDefinition> = {
   gan: ganFamily,
   diffusion: diffusionFamily,
   classifier: classifierFamily,
+  clip: clipFamily,
   transformer: transformerFamily,
   pixelcnn: pixelCnnFamily,
   music: musicFamily,

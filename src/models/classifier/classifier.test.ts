@@ -6,7 +6,7 @@ import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
 import { readManifest } from '../../io/checkpoint.ts';
 import { shapeDataset, tempDir, writeShapeFolder } from '../../../test/fixtures.ts';
-import { shiftImages } from './classifier.ts';
+import { shiftImages } from '../../data/augment.ts';
 import { classifierFamily } from './index.ts';
 
 await initEngine();

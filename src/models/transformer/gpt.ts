@@ -84,8 +84,20 @@ export class Gpt {
 
   /** tokens [B, T] (int32) → logits [B, T, vocabularySize]. */
   forward(tokens: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    const [batch, length] = tokens.shape;
+    const normed = this.hiddenStates(tokens, options);
+    const p = this.params;
+    const logits = this.config.tieWeights ? tf.matMul(normed, p['tokenEmbedding']!, false, true) : this.linear(normed, 'head');
+    return logits.reshape([batch, length, this.config.vocabularySize]);
+  }
+
+  /**
+   * tokens [B, T] (int32) → the final LayerNorm's output [B·T, dim], row b·T + t for token t of
+   * sequence b: what the logits are read from, and what a text encoder (CLIP's) reads its features from.
+   */
+  hiddenStates(tokens: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor2D {
     const { cache, dropoutRandom } = options;
-    const { dim, context, vocabularySize } = this.config;
+    const { dim, context } = this.config;
     const [batch, length] = tokens.shape;
     const start = cache?.length ?? 0;
     if (start + length > context) {
@@ -106,9 +118,7 @@ export class Gpt {
       x = x.add(this.dropout(this.linear(hidden, `${block}.mlp.out`), dropoutRandom, `${block}.mlp`));
     }
     if (cache) cache.length = start + length;
-    const normed = this.layerNorm(x, 'finalNorm');
-    const logits = this.config.tieWeights ? tf.matMul(normed, p['tokenEmbedding']!, false, true) : this.linear(normed, 'head');
-    return logits.reshape([batch, length, vocabularySize]);
+    return this.layerNorm(x, 'finalNorm');
   }
 
   /** Mean cross-entropy of predicting each target token, in nats. */

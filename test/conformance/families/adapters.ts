@@ -20,7 +20,7 @@ import { writeMidi } from '../../../src/music/midi.ts';
 import { marchingCubes } from '../../../src/shapes/marching-cubes.ts';
 import { encodeObj } from '../../../src/shapes/mesh.ts';
 import { proceduralShape } from '../../../src/shapes/procedural.ts';
-import { shapeImage } from '../../fixtures.ts';
+import { shapeImage, writeCaptionedFolder } from '../../fixtures.ts';
 
 /** The request fields a family's tiny run needs; the suite adds outDir, seed, steps, resume, … */
 export type TinyData = Pick<TrainRequest, 'dataset' | 'batchSize' | 'learningRate' | 'config'> & Partial<Pick<TrainRequest, 'imageSize'>>;
@@ -105,6 +105,21 @@ export const adapters: Record<string, FamilyAdapter> = {
       const shape = features.shape.slice();
       tf.dispose([input, features]);
       return { shape, expectedShape: [2, model.classifier!.featureDim], bytes: bytesOf(values) };
+    },
+  },
+  clip: {
+    tinyData: (dir) => ({ dataset: writeCaptionedFolder(join(dir, 'captioned'), 2), imageSize: 16, batchSize: 8, learningRate: 3e-3, config: { tokenizer: 'char', augmentShift: 0 } }),
+    overfit: { steps: 30, loss: 'loss', ratio: 0.7 },
+    // A clip model generates nothing: what it makes is embeddings, of seeded images and of captions.
+    generate: (model, random) => {
+      const contrastive = model.contrastive!;
+      const [height, width, channels] = contrastive.imageShape;
+      const input = tf.tensor4d(random.uniformArray(2 * height * width * channels), [2, height, width, channels]);
+      const images = contrastive.embedImages(input);
+      const texts = contrastive.embedTexts(['a red ring', 'a blue square']);
+      const values = Float32Array.from([...images.dataSync(), ...texts.dataSync()]);
+      tf.dispose([input, images, texts]);
+      return { shape: [4, contrastive.embedDim], expectedShape: [4, contrastive.embedDim], bytes: bytesOf(values) };
     },
   },
   transformer: {
