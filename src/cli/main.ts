@@ -7,6 +7,7 @@ import { asFlag, GenloomError } from '../core/errors.ts';
 import { genloomVersion } from '../version.ts';
 import { completeCommand } from './complete.ts';
 import { dataCommand } from './data.ts';
+import { embedCommand, searchCommand } from './embed.ts';
 import { img2imgCommand, inpaintCommand } from './diffusion.ts';
 import { decodeCommand, interpolateCommand, sampleCommand } from './generate.ts';
 import { evalCommand, infoCommand } from './inspect.ts';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand(), finetuneCommand(), rateCommand(), feedbackCommand(), dataCommand(), serveCommand()]) {
+  for (const command of [trainCommand(), sampleCommand(), encodeCommand(), decodeCommand(), interpolateCommand(), inpaintCommand(), img2imgCommand(), completeCommand(), generateCommand(), attentionCommand(), tokenizerCommand(), importCommand(), latentMapCommand(), attributeCommand(), evalCommand(), infoCommand(), finetuneCommand(), rateCommand(), feedbackCommand(), dataCommand(), embedCommand(), searchCommand(), serveCommand()]) {
     program.addCommand(command);
   }
   const exitOverride = (command: Command) => {

@@ -4,10 +4,12 @@
  * - `emoji-datasource-twitter`: Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.0;
  * - `emoji-datasource-google`: Noto Emoji by Google, Apache License 2.0.
  * Each ships 64×64 RGBA PNGs of about 1,900 emoji and their skin-tone variants (3,786 images per
- * vendor) and an `emoji.json` with each one's name, category and subcategory.
+ * vendor) and an `emoji.json` with each one's category, subcategory and variants. Names come from
+ * `emojibase-data` (MIT): the CLDR short names people use ("red heart", "thumbs up"), where
+ * emoji.json keeps the old Unicode character names ("heavy black heart", "thumbs up sign").
  *
  * Every image is composited on white and served as RGB at 32×32 (area-averaged) or 64×64. Its
- * caption is the Unicode name in lower case plus what the variant adds, and the vendor as a style
+ * caption is the CLDR name in lower case plus what the variant adds, and the vendor as a style
  * word: "woman: red hair, medium-dark skin tone, twitter style". Structured attributes (category,
  * subcategory, skin tone, hair, age, gender, expression, vendor) are kept beside each caption.
  *
@@ -19,6 +21,7 @@
  * - train: everything else.
  * Labels (for the label-conditional image families) are the ten categories.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -80,21 +83,21 @@ export const compositionalPairs: readonly (readonly [string, string])[] = [
   ['man: white hair', 'dark'],
   ['man: bald', 'medium-dark'],
   ['woman: bald', 'light'],
-  ['person with blond hair', 'medium-light'],
+  ['person: blond hair', 'medium-light'],
   ['woman: blond hair', 'dark'],
-  ['older woman', 'dark'],
-  ['older man', 'light'],
-  ['older adult', 'medium'],
+  ['old woman', 'dark'],
+  ['old man', 'light'],
+  ['older person', 'medium'],
   ['baby', 'medium'],
   ['girl', 'medium-dark'],
   ['boy', 'medium-light'],
   ['child', 'dark'],
   ['woman', 'light'],
   ['man', 'dark'],
-  ['adult', 'medium-dark'],
-  ['waving hand sign', 'dark'],
-  ['thumbs up sign', 'medium'],
-  ['ok hand sign', 'light'],
+  ['person', 'medium-dark'],
+  ['waving hand', 'dark'],
+  ['thumbs up', 'medium'],
+  ['ok hand', 'light'],
   ['raised fist', 'medium-light'],
 ];
 
@@ -103,6 +106,7 @@ export const emojiTestFraction = 0.05;
 
 interface RawEmoji {
   name: string | null;
+  unified: string;
   short_name: string;
   image: string;
   category: string;
@@ -131,7 +135,7 @@ function nameAttributes(name: string, category: string): Omit<EmojiAttributes, '
   if (category === 'People & Body') {
     if (hasWord(name, /\bbaby\b/) && !/feeding baby/.test(name)) out.age = 'baby';
     else if (hasWord(name, /\b(boy|girl|child)\b/) && !/^family/.test(name)) out.age = 'child';
-    else if (hasWord(name, /\bolder\b/)) out.age = 'older';
+    else if (hasWord(name, /\b(old|older)\b/)) out.age = 'older';
     else if (hasWord(name, /\b(man|woman|person|adult)\b/) && !/^family|\bholding hands\b|\bwith heart\b|\bkiss\b/.test(name)) out.age = 'adult';
     if (!/^family|\bholding hands\b|\bwith heart\b|\bkiss\b/.test(name)) {
       if (hasWord(name, /\b(woman|women|girl|princess|queen)\b/)) out.gender = 'woman';
@@ -153,6 +157,27 @@ function toneName(key: string): string {
   return parts.length === 1 || parts.every((part) => part === parts[0]) ? parts[0]! : parts.join(' and ');
 }
 
+/** A code-point sequence as a lookup key: upper case, without the variation selector FE0F. */
+function sequenceKey(hexcode: string): string {
+  return hexcode.toUpperCase().split('-').filter((part) => part !== 'FE0F').join('-');
+}
+
+/** CLDR short names by code-point sequence, from emojibase-data. */
+function cldrNames(): Map<string, string> {
+  let path: string;
+  try {
+    path = require.resolve('emojibase-data/en/data.json');
+  } catch {
+    throw new GenloomError('NOT_FOUND', 'the built-in emoji dataset needs the npm package "emojibase-data"; run npm install');
+  }
+  try {
+    const entries = JSON.parse(readFileSync(path, 'utf8')) as { label: string; hexcode: string }[];
+    return new Map(entries.map((entry) => [sequenceKey(entry.hexcode), entry.label]));
+  } catch (error) {
+    throw new GenloomError('CORRUPT_FILE', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 let recordCache: EmojiRecord[] | undefined;
 
 /**
@@ -163,6 +188,7 @@ export function emojiRecords(): EmojiRecord[] {
   if (recordCache) return recordCache;
   const held = new Set(compositionalPairs.map(([name, tone]) => `${name}|${tone}`));
   const records: EmojiRecord[] = [];
+  const names = cldrNames();
   for (const vendor of emojiVendors) {
     const dir = packageDir(vendor);
     const imageDir = join(dir, 'img', vendor, '64');
@@ -175,7 +201,7 @@ export function emojiRecords(): EmojiRecord[] {
     const flag = `has_img_${vendor}`;
     for (const entry of entries) {
       if (!(entry as unknown as Record<string, unknown>)[flag]) continue;
-      const name = (entry.name ?? entry.short_name.replace(/_/g, ' ')).toLowerCase();
+      const name = (names.get(sequenceKey(entry.unified)) ?? entry.name ?? entry.short_name.replace(/_/g, ' ')).toLowerCase();
       const base: EmojiAttributes = { vendor, category: entry.category, subcategory: entry.subcategory, ...nameAttributes(name, entry.category) };
       const variants = Object.entries(entry.skin_variations ?? {}).filter(([, variant]) => existsSync(join(imageDir, variant.image)));
       if (variants.length > 0) base.skinTone = 'default';
@@ -202,15 +228,18 @@ export function emojiRecords(): EmojiRecord[] {
   return records;
 }
 
-function cachePath(size: number): string {
-  return join(packageDir('twitter'), '..', '.cache', 'genloom', `emoji-${size}.bin`);
+/** The cache file of the images at `size`, named by a hash of the image list so a package update never reads stale pixels. */
+function cachePath(size: number, records: EmojiRecord[]): string {
+  const hash = createHash('sha256');
+  for (const record of records) hash.update(`${record.attributes.vendor}/${record.image}\n`);
+  return join(packageDir('twitter'), '..', '.cache', 'genloom', `emoji-${size}-${hash.digest('hex').slice(0, 12)}.bin`);
 }
 
 /** Every image of {@link emojiRecords} at `size`, RGB bytes, decoded once and cached beside the packages. */
 function emojiPixels(size: number): Uint8Array {
   const records = emojiRecords();
   const imageBytes = size * size * 3;
-  const path = cachePath(size);
+  const path = cachePath(size, records);
   if (existsSync(path)) {
     const cached = new Uint8Array(readFileSync(path));
     if (cached.length === records.length * imageBytes) return cached;

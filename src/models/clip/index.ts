@@ -171,7 +171,6 @@ function loadClip(dir: string, manifest: CheckpointManifest): LoadedModel {
   return {
     family: 'clip',
     manifest,
-    imageShape: [config.imageHeight, config.imageWidth, config.channels],
     contrastive,
     async evaluate(options) {
       return evaluateClip(contrastive, options.dataset ?? (training['dataset'] as string));
