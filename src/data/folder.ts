@@ -42,14 +42,19 @@ export interface FolderOptions {
   width: number;
   /** 1 or 3; 'auto' picks 3 if any image has colour. */
   channels: 1 | 3 | 'auto';
-  /** Read each image's caption from the UTF-8 .txt file of the same name beside it (x.png → x.txt); every image needs one. */
-  captions?: boolean;
+  /**
+   * Captions from the UTF-8 .txt file of the same name beside each image (x.png → x.txt). true:
+   * every image needs one; 'optional' (the default): .txt files may sit beside the images, and are
+   * read when every image has one; false: any .txt file is a stray file (an error).
+   */
+  captions?: boolean | 'optional';
 }
 
 export function loadImageFolder(dir: string, options: FolderOptions): ImageDataset {
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `dataset folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new GenloomError('BAD_ARGUMENT', `dataset ${dir} is a file, not a folder of images`);
-  const files = listImageFiles(dir, true, options.captions ? ['.txt'] : []);
+  const captions = options.captions ?? 'optional';
+  const files = listImageFiles(dir, true, captions ? ['.txt'] : []);
   if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no .png or .jpg images`);
   const images = files.map((file) => readImage(file));
   const channels = options.channels === 'auto' ? (images.some((image) => image.channels === 3) ? 3 : 1) : options.channels;
@@ -59,7 +64,7 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
     pixels.set(resizeImage(toChannels(image, channels), options.width, options.height).data, i * size);
   });
   const dataset: ImageDataset = { name: dir, split: 'all', count: files.length, height: options.height, width: options.width, channels, pixels };
-  if (options.captions) dataset.captions = files.map((file) => readCaption(dir, file));
+  if (captions === true || (captions === 'optional' && files.every((file) => existsSync(captionPath(file))))) dataset.captions = files.map((file) => readCaption(dir, file));
   const labelOf = files.map((file) => {
     const parts = relative(dir, file).split(sep);
     return parts.length > 1 ? parts[0]! : null;
@@ -74,9 +79,14 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
 
 const maxCaptionBytes = 64 * 1024;
 
+/** Where the caption of `image` is: the .txt file of the same name beside it. */
+function captionPath(image: string): string {
+  return image.slice(0, image.length - extname(image).length) + '.txt';
+}
+
 /** The caption of `image`: its sibling .txt file, which must exist and be UTF-8 text. */
 function readCaption(dir: string, image: string): string {
-  const path = image.slice(0, image.length - extname(image).length) + '.txt';
+  const path = captionPath(image);
   if (!existsSync(path)) {
     throw new GenloomError('BAD_ARGUMENT', `dataset folder ${dir} has no caption for ${image}: put its caption in ${path} (one UTF-8 text file per image)`);
   }

@@ -23,8 +23,8 @@ export interface ImageDatasetOptions {
   height?: number;
   width?: number;
   channels?: 1 | 3 | 'auto';
-  /** For folders: read a caption per image from its .txt file (see folder.ts). */
-  captions?: boolean;
+  /** For folders: whether each image needs a caption in its .txt file (see folder.ts; default 'optional'). */
+  captions?: boolean | 'optional';
 }
 
 export function isBuiltinDataset(spec: string): spec is BuiltinDataset {
@@ -62,5 +62,5 @@ export function loadImageDataset(spec: string, options: ImageDatasetOptions): Im
     // A bare word that is neither a built-in nor a folder: most likely a typo, so say what exists.
     throw new GenloomError('NOT_FOUND', `unknown dataset "${spec}": use ${builtinImageDatasets.join(', ')} or a path to a folder of images`);
   }
-  return loadImageFolder(spec, { height: options.height ?? 32, width: options.width ?? 32, channels: options.channels ?? 'auto', ...(options.captions ? { captions: true } : {}) });
+  return loadImageFolder(spec, { height: options.height ?? 32, width: options.width ?? 32, channels: options.channels ?? 'auto', ...(options.captions !== undefined ? { captions: options.captions } : {}) });
 }
