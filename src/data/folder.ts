@@ -18,9 +18,10 @@ const systemFiles = new Set(['thumbs.db', 'desktop.ini']);
 
 /**
  * Image files under `dir` (recursively), sorted for a stable order. With `strict`, any other file
- * (hidden and system files aside) is an error naming it, so a stray file is not silently skipped.
+ * (hidden and system files aside, and with `allowCaptions` an image's caption x.txt beside x.png)
+ * is an error naming it, so a stray file is not silently skipped.
  */
-export function listImageFiles(dir: string, strict = false, alsoAllowed: readonly string[] = []): string[] {
+export function listImageFiles(dir: string, strict = false, allowCaptions = false): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -28,7 +29,7 @@ export function listImageFiles(dir: string, strict = false, alsoAllowed: readonl
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (imageExtensions.has(extname(entry.name).toLowerCase())) out.push(path);
-      else if (strict && !systemFiles.has(entry.name.toLowerCase()) && !alsoAllowed.includes(extname(entry.name).toLowerCase())) {
+      else if (strict && !systemFiles.has(entry.name.toLowerCase()) && !(allowCaptions && isCaptionFile(path))) {
         throw new GenloomError('BAD_ARGUMENT', `dataset folder ${dir} holds ${path}, which is not a .png or .jpg image: move it out of the folder`);
       }
     }
@@ -54,7 +55,7 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
   if (!existsSync(dir)) throw new GenloomError('NOT_FOUND', `dataset folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new GenloomError('BAD_ARGUMENT', `dataset ${dir} is a file, not a folder of images`);
   const captions = options.captions ?? 'optional';
-  const files = listImageFiles(dir, true, captions ? ['.txt'] : []);
+  const files = listImageFiles(dir, true, Boolean(captions));
   if (files.length === 0) throw new GenloomError('EMPTY_DATASET', `dataset folder ${dir} has no .png or .jpg images`);
   const images = files.map((file) => readImage(file));
   const channels = options.channels === 'auto' ? (images.some((image) => image.channels === 3) ? 3 : 1) : options.channels;
@@ -78,6 +79,13 @@ export function loadImageFolder(dir: string, options: FolderOptions): ImageDatas
 }
 
 const maxCaptionBytes = 64 * 1024;
+
+/** Whether `path` is an image's caption: a .txt file with an image of the same name beside it. */
+function isCaptionFile(path: string): boolean {
+  if (extname(path).toLowerCase() !== '.txt') return false;
+  const stem = path.slice(0, path.length - 4);
+  return [...imageExtensions].some((extension) => existsSync(stem + extension) || existsSync(stem + extension.toUpperCase()));
+}
 
 /** Where the caption of `image` is: the .txt file of the same name beside it. */
 function captionPath(image: string): string {
