@@ -22,6 +22,7 @@ interface EvalFlags extends SamplingFlags {
   record?: boolean;
   samples?: number;
   classifier?: string;
+  clip?: string;
   truncation?: number;
 }
 
@@ -34,6 +35,7 @@ export function evalCommand(): Command {
     .option('--limit <n>', 'test examples for the expensive metrics (VAE: images for the IWAE bound, default 500; the ELBO uses all. PixelCNN, music: default all)', parseInteger(1, 1_000_000))
     .option('--samples <n>', 'image generators: samples for the image metrics (default 10000; PixelCNN: none unless given)', parseInteger(100, 100_000))
     .option('--classifier <dir>', 'image generators: the feature net (default: the shipped classifier for the dataset)')
+    .option('--clip <dir>', 'colour image generators: the clip model whose features fid_clip, precision/recall and CLIP score use (default: models/clip-emoji)')
     .option('--truncation <psi>', 'GANs: draw the samples with truncation ψ in (0, 1] (default 1: none)', parseNumber());
   return addSamplingOptions(command, 'diffusion: ')
     .option('--seed <n>', 'seed for the Monte-Carlo estimates and samples', parseInteger(0), 0)
@@ -46,7 +48,7 @@ export function evalCommand(): Command {
       if (!model.evaluate) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model, which has no evaluation yet`);
       const started = performance.now();
       const quiet = Boolean(flags.json) || Boolean(self.optsWithGlobals().quiet);
-      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, truncation: flags.truncation, sampler: flags.sampler, steps: flags.steps, guidance: flags.guidance, seed: flags.seed, quiet });
+      const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, clip: flags.clip, truncation: flags.truncation, sampler: flags.sampler, steps: flags.steps, guidance: flags.guidance, seed: flags.seed, quiet });
       model.dispose();
       const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
       if (flags.record) {
@@ -94,7 +96,7 @@ export function infoCommand(): Command {
       const evaluations = Object.entries(manifest.evaluations ?? {});
       if (evaluations.length > 1) {
         // Several recorded settings: one line each with the headline figures.
-        const headline = ['fid_classifier', 'precision', 'recall', 'conditional_accuracy', 'iwae_nll', 'test_accuracy'];
+        const headline = ['fid_classifier', 'fid_clip', 'precision', 'recall', 'conditional_accuracy', 'iwae_nll', 'test_accuracy'];
         lines.push('evaluations:');
         for (const [setting, result] of evaluations) {
           const figures = headline.filter((key) => typeof result[key] === 'number').map((key) => `${key} ${Number((result[key] as number).toFixed(4))}`);

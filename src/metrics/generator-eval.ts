@@ -14,7 +14,8 @@ import type { ImageClassifier, LoadedModel } from '../models/family.ts';
 import { classifierFamily } from '../models/classifier/index.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { createProgress } from '../train/progress.ts';
-import { classCoverageEntropy, conditionalAccuracy, fitGaussian, frechetDistance, precisionRecall, type FeatureSet } from './image-metrics.ts';
+import { classCoverageEntropy, conditionalAccuracy, firstRows, fitGaussian, frechetDistance, precisionRecall, roundMetric, roundMetrics, type FeatureSet } from './image-metrics.ts';
+import { evaluateColourGenerator } from './clip-metrics.ts';
 
 /** The shipped feature nets, by built-in dataset. */
 const shippedClassifiers: Record<string, string> = { mnist: 'classifier-mnist', 'fashion-mnist': 'classifier-fashion' };
@@ -73,11 +74,6 @@ function embedDataset(classifier: ImageClassifier, data: ImageDataset, indices: 
   return embed(classifier, indices.length, (start, size) => gatherImages(data, indices.subarray(start, start + size)));
 }
 
-function firstRows(set: FeatureSet, count: number): FeatureSet {
-  const n = Math.min(count, set.count);
-  return { count: n, dim: set.dim, data: set.data.subarray(0, n * set.dim) };
-}
-
 export interface GeneratorToJudge {
   /** Images [B, H, W, C] in [0, 1]; `labels` is set for conditional models. */
   generate(count: number, labels: Int32Array | null, random: Random): tf.Tensor4D;
@@ -97,8 +93,6 @@ export interface GeneratorEvalOptions {
   seed: number;
   quiet: boolean;
 }
-
-const round = (value: number) => Number(value.toFixed(4));
 
 /**
  * Metrics of a generator against `dataset`'s training images (a fixed 10,000-image subset), and the
@@ -150,18 +144,18 @@ export function evaluateGenerator(generator: GeneratorToJudge, options: Generato
 
     const trainForPr = firstRows(trainEmbedded.features, prSamples);
     const model = {
-      fid_classifier: round(frechetDistance(trainFit, fitGaussian(generated.features))),
-      ...mapValues(precisionRecall(trainForPr, firstRows(generated.features, prSamples)), round),
-      class_coverage_entropy: round(classCoverageEntropy(generated.predictions, classes)),
-      ...(requested ? { conditional_accuracy: round(conditionalAccuracy(generated.predictions, requested)) } : {}),
+      fid_classifier: roundMetric(frechetDistance(trainFit, fitGaussian(generated.features))),
+      ...roundMetrics(precisionRecall(trainForPr, firstRows(generated.features, prSamples))),
+      class_coverage_entropy: roundMetric(classCoverageEntropy(generated.predictions, classes)),
+      ...(requested ? { conditional_accuracy: roundMetric(conditionalAccuracy(generated.predictions, requested)) } : {}),
     };
     const testLabels = test.labels ? testIndices.map((i) => test.labels![i]!) : null;
     const reference = {
       description: test.split === 'test' ? `${testIndices.length} real test images measured the same way` : `${testIndices.length} real images of ${options.dataset} (a folder has no held-out split) measured the same way`,
-      fid_classifier: round(frechetDistance(trainFit, fitGaussian(testEmbedded.features))),
-      ...mapValues(precisionRecall(trainForPr, firstRows(testEmbedded.features, prSamples)), round),
-      class_coverage_entropy: round(classCoverageEntropy(testEmbedded.predictions, classes)),
-      ...(testLabels ? { conditional_accuracy: round(conditionalAccuracy(testEmbedded.predictions, testLabels)) } : {}),
+      fid_classifier: roundMetric(frechetDistance(trainFit, fitGaussian(testEmbedded.features))),
+      ...roundMetrics(precisionRecall(trainForPr, firstRows(testEmbedded.features, prSamples))),
+      class_coverage_entropy: roundMetric(classCoverageEntropy(testEmbedded.predictions, classes)),
+      ...(testLabels ? { conditional_accuracy: roundMetric(conditionalAccuracy(testEmbedded.predictions, testLabels)) } : {}),
     };
     return {
       featureNet: dir.replace(modelsDir, 'models/'),
@@ -177,10 +171,6 @@ export function evaluateGenerator(generator: GeneratorToJudge, options: Generato
   }
 }
 
-function mapValues<T extends Record<string, number>>(record: T, map: (value: number) => number): T {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)])) as T;
-}
-
 /**
  * The image metrics of a model's samples when a feature net exists for its dataset (a built-in, or
  * --classifier); otherwise a note saying how to get them. For families whose main metric is another
@@ -188,21 +178,28 @@ function mapValues<T extends Record<string, number>>(record: T, map: (value: num
  */
 export function sampleQuality(
   dataset: string,
-  options: { classifier?: string; samples?: number; seed: number; quiet: boolean },
+  options: { classifier?: string; clip?: string; samples?: number; seed: number; quiet: boolean },
   generate: GeneratorToJudge['generate'],
   imageShape: [number, number, number],
 ): Record<string, unknown> {
-  if (!options.classifier && !(dataset in shippedClassifiers)) {
+  if (!options.classifier && !(dataset in shippedClassifiers) && imageShape[2] !== 3) {
     return { sampleMetrics: `skipped: no shipped classifier for ${dataset}; pass --classifier DIR for fid_classifier, precision and recall` };
   }
   return evaluateForEval({ generate, conditional: false, imageShape }, dataset, options);
 }
 
-/** `evaluateGenerator` with the options as `genloom eval` passes them to a family. */
+/**
+ * The image metrics as `genloom eval` gives them to a family: a colour model with no classifier of
+ * its own (none given, none shipped for its dataset) is judged in a clip model's features
+ * (clip-metrics.ts); every other model by `evaluateGenerator`.
+ */
 export function evaluateForEval(
   generator: GeneratorToJudge,
   dataset: string,
-  options: { classifier?: string; samples?: number; seed: number; quiet: boolean },
+  options: { classifier?: string; clip?: string; samples?: number; seed: number; quiet: boolean },
 ): Record<string, unknown> {
+  if (generator.imageShape[2] === 3 && !options.classifier && !(dataset in shippedClassifiers)) {
+    return evaluateColourGenerator(generator, { dataset, clipDir: options.clip, samples: options.samples, seed: options.seed, quiet: options.quiet });
+  }
   return evaluateGenerator(generator, { dataset, classifierDir: options.classifier, samples: options.samples, seed: options.seed, quiet: options.quiet });
 }

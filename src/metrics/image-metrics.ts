@@ -205,3 +205,19 @@ export function classCoverageEntropy(predicted: ArrayLike<number>, classes: numb
   }
   return entropy / Math.log(classes);
 }
+
+/** The first `count` rows of a feature set (all of them when it has fewer), sharing its memory. */
+export function firstRows(set: FeatureSet, count: number): FeatureSet {
+  const n = Math.min(count, set.count);
+  return { count: n, dim: set.dim, data: set.data.subarray(0, n * set.dim) };
+}
+
+/** A metric as reported: four decimals. */
+export function roundMetric(value: number): number {
+  return Number(value.toFixed(4));
+}
+
+/** Each value of a record rounded as reported. */
+export function roundMetrics<T extends Record<string, number>>(record: T): T {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, roundMetric(value)])) as T;
+}

@@ -237,6 +237,8 @@ export interface EvaluateOptions {
   samples?: number;
   /** Image generators: the classifier whose features the metrics use (default: the shipped one). */
   classifier?: string;
+  /** Colour image generators: the clip model whose image features the colour metrics use (default: models/clip-emoji). */
+  clip?: string;
   /** GANs: the truncation ψ the samples are drawn with (default 1: none). */
   truncation?: number;
   /** Diffusion: how the samples are drawn. */

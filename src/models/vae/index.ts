@@ -2,6 +2,7 @@
  * The VAE family: what the registry lists. Train on a built-in dataset or a folder, load a
  * checkpoint, and expose sampling, the latent space and evaluation to the CLI.
  */
+import type { VaeConfig } from './config.ts';
 import { join } from 'node:path';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, isBuiltinDataset, loadImageDataset } from '../../data/index.ts';
@@ -69,10 +70,24 @@ function loadVae(dir: string, manifest: CheckpointManifest): LoadedModel {
         binarization: config.likelihood === 'bernoulli' ? 'fixed stochastic binarization of the test images (seed "genloom-test-binarization")' : 'none (continuous pixels)',
         units: 'nats per image',
         ...result,
+        ...bitsPerDimension(result.iwaeNll, config),
         ...sampleQuality(spec, options, (count, _labels, random) => vae.sample(count, random), [config.imageHeight, config.imageWidth, config.channels]),
       };
     },
   };
+}
+
+/**
+ * The IWAE bound per dimension in bits. Bernoulli: the exact discrete likelihood of binary pixels.
+ * Gaussian: a density over pixel values in [0, 1], so the probability of an 8-bit pixel value is
+ * about the density times its bin width 1/256: the discrete figure adds log2(256) = 8 bits per
+ * dimension (the usual dequantization bound), comparable with published bits/dim of colour images.
+ */
+function bitsPerDimension(nll: number, config: VaeConfig): Record<string, unknown> {
+  const dims = config.imageHeight * config.imageWidth * config.channels;
+  const bits = nll / (dims * Math.LN2);
+  if (config.likelihood === 'bernoulli') return { bitsPerDim: Number(bits.toFixed(4)) };
+  return { bitsPerDim: Number((bits + 8).toFixed(4)), bitsPerDimNote: 'IWAE bound of the Gaussian density on pixels/255 plus 8 bits for the 1/256 bin width of an 8-bit value' };
 }
 
 export const vaeFamily: FamilyDefinition = {
