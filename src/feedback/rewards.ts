@@ -12,7 +12,9 @@
 import { relative } from 'node:path';
 import * as tf from '../core/tf.ts';
 import { GenloomError } from '../core/errors.ts';
-import { isBuiltinDataset } from '../data/index.ts';
+import { fromSeed } from '../core/random.ts';
+import { isBuiltinDataset, loadImageDataset } from '../data/index.ts';
+import { clipFeatureNetDir, clipImageFeatures, loadClipFeatureNet } from '../metrics/clip-metrics.ts';
 import { featureNetDir, loadFeatureNet } from '../metrics/generator-eval.ts';
 import { readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
 import type { ImageClassifier } from '../models/family.ts';
@@ -60,7 +62,7 @@ export function rewardKindOf(family: string): RewardKind {
   return 'image';
 }
 
-const rewardHelp = 'classifier:LABEL[@CLASSIFIER_DIR] (images), keyword:WORD[,WORD…] or length:CHARS (text), in-key:KEY or range:LOW-HIGH (music)';
+const rewardHelp = 'classifier:LABEL[@CLASSIFIER_DIR] or clip:TEXT[@CLIP_DIR] (images), keyword:WORD[,WORD…] or length:CHARS (text), in-key:KEY or range:LOW-HIGH (music)';
 
 /**
  * Parses a reward spec for a model of `manifest` (in `modelDir`). A spec for another kind of output,
@@ -75,6 +77,7 @@ export function parseReward(spec: string, manifest: CheckpointManifest, modelDir
   const [, name, argument] = match as unknown as [string, string, string];
   const builders: Record<string, { kind: RewardKind; build: () => Reward }> = {
     classifier: { kind: 'image', build: () => classifierReward(spec, argument, manifest, modelDir) },
+    clip: { kind: 'image', build: () => clipReward(spec, argument, modelDir) },
     keyword: { kind: 'text', build: () => keywordReward(spec, argument) },
     length: { kind: 'text', build: () => lengthReward(spec, argument) },
     'in-key': { kind: 'music', build: () => inKeyReward(spec, argument) },
@@ -146,6 +149,62 @@ function classifierReward(spec: string, argument: string, manifest: CheckpointMa
       return { rewards, hits };
     },
     dispose: () => net.dispose(),
+  };
+}
+
+/** Captions a clip reward's target text competes with: at most this many of the clip model's training captions. */
+const clipRivalCaptions = 2000;
+
+/**
+ * How well images match a text in a clip model's space (the shipped models/clip-emoji, or
+ * TEXT@CLIP_DIR): the reward is (1 + cosine) / 2, and an image hits when the text is nearer it than
+ * 95% of the clip model's own training captions are (so "a red heart" hits on images that look
+ * like one, not on anything that happens to score a middling cosine).
+ */
+function clipReward(spec: string, argument: string, modelDir: string): ImageReward {
+  const at = argument.lastIndexOf('@');
+  const text = (at >= 0 ? argument.slice(0, at) : argument).trim();
+  if (!text) throw new GenloomError('BAD_ARGUMENT', `"${spec}" names no text: e.g. clip:a red heart`);
+  const clipDir = clipFeatureNetDir(at >= 0 ? argument.slice(at + 1).trim() : undefined);
+  const net = loadClipFeatureNet(clipDir);
+  const model = net.contrastive;
+  let rivals: tf.Tensor2D;
+  let target: tf.Tensor2D;
+  try {
+    const trainedOn = String(net.manifest.training['dataset'] ?? '');
+    const [height, width, channels] = model.imageShape;
+    const captions = (loadImageDataset(trainedOn, { split: 'train', height, width, channels: channels as 1 | 3 }).captions ?? []).filter((caption) => caption !== text);
+    const order = fromSeed('clip-reward-rivals').permutation(captions.length).subarray(0, Math.min(clipRivalCaptions, captions.length));
+    rivals = model.embedTexts(Array.from(order, (i) => captions[i]!));
+    target = model.embedTexts([text]);
+  } catch (error) {
+    net.dispose();
+    throw error;
+  }
+  const shown = relative(process.cwd(), clipDir);
+  return {
+    kind: 'image',
+    spec,
+    description: `how near the images are to "${text}" in the clip model ${shown && !shown.startsWith('..') ? shown : clipDir} ((1 + cosine) / 2; a hit beats 95% of its captions)`,
+    score(images) {
+      const [cosines, beaten] = tf.tidy(() => {
+        const features = clipImageFeatures(model, images); // [B, D]
+        const toTarget = tf.matMul(features, target, false, true); // [B, 1]
+        const toRivals = tf.matMul(features, rivals, false, true); // [B, R]
+        return [toTarget.reshape([-1]), tf.mean(tf.less(toRivals, toTarget).toFloat(), 1)];
+      });
+      const cosine = cosines.dataSync() as Float32Array;
+      const share = beaten.dataSync() as Float32Array;
+      tf.dispose([cosines, beaten]);
+      return {
+        rewards: Float64Array.from(cosine, (value) => (1 + value) / 2),
+        hits: Uint8Array.from(share, (value) => (rivals.shape[0] === 0 || value >= 0.95 ? 1 : 0)),
+      };
+    },
+    dispose: () => {
+      tf.dispose([rivals, target]);
+      net.dispose();
+    },
   };
 }
 

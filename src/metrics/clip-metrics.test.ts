@@ -6,7 +6,9 @@ import * as tf from '../core/tf.ts';
 import { loadImageDataset } from '../data/index.ts';
 import { clipFamily } from '../models/clip/index.ts';
 import type { ContrastiveModel } from '../models/family.ts';
-import { tempDir, writeCaptionedFolder } from '../../test/fixtures.ts';
+import { colourShapeImage, tempDir, writeCaptionedFolder } from '../../test/fixtures.ts';
+import { parseReward } from '../feedback/rewards.ts';
+import { newManifest } from '../io/checkpoint.ts';
 import { clipImageFeatures, clipScore, evaluateColourGenerator } from './clip-metrics.ts';
 
 await initEngine();
@@ -39,10 +41,11 @@ test('images larger than the clip model reads are averaged down by a whole facto
   tf.dispose([image, features]);
 });
 
-test('fid_clip: real images score near the reference, flat grey far from it', async () => {
-  const dataset = writeCaptionedFolder(join(root, 'toy'), 4);
-  const clipDir = join(root, 'clip');
-  await clipFamily.train({ dataset, outDir: clipDir, seed: 0, steps: 40, batchSize: 16, learningRate: 3e-3, resume: false, preset: 'tiny', imageSize: 16, config: { tokenizer: 'char', augmentShift: 0 }, command: 'test', quiet: true, backend: 'native' });
+const dataset = writeCaptionedFolder(join(root, 'toy'), 4);
+const clipDir = join(root, 'clip');
+await clipFamily.train({ dataset, outDir: clipDir, seed: 0, steps: 150, batchSize: 16, learningRate: 3e-3, resume: false, preset: 'tiny', imageSize: 16, config: { tokenizer: 'char', augmentShift: 0 }, command: 'test', quiet: true, backend: 'native' });
+
+test('fid_clip: real images score near the reference, flat grey far from it', () => {
   const data = loadImageDataset(dataset, { split: 'train', height: 16, width: 16, channels: 3 });
   const judge = (generate: (count: number) => tf.Tensor4D) =>
     evaluateColourGenerator({ imageShape: [16, 16, 3], conditional: false, generate }, { dataset, clipDir, samples: 32, seed: 0, quiet: true });
@@ -54,4 +57,18 @@ test('fid_clip: real images score near the reference, flat grey far from it', as
   assert.ok((grey['recall'] as number) < (real['recall'] as number));
   assert.ok(reference['clip_score_caption']! > 0, 'captions match their images better than not');
   assert.throws(() => evaluateColourGenerator({ imageShape: [16, 16, 1], conditional: false, generate: () => tf.zeros([1, 16, 16, 1]) as tf.Tensor4D }, { dataset, clipDir, seed: 0, quiet: true }), /for colour models; this one makes 1-channel/);
+});
+
+test('the clip:TEXT reward prefers images of the text, and hits only where the text beats most captions', () => {
+  const reward = parseReward(`clip:a blue square@${clipDir}`, newManifest('gan', {}, { step: 0, dataset }), 'g');
+  assert.equal(reward.kind, 'image');
+  const images = tf.tensor4d(Float32Array.from([...colourShapeImage('red', 'ring', 700).data, ...colourShapeImage('blue', 'square', 701).data]), [2, 16, 16, 3]);
+  const { rewards, hits } = (reward as Extract<typeof reward, { kind: 'image' }>).score(images);
+  assert.ok(rewards[1]! > rewards[0]!, `blue square ${rewards[1]} vs red ring ${rewards[0]}`);
+  assert.ok(rewards.every((value) => value >= 0 && value <= 1));
+  assert.deepEqual([...hits], [0, 1]);
+  reward.dispose();
+  images.dispose();
+  assert.throws(() => parseReward('clip:@' + clipDir, newManifest('gan', {}, { step: 0 }), 'g'), /names no text/);
+  assert.throws(() => parseReward('clip:a cat', newManifest('transformer', {}, { step: 0 }), 'lm'), /scores images, but lm is a transformer model/);
 });
