@@ -2,7 +2,15 @@
  * `encode`, `latent-map` and `attribute`: look into a model's latent space.
  */
 import { statSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import * as tf from '../core/tf.ts';
+import { emojiAttributes } from '../data/emoji-attributes.ts';
+import { loadEmoji, type CaptionedImageDataset } from '../data/emoji.ts';
+import { emojiDatasetName } from '../data/index.ts';
+import { imageGrid } from '../io/image.ts';
+import { writeGif } from '../io/gif.ts';
+import { clipFeatureNetDir, loadClipFeatureNet } from '../metrics/clip-metrics.ts';
+import { checkAttribute, namedAttributeVector, requireNamedAttribute, strengthSweep } from '../latent/named-attributes.ts';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
 import { generationRandom } from '../generate/seeds.ts';
@@ -11,7 +19,7 @@ import { gatherImages, indicesWithLabel, resolveLabel, takeImages } from '../dat
 import { listImageFiles } from '../data/folder.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { plotScatter } from '../io/plot.ts';
-import { readImagesForModel, writeImageGrid } from '../io/tensor-image.ts';
+import { displayScale, readImagesForModel, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import { addScaled, attributeVector, decodeRows, encodeMeans, manifoldLatents } from '../latent/latent.ts';
 import { project2d, projectionMethods, type ProjectionMethod } from '../latent/projection.ts';
 import { datasetForModel, encodeDataset } from '../latent/dataset-latents.ts';
@@ -104,13 +112,19 @@ export function latentMapCommand(): Command {
 }
 
 interface AttributeFlags {
+  attribute?: string;
+  list?: boolean;
+  sweep?: number[];
+  measure?: boolean;
+  clip?: string;
+  json?: boolean;
   dataset?: string;
   label?: string;
   with?: string;
   without?: string;
   strength: number;
-  input: string[];
-  out: string;
+  input?: string[];
+  out?: string;
   limit: number;
   invert?: boolean;
   seed: number;
@@ -121,7 +135,13 @@ interface AttributeFlags {
 export function attributeCommand(): Command {
   return new Command('attribute')
     .description('add an attribute to images: the mean latent of a label (or a folder) minus the mean of the rest')
-    .argument('<model>', 'model directory')
+    .argument('[model]', 'model directory')
+    .option('--attribute <name>', 'a named attribute of the emoji data: age, smile, red hair, …, dark skin tone (see --list)')
+    .option('--list', 'list the named attributes and what defines each')
+    .option('--sweep <strengths>', 'with --attribute: one column per strength, e.g. -2,-1,0,1,2 (a .gif --out plays them in turn)', parseNumberList)
+    .option('--measure', 'with a named attribute (or all): check over test faces that a clip model\'s similarity to its words rises with strength')
+    .option('--clip <dir>', 'the clip model --measure scores with (default: models/clip-emoji)')
+    .option('--json', 'print --list or --measure as JSON')
     .option('--dataset <name|path>', 'labelled images that define the attribute (with --label)')
     .option('--label <label>', 'the label (index or name) that has the attribute')
     .option('--with <folder>', 'instead: a folder of examples that have the attribute')
@@ -133,11 +153,15 @@ export function attributeCommand(): Command {
     .option('--n <count>', 'models without an encoder: how many samples to edit', parseInteger(1, limits.maxImages), 8)
     .option('--classifier <dir>', 'models without an encoder: the classifier that labels the model\'s own samples (default: the shipped one)')
     .option('--invert', 'invert the input and folder images first (dark-on-light drawings for MNIST-style models)')
-    .requiredOption('--out <file.png>', 'the edited image(s)')
-    .action(async (dir: string, flags: AttributeFlags, self: Command) => {
+    .option('--out <file.png>', 'the edited image(s)')
+    .action(async (dir: string | undefined, flags: AttributeFlags, self: Command) => {
+      if (flags.list) return listAttributes(Boolean(flags.json));
+      if (!dir) throw new GenloomError('BAD_ARGUMENT', 'give the model directory (or --list to see the named attributes)');
       const model = await openModel(dir, self);
       const latent = requireLatent(model, dir);
       const shape = requireImageShape(model, dir);
+      if (flags.attribute !== undefined || flags.measure) return attributeByName(model, latent, dir, flags);
+      if (!flags.out) throw new GenloomError('BAD_ARGUMENT', 'give --out <file.png> for the edited image(s)');
       if (!latent.encode) return attributeBySamples(model, latent, dir, flags);
       if (!flags.input) throw new GenloomError('BAD_ARGUMENT', 'give --input <images...> to edit');
       const inputPaths = expandImagePaths(flags.input);
@@ -173,7 +197,7 @@ export function attributeCommand(): Command {
       const inputs = readImagesForModel(inputPaths, shape, flags.invert);
       const edited = encodeMeans(latent, inputs).map((z) => addScaled(z, direction, flags.strength));
       inputs.dispose();
-      writeImageGrid(flags.out, decodeRows(latent, edited));
+      writeImageGrid(flags.out!, decodeRows(latent, edited));
       model.dispose();
       process.stdout.write(`applied the attribute (strength ${flags.strength}, from ${positive.length} vs ${negative.length} examples) to ${edited.length} image(s): ${flags.out}\n`);
     });
@@ -209,7 +233,87 @@ function attributeBySamples(model: LoadedModel, latent: LatentModel, dir: string
   const originals = Array.from({ length: flags.n }, () => seedRandom.normalArray(latent.latentDim));
   const edited = originals.map((z) => addScaled(z, direction, flags.strength));
   // Two rows: the samples as drawn, then with the attribute added.
-  writeImageGrid(flags.out, decodeRows(latent, [...originals, ...edited]), flags.n);
+  writeImageGrid(flags.out!, decodeRows(latent, [...originals, ...edited]), flags.n);
   model.dispose();
   process.stdout.write(`applied the attribute "${flags.label}" (strength ${flags.strength}, from ${positive.length} vs ${negative.length} of the model's samples) to ${flags.n} samples of seed ${flags.seed}: ${flags.out} (top: before, bottom: after)\n`);
+}
+
+function parseNumberList(value: string): number[] {
+  const numbers = value.split(',').map((part) => Number(part.trim()));
+  if (numbers.length < 2 || numbers.length > 32 || numbers.some((number) => !Number.isFinite(number) || Math.abs(number) > 100)) {
+    throw new InvalidArgumentError('give 2 to 32 numbers from -100 to 100 separated by commas, e.g. -2,-1,0,1,2.');
+  }
+  return numbers;
+}
+
+function listAttributes(json: boolean): void {
+  if (json) return printJson(emojiAttributes.map(({ name, group, description, words }) => ({ name, group, description, words })));
+  for (const attribute of emojiAttributes) process.stdout.write(`${attribute.name.padEnd(24)} ${attribute.group.padEnd(10)} ${attribute.description}\n`);
+}
+
+/** The training split of the emoji data at the model's size, where the named attributes are defined. */
+function attributeData(model: LoadedModel, dir: string): CaptionedImageDataset {
+  const trainedOn = String(model.manifest.training['dataset'] ?? '');
+  if (trainedOn !== emojiDatasetName) throw new GenloomError('BAD_ARGUMENT', `the named attributes are defined on the emoji data, but ${dir} was trained on ${trainedOn}: use --label or --with/--without folders`);
+  return loadEmoji('train', requireImageShape(model, dir)[0]);
+}
+
+/** Test faces (people of the test and compositional splits) at the model's size, at most `limit`. */
+function testFaces(size: number, limit: number): tf.Tensor4D {
+  const faces = [loadEmoji('test', size), loadEmoji('compositional', size)];
+  const picked: tf.Tensor4D[] = faces.map((data) => {
+    const indices = data.attributes.map((attributes, i) => (attributes.age ? i : -1)).filter((i) => i >= 0);
+    return gatherImages(data, indices);
+  });
+  const all = tf.concat(picked, 0);
+  tf.dispose(picked);
+  const count = Math.min(limit, all.shape[0]);
+  const kept = tf.slice(all, [0, 0, 0, 0], [count, -1, -1, -1]);
+  all.dispose();
+  return kept;
+}
+
+/** `--attribute NAME` (edit, or sweep) and `--measure` for the named attributes of the emoji data. */
+async function attributeByName(model: LoadedModel, latent: LatentModel, dir: string, flags: AttributeFlags): Promise<void> {
+  try {
+    if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model with no encoder: named attributes need one (a VAE); for a GAN use --label with a classifier`);
+    const chosen = flags.attribute !== undefined ? [requireNamedAttribute(flags.attribute)] : [...emojiAttributes];
+    const data = attributeData(model, dir);
+    const shape = requireImageShape(model, dir);
+    if (flags.measure) {
+      const clipNet = loadClipFeatureNet(clipFeatureNetDir(flags.clip));
+      const faces = testFaces(shape[0], flags.limit);
+      const strengths = flags.sweep ?? [0, 0.5, 1, 1.5, 2];
+      try {
+        const checks = chosen.map((attribute) => checkAttribute(latent, clipNet.contrastive, faces, attribute, namedAttributeVector(latent, data, attribute).direction, strengths));
+        if (flags.json) printJson({ model: dir, clip: flags.clip ?? 'models/clip-emoji', checks });
+        else for (const check of checks) process.stdout.write(`${check.attribute.padEnd(24)} rises in ${(check.risingShare * 100).toFixed(1)}% of ${check.faces} faces (every step: ${(check.monotoneShare * 100).toFixed(1)}%); similarity to "${check.words}" ${check.meanSimilarity.map((value) => value.toFixed(3)).join(' → ')}\n`);
+      } finally {
+        faces.dispose();
+        clipNet.dispose();
+      }
+      return;
+    }
+    const attribute = chosen[0]!;
+    if (!flags.out) throw new GenloomError('BAD_ARGUMENT', 'give --out <file.png or .gif> for the edited image(s)');
+    const { direction, positives, negatives } = namedAttributeVector(latent, data, attribute);
+    const inputs = flags.input ? readImagesForModel(expandImagePaths(flags.input), shape, flags.invert) : testFaces(shape[0], flags.n);
+    const latents = encodeMeans(latent, inputs);
+    inputs.dispose();
+    const strengths = flags.sweep ?? [flags.strength];
+    const sweep = strengthSweep(latents, direction, strengths);
+    if (/\.gif$/i.test(flags.out)) {
+      // One frame per strength, each a row of the inputs; back and forth, so it loops smoothly.
+      const frames = strengths.map((_, s) => {
+        const images = tensorToImages(decodeRows(latent, sweep.map((row) => row[s]!)));
+        return imageGrid(images, { columns: images.length });
+      });
+      writeGif(flags.out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: 250, scale: displayScale(frames[0]!) * 2 });
+    } else {
+      writeImageGrid(flags.out, decodeRows(latent, sweep.flat()), strengths.length);
+    }
+    process.stdout.write(`applied "${attribute.name}" (from ${positives} vs ${negatives} training images) at strength ${strengths.join(', ')} to ${latents.length} image(s): ${flags.out}\n`);
+  } finally {
+    model.dispose();
+  }
 }
