@@ -8,6 +8,7 @@ import { initEngine, type BackendName } from '../src/core/engine.ts';
 import { nativeBackendInfo } from '../src/core/native/backend.ts';
 import { GenloomError } from '../src/core/errors.ts';
 import { benchAll, compareRunners, formatComparison } from './all.ts';
+import { benchClip } from './clip.ts';
 import { benchDiffusion } from './diffusion.ts';
 import { benchGan } from './gan.ts';
 import { benchGemm } from './gemm.ts';
@@ -48,7 +49,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { all: benchAll, vae: benchVae, gan: benchGan, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { all: benchAll, vae: benchVae, gan: benchGan, clip: benchClip, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
