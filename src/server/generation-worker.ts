@@ -42,6 +42,7 @@ const handlers = {
   'latent-map': operations.latentMap,
   attributes: operations.attributes,
   attention: operations.attention,
+  search: operations.search,
   stats: () => ({}),
 } satisfies Record<string, Handler>;
 

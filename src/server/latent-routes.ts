@@ -5,6 +5,7 @@
  * from the gallery's samples, since a moving slider makes many.
  */
 import { z } from 'zod';
+import { maxSearchResults } from '../embed/search.ts';
 import { checkRequestBudget } from './budget.ts';
 import type { ModelCatalog } from './catalog.ts';
 import { attentionSchema, base64ImageSchema, interpolationSchema, latentMapSchema, modelNameParams, seedSchema } from './api-contract.ts';
@@ -82,6 +83,18 @@ export function registerLatentRoutes({ api, catalog, limits, work, explorations 
       body: z.object({ dataset: z.enum(['mnist', 'fashion-mnist']).optional(), perLabel: z.number().int().min(10).max(2000).default(300) }).strict(),
     },
     async ({ params, body }, reply) => work('attributes', catalog.get(params.name), body, reply),
+  );
+
+  api.route(
+    {
+      method: 'POST',
+      url: '/api/models/:name/search',
+      summary: 'The dataset images nearest a text in a clip model\'s space: "find in the corpus"',
+      tag: 'latent',
+      params: modelNameParams,
+      body: z.object({ text: z.string().trim().min(1).max(500), n: z.number().int().min(1).max(maxSearchResults).default(8), split: z.enum(['train', 'test']).default('train') }).strict(),
+    },
+    async ({ params, body }, reply) => work('search', catalog.get(params.name), body, reply),
   );
 
   api.route(

@@ -7,6 +7,11 @@
  * `checkCancelled` between steps, so a client that goes away stops the work.
  */
 import { GenloomError } from '../core/errors.ts';
+import { emojiAttributes } from '../data/emoji-attributes.ts';
+import { loadEmoji } from '../data/emoji.ts';
+import { emojiDatasetName } from '../data/index.ts';
+import { requireContrastive, searchCorpus, searchImages } from '../embed/search.ts';
+import { namedAttributeVector } from '../latent/named-attributes.ts';
 import * as tf from '../core/tf.ts';
 import { takeImages } from '../data/index.ts';
 import { encodeGif } from '../io/gif.ts';
@@ -252,14 +257,39 @@ export function latentMap(model: LoadedModel, body: { dataset?: string; count: n
   return { ...mapOfLatents(latent, dataset) };
 }
 
-/** One attribute vector per label: the mean latent of that label's images minus that of the rest. */
+/**
+ * The attribute vectors the latent explorer's sliders move along: for a model of the emoji data,
+ * its named attributes (age, smile, hair, skin tone); otherwise one per label, the mean latent of
+ * that label's images minus that of the rest.
+ */
 export function attributes(model: LoadedModel, body: { dataset?: string; perLabel: number }, context: OperationContext): Record<string, unknown> {
   const latent = requireLatent(model, context.name);
   if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${context.name} has no encoder; attribute vectors come from encoded images`);
+  const spec = body.dataset ?? String(model.manifest.training['dataset'] ?? '');
+  if (spec === emojiDatasetName) {
+    const data = loadEmoji('train', model.imageShape![0]);
+    return {
+      attributes: emojiAttributes.map((attribute) => {
+        context.checkCancelled();
+        return { name: attribute.name, group: attribute.group, vector: Array.from(namedAttributeVector(latent, data, attribute).direction) };
+      }),
+    };
+  }
   const dataset = datasetForModel(model, context.name, body.dataset, 'train');
   if (!dataset.labels || !dataset.labelNames) throw new GenloomError('BAD_ARGUMENT', `${dataset.name} has no labels to make attribute vectors from`);
   const vectors = labelAttributeVectors(latent, dataset, body.perLabel, () => context.checkCancelled());
   return { attributes: vectors.map(({ name, vector }) => ({ name, vector: Array.from(vector) })) };
+}
+
+/** The corpus images nearest a text in a clip model's space, best first, as PNGs with their captions and scores. */
+export function search(model: LoadedModel, body: { text: string; n: number; split: 'train' | 'test'; dataset?: string }, context: OperationContext): Record<string, unknown> {
+  const contrastive = requireContrastive(model, context.name);
+  const corpus = searchCorpus(contrastive, body.dataset ?? String(model.manifest.training['dataset'] ?? ''), body.split);
+  context.checkCancelled();
+  const { hits, images } = searchImages(contrastive, { text: body.text }, corpus, body.n);
+  const pngs = tensorToImages(images);
+  images.dispose();
+  return { hits: hits.map((hit, i) => ({ ...hit, png: png(pngs[i]!) })) };
 }
 
 export function attention(model: LoadedModel, body: { prompt: string }, context: OperationContext): Record<string, unknown> {
