@@ -16,6 +16,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { addDense, addDownConv, convolve, dense, downConv } from '../../layers/dense-conv.ts';
+import { transformerDefaults } from '../transformer/config.ts';
 import { Gpt } from '../transformer/gpt.ts';
 import type { ClipConfig } from './config.ts';
 
@@ -64,20 +65,10 @@ export class Clip {
     addDense(builder, 'image.project', imageHidden, embedDim, 1);
     addDense(builder, 'text.project', textDim, embedDim, 1);
     builder.constant('logitScale', [], Math.log(1 / config.initialTemperature));
+    // GPT-2's block shape (transformerDefaults: GELU MLP of 4× width, pre-LayerNorm, learned
+    // positions, biases), at the text encoder's own size.
     this.text = new Gpt(
-      {
-        vocabularySize: config.vocabularySize,
-        context: config.context,
-        layers: config.textLayers,
-        heads: config.textHeads,
-        dim: textDim,
-        mlpRatio: 4,
-        positions: 'learned',
-        dropout: 0,
-        tieWeights: true,
-        bias: true,
-        layerNormEpsilon: 1e-5,
-      },
+      { ...transformerDefaults, vocabularySize: config.vocabularySize, context: config.context, layers: config.textLayers, heads: config.textHeads, dim: textDim },
       random.fork('text'),
     );
     this.params = { ...builder.params };
