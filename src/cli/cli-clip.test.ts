@@ -54,5 +54,9 @@ test('clip errors are one line naming the problem', () => {
   fails(/give one of --text "…" or --image file.png/, 'search', model, '--text', 'x', '--image', 'y.png');
   ok('--quiet', 'train', 'vae', '--dataset', corpus, '--preset', 'tiny', '--image-size', '16', '--steps', '1', '--out', join(root, 'vae'));
   fails(/which does not embed texts and images: use a clip model/, 'embed', join(root, 'vae'), '--text', 'x');
+  const grey = join(root, 'grey-vae');
+  ok('--quiet', 'train', 'vae', '--dataset', join(root, 'plain'), '--preset', 'tiny', '--image-size', '16', '--steps', '1', '--out', grey);
+  fails(/query\.png is a colour image, but .*grey-vae is a greyscale \(1-channel\) model/, 'encode', grey, join(root, 'query.png'));
+  fails(/unknown attribute "nose": the known ones are age, smile/, 'attribute', grey, '--attribute', 'nose', '--out', join(root, 'n.png'));
   fails(/unknown dataset "emojis"/, 'data', 'show', 'emojis', '--out', join(root, 'y.png'));
 });

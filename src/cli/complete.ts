@@ -36,7 +36,7 @@ export function completeCommand(): Command {
       try {
         if (!model.completion) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model; complete needs a PixelCNN (inpaint does this for diffusion models)`);
         const shape = requireImageShape(model, dir);
-        const one = imagesToTensor([fitImageForModel(readImage(flags.input), shape, flags.invert)]);
+        const one = imagesToTensor([fitImageForModel(readImage(flags.input), shape, flags.invert, { path: flags.input, model: dir })]);
         const started = performance.now();
         const progress = new LazyProgress('complete', Boolean(self.optsWithGlobals().quiet));
         let result;

@@ -110,7 +110,7 @@ async function openEdit(dir: string, flags: EditFlags, self: Command) {
   const shape = requireImageShape(model, dir);
   const label = resolveCondition(model, dir, flags);
   const input = readImage(flags.input);
-  const one = imagesToTensor([fitImageForModel(input, shape, flags.invert)]);
+  const one = imagesToTensor([fitImageForModel(input, shape, flags.invert, { path: flags.input, model: dir })]);
   const images = tf.tidy(() => tf.tile(one, [flags.n, 1, 1, 1]) as tf.Tensor4D);
   one.dispose();
   const options: SampleOptions = {

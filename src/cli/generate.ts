@@ -200,7 +200,7 @@ export function interpolateCommand(): Command {
       };
       const endpoint = (image: string | undefined, seed: number | undefined, which: string): Float32Array => {
         if (image !== undefined) {
-          const tensor = readImagesForModel([image], requireImageShape(model, dir), flags.invert);
+          const tensor = readImagesForModel([image], requireImageShape(model, dir), flags.invert, dir);
           const [row] = encodeMeans(latent, tensor);
           tensor.dispose();
           return row!;

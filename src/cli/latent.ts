@@ -60,7 +60,7 @@ export function encodeCommand(): Command {
       const latent = requireLatent(model, dir);
       const encode = requireEncoder(model, dir);
       const paths = expandImagePaths(inputs);
-      const images = readImagesForModel(paths, requireImageShape(model, dir), flags.invert);
+      const images = readImagesForModel(paths, requireImageShape(model, dir), flags.invert, dir);
       const { mean, logVariance } = encode(images);
       const dim = latent.latentDim;
       const means = mean.dataSync();
@@ -170,7 +170,7 @@ export function attributeCommand(): Command {
       if (flags.with || flags.without) {
         if (!flags.with || !flags.without) throw new GenloomError('BAD_ARGUMENT', 'give both --with <folder> and --without <folder>');
         const encodeFolder = (folder: string) => {
-          const images = readImagesForModel(expandImagePaths([folder]).slice(0, flags.limit), shape, flags.invert);
+          const images = readImagesForModel(expandImagePaths([folder]).slice(0, flags.limit), shape, flags.invert, dir);
           const rows = encodeMeans(latent, images);
           images.dispose();
           return rows;
@@ -194,7 +194,7 @@ export function attributeCommand(): Command {
         negative = side(false);
       }
       const direction = attributeVector(positive, negative);
-      const inputs = readImagesForModel(inputPaths, shape, flags.invert);
+      const inputs = readImagesForModel(inputPaths, shape, flags.invert, dir);
       const edited = encodeMeans(latent, inputs).map((z) => addScaled(z, direction, flags.strength));
       inputs.dispose();
       writeImageGrid(flags.out!, decodeRows(latent, edited));
@@ -297,7 +297,7 @@ async function attributeByName(model: LoadedModel, latent: LatentModel, dir: str
     const attribute = chosen[0]!;
     if (!flags.out) throw new GenloomError('BAD_ARGUMENT', 'give --out <file.png or .gif> for the edited image(s)');
     const { direction, positives, negatives } = namedAttributeVector(latent, data, attribute);
-    const inputs = flags.input ? readImagesForModel(expandImagePaths(flags.input), shape, flags.invert) : testFaces(shape[0], flags.n);
+    const inputs = flags.input ? readImagesForModel(expandImagePaths(flags.input), shape, flags.invert, dir) : testFaces(shape[0], flags.n);
     const latents = encodeMeans(latent, inputs);
     inputs.dispose();
     const strengths = flags.sweep ?? [flags.strength];

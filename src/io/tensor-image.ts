@@ -2,6 +2,7 @@
  * Between image tensors and image files.
  */
 import * as tf from '../core/tf.ts';
+import { GenloomError } from '../core/errors.ts';
 import { imageGrid, readImage, resizeImage, scaleUp, toChannels, writePng, type ImageData01 } from './image.ts';
 
 /**
@@ -42,13 +43,21 @@ export function imagesToTensor(images: ImageData01[]): tf.Tensor4D {
  * Reads image files and fits them to a model's [height, width, channels]. `invert` turns dark-on-light
  * drawings into the light-on-dark of MNIST-style training data.
  */
-export function readImagesForModel(paths: string[], shape: [number, number, number], invert = false): tf.Tensor4D {
-  return imagesToTensor(paths.map((path) => fitImageForModel(readImage(path), shape, invert)));
+export function readImagesForModel(paths: string[], shape: [number, number, number], invert = false, model?: string): tf.Tensor4D {
+  return imagesToTensor(paths.map((path) => fitImageForModel(readImage(path), shape, invert, model ? { path, model } : undefined)));
 }
 
-/** One image fitted to a model's [height, width, channels] (and inverted, if asked). */
-export function fitImageForModel(image: ImageData01, shape: [number, number, number], invert = false): ImageData01 {
+/**
+ * One image fitted to a model's [height, width, channels] (and inverted, if asked). With `source`
+ * (a file the user gave a model), a colour image for a greyscale model is refused rather than
+ * silently turned grey: a grey model cannot do what a colour input asks of it. (Images whose
+ * channels are all equal decode as grey, so a grey drawing saved as RGB passes.)
+ */
+export function fitImageForModel(image: ImageData01, shape: [number, number, number], invert = false, source?: { path: string; model: string }): ImageData01 {
   const [height, width, channels] = shape;
+  if (source && image.channels === 3 && channels === 1) {
+    throw new GenloomError('SHAPE_MISMATCH', `${source.path} is a colour image, but ${source.model} is a greyscale (1-channel) model: give it a greyscale image`);
+  }
   const fitted = resizeImage(toChannels(image, channels as 1 | 3), width, height);
   return invert ? { ...fitted, data: fitted.data.map((value) => 1 - value) } : fitted;
 }
