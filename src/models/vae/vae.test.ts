@@ -6,7 +6,7 @@ import { gradientsOf } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
 import { gatherImages } from '../../data/image-dataset.ts';
-import { shapeDataset } from '../../../test/fixtures.ts';
+import { colourShapeImage, shapeDataset } from '../../../test/fixtures.ts';
 import { AdamW } from '../../train/adam.ts';
 import { parseVaeConfig } from './config.ts';
 import { evaluateVae } from './evaluate.ts';
@@ -105,5 +105,30 @@ test('the IWAE bound is at least as tight as the ELBO and tightens with k', asyn
   assert.ok(Math.abs(k1.iwaeNll - k1.negativeElbo) < 0.05 * k1.negativeElbo, `${k1.iwaeNll} vs ${k1.negativeElbo}`);
   assert.ok(k64.iwaeNll < k1.iwaeNll, `k=64 bound ${k64.iwaeNll} is tighter than k=1 ${k1.iwaeNll}`);
   assert.ok(k64.iwaeNll > 0 && k64.reconstructionMse >= 0 && k64.kl >= 0);
+  vae.dispose();
+});
+
+test('a colour VAE (σ-VAE Gaussian) overfits the coloured toy shapes and samples by seed', () => {
+  const pixels = new Float32Array(16 * 16 * 16 * 3);
+  const colours = ['red', 'green', 'blue', 'yellow'] as const;
+  for (let i = 0; i < 16; i++) pixels.set(colourShapeImage(colours[i % 4]!, i % 2 ? 'ring' : 'square', i).data, i * 768);
+  const images = tf.tensor4d(pixels, [16, 16, 16, 3]);
+  const vae = new Vae(parseVaeConfig({ imageHeight: 16, imageWidth: 16, channels: 3, likelihood: 'gaussian', latentDim: 8 }, 'tiny'), fromSeed(1));
+  const optimizer = new AdamW(vae.params);
+  const mse = () => tf.tidy(() => tf.mean(tf.squaredDifference(vae.decode(vae.encode(images).mean), images)).dataSync()[0]!);
+  const initial = mse();
+  for (let step = 0; step < 150; step++) {
+    const { value, grads } = gradientsOf(vae.params, () => vae.loss(images, fromSeed(step)).total);
+    optimizer.apply(grads, 3e-3);
+    tf.dispose([value, grads] as tf.TensorContainer);
+  }
+  const final = mse();
+  assert.ok(final < initial / 3, `reconstruction error ${final} after overfitting (from ${initial})`);
+  const a = vae.sample(2, fromSeed(5));
+  const b = vae.sample(2, fromSeed(5));
+  assert.deepEqual(a.shape, [2, 16, 16, 3]);
+  assert.deepEqual(a.dataSync(), b.dataSync(), 'the same seed gives the same colour samples');
+  tf.dispose([a, b, images]);
+  optimizer.dispose();
   vae.dispose();
 });
