@@ -10,7 +10,8 @@ import { emojiDatasetName } from '../data/index.ts';
 import { imageGrid } from '../io/image.ts';
 import { writeGif } from '../io/gif.ts';
 import { clipFeatureNetDir, loadClipFeatureNet } from '../metrics/clip-metrics.ts';
-import { checkAttribute, namedAttributeVector, requireNamedAttribute, strengthSweep } from '../latent/named-attributes.ts';
+import { checkAttribute, namedAttributeVector, namedAttributeVectorBySamples, requireNamedAttribute, strengthSweep } from '../latent/named-attributes.ts';
+import type { NamedAttribute } from '../data/emoji-attributes.ts';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
 import { generationRandom } from '../generate/seeds.ts';
@@ -276,10 +277,10 @@ function testFaces(size: number, limit: number): tf.Tensor4D {
 /** `--attribute NAME` (edit, or sweep) and `--measure` for the named attributes of the emoji data. */
 async function attributeByName(model: LoadedModel, latent: LatentModel, dir: string, flags: AttributeFlags): Promise<void> {
   try {
-    if (!latent.encode) throw new GenloomError('UNSUPPORTED', `${dir} is a ${model.family} model with no encoder: named attributes need one (a VAE); for a GAN use --label with a classifier`);
     const chosen = flags.attribute !== undefined ? [requireNamedAttribute(flags.attribute)] : [...emojiAttributes];
     const data = attributeData(model, dir);
     const shape = requireImageShape(model, dir);
+    if (!latent.encode) return attributeOfSamplesByName(latent, dir, chosen[0]!, flags);
     if (flags.measure) {
       const clipNet = loadClipFeatureNet(clipFeatureNetDir(flags.clip));
       const faces = testFaces(shape[0], flags.limit);
@@ -302,18 +303,43 @@ async function attributeByName(model: LoadedModel, latent: LatentModel, dir: str
     inputs.dispose();
     const strengths = flags.sweep ?? [flags.strength];
     const sweep = strengthSweep(latents, direction, strengths);
-    if (/\.gif$/i.test(flags.out)) {
-      // One frame per strength, each a row of the inputs; back and forth, so it loops smoothly.
-      const frames = strengths.map((_, s) => {
-        const images = tensorToImages(decodeRows(latent, sweep.map((row) => row[s]!)));
-        return imageGrid(images, { columns: images.length });
-      });
-      writeGif(flags.out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: 250, scale: displayScale(frames[0]!) * 2 });
-    } else {
-      writeImageGrid(flags.out, decodeRows(latent, sweep.flat()), strengths.length);
-    }
+    writeSweep(latent, sweep, strengths, flags.out);
     process.stdout.write(`applied "${attribute.name}" (from ${positives} vs ${negatives} training images) at strength ${strengths.join(', ')} to ${latents.length} image(s): ${flags.out}\n`);
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * A named attribute for a model with no encoder (a GAN): its direction comes from the model's own
+ * samples as a clip model scores them (named-attributes.ts); it is applied to the samples of --seed.
+ */
+function attributeOfSamplesByName(latent: LatentModel, dir: string, attribute: NamedAttribute, flags: AttributeFlags): void {
+  if (flags.measure) throw new GenloomError('UNSUPPORTED', `--measure needs test faces to encode, and ${dir} has no encoder: measure a VAE`);
+  if (!flags.out) throw new GenloomError('BAD_ARGUMENT', 'give --out <file.png or .gif> for the edited samples');
+  if ((latent.conditionDim ?? 0) > 0) throw new GenloomError('BAD_ARGUMENT', `${dir} is conditional: its labels are an input, so sample with --label instead of an attribute vector`);
+  const clipNet = loadClipFeatureNet(clipFeatureNetDir(flags.clip));
+  try {
+    const { direction, positives, negatives } = namedAttributeVectorBySamples(latent, clipNet.contrastive, attribute, Math.min(flags.limit, 4000), fromSeed('attribute-examples'));
+    const seedRandom = generationRandom(flags.seed, 'sample');
+    const originals = Array.from({ length: flags.n }, () => seedRandom.normalArray(latent.latentDim));
+    const strengths = flags.sweep ?? [0, flags.strength];
+    writeSweep(latent, strengthSweep(originals, direction, strengths), strengths, flags.out);
+    process.stdout.write(`applied "${attribute.name}" (the best-scoring ${positives} of ${positives + negatives} samples by clip similarity to "${attribute.words}") at strength ${strengths.join(', ')} to ${flags.n} samples of seed ${flags.seed}: ${flags.out}\n`);
+  } finally {
+    clipNet.dispose();
+  }
+}
+
+/** A strength sweep as a PNG grid (one column per strength) or, for a .gif, one frame per strength played back and forth. */
+function writeSweep(latent: LatentModel, sweep: Float32Array[][], strengths: number[], out: string): void {
+  if (/\.gif$/i.test(out)) {
+    const frames = strengths.map((_, s) => {
+      const images = tensorToImages(decodeRows(latent, sweep.map((row) => row[s]!)));
+      return imageGrid(images, { columns: images.length });
+    });
+    writeGif(out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: 250, scale: displayScale(frames[0]!) * 2 });
+  } else {
+    writeImageGrid(out, decodeRows(latent, sweep.flat()), strengths.length);
   }
 }

@@ -99,3 +99,26 @@ export function checkAttribute(latent: LatentModel, clip: ContrastiveModel, face
     monotoneShare: round(monotone / Math.max(1, count)),
   };
 }
+
+/**
+ * A named attribute's vector for a model without an encoder (a GAN): `count` of its samples, drawn
+ * from `random`, scored by a clip model's similarity to the attribute's words; the vector is the
+ * mean latent of the best-scoring tenth minus that of the rest.
+ */
+export function namedAttributeVectorBySamples(latent: LatentModel, clip: ContrastiveModel, attribute: NamedAttribute, count: number, random: { normalArray(length: number): Float32Array }): { direction: Float32Array; positives: number; negatives: number } {
+  if (!(count >= 20)) throw new GenloomError('BAD_ARGUMENT', `at least 20 samples are needed to find an attribute's direction (got ${count})`);
+  const rows = Array.from({ length: count }, () => random.normalArray(latent.latentDim));
+  const words = clip.embedTexts([attribute.words]);
+  const scores = new Float32Array(count);
+  const chunk = 250;
+  for (let start = 0; start < count; start += chunk) {
+    const part = rows.slice(start, start + chunk);
+    scores.set(tf.tidy(() => tf.matMul(clipImageFeatures(clip, decodeRows(latent, part)), words, false, true).dataSync() as Float32Array), start);
+  }
+  words.dispose();
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const top = Math.max(2, Math.round(count / 10));
+  const positive = order.slice(0, top).map((i) => rows[i]!);
+  const negative = order.slice(top).map((i) => rows[i]!);
+  return { direction: attributeVector(positive, negative), positives: positive.length, negatives: negative.length };
+}
