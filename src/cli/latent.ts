@@ -2,6 +2,8 @@
  * `encode`, `latent-map` and `attribute`: look into a model's latent space.
  */
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readManifest } from '../io/checkpoint.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '../core/tf.ts';
 import { emojiAttributes } from '../data/emoji-attributes.ts';
@@ -119,6 +121,7 @@ interface AttributeFlags {
   measure?: boolean;
   clip?: string;
   json?: boolean;
+  record?: boolean;
   dataset?: string;
   label?: string;
   with?: string;
@@ -143,6 +146,7 @@ export function attributeCommand(): Command {
     .option('--measure', 'with a named attribute (or all): check over test faces that a clip model\'s similarity to its words rises with strength')
     .option('--clip <dir>', 'the clip model --measure scores with (default: models/clip-emoji)')
     .option('--json', 'print --list or --measure as JSON')
+    .option('--record', 'with --measure: store the checks in the model\'s config.json (under evaluations "attributes")')
     .option('--dataset <name|path>', 'labelled images that define the attribute (with --label)')
     .option('--label <label>', 'the label (index or name) that has the attribute')
     .option('--with <folder>', 'instead: a folder of examples that have the attribute')
@@ -284,10 +288,17 @@ async function attributeByName(model: LoadedModel, latent: LatentModel, dir: str
     if (flags.measure) {
       const clipNet = loadClipFeatureNet(clipFeatureNetDir(flags.clip));
       const faces = testFaces(shape[0], flags.limit);
-      const strengths = flags.sweep ?? [0, 0.5, 1, 1.5, 2];
+      // Up to the full mean difference between the two sides: beyond it the decoder leaves the data.
+      const strengths = flags.sweep ?? [0, 0.25, 0.5, 0.75, 1];
       try {
         const checks = chosen.map((attribute) => checkAttribute(latent, clipNet.contrastive, faces, attribute, namedAttributeVector(latent, data, attribute).direction, strengths));
-        if (flags.json) printJson({ model: dir, clip: flags.clip ?? 'models/clip-emoji', checks });
+        const result = { model: dir, clip: flags.clip ?? 'models/clip-emoji', checks, date: new Date().toISOString().slice(0, 10) };
+        if (flags.record) {
+          const manifest = readManifest(dir);
+          manifest.evaluations = { ...manifest.evaluations, attributes: { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') } };
+          writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+        }
+        if (flags.json) printJson(result);
         else for (const check of checks) process.stdout.write(`${check.attribute.padEnd(24)} rises in ${(check.risingShare * 100).toFixed(1)}% of ${check.faces} faces (every step: ${(check.monotoneShare * 100).toFixed(1)}%); similarity to "${check.words}" ${check.meanSimilarity.map((value) => value.toFixed(3)).join(' → ')}\n`);
       } finally {
         faces.dispose();

@@ -10,7 +10,11 @@ export interface NamedAttribute {
   /** The slider it belongs to: age, smile, hair, skin tone. */
   group: string;
   description: string;
-  /** What a clip model's similarity is measured against to check that the attribute shows. */
+  /**
+   * What a clip model's similarity is measured against to check that the attribute shows: a
+   * caption of the corpus's own form ("person: red hair"), since that is what the clip model has
+   * learned to read.
+   */
   words: string;
   has(attributes: EmojiAttributes): boolean;
   lacks(attributes: EmojiAttributes): boolean;
@@ -32,7 +36,7 @@ export const emojiAttributes: readonly NamedAttribute[] = [
     name: 'smile',
     group: 'smile',
     description: 'smiling and grinning faces against neutral, skeptical and concerned ones',
-    words: 'smiling face',
+    words: 'grinning face',
     has: (a) => a.expression === 'smiling' || a.expression === 'grinning',
     lacks: (a) => a.subcategory === 'face-concerned' || a.subcategory === 'face-neutral-skeptical',
   },
@@ -40,7 +44,7 @@ export const emojiAttributes: readonly NamedAttribute[] = [
     name: `${hair} hair`,
     group: 'hair',
     description: `people with ${hair} hair against plain men, women and people`,
-    words: `${hair} hair`,
+    words: `person: ${hair} hair`,
     has: (a) => a.hair === hair,
     lacks: isPlainAdult,
   })),
@@ -48,7 +52,7 @@ export const emojiAttributes: readonly NamedAttribute[] = [
     name: 'bald',
     group: 'hair',
     description: 'bald people against plain men, women and people',
-    words: 'bald',
+    words: 'person: bald',
     has: (a) => a.hair === 'bald',
     lacks: isPlainAdult,
   },
@@ -56,7 +60,7 @@ export const emojiAttributes: readonly NamedAttribute[] = [
     name: `${tone} skin tone`,
     group: 'skin tone',
     description: `the ${tone} skin-tone variants against the default yellow of the same emoji`,
-    words: `${tone} skin tone`,
+    words: `person: ${tone} skin tone`,
     has: (a) => a.skinTone === tone,
     lacks: (a) => a.skinTone === 'default',
   })),
@@ -64,7 +68,7 @@ export const emojiAttributes: readonly NamedAttribute[] = [
     name: 'skin tone',
     group: 'skin tone',
     description: 'darker (positive) or lighter (negative): the dark variants against the light ones',
-    words: 'dark skin tone',
+    words: 'person: dark skin tone',
     has: (a) => a.skinTone === 'dark',
     lacks: (a) => a.skinTone === 'light',
   },
