@@ -27,7 +27,7 @@ let modelsDir: string;
 before(async () => {
   runsDir = tempDir('genloom-server-runs-');
   modelsDir = tempDir('genloom-server-models-');
-  for (const name of ['vae-mnist', 'gan-mnist', 'diffusion-mnist', 'transformer-kjv', 'music-bach', 'pixelcnn-mnist', 'video-moving-mnist', 'shape-voxels']) cpSync(join(shippedModels, name), join(modelsDir, name), { recursive: true });
+  for (const name of ['vae-mnist', 'gan-mnist', 'diffusion-mnist', 'transformer-kjv', 'music-bach', 'pixelcnn-mnist', 'video-moving-mnist', 'shape-voxels', 'clip-emoji', 'vae-emoji']) cpSync(join(shippedModels, name), join(modelsDir, name), { recursive: true });
   server = await startServer(resolveServerOptions({ modelsDir, runsDir, port: 0, limits: { queueDepth: 2, maxBodyBytes: 256 * 1024 } }));
 });
 
@@ -260,6 +260,20 @@ test('the latent map is a PCA whose points decode back through its basis', async
   const attributes = await ok('POST', '/api/models/vae-mnist/attributes', { perLabel: 20 });
   assert.equal(attributes['attributes'].length, 10);
   assert.equal(attributes['attributes'][3].vector.length, mean.length);
+});
+
+test('find in the corpus: a clip model\'s nearest emoji for a text; a colour VAE\'s sliders are its named attributes', async () => {
+  const { hits } = await ok('POST', '/api/models/clip-emoji/search', { text: 'red heart', n: 4 });
+  assert.equal(hits.length, 4);
+  assert.ok(hits.every((hit: { score: number }, i: number) => i === 0 || hit.score <= hits[i - 1].score), 'best first');
+  assert.ok(hits.some((hit: { caption: string }) => /^red heart, /.test(hit.caption)), JSON.stringify(hits.map((hit: { caption: string }) => hit.caption)));
+  const png = PNG.sync.read(Buffer.from(hits[0].png, 'base64'));
+  assert.deepEqual([png.width, png.height], [32, 32]);
+  await refused(400, /text/, 'POST', '/api/models/clip-emoji/search', { text: '   ' });
+  await refused(400, /does not embed texts and images: use a clip model/, 'POST', '/api/models/vae-mnist/search', { text: 'a seven' });
+  const { attributes } = await ok('POST', '/api/models/vae-emoji/attributes', {});
+  assert.deepEqual(attributes.slice(0, 3).map((attribute: { name: string }) => attribute.name), ['age', 'smile', 'red hair']);
+  assert.equal(attributes[0].vector.length, 64);
 });
 
 test('attention: per layer and head a T×T matrix whose rows sum to 1 and never look ahead', async () => {
