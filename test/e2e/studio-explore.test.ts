@@ -91,6 +91,29 @@ describe('exploring and training in the studio', { skip: skip ?? false }, () => 
     assert.notDeepEqual(await imagePixels(page, 'latent-image'), before, 'the "7" attribute at full strength changes the digit');
   });
 
+  test('find in the corpus: a clip model shows the emoji nearest a text; a colour VAE slides along "red hair"', async () => {
+    await open('#/models/clip-emoji/search');
+    await page.getByTestId('search-text').fill('red heart');
+    await page.getByTestId('search-go').click();
+    await page.getByTestId('search-hit').first().waitFor({ timeout: 60_000 });
+    const captions = await page.getByTestId('search-hit').allInnerTexts();
+    assert.equal(captions.length, 16);
+    assert.ok(captions.slice(0, 4).some((caption) => /red heart/.test(caption)), captions.slice(0, 4).join(' | '));
+    await shot('search');
+
+    await open('#/models/vae-emoji/latent');
+    let version = await nextVersion('latent-image', null);
+    await page.getByTestId('attributes-load').click();
+    const redHair = page.getByTestId('attribute-red hair');
+    await redHair.waitFor({ timeout: 60_000 });
+    const before = await imagePixels(page, 'latent-image');
+    await redHair.focus();
+    await page.keyboard.press('End');
+    version = await nextVersion('latent-image', version);
+    assert.notDeepEqual(await imagePixels(page, 'latent-image'), before, '"red hair" at full strength changes the face');
+    await shot('emoji-sliders');
+  });
+
   test('the interpolation player walks from one seed to the other', async () => {
     await open('#/models/gan-mnist/latent');
     await page.getByTestId('interp-frames').fill('8');

@@ -145,6 +145,8 @@ export const api = {
   latentMap: (name: string, count = 1000) => post<LatentMap>(`${model(name)}/latent-map`, { count }),
   attributes: (name: string) => post<{ attributes: { name: string; vector: number[] }[] }>(`${model(name)}/attributes`, {}),
   attention: (name: string, prompt: string) => post<Attention>(`${model(name)}/attention`, { prompt }),
+  search: (name: string, text: string, n: number) =>
+    post<{ hits: { rank: number; index: number; score: number; caption?: string; label?: string; png: string }[] }>(`${model(name)}/search`, { text, n }),
 
   rate: (sampleKey: string, kind: 'thumbs' | 'stars', score: number) =>
     post<{ sampleId: number; ratingId: number }>('/api/feedback/ratings', { sampleKey, kind, score }),

@@ -15,6 +15,7 @@ import { renderAttention } from './pages/attention.ts';
 import { renderTraining } from './pages/training.ts';
 import { renderLocalTab } from './pages/local-tab.ts';
 import { renderComplete } from './pages/complete.ts';
+import { renderSearch } from './pages/search.ts';
 
 /** A page of a model: its tab, which capability offers it, and how it draws into the panel. */
 interface ModelPage extends Tab {
@@ -29,12 +30,13 @@ const modelPages: ModelPage[] = [
   { id: 'latent', label: 'Latent explorer', offered: (c) => c.includes('latent'), render: renderLatent },
   { id: 'diffusion', label: 'Diffusion player', offered: (c) => c.includes('trajectory'), render: renderDiffusionPlayer },
   { id: 'attention', label: 'Attention', offered: (c) => c.includes('attention'), render: renderAttention },
+  { id: 'search', label: 'Find in the corpus', offered: (c) => c.includes('embed'), render: renderSearch },
   { id: 'local', label: 'In this browser', offered: (c) => c.includes('in-browser'), render: renderLocalTab },
 ];
 
 const familyNames: Record<string, string> = {
   vae: 'Variational autoencoders', gan: 'GANs', diffusion: 'Diffusion', transformer: 'Transformers',
-  pixelcnn: 'PixelCNN', music: 'Music', video: 'Video', shape: '3-D shapes', classifier: 'Classifiers',
+  pixelcnn: 'PixelCNN', music: 'Music', video: 'Video', shape: '3-D shapes', classifier: 'Classifiers', clip: 'Image–text (CLIP)',
 };
 
 const nav = document.getElementById('models')!;

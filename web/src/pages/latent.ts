@@ -91,7 +91,7 @@ export function renderLatent(panel: HTMLElement, info: ModelInfo): void {
   const sections: HTMLElement[] = [h('section', { className: 'latent-top', 'aria-label': 'Latent sliders' }, h('div', {}, start, viewer), slidersBox)];
 
   if (info.capabilities.includes('attributes')) {
-    const box = h('fieldset', { className: 'sliders', 'data-testid': 'attribute-sliders' }, h('legend', {}, 'Attribute vectors (towards each label)'));
+    const box = h('fieldset', { className: 'sliders', 'data-testid': 'attribute-sliders' }, h('legend', {}, 'Attribute vectors (towards each label, or the named features of an emoji model)'));
     const loadAttributes = h('button', { type: 'button', className: 'secondary', 'data-testid': 'attributes-load' }, 'Load attribute sliders');
     loadAttributes.addEventListener('click', () => void busy(loadAttributes, async () => {
       const result = await api.attributes(info.name);
