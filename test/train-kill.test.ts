@@ -49,6 +49,7 @@ const plans: Record<string, KillPlan> = {
   diffusion: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
   pixelcnn: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
   classifier: { steps: 12, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  clip: { steps: 12, kills: 2, maxDelayMs: 150, extraFlags: ['--checkpoint-every', '3'] },
   transformer: { steps: 15, kills: 2, maxDelayMs: 400, extraFlags: ['--checkpoint-every', '3'] },
   music: { steps: 120, kills: 2, maxDelayMs: 400 },
   shape: { steps: 260, kills: 2, maxDelayMs: 300, twin: false },

@@ -24,7 +24,7 @@ const toyClip: ContrastiveModel = {
     const mean = tf.mean(images, [1, 2]) as tf.Tensor2D;
     return tf.div(mean, tf.norm(mean, 'euclidean', 1, true)) as tf.Tensor2D;
   }),
-  embedTexts: (texts) => tf.tensor2d(texts.map((text) => (text === 'red hair' ? [1, 0, 0] : [0, 1, 0]))),
+  embedTexts: (texts) => tf.tensor2d(texts.map((text) => (text.includes('red hair') ? [1, 0, 0] : [0, 1, 0]))),
 };
 
 function dataset(entries: { colour: [number, number, number]; attributes: Partial<EmojiAttributes> }[]): CaptionedImageDataset {

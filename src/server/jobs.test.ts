@@ -157,7 +157,7 @@ test('uploads are listed newest first and can be deleted; a job on a deleted one
 test('bad job requests are clean 4xx errors that name the problem', async () => {
   const good = { family: 'vae', dataset, steps: 4, config: tinyVae };
   assertError(await call('POST', '/api/jobs', { ...good, family: 'lstm' }), 400, 'BAD_REQUEST', /family/);
-  assertError(await call('POST', '/api/jobs', { ...good, dataset: '/etc' }), 400, 'BAD_REQUEST', /mnist, fashion-mnist or an upload/);
+  assertError(await call('POST', '/api/jobs', { ...good, dataset: '/etc' }), 400, 'BAD_REQUEST', /mnist, fashion-mnist, emoji or an upload/);
   assertError(await call('POST', '/api/jobs', { ...good, dataset: '../runs' }), 400, 'BAD_REQUEST', /not "\.\.\/runs"/);
   assertError(await call('POST', '/api/jobs', { ...good, dataset: 'upload:000000000000' }), 400, 'BAD_REQUEST', /no upload "upload:000000000000"/);
   assertError(await call('POST', '/api/jobs', { ...good, family: 'transformer', dataset: 'mnist', config: {} }), 400, 'BAD_REQUEST', /transformer jobs train on kjv/);

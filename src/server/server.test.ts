@@ -133,7 +133,7 @@ test('health, the model list and a model description', async () => {
   const health = await ok('GET', '/api/health');
   assert.equal(health['ok'], true);
   const { models } = await ok('GET', '/api/models');
-  assert.deepEqual(models.map((model: { name: string }) => model.name), ['diffusion-mnist', 'gan-mnist', 'music-bach', 'pixelcnn-mnist', 'shape-voxels', 'transformer-kjv', 'vae-mnist', 'video-moving-mnist']);
+  assert.deepEqual(models.map((model: { name: string }) => model.name), ['clip-emoji', 'diffusion-mnist', 'gan-mnist', 'music-bach', 'pixelcnn-mnist', 'shape-voxels', 'transformer-kjv', 'vae-emoji', 'vae-mnist', 'video-moving-mnist']);
   assert.deepEqual((await ok('GET', '/api/models/shape-voxels'))['capabilities'], ['shapes']);
   assert.deepEqual((await ok('GET', '/api/models/video-moving-mnist'))['capabilities'], ['clips']);
   const vae = await ok('GET', '/api/models/vae-mnist');
@@ -376,7 +376,7 @@ test('bad requests get one-line 4xx JSON errors', async () => {
   await refused(400, /"truncation" is not for vae-mnist, a vae model \(it is for gan models\)/, 'POST', '/api/models/vae-mnist/generate', { truncation: 0.5 });
   await refused(400, /unknown label "zebra"/, 'POST', '/api/models/gan-mnist/generate', { label: 'zebra' });
   await refused(400, /not a conditional model/, 'POST', '/api/models/vae-mnist/generate', { label: '3' });
-  await refused(404, /no model "nope": the studio has diffusion-mnist/, 'POST', '/api/models/nope/generate', {});
+  await refused(404, /no model "nope": the studio has clip-emoji, diffusion-mnist/, 'POST', '/api/models/nope/generate', {});
   await refused(400, /not a model name/, 'GET', '/api/models/..%2F..%2Fetc');
   await refused(404, /models serve only config.json/, 'GET', '/api/models/vae-mnist/files/optimizer.safetensors');
   await refused(404, /no route GET \/api\/nothing/, 'GET', '/api/nothing');

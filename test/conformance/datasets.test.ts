@@ -47,6 +47,9 @@ const loaders: Record<string, DatasetLoader> = {
   // The fashion-mnist package holds some images twice (42 repeats among our training images):
   // 13 of our 10,000 test images are pixel for pixel training images too (README, Data notes).
   'fashion-mnist': imageLoader('fashion-mnist', 13),
+  // Some emoji share one picture in a vendor's set (Australia's flag is also Heard & McDonald
+  // Islands'; Twemoji draws several families alike): 5 test images equal a training image.
+  emoji: imageLoader('emoji', 5),
   kjv: {
     sharedAtMost: 0,
     load(split) {

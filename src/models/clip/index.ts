@@ -33,9 +33,11 @@ interface ClipTrainingSettings {
   /** Random shifts of up to this many pixels (white fill) while training. */
   augmentShift: number;
   weightDecay: number;
+  /** Steps between checkpoints and validation (default: 5 epochs, at most 1,000). */
+  checkpointEvery?: number;
 }
 
-const trainingKeys = ['tokenizer', 'vocab', 'augmentShift', 'weightDecay'] as const;
+const trainingKeys = ['tokenizer', 'vocab', 'augmentShift', 'weightDecay', 'checkpointEvery'] as const;
 
 type Captioned = ImageDataset & { captions: string[] };
 
@@ -52,6 +54,7 @@ function checkSettings(settings: ClipTrainingSettings): void {
   if (!(Number.isInteger(settings.vocab) && settings.vocab >= 257 && settings.vocab <= 65536)) throw new GenloomError('BAD_ARGUMENT', `--vocab must be a whole number from 257 to 65536, got ${settings.vocab}`);
   if (!(Number.isInteger(settings.augmentShift) && settings.augmentShift >= 0 && settings.augmentShift <= 16)) throw new GenloomError('BAD_ARGUMENT', `--augment-shift must be a whole number from 0 to 16, got ${settings.augmentShift}`);
   if (!(settings.weightDecay >= 0 && settings.weightDecay < 1)) throw new GenloomError('BAD_ARGUMENT', `--weight-decay must be in [0, 1), got ${settings.weightDecay}`);
+  if (settings.checkpointEvery !== undefined && !(Number.isInteger(settings.checkpointEvery) && settings.checkpointEvery >= 1)) throw new GenloomError('BAD_ARGUMENT', `--checkpoint-every must be a whole number ≥ 1, got ${settings.checkpointEvery}`);
 }
 
 /** The tokenizer a fresh run learns from its training captions (each caption once, one per line). */
@@ -108,7 +111,7 @@ async function trainClip(request: TrainRequest): Promise<TrainSummary> {
         schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(200, Math.floor(totalSteps / 10)), minFactor: 0.05 },
         adam: { beta2: 0.98, weightDecay: settings.weightDecay, decays: (name) => /\.weight$/.test(name) && !/Norm\.weight$/.test(name) },
         clipNorm: 1,
-        checkpointEvery: Math.max(1, Math.min(stepsPerEpoch * 5, 1000)),
+        checkpointEvery: settings.checkpointEvery ?? Math.max(1, Math.min(stepsPerEpoch * 5, 1000)),
         logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
         manifest: (step, epoch) =>
           runManifest('clip', { ...config }, request, previous, {
@@ -196,6 +199,7 @@ export const clipFamily: FamilyDefinition = {
     { flags: '--vocab <n>', description: 'BPE vocabulary size (default 1024)', configKey: 'vocab', parse: parseIntegerFlag },
     { flags: '--augment-shift <px>', description: 'random shifts of up to this many pixels while training (default 2; 0 = off)', configKey: 'augmentShift', parse: parseIntegerFlag },
     { flags: '--weight-decay <x>', description: 'AdamW weight decay on the weight matrices (default 0.05)', configKey: 'weightDecay', parse: Number },
+    { flags: '--checkpoint-every <n>', description: 'steps between checkpoints and validation (default: 5 epochs, at most 1000)', configKey: 'checkpointEvery', parse: parseIntegerFlag },
   ],
   train: trainClip,
   load: loadClip,
