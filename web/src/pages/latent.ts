@@ -108,7 +108,7 @@ export function renderLatent(panel: HTMLElement, info: ModelInfo): void {
       }));
       announce(`${attributes.length} attribute sliders`);
     }));
-    box.append(h('p', { className: 'hint' }, 'Each adds the mean latent of one label minus the mean of all.'), loadAttributes);
+    box.append(h('p', { className: 'hint' }, 'Each adds the mean latent of the images with a label (or a named feature) minus that of the others.'), loadAttributes);
     sections.push(h('section', { 'aria-label': 'Attribute vectors' }, box));
   }
   if (info.capabilities.includes('latent-map')) sections.push(latentMapSection(info, setZ));
