@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { currentBackend } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { addSamplingOptions, type SamplingFlags } from './diffusion.ts';
 import { refuseUntakenFields } from '../generate/index.ts';
-import { limits, openModel, parseInteger, parseNumber, printJson } from './options.ts';
+import { commandLine, limits, openModel, parseInteger, parseNumber, printJson, recordInManifest } from './options.ts';
 
 interface EvalFlags extends SamplingFlags {
   dataset?: string;
@@ -51,9 +50,8 @@ export function evalCommand(): Command {
       const metrics = await model.evaluate({ dataset: flags.dataset, importanceSamples: flags.importanceSamples, limit: flags.limit, samples: flags.samples, classifier: flags.classifier, clip: flags.clip, truncation: flags.truncation, sampler: flags.sampler, steps: flags.steps, guidance: flags.guidance, seed: flags.seed, quiet });
       model.dispose();
       const result = { model: dir, ...metrics, backend: currentBackend(), seconds: Number(((performance.now() - started) / 1000).toFixed(1)), date: new Date().toISOString().slice(0, 10) };
-      if (flags.record) {
-        const manifest = readManifest(dir);
-        const recorded = { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') };
+      if (flags.record) recordInManifest(dir, (manifest) => {
+        const recorded = { ...result, command: commandLine() };
         manifest.metrics = recorded;
         // One entry per dataset and way of drawing the samples, so a model keeps e.g. its DDIM and DDPM figures side by side.
         const facts = result as Record<string, unknown>;
@@ -66,8 +64,7 @@ export function evalCommand(): Command {
           .filter(Boolean)
           .join('; ');
         manifest.evaluations = { ...manifest.evaluations, [setting || 'default']: recorded };
-        writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-      }
+      });
       if (flags.json) printJson(result);
       else printMetrics(result);
     });

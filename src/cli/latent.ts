@@ -2,12 +2,10 @@
  * `encode`, `latent-map` and `attribute`: look into a model's latent space.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { readManifest } from '../io/checkpoint.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '../core/tf.ts';
 import { emojiAttributes } from '../data/emoji-attributes.ts';
-import { loadEmoji, type CaptionedImageDataset } from '../data/emoji.ts';
+import { loadEmoji } from '../data/emoji.ts';
 import { emojiDatasetName } from '../data/index.ts';
 import { imageGrid } from '../io/image.ts';
 import { writeGif } from '../io/gif.ts';
@@ -27,7 +25,7 @@ import { addScaled, attributeVector, decodeRows, encodeMeans, manifoldLatents } 
 import { project2d, projectionMethods, type ProjectionMethod } from '../latent/projection.ts';
 import { datasetForModel, encodeDataset } from '../latent/dataset-latents.ts';
 import type { LatentModel, LoadedModel } from '../models/family.ts';
-import { limits, openModel, parseChoice, parseInteger, parseNumber, printJson, requireEncoder, requireImageShape, requireLatent } from './options.ts';
+import { commandLine, limits, openModel, parseChoice, parseInteger, parseNumber, printJson, recordInManifest, requireEncoder, requireImageShape, requireLatent } from './options.ts';
 
 function roundRow(row: Float32Array): number[] {
   return Array.from(row, (value) => Number(value.toFixed(6)));
@@ -256,11 +254,10 @@ function listAttributes(json: boolean): void {
   for (const attribute of emojiAttributes) process.stdout.write(`${attribute.name.padEnd(24)} ${attribute.group.padEnd(10)} ${attribute.description}\n`);
 }
 
-/** The training split of the emoji data at the model's size, where the named attributes are defined. */
-function attributeData(model: LoadedModel, dir: string): CaptionedImageDataset {
+/** The named attributes are defined on the emoji data: a model of other data is refused. */
+function requireEmojiModel(model: LoadedModel, dir: string): void {
   const trainedOn = String(model.manifest.training['dataset'] ?? '');
   if (trainedOn !== emojiDatasetName) throw new GenloomError('BAD_ARGUMENT', `the named attributes are defined on the emoji data, but ${dir} was trained on ${trainedOn}: use --label or --with/--without folders`);
-  return loadEmoji('train', requireImageShape(model, dir)[0]);
 }
 
 /** Test faces (people of the test and compositional splits) at the model's size, at most `limit`. */
@@ -282,9 +279,11 @@ function testFaces(size: number, limit: number): tf.Tensor4D {
 async function attributeByName(model: LoadedModel, latent: LatentModel, dir: string, flags: AttributeFlags): Promise<void> {
   try {
     const chosen = flags.attribute !== undefined ? [requireNamedAttribute(flags.attribute)] : [...emojiAttributes];
-    const data = attributeData(model, dir);
-    const shape = requireImageShape(model, dir);
+    requireEmojiModel(model, dir);
     if (!latent.encode) return attributeOfSamplesByName(latent, dir, chosen[0]!, flags);
+    const shape = requireImageShape(model, dir);
+    // The named attributes are defined on the training split; a GAN (above) does without it.
+    const data = loadEmoji('train', shape[0]);
     if (flags.measure) {
       const clipNet = loadClipFeatureNet(clipFeatureNetDir(flags.clip));
       const faces = testFaces(shape[0], flags.limit);
@@ -293,11 +292,9 @@ async function attributeByName(model: LoadedModel, latent: LatentModel, dir: str
       try {
         const checks = chosen.map((attribute) => checkAttribute(latent, clipNet.contrastive, faces, attribute, namedAttributeVector(latent, data, attribute).direction, strengths));
         const result = { model: dir, clip: flags.clip ?? 'models/clip-emoji', checks, date: new Date().toISOString().slice(0, 10) };
-        if (flags.record) {
-          const manifest = readManifest(dir);
-          manifest.evaluations = { ...manifest.evaluations, attributes: { ...result, command: ['genloom', ...process.argv.slice(2)].join(' ') } };
-          writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-        }
+        if (flags.record) recordInManifest(dir, (manifest) => {
+          manifest.evaluations = { ...manifest.evaluations, attributes: { ...result, command: commandLine() } };
+        });
         if (flags.json) printJson(result);
         else for (const check of checks) process.stdout.write(`${check.attribute.padEnd(24)} rises in ${(check.risingShare * 100).toFixed(1)}% of ${check.faces} faces (every step: ${(check.monotoneShare * 100).toFixed(1)}%); similarity to "${check.words}" ${check.meanSimilarity.map((value) => value.toFixed(3)).join(' → ')}\n`);
       } finally {
@@ -346,7 +343,9 @@ function attributeOfSamplesByName(latent: LatentModel, dir: string, attribute: N
 function writeSweep(latent: LatentModel, sweep: Float32Array[][], strengths: number[], out: string): void {
   if (/\.gif$/i.test(out)) {
     const frames = strengths.map((_, s) => {
-      const images = tensorToImages(decodeRows(latent, sweep.map((row) => row[s]!)));
+      const decoded = decodeRows(latent, sweep.map((row) => row[s]!));
+      const images = tensorToImages(decoded);
+      decoded.dispose();
       return imageGrid(images, { columns: images.length });
     });
     writeGif(out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: 250, scale: displayScale(frames[0]!) * 2 });

@@ -6,6 +6,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { initEngine } from '../core/engine.ts';
 import { GenloomError } from '../core/errors.ts';
 import { loadModel } from '../models/registry.ts';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { readManifest, type CheckpointManifest } from '../io/checkpoint.ts';
 import type { LoadedModel, LatentModel } from '../models/family.ts';
 
 export function parseInteger(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -72,4 +75,16 @@ export function requireImageShape(model: LoadedModel, dir: string): [number, num
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The command line as the user typed it, for the records a command keeps in config.json. */
+export function commandLine(): string {
+  return ['genloom', ...process.argv.slice(2)].join(' ');
+}
+
+/** Reads a model's config.json, lets `update` change it, and writes it back atomically (`--record`). */
+export function recordInManifest(dir: string, update: (manifest: CheckpointManifest) => void): void {
+  const manifest = readManifest(dir);
+  update(manifest);
+  writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

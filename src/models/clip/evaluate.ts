@@ -25,20 +25,26 @@ function embedDataset(model: ContrastiveModel, data: ImageDataset & { captions: 
   }
 }
 
-/** Recall@k both ways on one captioned set: caption i belongs to image i. */
-export function retrieval(model: ContrastiveModel, data: ImageDataset & { captions: string[] }): Record<string, unknown> {
-  const { images, texts } = embedDataset(model, data);
+/** Recall@k both ways on one captioned set, from its embeddings: caption i belongs to image i. */
+export function retrieval(embedded: { images: tf.Tensor2D; texts: tf.Tensor2D }): Record<string, unknown> {
+  const count = embedded.images.shape[0];
+  const textToImage = similarities(embedded.texts, embedded.images); // [captions × images]
+  const matches = Int32Array.from({ length: count }, (_, i) => i);
+  return {
+    pairs: count,
+    textToImage: recallAtK(textToImage, count, count, matches, ks),
+    imageToText: recallAtK(transposed(textToImage, count, count), count, count, matches, ks),
+    chance: chanceAtK(count, ks),
+  };
+}
+
+/** `measure` on a captioned set's embeddings, which are freed afterwards. */
+function withEmbeddings<T>(model: ContrastiveModel, data: ImageDataset & { captions: string[] }, measure: (embedded: { images: tf.Tensor2D; texts: tf.Tensor2D }) => T): T {
+  const embedded = embedDataset(model, data);
   try {
-    const textToImage = similarities(texts, images); // [captions × images]
-    const matches = Int32Array.from({ length: data.count }, (_, i) => i);
-    return {
-      pairs: data.count,
-      textToImage: recallAtK(textToImage, data.count, data.count, matches, ks),
-      imageToText: recallAtK(transposed(textToImage, data.count, data.count), data.count, data.count, matches, ks),
-      chance: chanceAtK(data.count, ks),
-    };
+    return measure(embedded);
   } finally {
-    tf.dispose([images, texts]);
+    tf.dispose([embedded.images, embedded.texts]);
   }
 }
 
@@ -46,11 +52,9 @@ export function retrieval(model: ContrastiveModel, data: ImageDataset & { captio
  * Zero-shot classification of the images by subcategory: each subcategory's text is its name
  * ("face-smiling" → "face smiling"), never seen as a caption; an image takes the nearest name.
  */
-export function zeroShotSubcategory(model: ContrastiveModel, data: CaptionedImageDataset): Record<string, unknown> {
+export function zeroShotSubcategory(model: ContrastiveModel, data: CaptionedImageDataset, images: tf.Tensor2D): Record<string, unknown> {
   const names = [...new Set(data.attributes.map((attributes) => attributes.subcategory))].sort();
   const labels = Int32Array.from(data.attributes, (attributes) => names.indexOf(attributes.subcategory));
-  const pixels = tf.tensor4d(data.pixels, [data.count, data.height, data.width, data.channels]);
-  const images = model.embedImages(pixels);
   const texts = model.embedTexts(names.map((name) => name.replace(/-/g, ' ')));
   try {
     const counts = names.map((_, c) => labels.filter((label) => label === c).length);
@@ -61,7 +65,7 @@ export function zeroShotSubcategory(model: ContrastiveModel, data: CaptionedImag
       majority: Math.max(...counts) / data.count,
     };
   } finally {
-    tf.dispose([pixels, images, texts]);
+    texts.dispose();
   }
 }
 
@@ -69,17 +73,19 @@ export function evaluateClip(model: ContrastiveModel, spec: string): Record<stri
   const [height] = model.imageShape;
   if (spec === emojiDatasetName) {
     const test = loadEmoji('test', height);
+    // The test images are embedded once, for retrieval and for the zero-shot labels.
+    const onTest = withEmbeddings(model, test, (embedded) => ({ retrieval: retrieval(embedded), zeroShotSubcategory: zeroShotSubcategory(model, test, embedded.images) }));
     return {
       family: 'clip',
       dataset: spec,
       split: 'test',
-      retrieval: retrieval(model, test),
-      compositional: retrieval(model, loadEmoji('compositional', height)),
-      zeroShotSubcategory: zeroShotSubcategory(model, test),
+      retrieval: onTest.retrieval,
+      compositional: withEmbeddings(model, loadEmoji('compositional', height), retrieval),
+      zeroShotSubcategory: onTest.zeroShotSubcategory,
       temperature: 1 / model.logitScale,
     };
   }
   const [, width, channels] = model.imageShape;
   const data = loadImageDataset(spec, { split: 'test', height, width, channels: channels as 1 | 3, captions: true });
-  return { family: 'clip', dataset: spec, split: data.split, retrieval: retrieval(model, data as ImageDataset & { captions: string[] }), temperature: 1 / model.logitScale };
+  return { family: 'clip', dataset: spec, split: data.split, retrieval: withEmbeddings(model, data as ImageDataset & { captions: string[] }, retrieval), temperature: 1 / model.logitScale };
 }
