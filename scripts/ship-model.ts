@@ -24,7 +24,8 @@ const { manifest, weights } = loadCheckpoint(option === '--best' ? best : run);
 const shipped: Record<string, StoredTensor> = {};
 const samplingOnly = manifest.family === 'diffusion';
 for (const [name, tensor] of weights) {
-  if (!samplingOnly || name.startsWith('ema.')) shipped[name] = tensor;
+  // A latent or text-to-image model's frozen parts (autoencoder.*, text.*) are sampling weights too.
+  if (!samplingOnly || /^(ema|autoencoder|text)\./.test(name)) shipped[name] = tensor;
 }
 manifest.training = { ...manifest.training, shipped: samplingOnly ? 'sampling weights only (the EMA), no optimizer state' : 'no optimizer state' };
 saveCheckpoint(target, { manifest, weights: shipped });

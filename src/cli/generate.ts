@@ -32,6 +32,7 @@ interface SampleFlags extends SamplingFlags, MusicSampleFlags {
   truncation?: number;
   reject?: boolean;
   prompt?: string;
+  negativePrompt?: string;
   trajectory?: boolean;
   delay: number;
   format: 'grid' | 'files';
@@ -46,7 +47,8 @@ export function sampleCommand(): Command {
     .option('--n <count>', 'how many images (default 64) or pieces (default 1)', parseInteger(1, limits.maxImages))
     .option('--seed <n>', 'random seed: the same seed gives the same images', parseInteger(0), 0)
     .option('--label <label>', 'conditional models: the label, as an index or a name (e.g. 7 or sneaker), or "all" for one grid column per label')
-    .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
+    .option('--prompt <text>', 'text-to-image models: any text (empty: unconditional); conditional models: the label in words, e.g. "a handwritten seven" (an unknown word lists the ones it knows)')
+    .option('--negative-prompt <text>', 'text-to-image models: what guidance steers away from (default: the empty prompt)')
     .option('--truncation <psi>', 'GAN truncation in (0, 1]: lower trades variety for fidelity', parseNumber())
     .option('--reject', 'GAN: discriminator rejection sampling, keeping samples the discriminator rates as real');
   return addSamplingOptions(addMusicOptions(command), 'diffusion: ')
@@ -68,7 +70,7 @@ export function sampleCommand(): Command {
 }
 
 /** The flags of `sample` that are request fields, as the user typed them (flags with defaults count only when typed). */
-const requestFlags = ['n', 'label', 'prompt', 'truncation', 'reject', 'sampler', 'steps', 'guidance', 'trajectory', 'frames', 'fps', ...musicFlagNames] as const;
+const requestFlags = ['n', 'label', 'prompt', 'negativePrompt', 'truncation', 'reject', 'sampler', 'steps', 'guidance', 'trajectory', 'frames', 'fps', ...musicFlagNames] as const;
 /** Flags that shape an image grid's file, not what is generated. */
 const imageOutputFlags = ['format', 'delay', 'columns'] as const;
 
@@ -99,6 +101,7 @@ async function sampleToFiles(model: LoadedModel, dir: string, flags: SampleFlags
   const progress = new LazyProgress('sample', quiet);
   const result = generateImages(model, { ...(given as unknown as ImageRequest), n: count }, { name: dir, onStep: recorder?.onStep, onProgress: progress.update });
   progress.stop();
+  for (const note of result.notes ?? []) process.stderr.write(`${note}\n`);
   if (recorder) {
     const stripPath = recorder.write(flags.out, flags.delay);
     return `wrote the denoising of ${count} sample${count > 1 ? 's' : ''} (${recorder.frames.length} frames) to ${flags.out} and ${stripPath}`;

@@ -21,6 +21,27 @@ export function resolveModelLabel(model: LoadedModel, name: string, label: strin
 export interface Condition {
   label?: string;
   prompt?: string;
+  /** Text-to-image models: what classifier-free guidance steers away from. */
+  negativePrompt?: string;
+}
+
+/**
+ * A text-to-image model's prompts: the free text for every image ("" when none is given: an
+ * unconditional sample), with a note for each text longer than the text encoder reads (it is cut);
+ * undefined for a model without text conditioning (which a negative prompt is refused for).
+ */
+export function textPrompts(model: LoadedModel, name: string, condition: Condition, count: number): { prompts: string[]; negativePrompt?: string; notes: string[] } | undefined {
+  const text = model.textConditioning;
+  if (!text) {
+    if (condition.negativePrompt !== undefined) throw new GenloomError('BAD_ARGUMENT', `${name} has no text conditioning, so it takes no {negativePrompt} (a text-to-image model is trained with --text-encoder)`);
+    return undefined;
+  }
+  if (condition.label !== undefined) throw new GenloomError('BAD_ARGUMENT', `${name} follows free-text prompts, not labels: give {prompt}`);
+  const prompt = condition.prompt ?? '';
+  const notes = [prompt, condition.negativePrompt ?? '']
+    .filter((given) => text.tokenCount(given) > text.contextTokens)
+    .map((given) => `note: "${given.length > 40 ? `${given.slice(0, 40)}…` : given}" is ${text.tokenCount(given)} tokens; the text encoder reads ${text.contextTokens}, so the rest is cut`);
+  return { prompts: new Array<string>(count).fill(prompt), ...(condition.negativePrompt !== undefined ? { negativePrompt: condition.negativePrompt } : {}), notes };
 }
 
 /** The dataset a model was trained on, whose words a prompt is read against. */

@@ -8,7 +8,7 @@ import * as tf from '../core/tf.ts';
 import { tensorToImages } from '../io/tensor-image.ts';
 import type { ImageData01 } from '../io/image.ts';
 import type { LoadedModel, SampleOptions } from '../models/family.ts';
-import { imageLabels, resolveCondition, type Condition } from './conditions.ts';
+import { imageLabels, resolveCondition, textPrompts, type Condition } from './conditions.ts';
 import { checkGenerationFields } from './fields.ts';
 import { generationRandom } from './seeds.ts';
 
@@ -44,6 +44,9 @@ export interface GeneratedImages {
   labelNames?: string[];
   /** Every label in turn (`label: "all"`): a grid shows one column per label. */
   columns?: number;
+  /** Text-to-image: the prompt each image was made for, and notes on how it was read (a long prompt is cut). */
+  prompts?: string[];
+  notes?: string[];
 }
 
 /** Wraps the callbacks so an aborted signal stops the work at the next report. */
@@ -79,11 +82,13 @@ export function generateImages(model: LoadedModel, request: ImageRequest, option
   if (request.truncation !== undefined && !(request.truncation > 0 && request.truncation <= 1)) {
     throw new GenloomError('BAD_ARGUMENT', `{truncation} must be in (0, 1] (got ${request.truncation})`);
   }
-  const labels = imageLabels(model, name, request, request.n);
+  const text = textPrompts(model, name, request, request.n);
+  const labels = text ? undefined : imageLabels(model, name, request, request.n);
   const hooks = withSignal(options);
   options.signal?.throwIfAborted();
   const batch = model.sampleImages(request.n, generationRandom(request.seed, 'sample'), {
     labels,
+    ...(text ? { prompts: text.prompts, ...(text.negativePrompt !== undefined ? { negativePrompt: text.negativePrompt } : {}) } : {}),
     truncation: request.truncation,
     reject: request.reject,
     sampler: request.sampler,
@@ -99,6 +104,7 @@ export function generateImages(model: LoadedModel, request: ImageRequest, option
     images,
     ...(labels ? { labels, labelNames: Array.from(labels, (label) => model.labelNames?.[label] ?? String(label)) } : {}),
     ...(everyLabel ? { columns: model.labelNames?.length ?? 0 } : {}),
+    ...(text ? { prompts: text.prompts, notes: text.notes } : {}),
   };
 }
 

@@ -73,6 +73,8 @@ export interface LoadedModel {
   /** Generate `count` images from seeded noise. */
   sampleImages?(count: number, random: Random, options?: SampleOptions): tf.Tensor4D;
   latent?: LatentModel;
+  /** Text-to-image models: how prompts are read (longer ones are cut to the context). */
+  textConditioning?: { contextTokens: number; tokenCount(text: string): number };
   /** Diffusion models: editing existing images. */
   editing?: ImageEditing;
   /** Autoregressive image models (PixelCNN): finishing images from their top rows. */
@@ -105,6 +107,9 @@ export interface SampleOptions {
   sampler?: string;
   steps?: number;
   guidance?: number;
+  /** Text-to-image models: one prompt per image ("" or absent: unconditional) and the text guidance steers away from. */
+  prompts?: string[];
+  negativePrompt?: string;
   /** Slow samplers (PixelCNN: row by row) report progress here: `done` of `total`. */
   onProgress?(done: number, total: number): void;
   /** Diffusion: called after each denoising step with x_t and the x_0 estimate, as images in [0, 1] (not kept: copy them). */

@@ -11,6 +11,7 @@ import { readSafetensorsLayout, storedValues } from '../io/safetensors.ts';
 import { companionFiles } from './builder.ts';
 import type { CheckpointManifest } from '../io/checkpoint.ts';
 import type { Capability, FamilyDefinition, LoadedModel } from './family.ts';
+import { autoencoderFamily } from './autoencoder/index.ts';
 import { classifierFamily } from './classifier/index.ts';
 import { clipFamily } from './clip/index.ts';
 import { diffusionFamily } from './diffusion/index.ts';
@@ -32,6 +33,7 @@ export const families: Record<string, FamilyDefinition> = {
   vae: vaeFamily,
   gan: ganFamily,
   diffusion: diffusionFamily,
+  autoencoder: autoencoderFamily,
   classifier: classifierFamily,
   clip: clipFamily,
   transformer: transformerFamily,

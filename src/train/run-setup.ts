@@ -176,9 +176,9 @@ export function runLength(
 }
 
 /** How often a run checkpoints and logs: every epoch (at most 2000 steps), ~20 log lines. */
-export function trainingCadence(totalSteps: number, stepsPerEpoch: number): { checkpointEvery: number; logEvery: number } {
+export function trainingCadence(totalSteps: number, stepsPerEpoch: number, minimumEvery = 1): { checkpointEvery: number; logEvery: number } {
   return {
-    checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 2000)),
+    checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 2000), Math.min(minimumEvery, totalSteps)),
     logEvery: Math.max(1, Math.min(50, Math.floor(totalSteps / 20))),
   };
 }

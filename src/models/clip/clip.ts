@@ -16,8 +16,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { addDense, addDownConv, convolve, dense, downConv } from '../../layers/dense-conv.ts';
-import { transformerDefaults } from '../transformer/config.ts';
-import { Gpt } from '../transformer/gpt.ts';
+import { ClipTextEncoder, unit } from './text-encoder.ts';
 import type { ClipConfig } from './config.ts';
 
 /** A batch: images [B, H, W, C] in [0, 1]; captions as token ids [B, T] and the end token's position in each. */
@@ -46,12 +45,12 @@ export function infoNce(logits: tf.Tensor2D): { total: tf.Scalar; imageToText: t
 
 export class Clip {
   readonly params: Params;
-  private readonly text: Gpt;
+  readonly text: ClipTextEncoder;
   /** Spatial size and channels after the image encoder's convolutions. */
   private readonly bottleneck: number;
 
   constructor(readonly config: ClipConfig, random: Random) {
-    const { imageHeight, imageWidth, channels, convChannels, imageHidden, embedDim, textDim } = config;
+    const { imageHeight, imageWidth, channels, convChannels, imageHidden, embedDim } = config;
     const builder = new ParamBuilder(random.fork('clip'));
     convChannels.forEach((out, i) => {
       const inChannels = i === 0 ? channels : convChannels[i - 1]!;
@@ -63,21 +62,14 @@ export class Clip {
     this.bottleneck = (imageHeight / factor) * (imageWidth / factor) * convChannels[convChannels.length - 1]!;
     addDense(builder, 'image.hidden', this.bottleneck, imageHidden);
     addDense(builder, 'image.project', imageHidden, embedDim, 1);
-    addDense(builder, 'text.project', textDim, embedDim, 1);
+    this.text = new ClipTextEncoder(config, builder, random.fork('text'));
     builder.constant('logitScale', [], Math.log(1 / config.initialTemperature));
-    // GPT-2's block shape (transformerDefaults: GELU MLP of 4× width, pre-LayerNorm, learned
-    // positions, biases), at the text encoder's own size.
-    this.text = new Gpt(
-      { ...transformerDefaults, vocabularySize: config.vocabularySize, context: config.context, layers: config.textLayers, heads: config.textHeads, dim: textDim },
-      random.fork('text'),
-    );
-    this.params = { ...builder.params };
-    for (const [name, variable] of Object.entries(this.text.params)) this.params[`text.encoder.${name}`] = variable;
+    this.params = { ...builder.params, ...this.text.params };
   }
 
   /** The token id that ends (and pads) every caption. */
   get endToken(): number {
-    return this.config.vocabularySize - 1;
+    return this.text.endToken;
   }
 
   /** Images [B, H, W, C] in [0, 1] → unit vectors [B, embedDim]. */
@@ -95,12 +87,7 @@ export class Clip {
 
   /** Captions as ids [B, T] and their end positions [B] → unit vectors [B, embedDim]. */
   encodeTexts(tokens: tf.Tensor2D, ends: tf.Tensor1D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const [batch, length] = tokens.shape;
-      const hidden = this.text.hiddenStates(tokens); // [B·T, D]
-      const rows = tf.add(tf.range(0, batch * length, length, 'int32'), ends.toInt()); // b·T + end_b
-      return unit(dense(this.params, 'text.project', tf.gather(hidden, rows) as tf.Tensor2D)); // [B, E]
-    });
+    return this.text.embed(tokens, ends);
   }
 
   /** e^t, the factor cosine similarities are multiplied by (1/τ), capped at 100. */
@@ -124,10 +111,7 @@ export class Clip {
 
   dispose(): void {
     this.text.dispose();
-    disposeParams(Object.fromEntries(Object.entries(this.params).filter(([name]) => !name.startsWith('text.encoder.'))));
+    disposeParams(Object.fromEntries(Object.entries(this.params).filter(([name]) => !(name in this.text.params))));
   }
 }
 
-function unit(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.add(tf.norm(x, 'euclidean', 1, true), 1e-8)) as tf.Tensor2D;
-}

@@ -8,25 +8,46 @@ import { assignStored } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import type { CheckpointManifest } from '../../io/checkpoint-format.ts';
 import type { StoredTensor } from '../../io/safetensors-format.ts';
-import { filled, labelNamesOf, type BuiltModel, type ModelBuilder } from '../builder.ts';
+import { filled, labelNamesOf, type BuiltModel, type CompanionTexts, type ModelBuilder } from '../builder.ts';
+import { GenloomError } from '../../core/errors.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
+import { CharTokenizer } from '../../text/char-tokenizer.ts';
+
+/**
+ * A tokenizer from tokenizer.json's text, where the page builds the model: only character
+ * tokenizers (byte-level BPE lives in a module that also reads files; Node loaders pass theirs in).
+ */
+function characterTokenizerFromText(text: string, source: string): Tokenizer {
+  const json = JSON.parse(text) as { kind?: string };
+  if (json.kind !== 'char') throw new GenloomError('UNSUPPORTED', `${source}: this text-to-image model's tokenizer is byte-level BPE, which in-browser mode does not read yet; use the server's Generate tab`);
+  return CharTokenizer.fromJson(json, source);
+}
 import type { SampleOptions } from '../family.ts';
 import { parseDiffusionConfig } from './config.ts';
 import { Diffusion, diffusionSampling, toImages, type DiffusionSampleOptions } from './diffusion.ts';
 
 /** The family-neutral sample options as the diffusion model takes them (trajectory frames as images in [0, 1]). */
-export function diffusionOptions(options: SampleOptions): DiffusionSampleOptions {
+export function diffusionOptions(options: SampleOptions, model?: Diffusion): DiffusionSampleOptions {
   const onStep = options.onStep;
+  const images = (data: tf.Tensor4D) => (model ? model.toImages(data) : toImages(data));
   return {
     labels: options.labels,
     sampler: options.sampler,
     steps: options.steps,
     guidance: options.guidance,
-    onStep: onStep && ((index, t, x, x0) => tf.tidy(() => onStep(index, t, toImages(x), toImages(x0)))),
+    ...(options.prompts !== undefined ? { prompts: options.prompts } : {}),
+    ...(options.negativePrompt !== undefined ? { negativePrompt: options.negativePrompt } : {}),
+    onStep: onStep && ((index, t, x, x0) => tf.tidy(() => onStep(index, t, images(x), images(x0)))),
   };
 }
 
 /** Assigns a checkpoint's weights: every parameter, or only the average ("ema.*") that a shipped model keeps. */
-function assignDiffusionWeights(model: Diffusion, weights: Map<string, StoredTensor>, source: string): void {
+function assignDiffusionWeights(model: Diffusion, all: Map<string, StoredTensor>, source: string): void {
+  // The frozen parts (autoencoder, text encoder) are stored once, under their own names.
+  const frozen = new Map([...all].filter(([name]) => Object.hasOwn(model.frozen, name)));
+  const weights = new Map([...all].filter(([name]) => !Object.hasOwn(model.frozen, name)));
+  for (const name of Object.keys(model.frozen)) if (!frozen.has(name)) throw new GenloomError('SHAPE_MISMATCH', `${source} has no tensor "${name}" that this model needs`);
+  assignStored(model.frozen, frozen, source);
   if (!weights.has('in.weight') && weights.has('ema.in.weight')) {
     // A shipped model keeps only the averaged weights that sampling uses (scripts/ship-model.ts);
     // the trained U-Net gets them too, so fine-tuning starts from what the samples show.
@@ -34,7 +55,7 @@ function assignDiffusionWeights(model: Diffusion, weights: Map<string, StoredTen
     assignStored(model.averaged.params, averaged, source);
     for (const [name, variable] of Object.entries(model.unet.params)) variable.assign(model.averaged.params[name]!);
   } else {
-    assignStored(model.params, weights, source);
+    assignStored(Object.fromEntries(Object.entries(model.params).filter(([name]) => !Object.hasOwn(model.frozen, name))), weights, source);
   }
 }
 
@@ -43,9 +64,15 @@ function assignDiffusionWeights(model: Diffusion, weights: Map<string, StoredTen
  * const { model } = buildDiffusion(manifest, weights, 'diffusion-mnist/model.safetensors');
  * const images = model.sampleImages!(4, fromSeed(3).fork('sample'), { sampler: 'ddim', steps: 20 });
  */
-export function buildDiffusion(manifest: CheckpointManifest, weights: Map<string, StoredTensor>, source: string): BuiltModel<Diffusion> {
+export function buildDiffusion(manifest: CheckpointManifest, weights: Map<string, StoredTensor>, source: string, files?: CompanionTexts, tokenizer?: Tokenizer): BuiltModel<Diffusion> {
   const config = parseDiffusionConfig(manifest.config);
-  const diffusion = filled(new Diffusion(config, fromSeed(0)), (network) => assignDiffusionWeights(network, weights, source));
+  const diffusion = filled(new Diffusion(config, fromSeed(0)), (network) => {
+    assignDiffusionWeights(network, weights, source);
+    if (!network.textConditioned) return;
+    if (tokenizer) network.tokenizer = tokenizer;
+    else if (files?.tokenizer) network.tokenizer = characterTokenizerFromText(files.tokenizer, source);
+    else throw new GenloomError('NOT_FOUND', `${source.replace(/model\.safetensors$/, '')}tokenizer.json is missing: a text-to-image model reads prompts with its text encoder's tokenizer`);
+  });
   return {
     network: diffusion,
     model: {
@@ -54,11 +81,14 @@ export function buildDiffusion(manifest: CheckpointManifest, weights: Map<string
       imageShape: [config.imageHeight, config.imageWidth, config.channels],
       labelNames: labelNamesOf(manifest),
       conditional: diffusion.conditional,
-      sampleImages: (count, random, options = {}) => diffusion.sample(count, random, diffusionOptions(options)),
+      sampleImages: (count, random, options = {}) => diffusion.sample(count, random, diffusionOptions(options, diffusion)),
       editing: {
-        img2img: (images, strength, random, options = {}) => diffusion.img2img(images, strength, random, diffusionOptions(options)),
-        inpaint: (images, mask, random, options = {}) => diffusion.inpaint(images, mask, random, diffusionOptions(options)),
+        img2img: (images, strength, random, options = {}) => diffusion.img2img(images, strength, random, diffusionOptions(options, diffusion)),
+        inpaint: (images, mask, random, options = {}) => diffusion.inpaint(images, mask, random, diffusionOptions(options, diffusion)),
       },
+      ...(diffusion.textConditioned
+        ? { textConditioning: { contextTokens: diffusion.textEncoder!.config.context, tokenCount: (text: string) => diffusion.textEncoder!.tokenCount(diffusion.tokenizer!, text) } }
+        : {}),
       dispose: () => diffusion.dispose(),
     },
   };

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { GenloomError } from '../../core/errors.ts';
 import { parseFamilyConfig } from '../config-util.ts';
+import { latentShape, parseAutoencoderConfig } from '../autoencoder/config.ts';
+import { parseClipConfig } from '../clip/config.ts';
 
 export const diffusionConfigSchema = z
   .object({
@@ -26,6 +28,17 @@ export const diffusionConfigSchema = z
     labelDropout: z.number().min(0).max(1),
     /** Decay of the weight average that sampling uses (0: sample from the latest weights). */
     emaDecay: z.number().min(0).max(0.99999),
+    /**
+     * Latent diffusion: the config of the autoencoder whose latent the U-Net denoises (its weights
+     * travel in this model's file as "autoencoder.*"), and the scale latents are multiplied by.
+     */
+    autoencoder: z.record(z.string(), z.unknown()).optional(),
+    latentScale: z.number().positive().optional(),
+    /** Text conditioning: the config of the clip model whose frozen text encoder ("text.*") the U-Net attends to. */
+    textEncoder: z.record(z.string(), z.unknown()).optional(),
+    /** Heads of each cross-attention block, and the first U-Net level that has them (the middle always does). */
+    attentionHeads: z.number().int().min(1).max(64),
+    crossAttentionFrom: z.number().int().min(0).max(4),
   })
   .strict();
 
@@ -37,17 +50,36 @@ export const diffusionPresets = {
   base: { baseChannels: 64, channelMultipliers: [1, 2, 2], groups: 16, patchSize: 2 },
 } as const satisfies Record<string, Partial<DiffusionConfig>>;
 
-const defaults = { imageHeight: 28, imageWidth: 28, channels: 1, classes: 0, schedule: 'cosine', timesteps: 1000, prediction: 'epsilon', labelDropout: 0.1, emaDecay: 0.999 } as const;
+const defaults = { imageHeight: 28, imageWidth: 28, channels: 1, classes: 0, schedule: 'cosine', timesteps: 1000, prediction: 'epsilon', labelDropout: 0.1, emaDecay: 0.999, attentionHeads: 4, crossAttentionFrom: 0 } as const;
+
+/** What the U-Net denoises: the images themselves, or the autoencoder's latent (height, width, channels). */
+export function denoisedShape(config: DiffusionConfig): [number, number, number] {
+  if (config.autoencoder) return latentShape(parseAutoencoderConfig(config.autoencoder));
+  return [config.imageHeight, config.imageWidth, config.channels];
+}
 
 export function parseDiffusionConfig(overrides: Record<string, unknown>, preset = 'small'): DiffusionConfig {
   const config = parseFamilyConfig('diffusion', diffusionConfigSchema, defaults, diffusionPresets, overrides, preset);
-  if (config.imageHeight % config.patchSize !== 0 || config.imageWidth % config.patchSize !== 0) {
-    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.imageHeight}×${config.imageWidth} images do not split into ${config.patchSize}×${config.patchSize} patches`);
+  if (config.autoencoder) {
+    const autoencoder = parseAutoencoderConfig(config.autoencoder);
+    if (autoencoder.imageHeight !== config.imageHeight || autoencoder.imageWidth !== config.imageWidth || autoencoder.channels !== config.channels) {
+      throw new GenloomError('SHAPE_MISMATCH', `the autoencoder works on ${autoencoder.imageHeight}×${autoencoder.imageWidth}×${autoencoder.channels} images but the diffusion model's are ${config.imageHeight}×${config.imageWidth}×${config.channels}`);
+    }
+    if (config.latentScale === undefined) throw new GenloomError('BAD_ARGUMENT', 'invalid diffusion config: a latent diffusion model needs the autoencoder\'s latentScale');
+  }
+  if (config.textEncoder) parseClipConfig(config.textEncoder);
+  const [denoisedHeight, denoisedWidth] = denoisedShape(config);
+  if (denoisedHeight % config.patchSize !== 0 || denoisedWidth % config.patchSize !== 0) {
+    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${denoisedHeight}×${denoisedWidth} ${config.autoencoder ? 'latents' : 'images'} do not split into ${config.patchSize}×${config.patchSize} patches`);
   }
   const downsamplings = config.channelMultipliers.length - 1;
-  const [height, width] = [config.imageHeight / config.patchSize, config.imageWidth / config.patchSize];
+  const [height, width] = [denoisedHeight / config.patchSize, denoisedWidth / config.patchSize];
   if (downsamplings > 0 && (Math.ceil(height / 2 ** downsamplings) < 2 || Math.ceil(width / 2 ** downsamplings) < 2)) {
-    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${config.imageHeight}×${config.imageWidth} is too small for ${config.channelMultipliers.length} U-Net levels`);
+    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: ${denoisedHeight}×${denoisedWidth} is too small for ${config.channelMultipliers.length} U-Net levels`);
+  }
+  const baseChannels = config.baseChannels;
+  if (config.textEncoder && config.channelMultipliers.some((m) => (baseChannels * m) % config.attentionHeads !== 0)) {
+    throw new GenloomError('BAD_ARGUMENT', `invalid diffusion config: the U-Net's channels (${config.channelMultipliers.map((m) => baseChannels * m).join(', ')}) do not split into ${config.attentionHeads} attention heads`);
   }
   for (const multiplier of config.channelMultipliers) {
     if ((config.baseChannels * multiplier) % Math.min(config.groups, config.baseChannels * multiplier) !== 0) {

@@ -4,6 +4,11 @@
  * with classifier-free guidance (Ho & Salimans 2022) for conditional models:
  *
  *   prediction = uncond + w·(cond − uncond)     (w = 1: plain conditional; w = 0: unconditional)
+ *
+ * Latent diffusion (Rombach et al. 2022): with an autoencoder, the U-Net denoises its latent
+ * (multiplied by latentScale) and images are the decoder's output; with a text encoder, the
+ * condition is a free-text prompt (the empty prompt is "none", and a negative prompt takes its
+ * place in the guidance formula). Both are frozen parts of the model, checkpointed with it.
  */
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
@@ -17,8 +22,24 @@ import { timesteps, type Sampler } from '../../schedulers/sampler.ts';
 import { alphaBarAt, makeSchedule, type NoiseSchedule } from '../../schedulers/noise-schedule.ts';
 import { UNet } from './unet.ts';
 import type { SamplingDeclaration } from '../family.ts';
+import { denoisedShape } from './config.ts';
+import { Autoencoder } from '../autoencoder/autoencoder.ts';
+import { parseAutoencoderConfig } from '../autoencoder/config.ts';
+import { ClipTextEncoder } from '../clip/text-encoder.ts';
+import { parseClipConfig } from '../clip/config.ts';
+import type { TextContext } from '../../layers/cross-attention.ts';
+import type { Tokenizer } from '../../text/tokenizer.ts';
 
-export type DiffusionBatch = { images: tf.Tensor4D; labels?: tf.Tensor1D };
+/**
+ * A training batch: images in [0, 1] (pixel models) or latents already scaled (latent models, as
+ * `latents`), with labels or the captions' text context (the empty caption where dropped).
+ */
+export type DiffusionBatch = { images?: tf.Tensor4D; latents?: tf.Tensor4D; labels?: tf.Tensor1D; textStates?: tf.Tensor3D; textMask?: tf.Tensor2D; textPooled?: tf.Tensor2D };
+
+/** A text context as batch tensors (the trainer's batches are flat maps of tensors). */
+export function textBatch(text: TextContext): Pick<DiffusionBatch, 'textStates' | 'textMask' | 'textPooled'> {
+  return { textStates: text.states, textMask: text.mask, textPooled: text.pooled };
+}
 
 export const samplers: Record<string, Sampler> = { ddpm, ddim, 'dpm-solver': dpmSolver2m };
 export type SamplerName = keyof typeof samplers;
@@ -31,6 +52,9 @@ export interface DiffusionSampleOptions {
   /** Classifier-free guidance scale w (conditional models; default 4, see guidanceFor). */
   guidance?: number;
   eta?: number;
+  /** Text-conditioned models: one prompt per image (absent or "": unconditional), and what guidance steers away from (default ""). */
+  prompts?: string[];
+  negativePrompt?: string;
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
 
@@ -51,13 +75,27 @@ export class Diffusion {
   /** Its exponential moving average (parameters "ema.*"), which sampling uses. */
   readonly averaged: UNet;
   readonly schedule: NoiseSchedule;
-  /** Every parameter, as checkpointed: the U-Net's and the average's. */
+  /** Every parameter, as checkpointed: the U-Net's, the average's, and the frozen parts'. */
   readonly params: Params;
+  /** Latent models: the autoencoder (frozen; parameters "autoencoder.*"). */
+  readonly autoencoder: Autoencoder | null;
+  /** Text-conditioned models: the clip text encoder (frozen; parameters "text.*"), and its tokenizer (set by the loader). */
+  readonly textEncoder: ClipTextEncoder | null;
+  tokenizer: Tokenizer | null = null;
+  /** The frozen parts' parameters, by their checkpoint names. */
+  readonly frozen: Params = {};
 
   constructor(readonly config: DiffusionConfig, random: Random) {
-    this.unet = new UNet(config, random);
-    this.averaged = new UNet(config, random.fork('average'));
-    this.params = { ...this.unet.params };
+    const [height, width, channels] = denoisedShape(config);
+    const text = config.textEncoder ? parseClipConfig(config.textEncoder) : null;
+    const unetConfig = { ...config, imageHeight: height, imageWidth: width, channels, ...(text ? { contextDim: text.textDim, pooledDim: text.embedDim } : {}) };
+    this.unet = new UNet(unetConfig, random);
+    this.averaged = new UNet(unetConfig, random.fork('average'));
+    this.autoencoder = config.autoencoder ? new Autoencoder(parseAutoencoderConfig(config.autoencoder), random.fork('autoencoder')) : null;
+    this.textEncoder = text ? ClipTextEncoder.standalone(text, random.fork('text-encoder')) : null;
+    for (const [name, variable] of Object.entries(this.autoencoder?.params ?? {})) this.frozen[`autoencoder.${name}`] = variable;
+    Object.assign(this.frozen, this.textEncoder?.params ?? {});
+    this.params = { ...this.unet.params, ...this.frozen };
     for (const [name, variable] of Object.entries(this.averaged.params)) {
       variable.assign(this.unet.params[name]!);
       this.params[`ema.${name}`] = variable;
@@ -74,16 +112,37 @@ export class Diffusion {
     return this.config.classes > 0;
   }
 
+  /** Whether the model follows free-text prompts. */
+  get textConditioned(): boolean {
+    return this.textEncoder !== null;
+  }
+
+  /** Prompts → the U-Net's text context (frozen encoder; no gradients flow into it). */
+  textContext(prompts: string[]): TextContext {
+    if (!this.textEncoder || !this.tokenizer) throw new GenloomError('BAD_ARGUMENT', 'this diffusion model has no text conditioning: it takes no {prompt} text (train with --text-encoder)');
+    return this.textEncoder.context(this.tokenizer, prompts);
+  }
+
+  /** Images in [0, 1] → what the U-Net denoises: data-range pixels, or the autoencoder's scaled posterior means. */
+  toDenoised(images: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => (this.autoencoder ? (tf.mul(this.autoencoder.encode(images).mean, this.config.latentScale!) as tf.Tensor4D) : toData(images)));
+  }
+
+  /** What the U-Net denoises → images in [0, 1] (through the decoder, for latent models). */
+  toImages(data: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => (this.autoencoder ? this.autoencoder.decode(tf.div(data, this.config.latentScale!) as tf.Tensor4D) : toImages(data)));
+  }
+
   /** Mean squared error of the prediction at uniformly drawn steps (the "simple" loss of Ho et al.). */
   loss(batch: DiffusionBatch, random: Random): { total: tf.Scalar; parts: Record<string, tf.Scalar> } {
-    const count = batch.images.shape[0];
-    const shape = batch.images.shape;
+    const data = batch.latents ?? toData(batch.images!);
+    const count = data.shape[0];
+    const shape = data.shape;
     const steps = Array.from({ length: count }, () => 1 + random.integer(this.config.timesteps));
     const alphaBars = steps.map((t) => alphaBarAt(this.schedule, t));
-    const noise = tf.tensor4d(random.fork('noise').normalArray(batch.images.size), shape);
+    const noise = tf.tensor4d(random.fork('noise').normalArray(data.size), shape);
     const a = tf.tensor4d(alphaBars.map(Math.sqrt), [count, 1, 1, 1]);
     const b = tf.tensor4d(alphaBars.map((value) => Math.sqrt(1 - value)), [count, 1, 1, 1]);
-    const data = toData(batch.images);
     const noisy = tf.add(tf.mul(data, a), tf.mul(noise, b)) as tf.Tensor4D;
     let labels: number[] | null = null;
     if (this.conditional) {
@@ -92,14 +151,14 @@ export class Diffusion {
       labels = Array.from(given, (label) => (dropout.uniform() < this.config.labelDropout ? this.config.classes : label));
     }
     const target = this.config.prediction === 'v' ? tf.sub(tf.mul(noise, a), tf.mul(data, b)) : noise;
-    const total = tf.mean(tf.square(tf.sub(this.unet.apply(noisy, steps, labels), target))) as tf.Scalar;
+    const total = tf.mean(tf.square(tf.sub(this.unet.apply(noisy, steps, labels, batch.textStates ? { states: batch.textStates, mask: batch.textMask!, pooled: batch.textPooled! } : undefined), target))) as tf.Scalar;
     return { total, parts: {} };
   }
 
   /** `count` images [B, H, W, C] in [0, 1] from seeded noise. */
   sample(count: number, random: Random, options: DiffusionSampleOptions = {}): tf.Tensor4D {
-    const { imageHeight, imageWidth, channels } = this.config;
-    const start = tf.tensor4d(random.fork('start').normalArray(count * imageHeight * imageWidth * channels), [count, imageHeight, imageWidth, channels]);
+    const [height, width, channels] = denoisedShape(this.config);
+    const start = tf.tensor4d(random.fork('start').normalArray(count * height * width * channels), [count, height, width, channels]);
     return this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'random' });
   }
 
@@ -119,7 +178,7 @@ export class Diffusion {
     const startStep = Math.ceil(strength * total);
     if (startStep === 0) return tf.clone(images);
     const steps = Math.max(1, Math.round(this.stepsFor(options) * strength));
-    const start = tf.tidy(() => this.addNoise(toData(images), startStep, random.fork('start')));
+    const start = tf.tidy(() => this.addNoise(this.toDenoised(images), startStep, random.fork('start')));
     return this.denoiseFrom(start, startStep, random, { ...options, steps: Math.min(steps, startStep) }, { unlabelled: 'none' });
   }
 
@@ -137,19 +196,28 @@ export class Diffusion {
     if (mask.shape[3] !== 1 || (mask.shape[0] !== 1 && mask.shape[0] !== count)) {
       throw new GenloomError('SHAPE_MISMATCH', `the mask has shape [${mask.shape.join(', ')}]; it needs one channel and a batch of 1 or ${count}`);
     }
-    const known = toData(images);
-    const keep = tf.sub(1, mask);
+    // Latent models: a latent position is filled where any pixel it covers is.
+    const factor = this.autoencoder ? images.shape[1] / denoisedShape(this.config)[0] : 1;
+    const denoisedMask = factor > 1 ? tf.maxPool(mask, factor, factor, 'valid') : mask;
+    const known = this.toDenoised(images);
+    const keep = tf.sub(1, denoisedMask);
     const constrainRandom = random.fork('known');
     const constrain = (x: tf.Tensor4D, s: number): tf.Tensor4D =>
       tf.tidy(() => {
         const noisedKnown = s === 0 ? known : this.addNoise(known, s, constrainRandom.fork(s));
-        return tf.add(tf.mul(noisedKnown, keep), tf.mul(x, mask)) as tf.Tensor4D;
+        return tf.add(tf.mul(noisedKnown, keep), tf.mul(x, denoisedMask)) as tf.Tensor4D;
       });
-    const start = tf.tensor4d(random.fork('start').normalArray(images.size), images.shape);
+    const start = tf.tensor4d(random.fork('start').normalArray(known.size), known.shape);
     try {
-      return this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'none', constrain });
+      const filled = this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'none', constrain });
+      if (!this.autoencoder) return filled;
+      // The decoder redraws every pixel: put the known ones back exactly.
+      const kept = tf.tidy(() => tf.add(tf.mul(images, tf.sub(1, mask)), tf.mul(filled, mask)) as tf.Tensor4D);
+      filled.dispose();
+      return kept;
     } finally {
       tf.dispose([known, keep]);
+      if (denoisedMask !== mask) denoisedMask.dispose();
     }
   }
 
@@ -184,7 +252,7 @@ export class Diffusion {
    * sampling, small models follow their label loosely; see the README's measurements) and 1 otherwise.
    */
   guidanceFor(options: DiffusionSampleOptions): number {
-    return options.guidance ?? (this.conditional ? defaultGuidance : 1);
+    return options.guidance ?? (this.conditional || this.textConditioned ? defaultGuidance : 1);
   }
 
   /** Rejects an unknown sampler, a guidance scale out of range, or guidance for a model without labels. */
@@ -193,8 +261,11 @@ export class Diffusion {
     if (!samplers[samplerName]) throw new GenloomError('BAD_ARGUMENT', `unknown sampler "${samplerName}": use ${Object.keys(samplers).join(', ')}`);
     const guidance = this.guidanceFor(options);
     if (!(guidance >= 0 && guidance <= 50)) throw new GenloomError('BAD_ARGUMENT', `guidance must be in 0..50 (got ${guidance})`);
-    if (options.guidance !== undefined && options.guidance !== 1 && !this.conditional) {
-      throw new GenloomError('BAD_ARGUMENT', 'guidance needs a model trained with --conditional (it mixes the conditional and unconditional predictions)');
+    if (options.guidance !== undefined && options.guidance !== 1 && !this.conditional && !this.textConditioned) {
+      throw new GenloomError('BAD_ARGUMENT', 'guidance needs a model trained with --conditional or --text-encoder (it mixes the conditional and unconditional predictions)');
+    }
+    if (!this.textConditioned && (options.prompts !== undefined || options.negativePrompt !== undefined)) {
+      throw new GenloomError('BAD_ARGUMENT', `this diffusion model has no text conditioning: it takes no ${options.negativePrompt !== undefined ? '{negativePrompt}' : 'free-text {prompt}'} (train with --text-encoder)`);
     }
   }
 
@@ -211,6 +282,8 @@ export class Diffusion {
     { unlabelled, constrain }: { unlabelled: 'random' | 'none'; constrain?: (x: tf.Tensor4D, s: number) => tf.Tensor4D },
   ): tf.Tensor4D {
     const count = start.shape[0];
+    const contexts: TextContext[] = [];
+    let textDenoise: ((x: tf.Tensor4D, steps: number[]) => tf.Tensor4D) | null = null;
     try {
       this.checkSampling(options);
       const sampler = samplers[this.samplerFor(options)]!;
@@ -223,9 +296,23 @@ export class Diffusion {
         throw new GenloomError('BAD_ARGUMENT', `labels must be in 0..${this.config.classes - 1}`);
       }
       const none = new Array<number>(count).fill(this.config.classes);
+      if (options.prompts && options.prompts.length !== count) throw new GenloomError('BAD_ARGUMENT', `${options.prompts.length} prompts for ${count} images: give one per image`);
+      if (this.textConditioned) {
+        const cond = this.textContext(options.prompts ?? new Array<string>(count).fill(''));
+        const uncond = guidance === 1 ? null : this.textContext(new Array<string>(count).fill(options.negativePrompt ?? ''));
+        contexts.push(cond, ...(uncond ? [uncond] : []));
+        textDenoise = (x, steps) => {
+          const network = this.averaged;
+          if (!uncond) return network.apply(x, steps, null, cond);
+          const unconditional = network.apply(x, steps, null, uncond);
+          if (guidance === 0) return unconditional;
+          return tf.add(unconditional, tf.mul(tf.sub(network.apply(x, steps, null, cond), unconditional), guidance)) as tf.Tensor4D;
+        };
+      }
       const denoise = (x: tf.Tensor4D, t: number): tf.Tensor4D =>
         tf.tidy(() => {
           const steps = new Array<number>(count).fill(t);
+          if (textDenoise) return textDenoise(x, steps);
           const network = this.averaged;
           if (!labels || guidance === 1) return network.apply(x, steps, labels);
           const unconditional = network.apply(x, steps, none);
@@ -246,17 +333,20 @@ export class Diffusion {
         constrain,
         onStep: options.onStep,
       });
-      const images = tf.tidy(() => toImages(sample));
+      const images = this.toImages(sample);
       sample.dispose();
       return images;
     } finally {
       start.dispose();
+      tf.dispose(contexts as unknown as tf.TensorContainer);
     }
   }
 
   dispose(): void {
     this.unet.dispose();
     this.averaged.dispose();
+    this.autoencoder?.dispose();
+    this.textEncoder?.dispose();
   }
 }
 

@@ -7,6 +7,10 @@
  *
  * Labels: class index `classes` is the "no label" embedding that classifier-free guidance trains
  * with (label dropout) and samples with.
+ *
+ * Text (Stable Diffusion's conditioning, Rombach et al. 2022): with a contextDim, every residual
+ * block from level `crossAttentionFrom` down, and the middle, is followed by cross-attention to the
+ * text encoder's per-token states, and the pooled text embedding is added to the time embedding.
  */
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
@@ -14,6 +18,7 @@ import type { Random } from '../../core/random.ts';
 import { addDense, convolve, dense } from '../../layers/dense-conv.ts';
 import { timeEmbedding } from '../../layers/time-embedding.ts';
 import { groupNorm as groupNormOp } from '../../layers/ops.ts';
+import { addCrossAttention, crossAttention, type TextContext } from '../../layers/cross-attention.ts';
 
 export interface UNetConfig {
   imageHeight: number;
@@ -31,6 +36,14 @@ export interface UNetConfig {
    * which is what makes 28×28 training practical on a CPU.
    */
   patchSize: number;
+  /** Text conditioning: the width of the text encoder's token states (0 or absent: none). */
+  contextDim?: number;
+  /** The width of its pooled embedding, added to the time embedding through a dense layer. */
+  pooledDim?: number;
+  /** Heads of each cross-attention block. */
+  attentionHeads?: number;
+  /** The first level (0: full resolution) whose blocks attend to the text; the middle always does. */
+  crossAttentionFrom?: number;
 }
 
 export class UNet {
@@ -46,12 +59,18 @@ export class UNet {
     addDense(b, 'time.0', baseChannels, this.embedDim);
     addDense(b, 'time.1', this.embedDim, this.embedDim);
     if (classes > 0) b.weight('label.embedding', [classes + 1, this.embedDim], 1, 1);
+    const contextDim = config.contextDim ?? 0;
+    if (contextDim > 0) addDense(b, 'pooled.project', config.pooledDim!, this.embedDim);
+    const cross = (name: string, level: number | 'mid', width: number) => {
+      if (contextDim > 0 && (level === 'mid' || level >= (config.crossAttentionFrom ?? 0))) addCrossAttention(b, name, width, contextDim);
+    };
     const patchChannels = channels * config.patchSize ** 2;
     addConv(b, 'in', 3, patchChannels, baseChannels);
     let current = baseChannels;
     const skips: number[] = [];
     this.levelChannels.forEach((width, level) => {
       this.addResBlock(b, `down${level}.res`, current, width);
+      cross(`down${level}.cross`, level, width);
       current = width;
       skips.push(width);
       if (level < this.levelChannels.length - 1) addConv(b, `down${level}.downsample`, 3, width, width);
@@ -60,10 +79,12 @@ export class UNet {
     addGroupNorm(b, 'mid.attention.norm', current);
     addDense(b, 'mid.attention.qkv', current, 3 * current);
     addDense(b, 'mid.attention.out', current, current, 0);
+    cross('mid.cross', 'mid', current);
     this.addResBlock(b, 'mid.res1', current, current);
     [...this.levelChannels].reverse().forEach((width, reversed) => {
       const level = this.levelChannels.length - 1 - reversed;
       this.addResBlock(b, `up${level}.res`, current + skips[level]!, width);
+      cross(`up${level}.cross`, level, width);
       current = width;
       if (level > 0) addConv(b, `up${level}.upsample`, 3, width, width);
     });
@@ -83,8 +104,15 @@ export class UNet {
     if (inChannels !== outChannels) addConv(b, `${name}.skip`, 1, inChannels, outChannels, 1);
   }
 
-  /** x_t [B, H, W, C], integer steps t [B], labels [B] (index `classes` = none) → prediction [B, H, W, C]. */
-  apply(x: tf.Tensor4D, steps: ArrayLike<number>, labels: ArrayLike<number> | null): tf.Tensor4D {
+  get textConditioned(): boolean {
+    return (this.config.contextDim ?? 0) > 0;
+  }
+
+  /**
+   * x_t [B, H, W, C], integer steps t [B], labels [B] (index `classes` = none) and, for a
+   * text-conditioned network, the text context (the empty caption's for "none") → prediction [B, H, W, C].
+   */
+  apply(x: tf.Tensor4D, steps: ArrayLike<number>, labels: ArrayLike<number> | null, text?: TextContext): tf.Tensor4D {
     return tf.tidy(() => {
       const p = this.params;
       const groups = this.config.groups;
@@ -95,6 +123,10 @@ export class UNet {
         const oneHot = tf.oneHot(tf.tensor1d(Array.from(given), 'int32'), this.config.classes + 1).toFloat() as tf.Tensor2D;
         embedding = tf.add(embedding, tf.matMul(oneHot, p['label.embedding'] as tf.Tensor2D));
       }
+      if (this.textConditioned && !text) throw new Error('a text-conditioned U-Net needs the text context (the empty caption\'s for none)');
+      if (text) embedding = tf.add(embedding, dense(p, 'pooled.project', text.pooled));
+      const heads = this.config.attentionHeads ?? 4;
+      const attend = (name: string, h: tf.Tensor4D): tf.Tensor4D => (text && p[`${name}.query.weight`] ? crossAttention(p, name, h, text, heads, groups) : h);
       const resBlock = (name: string, h: tf.Tensor4D): tf.Tensor4D => {
         let out = convolve(p, `${name}.conv0`, groupNorm(p, `${name}.norm0`, h, groups, true));
         const timeShift = dense(p, `${name}.time`, silu(embedding) as tf.Tensor2D);
@@ -106,19 +138,20 @@ export class UNet {
       let h = convolve(p, 'in', spaceToDepth(x, this.config.patchSize));
       const skips: tf.Tensor4D[] = [];
       this.levelChannels.forEach((_, level) => {
-        h = resBlock(`down${level}.res`, h);
+        h = attend(`down${level}.cross`, resBlock(`down${level}.res`, h));
         skips.push(h);
         if (level < this.levelChannels.length - 1) h = convolve(p, `down${level}.downsample`, h, 2);
       });
       h = resBlock('mid.res0', h);
       h = attention(p, 'mid.attention', h, groups);
+      h = attend('mid.cross', h);
       h = resBlock('mid.res1', h);
       for (let level = this.levelChannels.length - 1; level >= 0; level--) {
         const skip = skips[level]!;
         if (h.shape[1] !== skip.shape[1] || h.shape[2] !== skip.shape[2]) {
           h = convolve(p, `up${level + 1}.upsample`, tf.image.resizeNearestNeighbor(h, [skip.shape[1], skip.shape[2]]));
         }
-        h = resBlock(`up${level}.res`, tf.concat([h, skip], 3));
+        h = attend(`up${level}.cross`, resBlock(`up${level}.res`, tf.concat([h, skip], 3)));
       }
       const out = convolve(p, 'out', groupNorm(p, 'out.norm', h, groups, true));
       return depthToSpace(out, this.config.patchSize);

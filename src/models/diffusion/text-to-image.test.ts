@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { initEngine } from '../../core/engine.ts';
+import * as tf from '../../core/tf.ts';
+import { fromSeed } from '../../core/random.ts';
+import { readManifest } from '../../io/checkpoint.ts';
+import { captionColours, colourShapeImage, tempDir, writeCaptionedFolder, writeShapeFolder } from '../../../test/fixtures.ts';
+import { autoencoderFamily } from '../autoencoder/index.ts';
+import { clipFamily } from '../clip/index.ts';
+import type { TrainRequest } from '../family.ts';
+import { diffusionFamily } from './index.ts';
+import { buildDiffusion } from './build.ts';
+import { loadCheckpoint } from '../../io/checkpoint.ts';
+import { readTokenizer } from '../../text/tokenizer.ts';
+import { generateImages } from '../../generate/images.ts';
+
+await initEngine();
+const root = tempDir();
+const dataset = writeCaptionedFolder(join(root, 'toy'), 2);
+const request = (outDir: string, extra: Partial<TrainRequest>): TrainRequest => ({
+  dataset, outDir, seed: 1, resume: false, preset: 'tiny', imageSize: 16, config: {}, command: 'test', quiet: true, backend: 'native', ...extra,
+});
+const clipDir = join(root, 'clip');
+const aeDir = join(root, 'ae');
+const t2iDir = join(root, 't2i');
+
+/** The caption colour nearest an image's mean non-white colour. */
+function nearestColour(pixels: Float32Array, size: number): string {
+  const sum = [0, 0, 0];
+  let count = 0;
+  for (let i = 0; i < size * size; i++) {
+    const rgb = [pixels[i * 3]!, pixels[i * 3 + 1]!, pixels[i * 3 + 2]!];
+    if (rgb.every((value) => value > 0.8)) continue;
+    rgb.forEach((value, c) => (sum[c]! += value));
+    count += 1;
+  }
+  const mean = sum.map((value) => value / Math.max(1, count));
+  let best = '';
+  let bestDistance = Infinity;
+  for (const [name, rgb] of Object.entries(captionColours)) {
+    const distance = rgb.reduce((total, value, c) => total + (value - mean[c]!) ** 2, 0);
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best;
+}
+
+test('the autoencoder learns a round trip to its spatial latent and records the latent scale', async () => {
+  await clipFamily.train(request(clipDir, { steps: 5, batchSize: 16, config: { tokenizer: 'char' } }));
+  const summary = await autoencoderFamily.train(request(aeDir, { steps: 250, batchSize: 16, learningRate: 3e-3 }));
+  assert.ok(summary.last['l1']! < 0.12, `mean L1 after training ${summary.last['l1']}`);
+  const manifest = readManifest(aeDir);
+  const scale = manifest.training['latentScale'] as number;
+  assert.ok(scale > 0 && Number.isFinite(scale));
+  const model = autoencoderFamily.load(aeDir, manifest);
+  // The scale is 1/std of the posterior means: scaled latents have unit spread.
+  const images = tf.tensor4d(Float32Array.from([...colourShapeImage('red', 'ring', 3).data, ...colourShapeImage('blue', 'square', 4).data]), [2, 16, 16, 3]);
+  const { mean } = model.latent!.encode!(images);
+  assert.equal(mean.shape[1], 8 * 8 * 2, '16×16 → 8×8×2 with the tiny preset');
+  const rebuilt = model.latent!.decode(mean);
+  const error = tf.mean(tf.abs(tf.sub(rebuilt, images))).dataSync()[0]!;
+  assert.ok(error < 0.12, `round-trip error ${error}`);
+  const metrics = await model.evaluate!({ seed: 0, quiet: true, samples: 100 }).catch((e: Error) => ({ error: e.message }));
+  assert.ok('reconstruction' in metrics || /clip model/.test(String((metrics as { error?: string }).error)), JSON.stringify(metrics).slice(0, 200));
+  tf.dispose([images, mean, rebuilt]);
+  model.dispose();
+});
+
+test('a tiny text-to-image model learns captions apart, and refuses parts of the wrong family', async () => {
+  await assert.rejects(diffusionFamily.train(request(join(root, 'bad'), { steps: 1, config: { autoencoderDir: clipDir } })), /--autoencoder .*clip is a clip model; latent diffusion needs an autoencoder/);
+  await assert.rejects(diffusionFamily.train(request(join(root, 'bad'), { steps: 1, config: { textEncoderDir: aeDir } })), /--text-encoder .*ae is a autoencoder model; text conditioning needs a clip model/);
+  const plain = writeShapeFolder(join(root, 'plain'), 2, 16);
+  await assert.rejects(diffusionFamily.train(request(join(root, 'bad'), { dataset: plain, steps: 1, config: { textEncoderDir: clipDir } })), /has no captions/);
+  const summary = await diffusionFamily.train(request(t2iDir, { steps: 400, batchSize: 16, learningRate: 3e-3, config: { autoencoderDir: aeDir, textEncoderDir: clipDir, emaDecay: 0.9 } }));
+  assert.ok(Number.isFinite(summary.last['loss']));
+  const model = diffusionFamily.load(t2iDir, readManifest(t2iDir));
+  let right = 0;
+  const colours = ['red', 'blue', 'green', 'yellow'];
+  for (const colour of colours) {
+    const { images } = generateImages(model, { seed: 5, n: 4, prompt: `a ${colour} square`, sampler: 'ddim', steps: 20, guidance: 3 });
+    right += images.filter((image) => nearestColour(image.data, 16) === colour).length;
+  }
+  // Chance is about 1 in 4 (the colour of a random caption).
+  assert.ok(right / 16 >= 0.75, `${right} of 16 samples in the asked colour`);
+  model.dispose();
+});
+
+test('guidance with an empty prompt is the unconditional output; img2img at strength 0 is the input; inpainting keeps known pixels', () => {
+  const { weights } = loadCheckpoint(t2iDir, { expectFamily: 'diffusion' });
+  const { network } = buildDiffusion(readManifest(t2iDir), weights, 't2i', {}, readTokenizer(t2iDir));
+  const empty = network.sample(2, fromSeed(1), { prompts: ['', ''], guidance: 6, sampler: 'ddim', steps: 5 });
+  const unguided = network.sample(2, fromSeed(1), { guidance: 0, sampler: 'ddim', steps: 5 });
+  assert.deepEqual(Array.from(empty.dataSync()), Array.from(unguided.dataSync()));
+  const images = tf.tensor4d(Float32Array.from([...colourShapeImage('red', 'ring', 3).data, ...colourShapeImage('green', 'square', 5).data]), [2, 16, 16, 3]);
+  const same = network.img2img(images, 0, fromSeed(2), { prompts: ['a blue ring', 'a blue ring'] });
+  assert.deepEqual(Array.from(same.dataSync()), Array.from(images.dataSync()));
+  const mask = tf.tidy(() => tf.concat([tf.zeros([1, 8, 16, 1]), tf.ones([1, 8, 16, 1])], 1) as tf.Tensor4D); // fill the lower half
+  const filled = network.inpaint(images, mask, fromSeed(3), { prompts: ['a red ring', 'a green square'], sampler: 'ddim', steps: 5 });
+  assert.deepEqual(Array.from(filled.slice([0, 0, 0, 0], [2, 8, 16, 3]).dataSync()), Array.from(images.slice([0, 0, 0, 0], [2, 8, 16, 3]).dataSync()));
+  assert.throws(() => network.sample(1, fromSeed(1), { prompts: ['a', 'b'] }), /2 prompts for 1 images/);
+  tf.dispose([empty, unguided, images, same, mask, filled]);
+  network.dispose();
+});
