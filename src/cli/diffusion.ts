@@ -10,7 +10,7 @@ import { writeGif } from '../io/gif.ts';
 import { imageGrid, readImage, scaleUp, writePng, type ImageData01 } from '../io/image.ts';
 import { displayScale, fitImageForModel, imagesToTensor, tensorToImages, writeImageGrid } from '../io/tensor-image.ts';
 import type { ImageEditing, LoadedModel, SampleOptions } from '../models/family.ts';
-import { resolveCondition, type Condition as ConditionFlags } from '../generate/index.ts';
+import { resolveCondition, textPrompts, type Condition as ConditionFlags } from '../generate/index.ts';
 import { limits, openModel, parseChoice, parseInteger, parseNumber, requireImageShape } from './options.ts';
 
 /**
@@ -99,7 +99,8 @@ function editCommand(name: string, description: string): Command {
     .option('--n <count>', 'how many variations', parseInteger(1, limits.maxImages), 1)
     .option('--seed <n>', 'random seed: the same seed gives the same result', parseInteger(0), 0)
     .option('--label <label>', 'conditional models: the label to steer toward, as an index or a name')
-    .option('--prompt <text>', 'conditional models: the label in words, e.g. "a handwritten eight"');
+    .option('--prompt <text>', 'text-to-image models: any text; conditional models: the label in words, e.g. "a handwritten eight"')
+    .option('--negative-prompt <text>', 'text-to-image models: what guidance steers away from');
   return addSamplingOptions(command).option('--invert', 'invert the input first (dark-on-light drawings for MNIST-style models)');
 }
 
@@ -108,13 +109,16 @@ async function openEdit(dir: string, flags: EditFlags, self: Command) {
   const model = await openModel(dir, self);
   const editing = requireEditing(model, dir);
   const shape = requireImageShape(model, dir);
-  const label = resolveCondition(model, dir, flags);
+  const text = textPrompts(model, dir, flags, flags.n);
+  for (const note of text?.notes ?? []) process.stderr.write(`${note}\n`);
+  const label = text ? undefined : resolveCondition(model, dir, flags);
   const input = readImage(flags.input);
   const one = imagesToTensor([fitImageForModel(input, shape, flags.invert, { path: flags.input, model: dir })]);
   const images = tf.tidy(() => tf.tile(one, [flags.n, 1, 1, 1]) as tf.Tensor4D);
   one.dispose();
   const options: SampleOptions = {
     labels: label === undefined ? undefined : new Int32Array(flags.n).fill(label),
+    ...(text ? { prompts: text.prompts, ...(text.negativePrompt !== undefined ? { negativePrompt: text.negativePrompt } : {}) } : {}),
     sampler: flags.sampler,
     steps: flags.steps,
     guidance: flags.guidance,

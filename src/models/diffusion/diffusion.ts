@@ -329,7 +329,8 @@ export class Diffusion {
         steps: this.stepsFor(options),
         random: random.fork('sampler'),
         eta: options.eta,
-        clip: true,
+        // Pixels live in [−1, 1]; latents (unit variance) do not, so their x̂₀ is not clipped (as in Stable Diffusion).
+        clip: !this.autoencoder,
         constrain,
         onStep: options.onStep,
       });

@@ -107,6 +107,21 @@ export const adapters: Record<string, FamilyAdapter> = {
       return { shape, expectedShape: [2, model.classifier!.featureDim], bytes: bytesOf(values) };
     },
   },
+  autoencoder: {
+    tinyData: (dir) => ({ dataset: writeCaptionedFolder(join(dir, 'colour'), 2), imageSize: 16, batchSize: 4, learningRate: 3e-3, config: {} }),
+    overfit: { steps: 30, loss: 'loss', ratio: 0.7 },
+    // An autoencoder generates nothing from noise: what it makes is reconstructions of given images.
+    generate: (model, random) => {
+      const [height, width, channels] = model.imageShape!;
+      const input = tf.tensor4d(random.uniformArray(2 * height * width * channels), [2, height, width, channels]);
+      const { mean, logVariance } = model.latent!.encode!(input);
+      const rebuilt = model.latent!.decode(mean);
+      const values = Float32Array.from(rebuilt.dataSync());
+      const shape = rebuilt.shape.slice();
+      tf.dispose([input, mean, logVariance, rebuilt]);
+      return { shape, expectedShape: [2, height, width, channels], bytes: bytesOf(values) };
+    },
+  },
   clip: {
     tinyData: (dir) => ({ dataset: writeCaptionedFolder(join(dir, 'captioned'), 2), imageSize: 16, batchSize: 8, learningRate: 3e-3, config: { tokenizer: 'char', augmentShift: 0 } }),
     overfit: { steps: 30, loss: 'loss', ratio: 0.7 },
