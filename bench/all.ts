@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- all [--json] [--quick]`: every training-step bench (transformer, vae, gan,
- * diffusion, music, pixelcnn) and gemm in one run, and one table of what they measured side by
- * side — each genloom backend, PyTorch's best setting (named), and the ratio PyTorch ÷ genloom
- * native — plus the generation speeds, which have no PyTorch twin. The benches measure; this file
+ * diffusion, txt2img, music, pixelcnn) and gemm in one run, and one table of what they measured
+ * side by side — each genloom backend, PyTorch's best setting (named), and the ratio PyTorch ÷
+ * genloom native — plus the generation speeds, which have no PyTorch twin. The benches measure; this file
  * only picks the rows they mark (BenchRow's kind, subject, runner) and lines them up.
  */
 import { benchDiffusion } from './diffusion.ts';
@@ -12,6 +12,7 @@ import { benchMusic } from './music.ts';
 import { benchPixelCnn } from './pixelcnn.ts';
 import type { BenchOptions, BenchRow } from './run.ts';
 import { benchTransformer } from './transformer.ts';
+import { benchTxt2img } from './txt2img.ts';
 import { benchVae } from './vae.ts';
 
 const parts: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = {
@@ -19,6 +20,7 @@ const parts: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = {
   vae: benchVae,
   gan: benchGan,
   diffusion: benchDiffusion,
+  txt2img: benchTxt2img,
   music: benchMusic,
   pixelcnn: benchPixelCnn,
   gemm: benchGemm,

@@ -19,6 +19,7 @@ import { benchServe } from './serve.ts';
 import { benchSoak } from './soak.ts';
 import { benchTextMemory } from './text-memory.ts';
 import { benchTransformer } from './transformer.ts';
+import { benchTxt2img } from './txt2img.ts';
 import { benchVae } from './vae.ts';
 
 export interface BenchRow {
@@ -49,7 +50,7 @@ export interface BenchOptions {
   backends: BackendName[];
 }
 
-const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { all: benchAll, vae: benchVae, gan: benchGan, clip: benchClip, diffusion: benchDiffusion, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
+const benches: Record<string, (options: BenchOptions) => Promise<BenchRow[]>> = { all: benchAll, vae: benchVae, gan: benchGan, clip: benchClip, diffusion: benchDiffusion, txt2img: benchTxt2img, transformer: benchTransformer, 'text-memory': benchTextMemory, gemm: benchGemm, music: benchMusic, pixelcnn: benchPixelCnn, serve: benchServe, soak: benchSoak, 'in-browser': benchInBrowser };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
