@@ -115,25 +115,28 @@ export function finetuneCommand(): Command {
         summary = await getFamily(parent.family).train({ ...request, dataset: flags.dataset!, ...(resuming ? {} : { parent: parentDir }) });
       } else if (method === 'dpo') {
         const finetunePreferences = getFamily(parent.family).finetunePreferences;
-        if (!finetunePreferences) throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
-        const { pairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
+        if (!finetunePreferences) throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text and diffusion models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
+        const { pairs, imagePairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
+        const imageDpo = parent.family === 'diffusion';
         // A scripted rater (a reward spec) can judge the child too: feedback report uses it for the win rate.
         const rater = raters.length === 1 && raters[0] !== 'human' ? raters[0] : undefined;
         const recorded = (resuming ? readManifest(flags.out).training : {}) as Record<string, unknown>;
         summary = await finetunePreferences({
           parentDir,
           pairs,
+          imagePairs,
           outDir: flags.out,
-          beta: self.getOptionValueSource('beta') === 'cli' ? flags.beta : ((recorded['beta'] as number | undefined) ?? flags.beta),
+          // Diffusion-DPO's β multiplies squared denoising errors, not log-probabilities: its scale is in the hundreds.
+          beta: self.getOptionValueSource('beta') === 'cli' ? flags.beta : ((recorded['beta'] as number | undefined) ?? (imageDpo ? 500 : flags.beta)),
           steps: flags.steps ?? (recorded['totalSteps'] as number | undefined) ?? 300,
           batchSize: flags.batchSize ?? (recorded['batchSize'] as number | undefined) ?? 8,
-          learningRate: flags.lr ?? (recorded['learningRate'] as number | undefined) ?? 1e-4,
+          learningRate: flags.lr ?? (recorded['learningRate'] as number | undefined) ?? (imageDpo ? 2e-5 : 1e-4),
           seed: flags.seed,
           command: request.command,
           backend,
           quiet,
           resume: resuming,
-          record: { feedback: { method: 'dpo', preferences: flags.preferences, pairs: pairs.length, raters, ...(rater ? { rater } : {}) } },
+          record: { feedback: { method: imageDpo ? 'diffusion-dpo' : 'dpo', preferences: flags.preferences, pairs: imageDpo ? imagePairs.length : pairs.length, raters, ...(rater ? { rater } : {}) } },
         });
       } else if (resuming) {
         // The candidates were drawn and written into the run when it started.

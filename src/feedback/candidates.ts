@@ -12,7 +12,8 @@ import type { LoadedModel, SampleOptions } from '../models/family.ts';
 import type { Note } from '../music/midi.ts';
 import { defaultTokenSampling, type TokenSamplingOptions } from '../sampling/token-sampling.ts';
 import { createProgress } from '../train/progress.ts';
-import { rewardKindOf, type Reward, type RewardScores } from './rewards.ts';
+import { baseDataset, rewardKindOf, type Reward, type RewardScores } from './rewards.ts';
+import { loadImageDataset } from '../data/index.ts';
 
 export interface ImageCandidates {
   kind: 'image';
@@ -20,6 +21,8 @@ export interface ImageCandidates {
   shape: [number, number, number];
   /** count × H × W × C pixels in [0, 1]. */
   pixels: Float32Array;
+  /** Text-to-image models: the prompt each sample was drawn for. */
+  prompts?: string[];
 }
 
 export interface TextCandidates {
@@ -45,7 +48,7 @@ export interface CandidateOptions {
   seed: number;
   /** Image models: the family's sampling options (sampler, steps, guidance, truncation, labels). */
   image?: SampleOptions;
-  /** Text models: one prompt per sample, cycled (default: line openings of the model's dataset). */
+  /** Text and text-to-image models: one prompt per sample, cycled (default: line openings, or captions, of the model's dataset). */
   prompts?: string[];
   text?: Partial<{ maxTokens: number } & TokenSamplingOptions>;
   /** Music models: the length of each piece. */
@@ -80,15 +83,28 @@ function drawImages(model: LoadedModel, dir: string, options: CandidateOptions, 
   const pixels = new Float32Array(options.count * size);
   // Small batches for the slow samplers (diffusion, PixelCNN) so progress moves.
   const batch = model.family === 'gan' || model.family === 'vae' ? 250 : 50;
+  const given = options.prompts && options.prompts.length > 0 ? options.prompts : null;
+  const prompts = model.textConditioning ? Array.from({ length: options.count }, (_, i) => (given ? given[i % given.length]! : '')) : undefined;
+  if (prompts && !given) datasetCaptions(model, options.count, options.seed).forEach((caption, i) => (prompts[i] = caption));
   for (let start = 0; start < options.count; start += batch) {
     const n = Math.min(batch, options.count - start);
     const labels = options.image?.labels ? Array.from({ length: n }, (_, i) => options.image!.labels![(start + i) % options.image!.labels!.length]!) : undefined;
-    const images = model.sampleImages(n, random.fork(start), { ...options.image, ...(labels ? { labels } : {}) });
+    const images = model.sampleImages(n, random.fork(start), { ...options.image, ...(labels ? { labels } : {}), ...(prompts ? { prompts: prompts.slice(start, start + n) } : {}) });
     pixels.set(images.dataSync() as Float32Array, start * size);
     images.dispose();
     onProgress(start + n);
   }
-  return { kind: 'image', count: options.count, shape, pixels };
+  return { kind: 'image', count: options.count, shape, pixels, ...(prompts ? { prompts } : {}) };
+}
+
+/** `count` training captions of the dataset a text-to-image model was first trained on (a seeded draw, with repeats when needed). */
+export function datasetCaptions(model: LoadedModel, count: number, seed: number): string[] {
+  const spec = baseDataset(model.manifest);
+  const [height, width, channels] = model.imageShape!;
+  const captions = loadImageDataset(spec, { split: 'train', height, width, channels: channels as 1 | 3, captions: 'optional' }).captions;
+  if (!captions?.length) throw new GenloomError('BAD_ARGUMENT', `${spec} has no captions to draw prompts from: give --prompt`);
+  const order = fromSeed(seed).fork('captions').permutation(captions.length);
+  return Array.from({ length: count }, (_, i) => captions[order[i % captions.length]!]!);
 }
 
 function drawTexts(model: LoadedModel, dir: string, options: CandidateOptions, random: Random, onProgress: (done: number) => void): TextCandidates {
@@ -144,7 +160,7 @@ export function scoreCandidates(reward: Reward, candidates: Candidates): RewardS
     for (let start = 0; start < candidates.count; start += 250) {
       const n = Math.min(250, candidates.count - start);
       const images = tf.tensor4d(candidates.pixels.subarray(start * size, (start + n) * size), [n, height, width, channels]);
-      const scores = reward.score(images);
+      const scores = reward.score(images, candidates.prompts?.slice(start, start + n));
       images.dispose();
       rewards.set(scores.rewards, start);
       hits.set(scores.hits, start);

@@ -9,7 +9,7 @@ import * as tf from '../core/tf.ts';
 import { GenloomError } from '../core/errors.ts';
 import { readImagesForModel } from '../io/tensor-image.ts';
 import { readMidi } from '../music/midi.ts';
-import type { LoadedModel } from '../models/family.ts';
+import type { ImagePreferencePair, LoadedModel } from '../models/family.ts';
 import type { Candidates } from './candidates.ts';
 import type { PreferencePair } from './dpo.ts';
 import type { RewardScores } from './rewards.ts';
@@ -57,19 +57,29 @@ export function ratedCandidates(db: string, modelDir: string, model: LoadedModel
   }
 }
 
-/** The model's A/B preferences as (prompt, chosen, rejected) texts, and who made them. */
-export function storePreferencePairs(db: string, modelDir: string): { pairs: PreferencePair[]; raters: string[] } {
+/** The model's A/B preferences as (prompt, chosen, rejected): texts, or image files (image models), and who made them. */
+export function storePreferencePairs(db: string, modelDir: string): { pairs: PreferencePair[]; imagePairs: ImagePreferencePair[]; raters: string[] } {
   const store = openExisting(db);
   try {
     const preferences = store.preferences({ modelHash: modelHash(modelDir) });
     if (preferences.length === 0) throw nothingFor(db, 'preferences', modelDir, store);
-    const pairs = preferences.map((preference) => {
-      if (preference.chosen.outputText === null || preference.rejected.outputText === null) {
-        throw new GenloomError('UNSUPPORTED', `${db}: preference ${preference.id} is between samples without text; DPO learns from text preferences`);
+    const pairs: PreferencePair[] = [];
+    const imagePairs: ImagePreferencePair[] = [];
+    for (const preference of preferences) {
+      const { chosen, rejected } = preference;
+      if (chosen.outputText !== null && rejected.outputText !== null) {
+        pairs.push({ prompt: chosen.prompt ?? '', chosen: chosen.outputText, rejected: rejected.outputText });
+      } else if (chosen.outputPath && rejected.outputPath) {
+        // Image preferences (Diffusion-DPO): the files the store recorded, which must still be there.
+        for (const sample of [chosen, rejected]) {
+          if (!existsSync(sample.outputPath!)) throw new GenloomError('NOT_FOUND', `${db}: the output of sample ${sample.id}, ${sample.outputPath}, is missing`);
+        }
+        imagePairs.push({ prompt: chosen.prompt ?? '', chosen: chosen.outputPath, rejected: rejected.outputPath });
+      } else {
+        throw new GenloomError('UNSUPPORTED', `${db}: preference ${preference.id} is between a text and a file; DPO learns from two of one kind`);
       }
-      return { prompt: preference.chosen.prompt ?? '', chosen: preference.chosen.outputText, rejected: preference.rejected.outputText };
-    });
-    return { pairs, raters: [...new Set(preferences.map((preference) => preference.rater))].sort() };
+    }
+    return { pairs, imagePairs, raters: [...new Set(preferences.map((preference) => preference.rater))].sort() };
   } finally {
     store.close();
   }

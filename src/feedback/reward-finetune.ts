@@ -23,6 +23,7 @@ import { writeImageDatasetFile } from '../data/image-file.ts';
 import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { writeImageGrid } from '../io/tensor-image.ts';
+import { writePng } from '../io/image.ts';
 import { writeMidi } from '../music/midi.ts';
 import type { TrainRequest, TrainSummary } from '../models/family.ts';
 import { getFamily } from '../models/registry.ts';
@@ -90,6 +91,19 @@ export function selectCandidates(scores: RewardScores, method: ScoreMethod, opti
 export function writeFeedbackDataset(candidates: Candidates, indices: number[], outDir: string, labels: { names?: string[]; seed: number }): string {
   const dir = join(outDir, 'feedback');
   makeDirectories(dir);
+  if (candidates.kind === 'image' && candidates.prompts) {
+    // Text-to-image samples: a folder of PNGs, each with its prompt as the caption beside it.
+    const folder = join(dir, 'data');
+    makeDirectories(folder);
+    const [height, width, channels] = candidates.shape;
+    const size = height * width * channels;
+    indices.forEach((index, i) => {
+      const name = join(folder, String(i).padStart(5, '0'));
+      writePng(`${name}.png`, { width, height, channels: channels as 1 | 3, data: candidates.pixels.slice(index * size, (index + 1) * size) });
+      writeFileAtomic(`${name}.txt`, `${candidates.prompts![index]}\n`);
+    });
+    return folder;
+  }
   if (candidates.kind === 'image') {
     const [height, width, channels] = candidates.shape;
     const size = height * width * channels;

@@ -36,8 +36,8 @@ interface RewardBase {
 
 export interface ImageReward extends RewardBase {
   kind: 'image';
-  /** Images [B, H, W, C] in [0, 1]. */
-  score(images: tf.Tensor4D): RewardScores;
+  /** Images [B, H, W, C] in [0, 1], and for text-to-image samples the prompt of each. */
+  score(images: tf.Tensor4D, prompts?: string[]): RewardScores;
   /** Classifier rewards: the label aimed for, its name, and the classifier (the report's FID uses its features). */
   target?: { label: number; name: string; classifierDir: string };
 }
@@ -62,7 +62,7 @@ export function rewardKindOf(family: string): RewardKind {
   return 'image';
 }
 
-const rewardHelp = 'classifier:LABEL[@CLASSIFIER_DIR] or clip:TEXT[@CLIP_DIR] (images), keyword:WORD[,WORD…] or length:CHARS (text), in-key:KEY or range:LOW-HIGH (music)';
+const rewardHelp = 'classifier:LABEL[@CLASSIFIER_DIR], clip:TEXT[@CLIP_DIR] or prompt-alignment[@CLIP_DIR] (images), keyword:WORD[,WORD…] or length:CHARS (text), in-key:KEY or range:LOW-HIGH (music)';
 
 /**
  * Parses a reward spec for a model of `manifest` (in `modelDir`). A spec for another kind of output,
@@ -72,12 +72,14 @@ const rewardHelp = 'classifier:LABEL[@CLASSIFIER_DIR] or clip:TEXT[@CLIP_DIR] (i
  * const { rewards, hits } = reward.score(images);
  */
 export function parseReward(spec: string, manifest: CheckpointManifest, modelDir: string): Reward {
-  const match = /^([a-z-]+):(.+)$/.exec(spec.trim());
-  if (!match) throw new GenloomError('BAD_ARGUMENT', `the reward "${spec}" does not parse: use ${rewardHelp}`);
-  const [, name, argument] = match as unknown as [string, string, string];
+  const alignment = /^prompt-alignment(?:@(.+))?$/.exec(spec.trim());
+  const match = alignment ? null : /^([a-z-]+):(.+)$/.exec(spec.trim());
+  if (!match && !alignment) throw new GenloomError('BAD_ARGUMENT', `the reward "${spec}" does not parse: use ${rewardHelp}`);
+  const [, name, argument] = (match ?? ['', 'prompt-alignment', alignment![1] ?? '']) as unknown as [string, string, string];
   const builders: Record<string, { kind: RewardKind; build: () => Reward }> = {
     classifier: { kind: 'image', build: () => classifierReward(spec, argument, manifest, modelDir) },
     clip: { kind: 'image', build: () => clipReward(spec, argument, modelDir) },
+    'prompt-alignment': { kind: 'image', build: () => promptAlignmentReward(spec, argument, manifest, modelDir) },
     keyword: { kind: 'text', build: () => keywordReward(spec, argument) },
     length: { kind: 'text', build: () => lengthReward(spec, argument) },
     'in-key': { kind: 'music', build: () => inKeyReward(spec, argument) },
@@ -203,6 +205,52 @@ function clipReward(spec: string, argument: string, modelDir: string): ImageRewa
     },
     dispose: () => {
       tf.dispose([rivals, target]);
+      net.dispose();
+    },
+  };
+}
+
+/**
+ * How well each text-to-image sample matches its own prompt in a clip model's space (the shipped
+ * models/clip-emoji, or prompt-alignment@CLIP_DIR): (1 + cosine) / 2, and a hit when the prompt is
+ * nearer the image than 95% of the clip model's own captions are, as for clip:TEXT.
+ */
+function promptAlignmentReward(spec: string, clipArgument: string, manifest: CheckpointManifest, modelDir: string): ImageReward {
+  if (manifest.config['textEncoder'] === undefined) throw new GenloomError('BAD_ARGUMENT', `the reward "${spec}" scores samples against their prompts, but ${modelDir} is not a text-to-image model (it takes no prompt): use clip:TEXT`);
+  const clipDir = clipFeatureNetDir(clipArgument.trim() || undefined);
+  const net = loadClipFeatureNet(clipDir);
+  const model = net.contrastive;
+  let rivals: tf.Tensor2D;
+  try {
+    const trainedOn = String(net.manifest.training['dataset'] ?? '');
+    const [height, width, channels] = model.imageShape;
+    const captions = loadImageDataset(trainedOn, { split: 'train', height, width, channels: channels as 1 | 3 }).captions ?? [];
+    const order = fromSeed('clip-reward-rivals').permutation(captions.length).subarray(0, Math.min(clipRivalCaptions, captions.length));
+    rivals = model.embedTexts(Array.from(order, (i) => captions[i]!));
+  } catch (error) {
+    net.dispose();
+    throw error;
+  }
+  return {
+    kind: 'image',
+    spec,
+    description: `how near each sample is to its own prompt in the clip model ${relative(process.cwd(), clipDir) || clipDir} ((1 + cosine) / 2; a hit beats 95% of its captions)`,
+    score(images, prompts) {
+      if (!prompts || prompts.length !== images.shape[0]) throw new GenloomError('BAD_ARGUMENT', `the reward "${spec}" needs the prompt of every sample (text-to-image samples)`);
+      const [cosines, beaten] = tf.tidy(() => {
+        const features = clipImageFeatures(model, images); // [B, D]
+        const targets = model.embedTexts(prompts); // [B, D]
+        const toTarget = tf.sum(tf.mul(features, targets), 1, true); // [B, 1]
+        const toRivals = tf.matMul(features, rivals, false, true); // [B, R]
+        return [toTarget.reshape([-1]), tf.mean(tf.less(toRivals, toTarget).toFloat(), 1)];
+      });
+      const cosine = cosines.dataSync() as Float32Array;
+      const share = beaten.dataSync() as Float32Array;
+      tf.dispose([cosines, beaten]);
+      return { rewards: Float64Array.from(cosine, (value) => (1 + value) / 2), hits: Uint8Array.from(share, (value) => (value >= 0.95 ? 1 : 0)) };
+    },
+    dispose: () => {
+      rivals.dispose();
       net.dispose();
     },
   };

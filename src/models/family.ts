@@ -286,10 +286,19 @@ export interface PreferencePair {
   rejected: string;
 }
 
-/** A fine-tune from preference pairs (DPO for text): the parent is the start and the frozen reference. */
+/** One preference between two images made for `prompt` (the files of each): `chosen` is preferred. */
+export interface ImagePreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** A fine-tune from preference pairs (DPO for text, Diffusion-DPO for images): the parent is the start and the frozen reference. */
 export interface PreferenceFinetuneRequest {
   parentDir: string;
   pairs: PreferencePair[];
+  /** Image models: preferences between image files. */
+  imagePairs?: ImagePreferencePair[];
   outDir: string;
   /** β > 0: how strongly the policy is held to the reference. */
   beta: number;

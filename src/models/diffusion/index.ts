@@ -24,6 +24,7 @@ import { plotCaptionedGrid } from '../../io/plot.ts';
 import { readTokenizer, writeTokenizer } from '../../text/tokenizer.ts';
 import { textBatch } from './diffusion.ts';
 import { evaluateTextToImage } from './evaluate-prompts.ts';
+import { finetuneDiffusionDpo } from './dpo.ts';
 import { assignFrozenParts, encodeDataset, gridPrompts, readFrozenParts, type FrozenParts } from './parts.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
@@ -47,8 +48,9 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   }
   const model = new Diffusion(setup.config, fromSeed(seed).fork('init'));
   assignFrozenParts(model, parts);
-  if (model.textConditioned && !model.tokenizer) model.tokenizer = readTokenizer(request.outDir);
-  if (model.tokenizer && parts.textEncoder) {
+  // A resumed run or a fine-tune reads the tokenizer its model carries.
+  if (model.textConditioned && !model.tokenizer) model.tokenizer = readTokenizer(setup.resumeStep !== undefined || !request.parent ? request.outDir : request.parent);
+  if (model.tokenizer && (parts.textEncoder || (request.parent && setup.resumeStep === undefined))) {
     makeDirectories(request.outDir);
     writeTokenizer(request.outDir, model.tokenizer);
   }
@@ -168,13 +170,15 @@ export const diffusionFamily: FamilyDefinition = {
   generates: 'images',
   generationFields: ['sampler', 'steps', 'guidance', 'trajectory', 'negativePrompt'],
   capabilities: ['images', 'trajectory', 'in-browser'],
+  // A model trained with --text-encoder carries it (config.textEncoder) and follows free-text prompts.
+  capabilitiesOf: (manifest) => (manifest.config['textEncoder'] !== undefined ? ['text-to-image'] : []),
   slowGeneration: true,
   sampling: diffusionSampling,
   // Step by step: one U-Net pass per denoising step, two with classifier-free guidance; the U-Net runs at 1/patch resolution.
   generationWork: (config, request) => {
     const sampler = String(request['sampler'] ?? diffusionSampling.defaultSampler);
     const steps = Number(request['steps'] ?? (diffusionSampling.defaultSteps[sampler] === 'all' ? config['timesteps'] : diffusionSampling.defaultSteps[sampler]) ?? 50);
-    const guided = Number(config['classes'] ?? 0) > 0 && Number(request['guidance'] ?? diffusionSampling.defaultGuidance) !== 1;
+    const guided = (Number(config['classes'] ?? 0) > 0 || config['textEncoder'] !== undefined) && Number(request['guidance'] ?? diffusionSampling.defaultGuidance) !== 1;
     const patch = Number(config['patchSize'] ?? 1);
     return { items: Number(request['n'] ?? 1), passesPerItem: steps * (guided ? 2 : 1), positionsPerPass: (Number(config['imageHeight']) * Number(config['imageWidth'])) / patch ** 2, what: 'images' };
   },
@@ -193,6 +197,7 @@ export const diffusionFamily: FamilyDefinition = {
     { flags: '--label-dropout <p>', description: 'share of labels replaced by "none" while training (classifier-free guidance)', configKey: 'labelDropout', parse: Number },
   ],
   train: trainDiffusion,
+  finetunePreferences: finetuneDiffusionDpo,
   build: diffusionBuilder,
   load: loadDiffusion,
 };

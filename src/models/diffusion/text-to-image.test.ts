@@ -14,6 +14,8 @@ import { buildDiffusion } from './build.ts';
 import { loadCheckpoint } from '../../io/checkpoint.ts';
 import { readTokenizer } from '../../text/tokenizer.ts';
 import { generateImages } from '../../generate/images.ts';
+import { writePng } from '../../io/image.ts';
+import { diffusionDpoLoss, finetuneDiffusionDpo } from './dpo.ts';
 
 await initEngine();
 const root = tempDir();
@@ -106,4 +108,36 @@ test('guidance with an empty prompt is the unconditional output; img2img at stre
   assert.throws(() => network.sample(1, fromSeed(1), { prompts: ['a', 'b'] }), /2 prompts for 1 images/);
   tf.dispose([empty, unguided, images, same, mask, filled]);
   network.dispose();
+});
+
+test('the Diffusion-DPO loss equals a hand-computed case', () => {
+  const t = (values: number[]) => tf.tensor1d(values);
+  const [policyWin, policyLose, referenceWin, referenceLose] = [t([0.2, 0.4]), t([0.5, 0.1]), t([0.3, 0.3]), t([0.4, 0.3])];
+  const { loss, rewardAccuracy, rewardMargin } = diffusionDpoLoss(policyWin, policyLose, referenceWin, referenceLose, 2);
+  // Pair 1: ((0.2 − 0.3) − (0.5 − 0.4)) · −½·2 = 0.2; pair 2: ((0.4 − 0.3) − (0.1 − 0.3)) · −1 = −0.3.
+  const want = (Math.log1p(Math.exp(-0.2)) + Math.log1p(Math.exp(0.3))) / 2;
+  assert.ok(Math.abs(loss.dataSync()[0]! - want) < 1e-6, `${loss.dataSync()[0]} vs ${want}`);
+  assert.equal(rewardAccuracy.dataSync()[0], 0.5);
+  assert.ok(Math.abs(rewardMargin.dataSync()[0]! + 0.05) < 1e-6);
+  assert.throws(() => diffusionDpoLoss(policyWin, policyLose, referenceWin, referenceLose, 0), /--beta must be a number > 0/);
+  tf.dispose([policyWin, policyLose, referenceWin, referenceLose, loss, rewardAccuracy, rewardMargin]);
+});
+
+test('a Diffusion-DPO fine-tune from image preferences trains, records its parent and loads', async () => {
+  const files = { red: join(root, 'red.png'), blue: join(root, 'blue.png') };
+  writePng(files.red, colourShapeImage('red', 'square', 7, 16));
+  writePng(files.blue, colourShapeImage('blue', 'square', 7, 16));
+  const outDir = join(root, 'dpo');
+  const imagePairs = [{ prompt: 'a red square', chosen: files.red, rejected: files.blue }, { prompt: 'a blue square', chosen: files.blue, rejected: files.red }];
+  await assert.rejects(finetuneDiffusionDpo({ parentDir: t2iDir, pairs: [], imagePairs: [], outDir, beta: 500, steps: 2, batchSize: 2, learningRate: 1e-4, seed: 0, command: 'test', backend: 'native', quiet: true }), /no image preferences/);
+  const summary = await finetuneDiffusionDpo({ parentDir: t2iDir, pairs: [], imagePairs, outDir, beta: 500, steps: 6, batchSize: 2, learningRate: 1e-4, seed: 0, command: 'test', backend: 'native', quiet: true });
+  assert.equal(summary.steps, 6);
+  assert.ok(Number.isFinite(summary.last['loss']) && 'rewardAccuracy' in summary.last);
+  const manifest = readManifest(outDir);
+  assert.equal(manifest.training['method'], 'diffusion-dpo');
+  assert.ok(manifest.parent?.endsWith('t2i'));
+  const model = diffusionFamily.load(outDir, manifest);
+  const { images } = generateImages(model, { seed: 1, n: 1, prompt: 'a red square', sampler: 'ddim', steps: 3 });
+  assert.equal(images.length, 1);
+  model.dispose();
 });
