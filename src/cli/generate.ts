@@ -166,10 +166,43 @@ interface InterpolateFlags {
   delay: number;
   invert?: boolean;
   label?: string;
+  promptFrom?: string;
+  promptTo?: string;
+  sampler?: string;
+  steps?: number;
+  guidance?: number;
+}
+
+/** `interpolate --prompt-from A --prompt-to B`: the walk between two prompts as a GIF and a strip. */
+function interpolatePromptsToFiles(model: LoadedModel, dir: string, flags: InterpolateFlags, quiet: boolean): string {
+  const text = model.textConditioning;
+  if (!text) throw new GenloomError('BAD_ARGUMENT', `${dir} has no text conditioning, so it cannot walk between prompts (--prompt-from/--prompt-to are for text-to-image models)`);
+  if (flags.promptFrom === undefined || flags.promptTo === undefined) throw new GenloomError('BAD_ARGUMENT', 'give both --prompt-from and --prompt-to');
+  if (flags.from !== undefined || flags.to !== undefined || flags.label !== undefined) throw new GenloomError('BAD_ARGUMENT', '--prompt-from/--prompt-to walk between prompts; they do not combine with --from, --to or --label');
+  for (const prompt of [flags.promptFrom, flags.promptTo]) {
+    if (text.tokenCount(prompt) > text.contextTokens) process.stderr.write(`note: "${prompt.slice(0, 40)}" is longer than the ${text.contextTokens} tokens the text encoder reads; the rest is cut\n`);
+  }
+  const progress = new LazyProgress('denoise', quiet);
+  const sampling = getFamily(model.family).sampling!;
+  const defaultSteps = sampling.defaultSteps[flags.sampler ?? sampling.defaultSampler];
+  const total = flags.steps ?? (typeof defaultSteps === 'number' ? defaultSteps : Number(model.manifest.config['timesteps']));
+  const batch = text.interpolatePrompts(flags.promptFrom, flags.promptTo, flags.frames, { from: generationRandom(flags.seedFrom ?? 0, 'sample'), to: generationRandom(flags.seedTo ?? flags.seedFrom ?? 0, 'sample') }, {
+    sampler: flags.sampler,
+    steps: flags.steps,
+    guidance: flags.guidance,
+    onStep: (index) => progress.update(index + 1, total),
+  });
+  progress.stop();
+  const frames = tensorToImages(batch);
+  batch.dispose();
+  writeGif(flags.out, frames, { delayMs: flags.delay, scale: displayScale(frames[0]!) * 2 });
+  const stripPath = flags.out.replace(/\.gif$/i, '') + '.png';
+  writePng(stripPath, scaleUp(imageStrip(frames), displayScale(frames[0]!)));
+  return `wrote ${flags.frames} frames from "${flags.promptFrom}" to "${flags.promptTo}" to ${flags.out} and ${stripPath}`;
 }
 
 export function interpolateCommand(): Command {
-  return new Command('interpolate')
+  const command = new Command('interpolate')
     .description('walk the latent space between two images, meshes (shape models) or seeds: an animated GIF plus a PNG strip')
     .argument('<model>', 'model directory')
     .option('--from <file>', 'start image (PNG/JPEG); shape models: a mesh (OBJ/STL/PLY)')
@@ -181,9 +214,20 @@ export function interpolateCommand(): Command {
     .option('--delay <ms>', 'GIF frame delay', parseInteger(10, 10_000), 100)
     .option('--invert', 'invert the images first (dark-on-light drawings for MNIST-style models)')
     .option('--label <label>', 'conditional models: keep this label throughout (default: each seed draws its own and the walk morphs between them)')
+    .option('--prompt-from <text>', 'text-to-image models: the prompt of the first frame (with --prompt-to; the noise slerps from --seed-from to --seed-to, default both 0)')
+    .option('--prompt-to <text>', 'text-to-image models: the prompt of the last frame');
+  return addSamplingOptions(command, 'text-to-image: ')
     .requiredOption('--out <file.gif>', 'the GIF; the strip goes beside it as .png')
     .action(async (dir: string, flags: InterpolateFlags, self: Command) => {
       const model = await openModel(dir, self);
+      if (flags.promptFrom !== undefined || flags.promptTo !== undefined) {
+        try {
+          process.stdout.write(`${interpolatePromptsToFiles(model, dir, flags, Boolean(self.optsWithGlobals().quiet))}\n`);
+        } finally {
+          model.dispose();
+        }
+        return;
+      }
       if (model.shape) {
         try {
           if (flags.invert) throw new GenloomError('BAD_ARGUMENT', '--invert is for images; a shape model interpolates between meshes');

@@ -74,7 +74,12 @@ export interface LoadedModel {
   sampleImages?(count: number, random: Random, options?: SampleOptions): tf.Tensor4D;
   latent?: LatentModel;
   /** Text-to-image models: how prompts are read (longer ones are cut to the context). */
-  textConditioning?: { contextTokens: number; tokenCount(text: string): number };
+  textConditioning?: {
+    contextTokens: number;
+    tokenCount(text: string): number;
+    /** `frames` images from prompt `from` to prompt `to`: noise slerped between the two randoms' draws, text states mixed linearly. */
+    interpolatePrompts(from: string, to: string, frames: number, noise: { from: Random; to: Random }, options?: SampleOptions): tf.Tensor4D;
+  };
   /** Diffusion models: editing existing images. */
   editing?: ImageEditing;
   /** Autoregressive image models (PixelCNN): finishing images from their top rows. */

@@ -29,6 +29,7 @@ import { ClipTextEncoder } from '../clip/text-encoder.ts';
 import { parseClipConfig } from '../clip/config.ts';
 import type { TextContext } from '../../layers/cross-attention.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
+import { interpolate } from '../../latent/latent.ts';
 
 /**
  * A training batch: images in [0, 1] (pixel models) or latents already scaled (latent models, as
@@ -55,6 +56,8 @@ export interface DiffusionSampleOptions {
   /** Text-conditioned models: one prompt per image (absent or "": unconditional), and what guidance steers away from (default ""). */
   prompts?: string[];
   negativePrompt?: string;
+  /** Instead of prompts: the text context itself (one row per image), e.g. a mix of two prompts'. */
+  textContext?: TextContext;
   onStep?(index: number, t: number, x: tf.Tensor4D, x0: tf.Tensor4D): void;
 }
 
@@ -160,6 +163,36 @@ export class Diffusion {
     const [height, width, channels] = denoisedShape(this.config);
     const start = tf.tensor4d(random.fork('start').normalArray(count * height * width * channels), [count, height, width, channels]);
     return this.denoiseFrom(start, this.config.timesteps, random, options, { unlabelled: 'random' });
+  }
+
+  /**
+   * A walk between two prompts: `frames` images whose starting noise slerps from one seed's noise to
+   * the other's and whose text states (and pooled embedding) are mixed linearly from `from`'s to
+   * `to`'s; a token is attended to where either prompt has it.
+   */
+  interpolatePrompts(from: string, to: string, frames: number, noise: { from: Random; to: Random }, options: DiffusionSampleOptions = {}): tf.Tensor4D {
+    if (!Number.isInteger(frames) || frames < 2) throw new GenloomError('BAD_ARGUMENT', `--frames must be an integer of at least 2 (got ${frames})`);
+    const shape = denoisedShape(this.config);
+    const size = shape[0] * shape[1] * shape[2];
+    const path = interpolate(Float32Array.from(noise.from.fork('start').normalArray(size)), Float32Array.from(noise.to.fork('start').normalArray(size)), frames, 'spherical');
+    const start = tf.tensor4d(Float32Array.from(path.flatMap((row) => Array.from(row))), [frames, ...shape]);
+    const ends = this.textContext([from, to]);
+    const textContext = tf.tidy(() => {
+      const weights = tf.tensor1d(Array.from({ length: frames }, (_, i) => i / (frames - 1)));
+      const mix = (both: tf.Tensor) => {
+        const [a, b] = tf.split(both, 2, 0);
+        const shaped = weights.reshape([frames, ...new Array<number>(both.rank - 1).fill(1)]);
+        return tf.add(tf.mul(a!, tf.sub(1, shaped)), tf.mul(b!, shaped));
+      };
+      const [maskA, maskB] = tf.split(ends.mask, 2, 0);
+      return { states: mix(ends.states) as tf.Tensor3D, pooled: mix(ends.pooled) as tf.Tensor2D, mask: tf.tile(tf.maximum(maskA!, maskB!), [frames, 1]) as tf.Tensor2D };
+    });
+    tf.dispose(ends as unknown as tf.TensorContainer);
+    try {
+      return this.denoiseFrom(start, this.config.timesteps, noise.from, { ...options, textContext }, { unlabelled: 'none' });
+    } finally {
+      tf.dispose(textContext as unknown as tf.TensorContainer);
+    }
   }
 
   /**
@@ -298,9 +331,10 @@ export class Diffusion {
       const none = new Array<number>(count).fill(this.config.classes);
       if (options.prompts && options.prompts.length !== count) throw new GenloomError('BAD_ARGUMENT', `${options.prompts.length} prompts for ${count} images: give one per image`);
       if (this.textConditioned) {
-        const cond = this.textContext(options.prompts ?? new Array<string>(count).fill(''));
+        const cond = options.textContext ?? this.textContext(options.prompts ?? new Array<string>(count).fill(''));
         const uncond = guidance === 1 ? null : this.textContext(new Array<string>(count).fill(options.negativePrompt ?? ''));
-        contexts.push(cond, ...(uncond ? [uncond] : []));
+        // The given context is the caller's to free; the ones made here are freed below.
+        contexts.push(...(options.textContext ? [] : [cond]), ...(uncond ? [uncond] : []));
         textDenoise = (x, steps) => {
           const network = this.averaged;
           if (!uncond) return network.apply(x, steps, null, cond);
