@@ -5,7 +5,7 @@
  * are compared bit for bit; the browser backends are compared in test/e2e/in-browser.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,9 @@ import { buildBrowserModel, type ModelBytes } from '../../web/src/local/models.t
 import { filesFor, modelBytesOf } from '../../web/src/local/families.ts';
 import { builderFor, modelBuilders } from './builders.ts';
 import { families, loadModel } from './registry.ts';
+import { generateImages } from '../generate/images.ts';
+import { tempDir } from '../../test/fixtures.ts';
+import { trainTinyTextToImage } from '../../test/text-to-image-model.ts';
 
 await initEngine();
 
@@ -110,6 +113,39 @@ test('transformer-kjv: a stop between tokens ends the text there, a prefix of th
     assert.equal(tf.memory().numTensors, before, 'no tensors leak, stopped or failed');
   } finally {
     browser.dispose();
+  }
+});
+
+test('a text-to-image model with a byte-level BPE tokenizer builds from its files\' bytes and draws the server\'s images for a prompt', async () => {
+  const workDir = tempDir('genloom-in-browser-t2i-');
+  try {
+    const dir = await trainTinyTextToImage(workDir, workDir);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).kind, 'bpe');
+    const read = (file: string) => new Uint8Array(readFileSync(join(dir, file)));
+    const server = loadModel(dir);
+    const browser = buildBrowserModel({ config: read('config.json'), weights: read('model.safetensors'), tokenizer: read('tokenizer.json') }, 'txt2img-tiny');
+    try {
+      assert.equal(browser.model.textConditioning?.contextTokens, server.textConditioning?.contextTokens);
+      assert.equal(browser.model.textConditioning!.tokenCount('a red ring'), server.textConditioning!.tokenCount('a red ring'));
+      const request = { seed: 4, n: 2, prompt: 'a red ring', negativePrompt: 'a blue square', sampler: 'ddim', steps: 3, guidance: 3 };
+      const flat = (images: { data: Float32Array }[]) => images.flatMap((image) => Array.from(image.data));
+      const expected = flat(generateImages(server, request).images);
+      assert.deepEqual(flat(generateImages(browser.model, request).images), expected);
+      // The page's own request (the worker's): the same pixels for the same prompt and seed.
+      assert.ok(browser.description.kind === 'images' && browser.description.prompts);
+      assert.equal(browser.description.textConditioning?.contextTokens, server.textConditioning!.contextTokens);
+      assert.equal(browser.description.defaultGuidance, 4);
+      const { n, ...rest } = request;
+      assert.deepEqual(pixels(browser.sample({ ...rest, count: n })), Float32Array.from(expected));
+    } finally {
+      browser.dispose();
+      server.dispose();
+    }
+    const files = { config: read('config.json'), weights: read('model.safetensors') };
+    assert.throws(() => buildBrowserModel(files, 'txt2img-tiny'), /txt2img-tiny\/tokenizer\.json is missing: a text-to-image model reads prompts/);
+    assert.throws(() => buildBrowserModel({ ...files, tokenizer: new TextEncoder().encode('{"kind":"bpe"') }, 'txt2img-tiny'), /txt2img-tiny\/tokenizer\.json is not valid JSON/);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
 });
 

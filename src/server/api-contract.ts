@@ -67,6 +67,8 @@ export const modelInfoSchema = modelSummarySchema.extend({
   defaultGuidance: z.number().optional(),
   timesteps: z.number().optional(),
   prompts: z.boolean(),
+  /** Text-to-image models: prompts are free text, read by the text encoder up to this many tokens (the rest is cut). */
+  textConditioning: z.object({ contextTokens: z.number() }).optional(),
   styles: z.array(z.string()).optional(),
   bpm: z.number().optional(),
   beatsPerBar: z.number().optional(),
@@ -100,6 +102,8 @@ export function generateRequestSchema(limits: RequestLimits) {
       n: z.number().int().min(1).max(limits.maxImages).optional(),
       label: z.string().max(100).optional(),
       prompt: z.string().max(10_000).optional(),
+      /** Text-to-image models: what classifier-free guidance steers away from. */
+      negativePrompt: z.string().max(10_000).optional(),
       truncation: z.number().gt(0).max(1).optional(),
       sampler: z.enum(['ddpm', 'ddim', 'dpm-solver']).optional(),
       steps: z.number().int().min(1).max(limits.maxSteps).optional(),
@@ -145,6 +149,9 @@ export const imagesResultSchema = z.object({
   images: z.array(imageSampleSchema),
   grid: base64,
   trajectory: z.array(trajectoryFrameSchema).optional(),
+  /** Text-to-image: the prompt each image was made for, and notes on how it was read (a prompt cut to the text encoder's context). */
+  prompts: z.array(z.string()).optional(),
+  notes: z.array(z.string()).optional(),
 });
 export type ImagesResult = z.infer<typeof imagesResultSchema>;
 

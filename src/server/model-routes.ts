@@ -96,7 +96,8 @@ export function registerModelRoutes(context: ServerContext): ModelRoutes {
   }));
 
   api.route({ method: 'GET', url: '/api/models', summary: 'The models the studio offers (the models folder, then the runs folder)', tag: 'models', responses: { 200: { description: 'the models', schema: z.object({ models: z.array(modelSummarySchema) }) } } }, () => ({
-    models: catalog.list().map(summaryOf),
+    // Text-to-image models first: what the studio leads with (a stable sort keeps the catalog's order otherwise).
+    models: catalog.list().map(summaryOf).sort((a, b) => Number(b.capabilities.includes('text-to-image')) - Number(a.capabilities.includes('text-to-image'))),
   }));
 
   api.route({ method: 'GET', url: '/api/models/:name', summary: 'One model: its family, capabilities, config, training record and what it takes', tag: 'models', params: modelNameParams, responses: { 200: { description: 'the model', schema: modelInfoSchema } } }, async ({ params }, reply) => {
@@ -199,8 +200,16 @@ function withSampleKeys(samples: SampleCache, entry: CatalogEntry, request: Reco
   const { seed, n: _n, ...settings } = request as { seed: number; n?: number } & Record<string, unknown>;
   const common: Omit<RememberedSample, 'settings'> = { model: entry.name, dir: entry.dir, family: entry.family, version: entry.version, seed };
   if (result['kind'] === 'images') {
+    // An image is drawn again from its seed, its batch size and its index in the batch (with the
+    // prompt, negative prompt, sampler, steps and guidance in the settings): what a fine-tune on
+    // ratings or A/B preferences (Diffusion-DPO) regenerates it from.
     const images = result['images'] as { png: string; index: number }[];
-    return { ...result, images: images.map((image) => ({ ...image, sampleKey: rememberPng(samples, entry, seed, { ...settings, index: image.index }, image.png) })) };
+    const prompt = typeof request['prompt'] === 'string' ? { prompt: request['prompt'] } : {};
+    const batch = { ...settings, n: images.length };
+    return {
+      ...result,
+      images: images.map((image) => ({ ...image, sampleKey: samples.remember({ ...common, ...prompt, settings: { ...batch, index: image.index }, file: { bytes: Buffer.from(image.png, 'base64'), extension: 'png' } }) })),
+    };
   }
   if (result['kind'] === 'text') {
     const prompt = String(result['prompt']);

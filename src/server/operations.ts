@@ -85,6 +85,7 @@ function generateImagesBody(model: LoadedModel, body: ImageRequest, context: Ope
     images: result.images.map((image, index) => ({ png: png(image), index, ...(result.labelNames ? { label: result.labelNames[index] } : {}) })),
     grid: gridPng(result.images),
     ...(body.trajectory ? { trajectory } : {}),
+    ...(result.prompts ? { prompts: result.prompts, notes: result.notes ?? [] } : {}),
   };
 }
 
@@ -319,8 +320,9 @@ export function describe(model: LoadedModel): Record<string, unknown> {
           timesteps: Number(model.manifest.config['timesteps']),
         }
       : {}),
-    // A prompt picks a label, so any conditional image model follows one.
-    prompts: Boolean(model.conditional) && family.generates === 'images',
+    // A prompt picks a label, so any conditional image model follows one; a text-to-image model reads it whole.
+    prompts: (Boolean(model.conditional) || model.textConditioning !== undefined) && family.generates === 'images',
+    ...(model.textConditioning ? { textConditioning: { contextTokens: model.textConditioning.contextTokens } } : {}),
     ...(model.music ? { styles: model.music.styles, bpm: model.music.bpm, beatsPerBar: model.music.beatsPerBar } : {}),
     ...(model.text ? { context: model.text.context, vocabularySize: model.text.tokenizer.vocabularySize } : {}),
   };

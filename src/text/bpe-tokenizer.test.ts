@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GenloomError } from '../core/errors.ts';
 import { BpeTokenizer, byteCharacters } from './bpe-tokenizer.ts';
+import { readGpt2Tokenizer } from './gpt2-tokenizer-files.ts';
 import { readTokenizer, tokenizerFromJson, writeTokenizer } from './tokenizer.ts';
 
 const utf8 = new TextEncoder();
@@ -220,7 +221,7 @@ test('GPT-2 vocab.json and merges.txt load, with special tokens; broken files ar
       if (merges !== undefined) writeFileSync(join(dir, 'merges.txt'), merges);
     };
     write(JSON.stringify(vocab), '#version: 0.2\nĠ t\r\nh e\n\nĠt he\ni n\n');
-    const gpt2 = BpeTokenizer.fromGpt2Files(dir);
+    const gpt2 = readGpt2Tokenizer(dir);
     assert.equal(gpt2.vocabularySize, 261);
     assert.deepEqual(Array.from(gpt2.encode(' the thin')), [vocab['Ġthe'], vocab['Ġt'], vocab['h'], vocab['in']]);
     assert.deepEqual(Array.from(gpt2.encode('A')), [0x41 - 0x21], 'the byte "A" has GPT-2\'s id 32');
@@ -228,7 +229,7 @@ test('GPT-2 vocab.json and merges.txt load, with special tokens; broken files ar
     assert.ok(!gpt2.encode('<|endoftext|>').includes(vocab['<|endoftext|>']!), 'text is read literally');
     for (const text of varied) assert.equal(gpt2.decode(gpt2.encode(text)), text);
 
-    const fails = (code: string, pattern: RegExp) => assert.throws(() => BpeTokenizer.fromGpt2Files(dir), (error: unknown) => error instanceof GenloomError && error.code === code && pattern.test(error.message));
+    const fails = (code: string, pattern: RegExp) => assert.throws(() => readGpt2Tokenizer(dir), (error: unknown) => error instanceof GenloomError && error.code === code && pattern.test(error.message));
     write(JSON.stringify(vocab));
     fails('NOT_FOUND', /merges.txt does not exist/);
     write('{"a": 0,', 'Ġ t\n');

@@ -10,12 +10,12 @@
  *   are merged by rank, lowest first. Every byte is a token, so any text encodes and round-trips.
  * - Special tokens such as "<|endoftext|>" may sit in the vocabulary: decode spells them out, while
  *   encode reads text literally and never produces them.
+ *
+ * No Node API here: the studio builds text-to-image models in the page from tokenizer.json's text.
+ * Reading GPT-2's vocab.json and merges.txt from disk is gpt2-tokenizer-files.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import type { Tokenizer } from './tokenizer.ts';
-import { readJsonFile } from '../io/json-file.ts';
 
 export interface BpeTokenizerJson {
   kind: 'bpe';
@@ -119,32 +119,13 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   /**
-   * Loads a GPT-2-style tokenizer: `dir/vocab.json` ({token: id}) and `dir/merges.txt` (an optional
-   * "#version" line, then one "left right" merge per line, in rank order).
-   *
-   * @example
-   * const gpt2 = BpeTokenizer.fromGpt2Files('checkpoints/gpt2'); // gpt2.vocabularySize === 50257
+   * A tokenizer from a vocabulary in id order and merge lines ("left right", in rank order), as a
+   * GPT-2 folder's files hold them once read (readGpt2Tokenizer reads them); `sources` name the
+   * vocabulary's and the merges' files in messages.
    */
-  static fromGpt2Files(dir: string): BpeTokenizer {
-    const vocabFile = join(dir, 'vocab.json');
-    const mergesFile = join(dir, 'merges.txt');
-    for (const file of [vocabFile, mergesFile]) {
-      if (!existsSync(file)) throw new GenloomError('NOT_FOUND', `${file} does not exist: a GPT-2 tokenizer is a vocab.json and a merges.txt`);
-    }
-    const json = readJsonFile(vocabFile);
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new GenloomError('CORRUPT_FILE', `${vocabFile} is not a JSON object of token → id`);
-    const entries = Object.entries(json);
-    const vocab: string[] = new Array(entries.length);
-    for (const [token, id] of entries) {
-      if (!Number.isInteger(id) || id < 0 || id >= entries.length || vocab[id] !== undefined) {
-        throw new GenloomError('CORRUPT_FILE', `${vocabFile} gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}: the ids must be 0..${entries.length - 1}, each used once`);
-      }
-      vocab[id] = token;
-    }
-    const lines = readFileSync(mergesFile, 'utf8').split('\n').map((line) => line.replace(/\r$/, ''));
-    if (lines[0]?.startsWith('#version')) lines.shift();
-    const merges = lines.filter((line) => line.length > 0).map((line) => parseMerge(line, `${mergesFile} is not a valid BPE merge list: the line`));
-    return new BpeTokenizer(vocab, merges, { vocab: vocabFile, merges: mergesFile });
+  static fromVocabulary(vocab: string[], mergeLines: readonly string[], sources: { vocab: string; merges: string }): BpeTokenizer {
+    const merges = mergeLines.map((line) => parseMerge(line, `${sources.merges} is not a valid BPE merge list: the line`));
+    return new BpeTokenizer(vocab, merges, sources);
   }
 
   get vocabularySize(): number {

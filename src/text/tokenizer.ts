@@ -1,14 +1,16 @@
 /**
  * What the text models need from a tokenizer, and the one file it is saved in beside a model
- * (tokenizer.json). Two kinds: characters (char-tokenizer.ts) and byte-level BPE (bpe-tokenizer.ts).
+ * (tokenizer.json). Two kinds: characters (char-tokenizer.ts) and byte-level BPE (bpe-tokenizer.ts);
+ * tokenizer-json.ts reads either from the file's contents without Node (the studio's builders).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenloomError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { BpeTokenizer } from './bpe-tokenizer.ts';
-import { CharTokenizer } from './char-tokenizer.ts';
 import { readJsonFile } from '../io/json-file.ts';
+import { tokenizerFromJson } from './tokenizer-json.ts';
+
+export { tokenizerFromJson } from './tokenizer-json.ts';
 
 export interface Tokenizer {
   readonly kind: string;
@@ -21,13 +23,6 @@ export interface Tokenizer {
 }
 
 export const tokenizerFile = 'tokenizer.json';
-
-export function tokenizerFromJson(json: unknown, source: string): Tokenizer {
-  const kind = (json as { kind?: unknown } | null)?.kind;
-  if (kind === 'char') return CharTokenizer.fromJson(json, source);
-  if (kind === 'bpe') return BpeTokenizer.fromJson(json, source);
-  throw new GenloomError('CORRUPT_FILE', `${source} is not a genloom tokenizer (its "kind" is ${JSON.stringify(kind)}; expected "char" or "bpe")`);
-}
 
 /** Reads a tokenizer from its JSON file, or from a directory (a model or `tokenizer train --out`) holding tokenizer.json. */
 export function readTokenizer(path: string): Tokenizer {

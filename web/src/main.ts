@@ -16,6 +16,7 @@ import { renderTraining } from './pages/training.ts';
 import { renderLocalTab } from './pages/local-tab.ts';
 import { renderComplete } from './pages/complete.ts';
 import { renderSearch } from './pages/search.ts';
+import { renderTextToImage } from './pages/text-to-image.ts';
 
 /** A page of a model: its tab, which capability offers it, and how it draws into the panel. */
 interface ModelPage extends Tab {
@@ -24,11 +25,14 @@ interface ModelPage extends Tab {
 }
 
 const generative: Capability[] = ['images', 'text', 'music', 'completion', 'clips', 'shapes'];
+// A text-to-image model's page has its own prompts, feedback and denoising player: it stands in for the gallery and the player.
+const textToImage = (c: Capability[]) => c.includes('text-to-image');
 const modelPages: ModelPage[] = [
-  { id: 'gallery', label: 'Gallery', offered: (c) => generative.some((x) => c.includes(x)), render: renderGallery },
+  { id: 'text-to-image', label: 'Text to image', offered: textToImage, render: renderTextToImage },
+  { id: 'gallery', label: 'Gallery', offered: (c) => !textToImage(c) && generative.some((x) => c.includes(x)), render: renderGallery },
   { id: 'complete', label: 'Complete', offered: (c) => c.includes('completion'), render: renderComplete },
   { id: 'latent', label: 'Latent explorer', offered: (c) => c.includes('latent'), render: renderLatent },
-  { id: 'diffusion', label: 'Diffusion player', offered: (c) => c.includes('trajectory'), render: renderDiffusionPlayer },
+  { id: 'diffusion', label: 'Diffusion player', offered: (c) => !textToImage(c) && c.includes('trajectory'), render: renderDiffusionPlayer },
   { id: 'attention', label: 'Attention', offered: (c) => c.includes('attention'), render: renderAttention },
   { id: 'search', label: 'Find in the corpus', offered: (c) => c.includes('embed'), render: renderSearch },
   { id: 'local', label: 'In this browser', offered: (c) => c.includes('in-browser'), render: renderLocalTab },
@@ -102,7 +106,7 @@ async function renderModel(name: string, tab: string | undefined, view: AbortSig
   const selected = pages.find((page) => page.id === tab) ?? pages[0];
   const header = h('div', { className: 'model-header' },
     h('h2', { 'data-testid': 'model-title' }, info.name),
-    h('p', { className: 'muted' }, `${info.family}${info.conditional ? ' · conditional' : ''} · ${info.trainedSteps.toLocaleString()} training steps`),
+    h('p', { className: 'muted' }, `${info.family}${info.conditional ? ' · conditional' : ''}${info.textConditioning ? ' · text to image' : ''} · ${info.trainedSteps.toLocaleString()} training steps`),
     h('p', {}, info.summary));
   if (!selected) {
     main.replaceChildren(header, h('p', {}, 'This model has nothing to sample in the studio (a classifier is used by the others).'));

@@ -11,17 +11,7 @@ import type { StoredTensor } from '../../io/safetensors-format.ts';
 import { filled, labelNamesOf, type BuiltModel, type CompanionTexts, type ModelBuilder } from '../builder.ts';
 import { GenloomError } from '../../core/errors.ts';
 import type { Tokenizer } from '../../text/tokenizer.ts';
-import { CharTokenizer } from '../../text/char-tokenizer.ts';
-
-/**
- * A tokenizer from tokenizer.json's text, where the page builds the model: only character
- * tokenizers (byte-level BPE lives in a module that also reads files; Node loaders pass theirs in).
- */
-function characterTokenizerFromText(text: string, source: string): Tokenizer {
-  const json = JSON.parse(text) as { kind?: string };
-  if (json.kind !== 'char') throw new GenloomError('UNSUPPORTED', `${source}: this text-to-image model's tokenizer is byte-level BPE, which in-browser mode does not read yet; use the server's Generate tab`);
-  return CharTokenizer.fromJson(json, source);
-}
+import { tokenizerFromText } from '../../text/tokenizer-json.ts';
 import type { SampleOptions } from '../family.ts';
 import { parseDiffusionConfig } from './config.ts';
 import { Diffusion, diffusionSampling, toImages, type DiffusionSampleOptions } from './diffusion.ts';
@@ -70,7 +60,7 @@ export function buildDiffusion(manifest: CheckpointManifest, weights: Map<string
     assignDiffusionWeights(network, weights, source);
     if (!network.textConditioned) return;
     if (tokenizer) network.tokenizer = tokenizer;
-    else if (files?.tokenizer) network.tokenizer = characterTokenizerFromText(files.tokenizer, source);
+    else if (files?.tokenizer) network.tokenizer = tokenizerFromText(files.tokenizer, source.replace(/model\.safetensors$/, 'tokenizer.json'));
     else throw new GenloomError('NOT_FOUND', `${source.replace(/model\.safetensors$/, '')}tokenizer.json is missing: a text-to-image model reads prompts with its text encoder's tokenizer`);
   });
   return {
@@ -87,7 +77,13 @@ export function buildDiffusion(manifest: CheckpointManifest, weights: Map<string
         inpaint: (images, mask, random, options = {}) => diffusion.inpaint(images, mask, random, diffusionOptions(options, diffusion)),
       },
       ...(diffusion.textConditioned
-        ? { textConditioning: { contextTokens: diffusion.textEncoder!.config.context, tokenCount: (text: string) => diffusion.textEncoder!.tokenCount(diffusion.tokenizer!, text) } }
+        ? {
+            textConditioning: {
+              contextTokens: diffusion.textEncoder!.config.context,
+              tokenCount: (text: string) => diffusion.textEncoder!.tokenCount(diffusion.tokenizer!, text),
+              interpolatePrompts: (from, to, frames, noise, options = {}) => diffusion.interpolatePrompts(from, to, frames, noise, diffusionOptions(options, diffusion)),
+            },
+          }
         : {}),
       dispose: () => diffusion.dispose(),
     },

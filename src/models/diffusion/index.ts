@@ -13,6 +13,7 @@ import { train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { conditionalClasses, parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { diffusionPresets, parseDiffusionConfig } from './config.ts';
+import { downsampling } from '../autoencoder/config.ts';
 import { Diffusion, diffusionSampling, type DiffusionBatch } from './diffusion.ts';
 import { buildDiffusion, diffusionBuilder, diffusionOptions } from './build.ts';
 import { builtinImageDatasets } from '../../data/index.ts';
@@ -165,7 +166,7 @@ function loadDiffusion(dir: string, manifest: CheckpointManifest): LoadedModel {
 
 export const diffusionFamily: FamilyDefinition = {
   name: 'diffusion',
-  summary: 'denoising diffusion model: a U-Net learns to remove noise step by step; samples from pure noise (and labels, with guidance)',
+  summary: 'denoising diffusion model: a U-Net learns to remove noise step by step; samples from pure noise, guided by labels or, for text-to-image models, by prompts',
   builtinDatasets: builtinImageDatasets,
   generates: 'images',
   generationFields: ['sampler', 'steps', 'guidance', 'trajectory', 'negativePrompt'],
@@ -180,7 +181,11 @@ export const diffusionFamily: FamilyDefinition = {
     const steps = Number(request['steps'] ?? (diffusionSampling.defaultSteps[sampler] === 'all' ? config['timesteps'] : diffusionSampling.defaultSteps[sampler]) ?? 50);
     const guided = (Number(config['classes'] ?? 0) > 0 || config['textEncoder'] !== undefined) && Number(request['guidance'] ?? diffusionSampling.defaultGuidance) !== 1;
     const patch = Number(config['patchSize'] ?? 1);
-    return { items: Number(request['n'] ?? 1), passesPerItem: steps * (guided ? 2 : 1), positionsPerPass: (Number(config['imageHeight']) * Number(config['imageWidth'])) / patch ** 2, what: 'images' };
+    // Latent diffusion: the U-Net runs on the autoencoder's latent, `downsampling` times smaller on each side.
+    const autoencoder = config['autoencoder'] as { levelChannels?: unknown } | undefined;
+    const shrink = Array.isArray(autoencoder?.levelChannels) ? downsampling({ levelChannels: autoencoder.levelChannels as number[] }) : 1;
+    const positions = (Number(config['imageHeight']) * Number(config['imageWidth'])) / (patch * shrink) ** 2;
+    return { items: Number(request['n'] ?? 1), passesPerItem: steps * (guided ? 2 : 1), positionsPerPass: positions, what: 'images' };
   },
   presets: Object.keys(diffusionPresets),
   options: [

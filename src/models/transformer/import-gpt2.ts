@@ -15,7 +15,8 @@ import { assignStored } from '../../core/params.ts';
 import { newManifest, saveCheckpoint } from '../../io/checkpoint.ts';
 import { paramsToStored } from '../../core/params.ts';
 import { readSafetensors, type StoredTensor } from '../../io/safetensors.ts';
-import { BpeTokenizer } from '../../text/bpe-tokenizer.ts';
+import type { BpeTokenizer } from '../../text/bpe-tokenizer.ts';
+import { readGpt2Tokenizer } from '../../text/gpt2-tokenizer-files.ts';
 import { writeTokenizer } from '../../text/tokenizer.ts';
 import { makeDirectories } from '../../io/atomic.ts';
 import { parseTransformerConfig, type TransformerConfig } from './config.ts';
@@ -114,7 +115,7 @@ export function readGpt2(dir: string): ImportedGpt2 {
   requireFile(dir, 'vocab.json');
   requireFile(dir, 'merges.txt');
   const config = gpt2Config(configPath);
-  const tokenizer = BpeTokenizer.fromGpt2Files(dir);
+  const tokenizer = readGpt2Tokenizer(dir);
   if (tokenizer.vocabularySize !== config.vocabularySize) {
     throw new GenloomError('SHAPE_MISMATCH', `${dir}: vocab.json has ${tokenizer.vocabularySize} tokens but config.json says vocab_size ${config.vocabularySize}`);
   }

@@ -55,7 +55,9 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
   const labels = model.conditional && model.labelNames ? select([randomLabel, ...model.labelNames], randomLabel, 'local-label') : null;
   const truncation = context.fields.includes('truncation') ? numberInput(1, { min: 0.05, max: 1, step: 0.05, testid: 'local-truncation' }) : null;
   const diffusion = model.samplers ? samplerSettings(model) : null;
-  const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: 'a handwritten seven', autocomplete: 'off' });
+  const textToImage = model.textConditioning !== undefined;
+  const promptInput = h('input', { type: 'text', 'data-testid': 'local-prompt', placeholder: textToImage ? 'red heart, twitter style' : 'a handwritten seven', autocomplete: 'off' });
+  const negativeInput = textToImage ? h('input', { type: 'text', 'data-testid': 'local-negative-prompt', autocomplete: 'off' }) : null;
   const generate = h('button', { type: 'submit', 'data-testid': 'local-generate' }, 'Generate');
   const time = timeLine();
   const canvas = h('canvas', { className: 'pixelated', 'data-testid': 'local-output', role: 'img', 'aria-label': 'No images yet' });
@@ -63,7 +65,9 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
     seed.element,
     field('Images', count, '1 to 64'),
     labels && field('Label', labels, model.labelNames ? `one of ${model.labelNames.join(', ')}` : undefined),
-    model.prompts ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
+    textToImage ? field('Prompt', promptInput, `free text; the first ${model.textConditioning!.contextTokens} tokens are read (empty: unconditional)`)
+      : model.prompts ? field('Or a prompt', promptInput, 'e.g. "a handwritten seven"; overrides the label') : null,
+    negativeInput && field('Negative prompt', negativeInput, 'what guidance steers away from'),
     truncation && field('Truncation ψ', truncation, 'in (0, 1]: lower trades variety for fidelity'),
     ...(diffusion?.fields ?? []),
   ], generate);
@@ -78,6 +82,8 @@ export function imageControls(model: ImageDescription, context: ControlsContext)
       if (labels && labels.value !== randomLabel) request.label = model.labelNames!.indexOf(labels.value);
       const promptText = promptInput.value.trim();
       if (promptText && model.prompts) request.prompt = promptText;
+      const negativeText = negativeInput?.value.trim();
+      if (negativeText) request.negativePrompt = negativeText;
       if (diffusion) Object.assign(request, diffusion.read());
       time.textContent = 'Generating…';
       delete time.dataset['seconds'];
@@ -110,6 +116,8 @@ function samplerSettings(model: ImageDescription) {
   const steps = numberInput(defaultSteps(initial), { min: 1, max: 1000, testid: 'local-steps' });
   sampler.addEventListener('change', () => { steps.value = String(defaultSteps(sampler.value)); });
   const guidance = numberInput(model.defaultGuidance ?? 1, { min: 0, max: 50, step: 0.5, testid: 'local-guidance' });
+  // Labels or text: classifier-free guidance has a condition to steer by.
+  const guided = model.conditional || model.textConditioning !== undefined;
   const record = checkbox('Show every denoising step as it is made (and scrub through them after)', 'local-record-steps', true);
   let frames: { step: number; t: number; x: ImageBatch; x0: ImageBatch }[] = [];
   const stepX = h('canvas', { className: 'pixelated', 'data-testid': 'local-step-x', role: 'img', 'aria-label': 'The noisy image x_t at this step' });
@@ -127,12 +135,12 @@ function samplerSettings(model: ImageDescription) {
       h('figure', {}, stepX, h('figcaption', {}, 'x_t (noisy)')),
       h('figure', {}, stepX0, h('figcaption', {}, 'x0 estimate'))));
   return {
-    fields: [field('Sampler', sampler), field('Steps', steps, 'network evaluations'), ...(model.conditional ? [field('Guidance', guidance, 'classifier-free guidance scale (1 = none)')] : []), record.element],
+    fields: [field('Sampler', sampler), field('Steps', steps, 'network evaluations'), ...(guided ? [field('Guidance', guidance, 'classifier-free guidance scale (1 = none)')] : []), record.element],
     read: () => ({
       recordSteps: record.input.checked,
       sampler: sampler.value,
       steps: Math.round(readNumber(steps) ?? defaultSteps(sampler.value)),
-      ...(model.conditional ? { guidance: readNumber(guidance) ?? model.defaultGuidance } : {}),
+      ...(guided ? { guidance: readNumber(guidance) ?? model.defaultGuidance } : {}),
     }),
     player: playerSection,
     reset() {

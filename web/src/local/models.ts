@@ -34,6 +34,9 @@ export interface ImageRequest {
   count: number;
   /** Label index for every image (conditional models); undefined draws one per image from the seed. */
   label?: number;
+  /** Text-to-image models: the text every image is drawn for ("" or absent: unconditional), and what guidance steers away from. */
+  prompt?: string;
+  negativePrompt?: string;
   /** GAN: ψ in (0, 1]. */
   truncation?: number;
   /** Families with samplers (diffusion): which, its steps, classifier-free guidance. */
@@ -97,10 +100,12 @@ export function buildBrowserModel(files: ModelBytes, name = 'model'): BrowserMod
     model,
     description,
     ...(vocabulary ? { labelFromPrompt: (prompt: string) => labelFromPrompt(prompt, vocabulary) } : {}),
-    sample({ seed, count, label, onStep, ...options }) {
+    sample({ seed, count, label, onStep, prompt, negativePrompt, ...options }) {
       if (!model.sampleImages) throw new GenloomError('UNSUPPORTED', `${name} is a ${model.family} model; it makes no images`);
       const labels = label === undefined ? undefined : new Int32Array(count).fill(label);
-      return model.sampleImages(count, imageRandom(seed), { ...options, ...(labels ? { labels } : {}), ...(onStep ? { onStep } : {}) });
+      // As generateImages does on the server: one prompt per image, the same text for all.
+      const text = model.textConditioning ? { prompts: new Array<string>(count).fill(prompt ?? ''), ...(negativePrompt !== undefined ? { negativePrompt } : {}) } : {};
+      return model.sampleImages(count, imageRandom(seed), { ...options, ...text, ...(labels ? { labels } : {}), ...(onStep ? { onStep } : {}) });
     },
     async generate({ seed, prompt, maxTokens, onText, yieldEvery, signal, ...sampling }) {
       if (!model.text) throw new GenloomError('UNSUPPORTED', `${name} is a ${model.family} model; it makes no text`);
@@ -139,10 +144,11 @@ function describe(model: LoadedModel): ModelDescription {
       ? {
           samplers: sampling.samplers.map((sampler) => ({ name: sampler, defaultSteps: stepsOf(sampling.defaultSteps[sampler]) })),
           defaultSampler: sampling.defaultSampler,
-          defaultGuidance: conditional ? sampling.defaultGuidance : 1,
+          defaultGuidance: conditional || model.textConditioning ? sampling.defaultGuidance : 1,
         }
       : {}),
-    prompts: promptVocabularyOf(model) !== undefined,
+    prompts: promptVocabularyOf(model) !== undefined || model.textConditioning !== undefined,
+    ...(model.textConditioning ? { textConditioning: { contextTokens: model.textConditioning.contextTokens } } : {}),
   };
 }
 

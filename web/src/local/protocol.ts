@@ -21,8 +21,10 @@ export type ModelDescription =
       samplers?: { name: string; defaultSteps: number }[];
       defaultSampler?: string;
       defaultGuidance?: number;
-      /** Conditional models read prompts such as "a handwritten seven". */
+      /** Conditional models read prompts such as "a handwritten seven"; text-to-image models read any text. */
       prompts: boolean;
+      /** Text-to-image models: prompts are free text, read up to this many tokens. */
+      textConditioning?: { contextTokens: number };
     }
   | { kind: 'text'; family: string; context: number; vocabularySize: number };
 
@@ -30,8 +32,10 @@ export interface SampleMessage {
   seed: number;
   count: number;
   label?: number;
-  /** Diffusion: a prompt naming the label (read in the worker; overrides `label`). */
+  /** Diffusion: a prompt naming the label (read in the worker; overrides `label`), or a text-to-image model's free text. */
   prompt?: string;
+  /** Text-to-image models: what guidance steers away from. */
+  negativePrompt?: string;
   truncation?: number;
   sampler?: string;
   steps?: number;

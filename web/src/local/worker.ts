@@ -42,11 +42,15 @@ async function handle(message: Request): Promise<void> {
     }
     case 'sample': {
       const current = loadedModel();
-      const { prompt, recordSteps, ...request } = message.request;
-      const label = prompt && current.labelFromPrompt ? current.labelFromPrompt(prompt) : request.label;
+      const { prompt, negativePrompt, recordSteps, ...request } = message.request;
+      // A text-to-image model reads the text itself; a conditional one reads a label from it.
+      const text = current.description.kind === 'images' && current.description.textConditioning ? { prompt, negativePrompt } : undefined;
+      const label = !text && prompt && current.labelFromPrompt ? current.labelFromPrompt(prompt) : request.label;
       const started = performance.now();
       const images = current.sample({
         ...request,
+        ...(text?.prompt !== undefined ? { prompt: text.prompt } : {}),
+        ...(text?.negativePrompt !== undefined ? { negativePrompt: text.negativePrompt } : {}),
         ...(label !== undefined ? { label } : {}),
         ...(recordSteps
           ? {
