@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const starter = join(root, 'models', 'vae-mnist');
 const ganStarter = join(root, 'models', 'gan-mnist');
 const diffusionStarter = join(root, 'models', 'diffusion-mnist');
+const textToImageStarter = join(root, 'models', 'txt2img-emoji');
 const textStarter = join(root, 'models', 'transformer-kjv');
 const musicStarter = join(root, 'models', 'music-bach');
 const pixelStarter = join(root, 'models', 'pixelcnn-mnist');
@@ -32,6 +33,8 @@ Families: ${Object.values(families).map((family) => `${family.name} (${family.su
   genloom train gan --dataset fashion-mnist --conditional --epochs 7 --out runs/gan --seed 1
   genloom sample models/gan-mnist --n 64 --label 7 --truncation 0.8 --seed 3 --out sevens.png
   genloom eval models/gan-mnist --json
+  genloom sample models/txt2img-emoji --prompt "smiling face with heart-eyes, google style" --sampler dpm-solver --steps 20 --guidance 5 --n 8 --seed 3 --out faces.png
+  genloom interpolate models/txt2img-emoji --prompt-from "red heart, twitter style" --prompt-to "blue heart, twitter style" --frames 12 --out hearts.gif
   genloom sample models/diffusion-mnist --prompt "a handwritten seven" --n 16 --guidance 3 --out sevens.png
   genloom sample models/diffusion-mnist --label 3 --sampler ddim --steps 50 --trajectory --out three.gif
   genloom inpaint models/diffusion-mnist --input x.png --mask mask.png --out filled.png
@@ -58,10 +61,18 @@ if (!existsSync(join(starter, 'config.json'))) {
   process.exit(1);
 }
 mkdirSync(out, { recursive: true });
-const steps: string[][] = [
+const steps: string[][] = [];
+// Text to image first: what most people come for.
+if (existsSync(join(textToImageStarter, 'config.json'))) {
+  steps.push(
+    ['sample', textToImageStarter, '--prompt', 'smiling face with heart-eyes, google style', '--sampler', 'dpm-solver', '--steps', '20', '--guidance', '5', '--n', '8', '--seed', '3', '--out', join(out, 'txt2img-faces.png')],
+    ['interpolate', textToImageStarter, '--prompt-from', 'red heart, twitter style', '--prompt-to', 'blue heart, twitter style', '--sampler', 'dpm-solver', '--steps', '20', '--frames', '12', '--out', join(out, 'txt2img-hearts.gif')],
+  );
+}
+steps.push(
   ['sample', starter, '--n', '64', '--seed', '7', '--out', join(out, 'vae-samples.png')],
   ['interpolate', starter, '--seed-from', '1', '--seed-to', '2', '--frames', '24', '--out', join(out, 'vae-walk.gif')],
-];
+);
 if (existsSync(join(ganStarter, 'config.json'))) {
   steps.push(
     ['sample', ganStarter, '--n', '64', '--label', '7', '--seed', '3', '--out', join(out, 'gan-sevens.png')],

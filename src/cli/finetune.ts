@@ -117,7 +117,7 @@ export function finetuneCommand(): Command {
         const finetunePreferences = getFamily(parent.family).finetunePreferences;
         if (!finetunePreferences) throw new GenloomError('UNSUPPORTED', `DPO fine-tunes text and diffusion models; ${parentDir} is a ${parent.family} model (use --ratings with --method rejection or reward-weighted)`);
         const { pairs, imagePairs, raters } = storePreferencePairs(flags.preferences!, parentDir);
-        const imageDpo = parent.family === 'diffusion';
+        const imageDpo = getFamily(parent.family).generates === 'images';
         // A scripted rater (a reward spec) can judge the child too: feedback report uses it for the win rate.
         const rater = raters.length === 1 && raters[0] !== 'human' ? raters[0] : undefined;
         const recorded = (resuming ? readManifest(flags.out).training : {}) as Record<string, unknown>;

@@ -28,7 +28,8 @@ export interface SampleRequest {
   /** DDIM's η: 0 deterministic, 1 as stochastic as DDPM. */
   eta?: number;
   /** Clip the x_0 estimate to the data range [−1, 1] (images). */
-  clip?: boolean;
+  /** Clip the x̂₀ estimate to [−1, 1] (true), to [−c, c] (a number c), or not at all. */
+  clip?: boolean | number;
   /**
    * Replaces each new x (at step s, 0 at the end) with a constrained one, e.g. inpainting puts the
    * known pixels back, noised to step s. Returns a new tensor.
@@ -78,7 +79,8 @@ export function estimates(request: SampleRequest, x: tf.Tensor4D, t: number): { 
     }
     if (request.clip) {
       // Keep ε consistent with the clipped x_0, as DDIM implementations do.
-      x0 = tf.clipByValue(x0, -1, 1) as tf.Tensor4D;
+      const bound = request.clip === true ? 1 : request.clip;
+      x0 = tf.clipByValue(x0, -bound, bound) as tf.Tensor4D;
       noise = tf.div(tf.sub(x, tf.mul(x0, a)), b) as tf.Tensor4D;
     }
     return { x0, noise };

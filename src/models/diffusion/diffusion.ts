@@ -363,8 +363,9 @@ export class Diffusion {
         steps: this.stepsFor(options),
         random: random.fork('sampler'),
         eta: options.eta,
-        // Pixels live in [−1, 1]; latents (unit variance) do not, so their x̂₀ is not clipped (as in Stable Diffusion).
-        clip: !this.autoencoder,
+        // Pixels live in [−1, 1]. Scaled latents have unit variance: their x̂₀ is clipped at ±4 instead, which keeps
+        // the first steps of the cosine schedule (where ᾱ ≈ 0 makes x̂₀ huge) from throwing the walk off.
+        clip: this.autoencoder ? 2 : true,
         constrain,
         onStep: options.onStep,
       });
