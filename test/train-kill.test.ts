@@ -10,7 +10,7 @@
  *
  * Checkpoints come as often as each family allows: every 2 steps for the image families (an epoch
  * is 2 batches of 32), --checkpoint-every for the transformer; music checkpoints every 50 steps at
- * least, shape and video every 250, so their runs are longer. Set GENLOOM_KILL_SEED to repeat a
+ * least, the autoencoder every 25, shape and video every 250, so their runs are longer. Set GENLOOM_KILL_SEED to repeat a
  * failing run's kill moments (the seed is in every failure message).
  */
 import assert from 'node:assert/strict';
@@ -48,6 +48,8 @@ const plans: Record<string, KillPlan> = {
   gan: { steps: 12, kills: 2, maxDelayMs: 150, batchSize: 32 },
   diffusion: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
   pixelcnn: { steps: 8, kills: 2, maxDelayMs: 150, batchSize: 32 },
+  // The autoencoder checkpoints every 25 steps at least (each checkpoint draws reconstructions).
+  autoencoder: { steps: 60, kills: 2, maxDelayMs: 300 },
   classifier: { steps: 12, kills: 2, maxDelayMs: 150, batchSize: 32 },
   clip: { steps: 12, kills: 2, maxDelayMs: 150, extraFlags: ['--checkpoint-every', '3'] },
   transformer: { steps: 15, kills: 2, maxDelayMs: 400, extraFlags: ['--checkpoint-every', '3'] },

@@ -2,12 +2,13 @@
  * An autoencoder from its config and weights, with no Node API (the studio bundles it, and the
  * latent diffusion model builds its own copy from the weights it carries).
  */
+import * as tf from '../../core/tf.ts';
 import { assignStored } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import { GenloomError } from '../../core/errors.ts';
 import type { CheckpointManifest } from '../../io/checkpoint-format.ts';
 import type { StoredTensor } from '../../io/safetensors-format.ts';
-import { filled, type BuiltModel, type ModelBuilder } from '../builder.ts';
+import { filled, type BuiltModel } from '../builder.ts';
 import { parseAutoencoderConfig } from './config.ts';
 import { Autoencoder } from './autoencoder.ts';
 
@@ -31,18 +32,14 @@ export function buildAutoencoder(manifest: CheckpointManifest, weights: Map<stri
       // The flat view of the spatial latent, so interpolation and encode/decode work as for a VAE.
       latent: {
         latentDim: h * w * c,
-        encode: (images) => {
+        encode: (images) => tf.tidy(() => {
           const { mean, logVariance } = network.encode(images);
-          const flat = { mean: mean.reshape([images.shape[0], -1]), logVariance: logVariance.reshape([images.shape[0], -1]) } as { mean: import('../../core/tf.ts').Tensor2D; logVariance: import('../../core/tf.ts').Tensor2D };
-          mean.dispose();
-          logVariance.dispose();
-          return flat;
-        },
-        decode: (z) => network.decode(z.reshape([z.shape[0], h, w, c])),
+          return { mean: mean.reshape([images.shape[0], -1]) as tf.Tensor2D, logVariance: logVariance.reshape([images.shape[0], -1]) as tf.Tensor2D };
+        }),
+        decode: (z) => tf.tidy(() => network.decode(z.reshape([z.shape[0], h, w, c]))),
       },
       dispose: () => network.dispose(),
     },
   };
 }
 
-export const autoencoderBuilder: ModelBuilder<Autoencoder> = { family: 'autoencoder', requires: [], build: buildAutoencoder };

@@ -20,7 +20,7 @@ import { train } from '../../train/trainer.ts';
 import { parseIntegerFlag, parseIntegerList, prepareImageTraining, runControls, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { Autoencoder, type AutoencoderBatch } from './autoencoder.ts';
-import { autoencoderBuilder, buildAutoencoder } from './build.ts';
+import { buildAutoencoder } from './build.ts';
 import { autoencoderPresets, parseAutoencoderConfig } from './config.ts';
 
 /** Images the latent scale is measured on (the first of a seeded shuffle of the training split). */
@@ -171,6 +171,5 @@ export const autoencoderFamily: FamilyDefinition = {
     { flags: '--kl-weight <w>', description: 'weight of the KL term against the summed L1 error (default 1e-6, as in Stable Diffusion)', configKey: 'klWeight', parse: Number },
   ],
   train: trainAutoencoder,
-  build: autoencoderBuilder,
   load: loadAutoencoder,
 };

@@ -82,7 +82,9 @@ export class ClipTextEncoder {
   }
 
   dispose(): void {
-    disposeParams(this.params);
+    // The GPT frees its own parameters and the attention masks it caches (CPU and wasm paths).
+    this.gpt.dispose();
+    disposeParams({ 'text.project.weight': this.params['text.project.weight']!, 'text.project.bias': this.params['text.project.bias']! });
   }
 }
 
