@@ -26,7 +26,7 @@ import { readTokenizer, writeTokenizer } from '../../text/tokenizer.ts';
 import { textBatch } from './diffusion.ts';
 import { evaluateTextToImage } from './evaluate-prompts.ts';
 import { finetuneDiffusionDpo } from './dpo.ts';
-import { assignFrozenParts, encodeDataset, gridPrompts, readFrozenParts, type FrozenParts } from './parts.ts';
+import { assignCarriedParts, assignFrozenParts, encodeDataset, gridPrompts, readFrozenParts, type FrozenParts } from './parts.ts';
 
 async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   const { conditional, autoencoderDir, textEncoderDir, ...config } = request.config;
@@ -49,6 +49,9 @@ async function trainDiffusion(request: TrainRequest): Promise<TrainSummary> {
   }
   const model = new Diffusion(setup.config, fromSeed(seed).fork('init'));
   assignFrozenParts(model, parts);
+  // A resumed run or a fine-tune carries its frozen parts in its own file (or its parent's).
+  if (setup.resumeStep !== undefined) assignCarriedParts(model, request.outDir);
+  else if (request.parent) assignCarriedParts(model, request.parent);
   // A resumed run or a fine-tune reads the tokenizer its model carries.
   if (model.textConditioned && !model.tokenizer) model.tokenizer = readTokenizer(setup.resumeStep !== undefined || !request.parent ? request.outDir : request.parent);
   if (model.tokenizer && (parts.textEncoder || (request.parent && setup.resumeStep === undefined))) {

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import * as tf from '../../core/tf.ts';
+import { assignStored } from '../../core/params.ts';
 import { GenloomError } from '../../core/errors.ts';
 import { fromSeed } from '../../core/random.ts';
 import { gatherImages, type ImageDataset } from '../../data/index.ts';
@@ -54,6 +55,18 @@ export function assignFrozenParts(model: Diffusion, parts: FrozenParts): void {
     for (const [name, tensor] of parts.textEncoder?.weights ?? []) model.frozen[name]?.assign(tf.tensor(tensor.data, tensor.shape));
   });
   if (parts.textEncoder) model.tokenizer = parts.textEncoder.tokenizer;
+}
+
+/**
+ * Copies the frozen parts a model folder carries (a run being resumed, or a fine-tune's parent) into
+ * a fresh model, before anything reads them: the training latents are encoded with the autoencoder
+ * before the trainer loads the rest of the weights.
+ */
+export function assignCarriedParts(model: Diffusion, dir: string): void {
+  if (Object.keys(model.frozen).length === 0) return;
+  const { weights } = loadCheckpoint(dir, { expectFamily: 'diffusion' });
+  const carried = new Map([...weights].filter(([name]) => name in model.frozen));
+  assignStored(model.frozen, carried, join(dir, 'model.safetensors'));
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { initEngine } from '../../core/engine.ts';
@@ -89,8 +90,14 @@ test('a tiny text-to-image model learns captions apart, and refuses parts of the
   assert.ok(right / 16 >= 0.75, `${right} of 16 samples in the asked colour`);
   model.dispose();
   // The latent text-to-image model trains through the same path.
-  const latent = await diffusionFamily.train(request(t2iDir, { steps: 30, batchSize: 8, config: { autoencoderDir: aeDir, textEncoderDir: clipDir, baseChannels: 16, attentionHeads: 2, timesteps: 100 } }));
+  const latentConfig = { autoencoderDir: aeDir, textEncoderDir: clipDir, baseChannels: 16, attentionHeads: 2, timesteps: 100 };
+  const latent = await diffusionFamily.train(request(t2iDir, { steps: 30, batchSize: 8, config: latentConfig }));
   assert.ok(Number.isFinite(latent.last['loss']));
+  // Resumed, it encodes its training latents with the autoencoder it carries, and ends as the uninterrupted run.
+  const interrupted = join(root, 't2i-interrupted');
+  await diffusionFamily.train(request(interrupted, { steps: 30, batchSize: 8, config: latentConfig, shouldStop: (step) => step === 15 }));
+  await diffusionFamily.train(request(interrupted, { steps: 30, batchSize: 8, resume: true, dataset: '' }));
+  assert.ok(readFileSync(join(interrupted, 'model.safetensors')).equals(readFileSync(join(t2iDir, 'model.safetensors'))), 'the resumed latent run differs from the uninterrupted one');
 });
 
 test('guidance with an empty prompt is the unconditional output; img2img at strength 0 is the input; inpainting keeps known pixels', () => {
