@@ -13,7 +13,7 @@ import * as tf from '../src/core/tf.ts';
 import { readManifest } from '../src/io/checkpoint.ts';
 import { parseMusicConfig } from '../src/models/music/config.ts';
 import { musicFamily } from '../src/models/music/index.ts';
-import { MusicRnn, type EventBatch } from '../src/models/music/rnn.ts';
+import { MusicRnn, pitchCount, type EventBatch } from '../src/models/music/rnn.ts';
 import { composeMusic } from '../src/models/music/sampler.ts';
 import { defaultTokenSampling } from '../src/sampling/token-sampling.ts';
 import { AdamW } from '../src/train/adam.ts';
@@ -32,7 +32,9 @@ function stepMs(cell: 'lstm' | 'gru', repeats: number): { ms: number; kernels: n
   const optimizer = new AdamW(model.params);
   const random = fromSeed(2);
   const ids = () => tf.tensor2d(Int32Array.from({ length: windows * length }, () => random.integer(model.vocabularySize)), [windows, length], 'int32');
-  const batch: EventBatch = { inputs: ids(), targets: ids(), mask: tf.ones([windows, length]) as tf.Tensor2D, styles: tf.zeros([windows], 'int32') as tf.Tensor1D };
+  // About four notes sounding at each event, as in a chorale.
+  const sounding = tf.tensor3d(Float32Array.from({ length: windows * length * pitchCount }, () => (random.uniform() < 4 / pitchCount ? 1 : 0)), [windows, length, pitchCount]);
+  const batch: EventBatch = { inputs: ids(), targets: ids(), mask: tf.ones([windows, length]) as tf.Tensor2D, styles: tf.zeros([windows], 'int32') as tf.Tensor1D, sounding };
   const timing = stepTiming((i) => adamStep(model.params, optimizer, () => model.loss(batch, fromSeed(i)).total), repeats, 1);
   tf.dispose(batch as unknown as tf.TensorContainer);
   optimizer.dispose();

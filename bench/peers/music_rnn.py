@@ -2,7 +2,8 @@
 
 genloom's default ("small") music model (src/models/music/rnn.ts) with the bench's event encoding
 (4 steps per quarter, shifts up to 32, no velocities: 290 events): event embedding 290->64 plus a
-style embedding (1 style), 2 recurrent layers of 256 units (LSTM with one bias, or GRU with input and
+style embedding (1 style) plus the sounding notes' embedding (a 128-wide multi-hot, about four notes
+on, times a 128x64 matrix), 2 recurrent layers of 256 units (LSTM with one bias, or GRU with input and
 recurrent biases, the same equations as torch's nn.LSTM and nn.GRU), inverted dropout 0.3 on the
 embeddings, between the layers and before the output, dense 256->290, and the mean cross-entropy
 over the unmasked positions (a mask of ones). 32 windows of 256 random events, time-major inside as
@@ -34,6 +35,7 @@ class MusicRnn(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(VOCABULARY, EMBEDDING)
         self.style = nn.Embedding(1, EMBEDDING)
+        self.sounding = nn.Linear(128, EMBEDDING, bias=False)
         # torch's dropout argument applies between the layers; the other two are explicit below.
         self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(EMBEDDING, HIDDEN, LAYERS, dropout=DROPOUT, bias=True)
         if cell == "lstm":
@@ -42,8 +44,8 @@ class MusicRnn(nn.Module):
                 getattr(self.rnn, f"bias_hh_l{layer}").requires_grad_(False).zero_()
         self.out = nn.Linear(HIDDEN, VOCABULARY)
 
-    def forward(self, inputs, styles, targets, mask):
-        x = (self.embedding(inputs) + self.style(styles)[:, None]).transpose(0, 1)  # [T, B, E]
+    def forward(self, inputs, styles, sounding, targets, mask):
+        x = (self.embedding(inputs) + self.style(styles)[:, None] + self.sounding(sounding)).transpose(0, 1)  # [T, B, E]
         h, _ = self.rnn(F.dropout(x, DROPOUT, self.training))
         logits = self.out(F.dropout(h, DROPOUT, self.training))  # [T, B, V]
         nll = F.cross_entropy(logits.reshape(-1, VOCABULARY), targets.t().reshape(-1), reduction="none")
@@ -56,10 +58,11 @@ inputs = torch.randint(0, VOCABULARY, (WINDOWS, LENGTH))
 targets = torch.randint(0, VOCABULARY, (WINDOWS, LENGTH))
 mask = torch.ones(WINDOWS, LENGTH)
 styles = torch.zeros(WINDOWS, dtype=torch.long)
+sounding = (torch.rand(WINDOWS, LENGTH, 128) < 4 / 128).float()
 
 
 def step():
-    loss = model(inputs, styles, targets, mask)
+    loss = model(inputs, styles, sounding, targets, mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

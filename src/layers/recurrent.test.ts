@@ -24,9 +24,10 @@ test(`the whole-sequence LSTM and GRU layers (${fused ? 'native kernels' : 'comp
     const inputs = tf.tensor2d(Int32Array.from({ length: batch * steps }, () => random.integer(model.vocabularySize)), [batch, steps], 'int32');
     const styles = tf.tensor1d([0, 1, 1], 'int32');
     const weights = tf.tensor3d(random.normalArray(batch * steps * model.vocabularySize), [batch, steps, model.vocabularySize]);
+    const sounding = tf.tensor3d(Float32Array.from({ length: batch * steps * 128 }, () => (random.uniform() < 0.05 ? 1 : 0)), [batch, steps, 128]);
     // A loss that weighs every logit differently, so every gradient path counts.
-    const fused = gradientsOf(model.params, () => model.sequenceLogits(inputs, styles).mul(weights).sum() as tf.Scalar);
-    const reference = gradientsOf(model.params, () => model.forward(inputs, styles).logits.mul(weights).sum() as tf.Scalar);
+    const fused = gradientsOf(model.params, () => model.sequenceLogits(inputs, styles, undefined, sounding).mul(weights).sum() as tf.Scalar);
+    const reference = gradientsOf(model.params, () => model.forward(inputs, styles, undefined, sounding).logits.mul(weights).sum() as tf.Scalar);
     assert.ok(Math.abs(fused.value.dataSync()[0]! - reference.value.dataSync()[0]!) < 1e-4, `${cell}: the same logits`);
     for (const name of Object.keys(model.params)) {
       const a = fused.grads[name]!.dataSync();

@@ -111,6 +111,12 @@ export function notesToEvents(notes: readonly Note[], encoding: EventEncoding): 
   return events;
 }
 
+/** Updates which pitches sound (1) after event `id`: a NOTE_ON sets its pitch, a NOTE_OFF clears it. */
+export function updateSounding(sounding: Uint8Array, id: number): void {
+  if (id < noteOffOffset) sounding[id] = 1;
+  else if (id < timeShiftOffset) sounding[id - noteOffOffset] = 0;
+}
+
 /**
  * Appends TIME_SHIFT events covering `steps`, the longest first. A loop, not push(...list): a long
  * rest is many shifts, and spreading them as arguments overflows the stack.

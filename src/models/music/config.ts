@@ -22,6 +22,12 @@ export const musicConfigSchema = z
     velocityBins: z.number().int().min(0).max(127),
     /** Training windows: the most events backpropagated through at once. */
     context: z.number().int().min(8).max(100_000),
+    /**
+     * Each step also reads which pitches are sounding (a 128-wide multi-hot through its own
+     * embedding), so the model sees what it has left on and learns to release it. Models trained
+     * before this input existed have it off (their configs do not name it).
+     */
+    soundingInput: z.boolean(),
   })
   .strict();
 
@@ -36,10 +42,15 @@ export const musicPresets = {
   base: { layers: 3, hidden: 512, embedding: 128 },
 } as const satisfies Record<string, Partial<MusicConfig>>;
 
-const defaults = { cell: 'lstm', dropout: 0.3, styles: 1, stepsPerQuarter: 4, maxShift: 16, velocityBins: 32, context: 256 } as const;
+const defaults = { cell: 'lstm', dropout: 0.3, styles: 1, stepsPerQuarter: 4, maxShift: 16, velocityBins: 32, context: 256, soundingInput: true } as const;
 
 export function parseMusicConfig(overrides: Record<string, unknown>, preset = 'small'): MusicConfig {
   return parseFamilyConfig('music', musicConfigSchema, defaults, musicPresets, overrides, preset);
+}
+
+/** The config a checkpoint was built with: one written before `soundingInput` existed has it off. */
+export function storedMusicConfig(stored: Record<string, unknown>, overrides: Record<string, unknown> = {}): MusicConfig {
+  return parseMusicConfig({ soundingInput: false, ...stored, ...overrides });
 }
 
 export function encodingOf(config: MusicConfig): EventEncoding {

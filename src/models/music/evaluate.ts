@@ -48,14 +48,14 @@ export function scoreSequences(model: MusicRnn, sequences: EventSequence[], onPr
     perBatch = Math.max(1, Math.min(16, Math.floor(65_536 / longest)));
     const group = sequences.slice(first, first + perBatch);
     const windows = group.map((sequence, i) => ({ sequence: first + i, start: 0, end: sequence.ids.length - 1 }));
-    const batch = windowsBatch(sequences, windows);
+    const batch = windowsBatch(sequences, windows, { sounding: model.config.soundingInput });
     const targets = batch.targets.dataSync();
     const length = batch.inputs.shape[1];
     let nll: Float32Array;
     let predicted: Int32Array;
     try {
       [nll, predicted] = tf.tidy(() => {
-        const logits = model.sequenceLogits(batch.inputs, batch.styles);
+        const logits = model.sequenceLogits(batch.inputs, batch.styles, undefined, batch.sounding);
         const [size, steps, vocabulary] = logits.shape;
         const flat = logits.reshape([size * steps, vocabulary]);
         const picked = tf.logSoftmax(flat).mul(tf.oneHot(batch.targets.flatten(), vocabulary)).sum(1).neg();

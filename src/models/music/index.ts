@@ -15,7 +15,7 @@ import { writePianoRoll } from '../../music/piano-roll.ts';
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { loadWeights, parseIntegerFlag, previousRun, runControls, runLength, runManifest, takeSettings, trainSummary } from '../../train/run-setup.ts';
-import { encodingOf, musicPresets, parseMusicConfig, type MusicConfig } from './config.ts';
+import { encodingOf, musicPresets, parseMusicConfig, storedMusicConfig, type MusicConfig } from './config.ts';
 import { evaluateMusic, scoreSequences, totalScore } from './evaluate.ts';
 import { MusicRnn, type EventBatch } from './rnn.ts';
 import { defaultTokenSampling } from '../../sampling/token-sampling.ts';
@@ -62,7 +62,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
   if (!request.quiet && data.skipped.length > 0) {
     process.stderr.write(`genloom: skipped ${data.skipped.length} file(s) of ${datasetSpec}:\n${data.skipped.map((entry) => `  ${entry.reason}`).join('\n')}\n`);
   }
-  const config = template ? parseMusicConfig({ ...(template.config as Record<string, unknown>), ...overrides }) : parseMusicConfig({ ...encodingForData(data), ...overrides }, request.preset);
+  const config = template ? storedMusicConfig(template.config as Record<string, unknown>, overrides) : parseMusicConfig({ ...encodingForData(data), ...overrides }, request.preset);
   const styles = template ? (templateTraining['styles'] as string[]) : data.styles;
   // Fine-tuning a one-style model on one new style (a folder of MIDI) adapts that style.
   const styleOf = (name: string) => (parent && styles.length === 1 && data.styles.length === 1 ? 0 : styles.indexOf(name));
@@ -121,7 +121,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
         totalSteps,
         batchSize,
         datasetSize: windows.length,
-        makeBatch: (indices, random) => windowsBatch(trainSequences, Array.from(indices, (index) => windows[index]!), random, settings.transpose),
+        makeBatch: (indices, random) => windowsBatch(trainSequences, Array.from(indices, (index) => windows[index]!), { random, transpose: settings.transpose, sounding: config.soundingInput }),
         schedule: { name: 'cosine', peak: learningRate, warmupSteps: Math.min(100, Math.floor(totalSteps / 20)), minFactor: 0.05 },
         clipNorm: 1,
         checkpointEvery: Math.max(1, Math.min(totalSteps, Math.max(stepsPerEpoch * 5, 50), 500)),
@@ -148,7 +148,7 @@ async function trainMusic(request: TrainRequest): Promise<TrainSummary> {
 }
 
 function loadMusic(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = parseMusicConfig(manifest.config);
+  const config = storedMusicConfig(manifest.config);
   const model = new MusicRnn(config, fromSeed(0));
   loadWeights(dir, 'music', model.params);
   const training = manifest.training as Record<string, unknown>;

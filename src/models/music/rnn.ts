@@ -20,9 +20,13 @@ export type RecurrentState = { h: tf.Tensor2D; c?: tf.Tensor2D }[];
 
 /**
  * inputs: event ids [B, T] (int32); targets: the next event at each position [B, T] (int32, anything
- * where mask is 0); mask: 1 where a target counts, 0 on padding [B, T]; styles: each sequence's [B].
+ * where mask is 0); mask: 1 where a target counts, 0 on padding [B, T]; styles: each sequence's [B];
+ * sounding (models with `soundingInput`): which pitches sound after each input event [B, T, 128].
  */
-export type EventBatch = { inputs: tf.Tensor2D; targets: tf.Tensor2D; mask: tf.Tensor2D; styles: tf.Tensor1D };
+export type EventBatch = { inputs: tf.Tensor2D; targets: tf.Tensor2D; mask: tf.Tensor2D; styles: tf.Tensor1D; sounding?: tf.Tensor3D };
+
+/** MIDI pitches: the width of the sounding-notes input. */
+export const pitchCount = 128;
 
 export class MusicRnn {
   readonly family = 'music';
@@ -36,6 +40,8 @@ export class MusicRnn {
     const builder = new ParamBuilder(random);
     builder.weight('embedding.weight', [this.vocabularySize, embedding], 1, 1);
     builder.weight('style.weight', [styles, embedding], 1, 0.1);
+    // A chorale has about four notes sounding: their rows sum to about the spread of one event's.
+    if (config.soundingInput) builder.weight('sounding.weight', [pitchCount, embedding], 4, 1);
     for (let layer = 0; layer < layers; layer++) {
       const inputs = layer === 0 ? embedding : hidden;
       builder.weight(`rnn.${layer}.input.weight`, [inputs, gates * hidden], inputs, 1);
@@ -60,11 +66,11 @@ export class MusicRnn {
    * Logits [B, T, V] for each position's next event, from a fresh state, through the fused sequence
    * layers (recurrent.ts): what training and scoring use. `dropout` (training only) draws the masks.
    */
-  sequenceLogits(inputs: tf.Tensor2D, styles: tf.Tensor1D, dropout?: Random): tf.Tensor3D {
+  sequenceLogits(inputs: tf.Tensor2D, styles: tf.Tensor1D, dropout?: Random, sounding?: tf.Tensor3D): tf.Tensor3D {
     const [batch, steps] = inputs.shape;
     const { layers, cell } = this.config;
     // Time-major inside: each step's slice is contiguous.
-    let sequence = this.embed(inputs, styles).transpose([1, 0, 2]) as tf.Tensor3D;
+    let sequence = this.embed(inputs, styles, sounding).transpose([1, 0, 2]) as tf.Tensor3D;
     for (let layer = 0; layer < layers; layer++) {
       sequence = this.dropout(sequence, dropout?.fork('layer', layer));
       const projected = this.inputProjection(sequence, layer);
@@ -79,12 +85,12 @@ export class MusicRnn {
    * Logits [B, T, V] and the state after the last position, continuing from `state` (default: a fresh
    * one), one cell step at a time: how composing feeds the model event by event.
    */
-  forward(inputs: tf.Tensor2D, styles: tf.Tensor1D, state?: RecurrentState): { logits: tf.Tensor3D; state: RecurrentState } {
+  forward(inputs: tf.Tensor2D, styles: tf.Tensor1D, state?: RecurrentState, sounding?: tf.Tensor3D): { logits: tf.Tensor3D; state: RecurrentState } {
     const [batch, steps] = inputs.shape;
     const { layers, cell } = this.config;
     const initial = state ?? this.initialState(batch);
     const next: RecurrentState = [];
-    let sequence = this.embed(inputs, styles);
+    let sequence = this.embed(inputs, styles, sounding);
     for (let layer = 0; layer < layers; layer++) {
       const name = `rnn.${layer}`;
       const perStep = tf.unstack(this.inputProjection(sequence, layer), 1) as tf.Tensor2D[];
@@ -102,12 +108,16 @@ export class MusicRnn {
     return { logits: this.outputLogits(sequence).reshape([batch, steps, this.vocabularySize]) as tf.Tensor3D, state: next };
   }
 
-  /** Event embedding plus style embedding: [B, T] → [B, T, E]. */
-  private embed(inputs: tf.Tensor2D, styles: tf.Tensor1D): tf.Tensor3D {
+  /** Event embedding plus style embedding (plus the sounding notes' embedding): [B, T] → [B, T, E]. */
+  private embed(inputs: tf.Tensor2D, styles: tf.Tensor1D, sounding?: tf.Tensor3D): tf.Tensor3D {
     const [batch, steps] = inputs.shape;
     const { embedding } = this.config;
     const events = tf.gather(this.params['embedding.weight']!, inputs.flatten()).reshape([batch, steps, embedding]);
-    return events.add(tf.gather(this.params['style.weight']!, styles).reshape([batch, 1, embedding])) as tf.Tensor3D;
+    const styled = events.add(tf.gather(this.params['style.weight']!, styles).reshape([batch, 1, embedding])) as tf.Tensor3D;
+    if (!this.config.soundingInput) return styled;
+    if (!sounding) throw new Error('this music model reads the sounding notes at every step: pass them');
+    const notes = tf.matMul(sounding.reshape([batch * steps, pitchCount]) as tf.Tensor2D, this.params['sounding.weight'] as tf.Tensor2D);
+    return styled.add(notes.reshape([batch, steps, embedding])) as tf.Tensor3D;
   }
 
   /** x·W + b for every position at once: [A, B, in] → [A, B, G·H]. */
@@ -129,7 +139,7 @@ export class MusicRnn {
   /** −log p(target) per position [B, T] (0 where masked), in nats. */
   negativeLogLikelihoods(batch: EventBatch, dropout?: Random): tf.Tensor2D {
     return tf.tidy(() => {
-      const logits = this.sequenceLogits(batch.inputs, batch.styles, dropout);
+      const logits = this.sequenceLogits(batch.inputs, batch.styles, dropout, batch.sounding);
       const [size, steps, vocabulary] = logits.shape;
       const logProbabilities = tf.logSoftmax(logits.reshape([size * steps, vocabulary]));
       const picked = logProbabilities.mul(tf.oneHot(batch.targets.flatten(), vocabulary)).sum(1);

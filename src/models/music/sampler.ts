@@ -8,11 +8,11 @@
 import * as tf from '../../core/tf.ts';
 import { GenloomError } from '../../core/errors.ts';
 import type { Random } from '../../core/random.ts';
-import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, noteOffOffset, timeShiftOffset } from '../../music/events.ts';
+import { beginToken, endToken, eventSteps, eventsToNotes, isTimeShift, noteOffOffset, timeShiftOffset, updateSounding } from '../../music/events.ts';
 import type { Note } from '../../music/midi.ts';
 import { drawToken, nextTokenProbabilities, type TokenSamplingOptions } from '../../sampling/token-sampling.ts';
 import { encodingOf } from './config.ts';
-import type { MusicRnn, RecurrentState } from './rnn.ts';
+import { pitchCount, type MusicRnn, type RecurrentState } from './rnn.ts';
 
 export interface MusicSamplingOptions extends TokenSamplingOptions {
   /** Style index of each piece (one per piece). */
@@ -44,16 +44,20 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
   const primerSteps = eventSteps(primer, encoding);
   const events: number[][] = Array.from({ length: count }, () => [...primer]);
   const stepsDone = new Array<number>(count).fill(primerSteps);
-  // Which pitches each piece has sounding (after the primer).
+  // Which pitches each piece has sounding: after BOS none, then after each primer event.
   const sounding = Array.from({ length: count }, () => new Uint8Array(128));
-  for (const id of primer) for (const pitches of sounding) track(pitches, id);
+  const primerSounding: Uint8Array[][] = [sounding.map((pitches) => pitches.slice())];
+  for (const id of primer) {
+    for (const pitches of sounding) updateSounding(pitches, id);
+    primerSounding.push(sounding.map((pitches) => pitches.slice()));
+  }
   // A generous cap: a piece that only plays notes without moving on would otherwise never end.
   const maxEvents = primer.length + options.steps * 40 + 100;
   const styles = tf.tensor1d(options.styles, 'int32');
   let state: RecurrentState | undefined;
   let logits: Float32Array;
   try {
-    ({ state, logits } = advance(model, [begin, ...primer].map((id) => new Array<number>(count).fill(id)), styles, undefined));
+    ({ state, logits } = advance(model, [begin, ...primer].map((id) => new Array<number>(count).fill(id)), primerSounding, styles, undefined));
     for (let index = primer.length; index < maxEvents && stepsDone.some((steps) => steps < options.steps); index++) {
       const chosen: number[] = [];
       for (let piece = 0; piece < count; piece++) {
@@ -68,12 +72,12 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
           id = timeShiftOffset + shift - 1;
           stepsDone[piece]! += shift;
         }
-        track(sounding[piece]!, id);
+        updateSounding(sounding[piece]!, id);
         if (id !== end) events[piece]!.push(id);
         chosen.push(id);
       }
       const previous: RecurrentState = state!;
-      ({ state, logits } = advance(model, [chosen], styles, previous));
+      ({ state, logits } = advance(model, [chosen], [sounding], styles, previous));
       tf.dispose(previous as unknown as tf.TensorContainer);
       options.onProgress?.(Math.min(...stepsDone));
     }
@@ -88,19 +92,23 @@ export function composeMusic(model: MusicRnn, random: Random, options: MusicSamp
   return events.map((list) => ({ events: list, notes: eventsToNotes(list, encoding, options.steps) }));
 }
 
-/** Updates which pitches sound after event `id`. */
-function track(sounding: Uint8Array, id: number): void {
-  if (id < noteOffOffset) sounding[id] = 1;
-  else if (id < timeShiftOffset) sounding[id - noteOffOffset] = 0;
-}
-
-/** Runs the model over `columns` (one id per piece each) from `state`; returns the new state and the last logits [count × V]. */
-function advance(model: MusicRnn, columns: number[][], styles: tf.Tensor1D, state: RecurrentState | undefined): { state: RecurrentState; logits: Float32Array } {
+/**
+ * Runs the model over `columns` (one id per piece each) from `state`, with `sounding[t][piece]` the
+ * pitches sounding after column t's event (read by models with `soundingInput`); returns the new
+ * state and the last logits [count × V].
+ */
+function advance(model: MusicRnn, columns: number[][], sounding: Uint8Array[][], styles: tf.Tensor1D, state: RecurrentState | undefined): { state: RecurrentState; logits: Float32Array } {
   const count = columns[0]!.length;
   const result = tf.tidy(() => {
     const ids = new Int32Array(count * columns.length);
     columns.forEach((column, t) => column.forEach((id, piece) => (ids[piece * columns.length + t] = id)));
-    const { logits, state: next } = model.forward(tf.tensor2d(ids, [count, columns.length], 'int32'), styles, state);
+    let notes: tf.Tensor3D | undefined;
+    if (model.config.soundingInput) {
+      const values = new Float32Array(count * columns.length * pitchCount);
+      sounding.forEach((pieces, t) => pieces.forEach((pitches, piece) => values.set(pitches, (piece * columns.length + t) * pitchCount)));
+      notes = tf.tensor3d(values, [count, columns.length, pitchCount]);
+    }
+    const { logits, state: next } = model.forward(tf.tensor2d(ids, [count, columns.length], 'int32'), styles, state, notes);
     const last = logits.slice([0, columns.length - 1, 0], [count, 1, model.vocabularySize]);
     return { state: next, last };
   });
