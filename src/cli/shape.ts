@@ -10,6 +10,7 @@ import { writeGif } from '../io/gif.ts';
 import { imageStrip, writePng } from '../io/image.ts';
 import { interpolate, type InterpolationMethod } from '../latent/latent.ts';
 import type { LoadedModel, ShapeModel, VoxelGrid } from '../models/family.ts';
+import { keepLargestComponent } from '../shapes/components.ts';
 import { marchingCubes } from '../shapes/marching-cubes.ts';
 import { readMesh, writeMeshFiles } from '../shapes/mesh.ts';
 import { renderMesh, renderMeshes } from '../shapes/render.ts';
@@ -71,7 +72,7 @@ export function interpolateShapes(model: LoadedModel, shape: ShapeModel, dir: st
   const end = endpoint(flags.to, flags.seedTo, 'to');
   const rows = interpolate(start.latent, end.latent, flags.frames, flags.method);
   const grids = shape.decode(rows, labels(rows.length));
-  const frames = grids.map((grid, i) => renderMesh(marchingCubes(grid), { size: 192, yaw: 0.6 + (i / Math.max(1, rows.length - 1)) * Math.PI * 0.5 }));
+  const frames = grids.map((grid, i) => renderMesh(marchingCubes(keepLargestComponent(grid).grid), { size: 192, yaw: 0.6 + (i / Math.max(1, rows.length - 1)) * Math.PI * 0.5 }));
   writeGif(flags.out, frames, { delayMs: flags.delay });
   const stripPath = flags.out.replace(/\.gif$/i, '') + '.png';
   writePng(stripPath, imageStrip(frames));

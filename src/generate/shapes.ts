@@ -4,6 +4,7 @@
  */
 import { GenloomError } from '../core/errors.ts';
 import type { LoadedModel, VoxelGrid } from '../models/family.ts';
+import { keepLargestComponent } from '../shapes/components.ts';
 import { marchingCubes } from '../shapes/marching-cubes.ts';
 import type { Mesh } from '../shapes/mesh.ts';
 import { shapeLabels, type Condition } from './conditions.ts';
@@ -19,9 +20,12 @@ export interface ShapeRequest extends Condition {
 }
 
 export interface GeneratedShapes {
+  /** Each shape's voxels, its largest connected piece only (components.ts). */
   grids: VoxelGrid[];
   /** The marching-cubes surface of each grid at 0.5, in the unit cube. */
   meshes: Mesh[];
+  /** Per shape, the filled voxels that floated apart from its largest piece and were cleared. */
+  fragmentVoxelsRemoved: number[];
   labels?: Int32Array;
   labelNames?: string[];
 }
@@ -40,9 +44,11 @@ export function generateShapes(model: LoadedModel, request: ShapeRequest, option
   if (!shape) throw new GenloomError('UNSUPPORTED', `${name} is a ${model.family} model, which does not make shapes`);
   const labels = shapeLabels(model, shape, name, request, request.n);
   const hooks = withSignal(options);
-  const grids = shape.generate({ count: request.n, labels, random: generationRandom(request.seed, 'sample'), steps: request.steps, onProgress: hooks.onProgress });
+  const cleaned = shape.generate({ count: request.n, labels, random: generationRandom(request.seed, 'sample'), steps: request.steps, onProgress: hooks.onProgress }).map((grid) => keepLargestComponent(grid));
+  const grids = cleaned.map((result) => result.grid);
   return {
     grids,
+    fragmentVoxelsRemoved: cleaned.map((result) => result.removedVoxels),
     meshes: grids.map((grid) => marchingCubes(grid)),
     ...(labels ? { labels, labelNames: Array.from(labels, (label) => shape.labelNames?.[label] ?? String(label)) } : {}),
   };

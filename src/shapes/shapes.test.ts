@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
 import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
 import type { Mesh as ThreeMesh } from 'three';
 import { GenloomError } from '../core/errors.ts';
 import { fromSeed } from '../core/random.ts';
+import { keepLargestComponent } from './components.ts';
 import { marchingCubes } from './marching-cubes.ts';
 import { encodeObj, encodePly, readMesh, writeMeshFiles, type Mesh } from './mesh.ts';
 import { proceduralShape, shapeLabelNames } from './procedural.ts';
@@ -182,4 +183,26 @@ describe('mesh files', () => {
     assert.equal(grid.values[(8 * 16 + 8) * 16 + 8], 0);
     assert.ok(filled(grid.values) > 0);
   });
+});
+
+test('floating fragments: only the largest 26-connected component of filled voxels is kept', () => {
+  const r = 8;
+  const values = new Float32Array(r * r * r);
+  const at = (a: number, b: number, c: number) => (a * r + b) * r + c;
+  // A 3×3×3 block, a voxel touching it at a corner only (kept), and a lone voxel and a pair apart (cleared).
+  for (let a = 1; a <= 3; a++) for (let b = 1; b <= 3; b++) for (let c = 1; c <= 3; c++) values[at(a, b, c)] = 0.9;
+  values[at(4, 4, 4)] = 0.6;
+  values[at(7, 0, 7)] = 0.8;
+  values[at(6, 6, 0)] = 0.7;
+  values[at(6, 7, 0)] = 0.7;
+  values[at(0, 7, 7)] = 0.3; // below the level: not a voxel, left as it is
+  const { grid, removedVoxels, removedComponents } = keepLargestComponent({ resolution: r, values });
+  assert.equal(removedComponents, 2);
+  assert.equal(removedVoxels, 3);
+  assert.equal(grid.values.filter((value) => value >= 0.5).length, 28);
+  assert.equal(grid.values[at(4, 4, 4)], Math.fround(0.6));
+  assert.equal(grid.values[at(0, 7, 7)], Math.fround(0.3));
+  assert.equal(values[at(7, 0, 7)], Math.fround(0.8), 'the input grid is not changed');
+  const empty = keepLargestComponent({ resolution: 2, values: new Float32Array(8) });
+  assert.equal(empty.removedComponents, 0);
 });

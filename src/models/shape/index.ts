@@ -10,6 +10,7 @@ import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
 import type { CheckpointManifest } from '../../io/checkpoint.ts';
 import { writePng } from '../../io/image.ts';
+import { keepLargestComponent } from '../../shapes/components.ts';
 import { marchingCubes } from '../../shapes/marching-cubes.ts';
 import { renderMeshes } from '../../shapes/render.ts';
 import { gatherVoxels, loadShapeDataset, type ShapeDataset } from '../../shapes/shape-dataset.ts';
@@ -87,7 +88,7 @@ function writePreview(path: string, network: ShapeNetwork): void {
   const classes = network.config.classes;
   const labels = classes > 0 ? Array.from({ length: classes }, (_, i) => i) : undefined;
   const grids = model.generate({ count: labels?.length ?? 8, labels, random: fromSeed('progress-grid'), steps: Math.min(10, network.config.sampleSteps) });
-  writePng(path, renderMeshes(grids.map((grid) => marchingCubes(grid)), { size: 96, columns: Math.min(grids.length, 8) }));
+  writePng(path, renderMeshes(grids.map((grid) => marchingCubes(keepLargestComponent(grid).grid)), { size: 96, columns: Math.min(grids.length, 8) }));
 }
 
 async function trainShape(request: TrainRequest): Promise<TrainSummary> {
