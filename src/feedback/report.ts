@@ -21,6 +21,7 @@ import { makeDirectories, writeFileAtomic } from '../io/atomic.ts';
 import { readManifest } from '../io/checkpoint.ts';
 import { imageGrid, imageStrip, scaleUp, writePng, type ImageData01 } from '../io/image.ts';
 import { plotLines } from '../io/plot.ts';
+import { fidClipOfImageSets } from '../metrics/clip-metrics.ts';
 import { embed, featureNetDir, loadFeatureNet } from '../metrics/generator-eval.ts';
 import { fitGaussian, frechetDistance } from '../metrics/image-metrics.ts';
 import type { LoadedModel } from '../models/family.ts';
@@ -122,6 +123,11 @@ async function qualityMetrics(kind: string, models: Pair<LoadedModel>, samples: 
 
 function imageQuality(samples: Pair<ImageCandidates>, scores: Pair<RewardScores> | null, reward: Reward | null, base: string): Pair<Record<string, unknown>> {
   const target = reward?.kind === 'image' ? reward.target : undefined;
+  // Colour models are judged in a clip model's features (fid_clip), as `genloom eval` judges them.
+  if (samples.parent.shape[2] === 3 && !target) {
+    const { featureNet, againstTrainImages, fids } = fidClipOfImageSets(base, samples.parent.shape, [samples.parent, samples.child]);
+    return { parent: { fid_clip: fids[0], fid_clip_against: `${againstTrainImages} ${base} training images in ${featureNet}` }, child: { fid_clip: fids[1] } };
+  }
   if (!isBuiltinDataset(base) && !target) return { parent: {}, child: {} };
   const classifierDir = target?.classifierDir ?? featureNetDir(base);
   const net = loadFeatureNet(classifierDir);

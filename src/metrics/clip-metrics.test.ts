@@ -9,7 +9,7 @@ import type { ContrastiveModel } from '../models/family.ts';
 import { colourShapeImage, tempDir, writeCaptionedFolder } from '../../test/fixtures.ts';
 import { parseReward } from '../feedback/rewards.ts';
 import { newManifest } from '../io/checkpoint.ts';
-import { clipImageFeatures, clipScore, evaluateColourGenerator } from './clip-metrics.ts';
+import { clipImageFeatures, clipScore, evaluateColourGenerator, fidClipOfImageSets } from './clip-metrics.ts';
 
 await initEngine();
 const root = tempDir();
@@ -57,6 +57,10 @@ test('fid_clip: real images score near the reference, flat grey far from it', ()
   assert.ok((grey['recall'] as number) < (real['recall'] as number));
   assert.ok(reference['clip_score_caption']! > 0, 'captions match their images better than not');
   assert.throws(() => evaluateColourGenerator({ imageShape: [16, 16, 1], conditional: false, generate: () => tf.zeros([1, 16, 16, 1]) as tf.Tensor4D }, { dataset, clipDir, seed: 0, quiet: true }), /for colour models; this one makes 1-channel/);
+  // The same measure on image sets (what feedback report compares): the same figure for the same images.
+  const sets = fidClipOfImageSets(dataset, [16, 16, 3], [{ pixels: data.pixels.slice(0, 32 * 768), count: 32 }, { pixels: new Float32Array(32 * 768).fill(0.5), count: 32 }], clipDir);
+  assert.equal(sets.fids[0], real['fid_clip']);
+  assert.equal(sets.fids[1], grey['fid_clip']);
 });
 
 test('the clip:TEXT reward prefers images of the text, and hits only where the text beats most captions', () => {

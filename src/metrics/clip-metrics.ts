@@ -94,6 +94,37 @@ export interface ColourEvalOptions {
   labelNames?: string[];
 }
 
+function embedRows(model: ContrastiveModel, data: ImageDataset, indices: Int32Array): FeatureSet {
+  return featuresOf(model, indices.length, (start, size) => gatherImages(data, indices.subarray(start, start + size)));
+}
+
+/** The reference every fid_clip is measured against: up to 10,000 of `dataset`'s training images (a fixed draw). */
+function trainReference(model: ContrastiveModel, dataset: string, height: number, width: number): { trainIndices: Int32Array; trainFeatures: FeatureSet; trainFit: ReturnType<typeof fitGaussian> } {
+  const train = loadImageDataset(dataset, { split: 'train', height, width, channels: 3 });
+  const trainIndices = fromSeed('genloom-fid-reference').permutation(train.count).subarray(0, Math.min(10_000, train.count));
+  const trainFeatures = embedRows(model, train, trainIndices);
+  return { trainIndices, trainFeatures, trainFit: fitGaussian(trainFeatures) };
+}
+
+/**
+ * fid_clip of each set of colour images (pixels [count, H, W, 3] in [0, 1]) against `dataset`'s
+ * training images, as `evaluateColourGenerator` measures it: what `feedback report` compares.
+ */
+export function fidClipOfImageSets(dataset: string, shape: readonly [number, number, number], sets: { pixels: Float32Array; count: number }[], clipDir?: string): { featureNet: string; againstTrainImages: number; fids: number[] } {
+  const [height, width] = shape;
+  const dir = clipFeatureNetDir(clipDir);
+  const net = loadClipFeatureNet(dir);
+  try {
+    const model = net.contrastive;
+    const { trainIndices, trainFit } = trainReference(model, dataset, height, width);
+    const size = height * width * 3;
+    const fids = sets.map(({ pixels, count }) => round(frechetDistance(trainFit, fitGaussian(featuresOf(model, count, (start, n) => tf.tensor4d(pixels.subarray(start * size, (start + n) * size), [n, height, width, 3]))))));
+    return { featureNet: dir.replace(modelsDir, 'models/'), againstTrainImages: trainIndices.length, fids };
+  } finally {
+    net.dispose();
+  }
+}
+
 /**
  * The colour metrics of a generator against `dataset`, and the real-data reference.
  *
@@ -112,14 +143,10 @@ export function evaluateColourGenerator(generator: GeneratorToJudge, options: Co
   const net = loadClipFeatureNet(dir);
   try {
     const model = net.contrastive;
-    const train = loadImageDataset(options.dataset, { split: 'train', height, width, channels: 3 });
+    const { trainIndices, trainFeatures, trainFit } = trainReference(model, options.dataset, height, width);
     const test = loadImageDataset(options.dataset, { split: 'test', height, width, channels: 3 });
-    const trainIndices = fromSeed('genloom-fid-reference').permutation(train.count).subarray(0, Math.min(10_000, train.count));
     const testIndices = fromSeed('genloom-fid-test').permutation(test.count).subarray(0, Math.min(10_000, test.count));
-    const embedSplit = (data: ImageDataset, indices: Int32Array) => featuresOf(model, indices.length, (start, size) => gatherImages(data, indices.subarray(start, start + size)));
-    const trainFeatures = embedSplit(train, trainIndices);
-    const testFeatures = embedSplit(test, testIndices);
-    const trainFit = fitGaussian(trainFeatures);
+    const testFeatures = embedRows(model, test, testIndices);
 
     const classes = generator.classes ?? 0;
     const requested = generator.conditional && classes > 0 ? Int32Array.from({ length: samples }, (_, i) => i % classes) : null;
@@ -128,7 +155,7 @@ export function evaluateColourGenerator(generator: GeneratorToJudge, options: Co
     const generated = featuresOf(model, samples, (start, size) => generator.generate(size, requested ? requested.subarray(start, start + size) : null, random.fork(start)), (done) => progress.update(done, {}));
     progress.stop();
 
-    const labelTexts = options.labelNames ?? train.labelNames;
+    const labelTexts = options.labelNames ?? test.labelNames;
     const trainForPr = firstRows(trainFeatures, prSamples);
     const captions = (test as ImageDataset & { captions?: string[] }).captions;
     return {
