@@ -57,10 +57,11 @@ export async function feedbackReport(childDir: string, options: ReportOptions): 
   const child = loadModel(childDir);
   const reward = rewardSpec ? parseReward(rewardSpec, parent.manifest, parentDir) : null;
   try {
-    // Both models see the same seeds and, for text, the same held-out prompts (or the fine-tune's own
-    // prompts, when it was given some), drawn as the fine-tune drew its candidates.
+    // Both models see the same seeds and the fine-tune's own prompts when it was given some (text and
+    // text-to-image), else for text the same held-out prompts (text-to-image: training captions),
+    // drawn as the fine-tune drew its candidates.
     const givenPrompts = feedback['prompts'] as string[] | undefined;
-    const prompts = kind === 'text' ? givenPrompts ?? datasetPrompts(parent, 'validation', count, options.seed) : undefined;
+    const prompts = givenPrompts ?? (kind === 'text' ? datasetPrompts(parent, 'validation', count, options.seed) : undefined);
     const maxTokens = feedback['maxTokens'] as number | undefined;
     const draw = (model: LoadedModel, dir: string) =>
       drawCandidates(model, dir, { count, seed: options.seed, prompts, ...(maxTokens ? { text: { maxTokens } } : {}), bars: feedback['bars'] as number | undefined, quiet: options.quiet });
