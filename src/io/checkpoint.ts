@@ -90,6 +90,7 @@ export function recoverCheckpoint(dir: string): void {
 export function saveCheckpoint(
   dir: string,
   checkpoint: { manifest: CheckpointManifest; weights: Record<string, StoredTensor>; optimizer?: Record<string, StoredTensor> },
+  options: { halfPrecisionWeights?: boolean } = {},
 ): void {
   recoverCheckpoint(dir);
   const staging = `${dir}.saving`;
@@ -97,7 +98,7 @@ export function saveCheckpoint(
   const hadPrevious = existsSync(dir);
   if (hadPrevious) linkOtherFiles(dir, staging);
   const stepMetadata = { step: String(checkpoint.manifest.training.step), family: checkpoint.manifest.family };
-  writeFileSynced(join(staging, weightsFile), encodeSafetensors(checkpoint.weights, stepMetadata));
+  writeFileSynced(join(staging, weightsFile), encodeSafetensors(checkpoint.weights, stepMetadata, { halfPrecision: options.halfPrecisionWeights }));
   if (checkpoint.optimizer) {
     writeFileSynced(join(staging, optimizerFile), encodeSafetensors(checkpoint.optimizer, stepMetadata));
   }

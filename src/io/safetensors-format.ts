@@ -4,9 +4,10 @@
  *   8 bytes   little-endian u64 N, the header's length
  *   N bytes   UTF-8 JSON: { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {…} }
  *   rest      the tensors' bytes, little-endian, row-major, offsets relative to the end of the header
- * We write F32 and I32, tensors sorted by name and packed without gaps, and validate everything on
- * read, because a truncated or hand-edited file must give an error that names it, never garbage.
- * Half-precision tensors (F16, BF16, as other tools often save) are read and widened to F32.
+ * We write F32 and I32 (F32 as F16 on request: shipped starter models, half the size), tensors
+ * sorted by name and packed without gaps, and validate everything on read, because a truncated or
+ * hand-edited file must give an error that names it, never garbage. Half-precision tensors (F16,
+ * BF16, as other tools often save) are read and widened to F32.
  *
  * This module uses no Node APIs, so the studio's in-browser mode decodes fetched weights with it;
  * safetensors.ts adds reading from disk and re-exports everything here.
@@ -46,8 +47,10 @@ function elementCount(shape: number[]): number {
 export function encodeSafetensors(
   tensors: Record<string, StoredTensor>,
   metadata: Record<string, string> = {},
+  options: { halfPrecision?: boolean } = {},
 ): Uint8Array {
   const names = Object.keys(tensors).sort();
+  const stored = new Map<string, { dtype: string; bytes: Uint8Array }>();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
   let offset = 0;
@@ -59,9 +62,13 @@ export function encodeSafetensors(
         `tensor "${name}" has ${tensor.data.length} values but shape [${tensor.shape.join(', ')}]`,
       );
     }
-    const length = tensor.data.length * bytesPerElement[tensor.dtype];
-    header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + length] };
-    offset += length;
+    const half = options.halfPrecision && tensor.dtype === 'F32';
+    const data = half ? narrowToHalf(tensor.data as Float32Array, name) : tensor.data;
+    // Typed arrays are little-endian on every platform Node and the browsers run on.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    stored.set(name, { dtype: half ? 'F16' : tensor.dtype, bytes });
+    header[name] = { dtype: half ? 'F16' : tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
   }
   // The spec lets the header be padded with spaces; 8-byte alignment keeps the data aligned for
   // readers that map it directly.
@@ -73,10 +80,49 @@ export function encodeSafetensors(
   out.set(headerBytes, 8);
   let position = 8 + headerBytes.length;
   for (const name of names) {
-    const data = tensors[name]!.data;
-    // Typed arrays are little-endian on every platform Node and the browsers run on.
-    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
-    position += data.byteLength;
+    const { bytes } = stored.get(name)!;
+    out.set(bytes, position);
+    position += bytes.length;
+  }
+  return out;
+}
+
+const floatView = new Float32Array(1);
+const bitsView = new Uint32Array(floatView.buffer);
+
+/** Float32 values as IEEE half bit patterns, rounded to nearest even; a value beyond half's range is an error naming the tensor. */
+export function narrowToHalf(values: Float32Array, name: string): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    floatView[0] = values[i]!;
+    const bits = bitsView[0]!;
+    const sign = (bits >>> 16) & 0x8000;
+    const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+    let mantissa = bits & 0x7fffff;
+    if (((bits >>> 23) & 0xff) === 0xff || exponent >= 0x1f) {
+      throw new GenloomError('BAD_ARGUMENT', `tensor "${name}" holds ${values[i]}, which half precision cannot store: keep it in F32`);
+    }
+    if (exponent <= 0) {
+      // Subnormal halves (or zero): the implicit bit joins the mantissa, shifted into place.
+      if (exponent < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mantissa |= 0x800000;
+      const shift = 14 - exponent;
+      let half = mantissa >>> shift;
+      const rest = mantissa & ((1 << shift) - 1);
+      const midpoint = 1 << (shift - 1);
+      if (rest > midpoint || (rest === midpoint && half & 1)) half++;
+      out[i] = sign | half;
+      continue;
+    }
+    let half = sign | (exponent << 10) | (mantissa >>> 13);
+    const rest = mantissa & 0x1fff;
+    // A carry out of the mantissa moves into the exponent, which is the right rounding too.
+    if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+    if ((half & 0x7c00) === 0x7c00) throw new GenloomError('BAD_ARGUMENT', `tensor "${name}" holds ${values[i]}, which half precision cannot store: keep it in F32`);
+    out[i] = half;
   }
   return out;
 }

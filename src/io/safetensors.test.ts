@@ -21,6 +21,24 @@ test('encode → decode is bit-exact, including NaN payloads, -0 and infinities'
   assert.deepEqual(file.metadata, { step: '12' });
 });
 
+test('half precision on request: F32 stored as F16 (nearest even), widened back on read; I32 untouched; out of range refused', () => {
+  // Exact halves, halfway cases (ties to even), a subnormal half, an underflow and the largest half.
+  const values = Float32Array.of(1, -2, 0.5, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -20, 2 ** -26, 65504, -0);
+  const expected = Float32Array.of(1, -2, 0.5, 1, 1 + 2 ** -9, 2 ** -20, 0, 65504, -0);
+  const bytes = encodeSafetensors({ w: { dtype: 'F32', shape: [values.length], data: values }, n: { dtype: 'I32', shape: [1], data: Int32Array.of(7) } }, {}, { halfPrecision: true });
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)))).toString('utf8'));
+  assert.equal(header.w.dtype, 'F16');
+  assert.equal(header.n.dtype, 'I32');
+  const file = decodeSafetensors(bytes, 'x.safetensors');
+  assert.deepEqual(new Uint8Array(file.tensors.get('w')!.data.buffer), new Uint8Array(expected.buffer));
+  assert.deepEqual(file.tensors.get('n')!.data, Int32Array.of(7));
+  // Every value of a random spread within half's relative precision.
+  const spread = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 7) - 3));
+  const back = decodeSafetensors(encodeSafetensors({ w: { dtype: 'F32', shape: [1000], data: spread } }, {}, { halfPrecision: true }), 'x').tensors.get('w')!.data;
+  spread.forEach((value, i) => assert.ok(Math.abs(back[i]! - value) <= Math.max(Math.abs(value) * 2 ** -11, 2 ** -25), `${value} → ${back[i]}`));
+  assert.throws(() => encodeSafetensors({ big: { dtype: 'F32', shape: [1], data: Float32Array.of(70000) } }, {}, { halfPrecision: true }), /tensor "big" holds 70000, which half precision cannot store/);
+});
+
 test('the layout follows the safetensors spec (u64 header length, JSON header, packed data)', () => {
   const bytes = encodeSafetensors({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } });
   const view = new DataView(bytes.buffer);
