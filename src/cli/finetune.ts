@@ -60,7 +60,7 @@ export function finetuneCommand(): Command {
     .option('--ratings <db>', 'a feedback store (genloom rate): fine-tune on the samples people rated')
     .option('--preferences <db>', 'a feedback store with A/B preferences (genloom rate --pairs): DPO for text models')
     .option('--method <name>', `${methods.join(', ')} (default: transfer with --dataset, rejection with --reward/--ratings, dpo with --preferences)`, parseChoice(methods))
-    .option('--candidates <n>', `samples drawn and scored (default ${defaultCandidates.image} images, ${defaultCandidates.text} texts, ${defaultCandidates.music} pieces)`, parseInteger(2, 100_000))
+    .option('--candidates <n>', `samples drawn and scored (default ${defaultCandidates.image} images (GANs 5000), ${defaultCandidates.text} texts, ${defaultCandidates.music} pieces)`, parseInteger(2, 100_000))
     .option('--keep <share>', 'rejection: the best share of the candidates that is trained on', parseNumber(0.0001, 1), 0.1)
     .option('--reward-temperature <tau>', 'reward-weighted: τ in exp(reward/τ) (smaller is greedier)', parseNumber(1e-6, 1e6), 0.1)
     .option('--beta <b>', 'dpo: how far the model may move from its parent (β; smaller allows more)', parseNumber(1e-6, 1e3), 0.1)
@@ -71,7 +71,7 @@ export function finetuneCommand(): Command {
     .option('--steps <n>', 'optimizer steps (default: 300 from feedback, 1 epoch from --dataset)', parseInteger(1))
     .option('--epochs <n>', 'passes over the data, instead of --steps', parseNumber(0.001, 10_000))
     .option('--batch-size <n>', 'examples per step (default: the family\'s)', parseInteger(1, 4096))
-    .option('--lr <rate>', 'peak learning rate (default: a quarter of the parent\'s)', parseNumber(1e-8, 10))
+    .option('--lr <rate>', 'peak learning rate (default: a quarter of the parent\'s; from a reward or ratings, GANs twice the parent\'s)', parseNumber(1e-8, 10))
     .option('--freeze <prefixes>', 'hold these parameter groups fixed, comma-separated name prefixes (e.g. d. or encoder.,blocks.0.)')
     .option('--resume', 'continue the fine-tune in --out from its last checkpoint')
     .option('--overwrite', 'replace a model already in --out')
@@ -92,6 +92,7 @@ export function finetuneCommand(): Command {
       }
       const resuming = Boolean(flags.resume) && hasCheckpoint(flags.out);
       const parentLearningRate = parent.training['learningRate'];
+      const feedbackDefaults = getFamily(parent.family).feedbackDefaults;
       // A resumed fine-tune takes its length and rate from its own checkpoint unless flags say otherwise.
       const fresh = !resuming && flags.epochs === undefined;
       const request: Omit<TrainRequest, 'dataset'> = {
@@ -100,7 +101,7 @@ export function finetuneCommand(): Command {
         epochs: flags.epochs ?? (fresh && flags.steps === undefined && method === 'transfer' ? 1 : undefined),
         steps: flags.steps ?? (fresh && method !== 'transfer' ? 300 : undefined),
         batchSize: flags.batchSize,
-        learningRate: flags.lr ?? (!resuming && typeof parentLearningRate === 'number' ? parentLearningRate / 4 : undefined),
+        learningRate: flags.lr ?? (!resuming && typeof parentLearningRate === 'number' ? parentLearningRate * (method === 'transfer' ? 0.25 : (feedbackDefaults?.learningRateScale ?? 0.25)) : undefined),
         resume: Boolean(flags.resume),
         config: {},
         command: ['genloom', ...process.argv.slice(2)].join(' '),
@@ -174,7 +175,7 @@ async function scoredFinetune(parentDir: string, flags: FinetuneFlags, method: S
       const reward = parseReward(flags.reward, model.manifest, parentDir);
       try {
         candidates = drawCandidates(model, parentDir, {
-          count: flags.candidates ?? defaultCandidates[rewardKindOf(model.family)],
+          count: flags.candidates ?? getFamily(model.family).feedbackDefaults?.candidates ?? defaultCandidates[rewardKindOf(model.family)],
           seed: request.seed,
           prompts: flags.prompt,
           ...(flags.maxTokens ? { text: { maxTokens: flags.maxTokens } } : {}),

@@ -320,6 +320,13 @@ export interface PreferenceFinetuneRequest {
   record?: Record<string, unknown>;
 }
 
+export interface FeedbackDefaults {
+  /** The fine-tune's peak learning rate as a multiple of the parent's. */
+  learningRateScale?: number;
+  /** Candidates drawn and scored. */
+  candidates?: number;
+}
+
 export interface FamilyDefinition {
   name: string;
   summary: string;
@@ -358,4 +365,9 @@ export interface FamilyDefinition {
   load(dir: string, manifest: CheckpointManifest): LoadedModel;
   /** Families that learn from A/B preferences directly (the transformer, by DPO). */
   finetunePreferences?(request: PreferenceFinetuneRequest): Promise<TrainSummary>;
+  /**
+   * Defaults of a reward or ratings fine-tune where the family's differ from every family's (a
+   * quarter of the parent's learning rate; 2,000 image candidates), chosen from measurements.
+   */
+  feedbackDefaults?: FeedbackDefaults;
 }
