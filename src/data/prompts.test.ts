@@ -54,3 +54,13 @@ test('a clip prompt names its digits in order, and must name as many as the mode
   assert.throws(() => labelListFromPrompt('a 3 bouncing', vocabulary, 2), /names 1 label \(3\); this model shows 2 per clip/);
   assert.throws(() => labelListFromPrompt('a 3 and a cat', vocabulary, 2), /does not know \(cat\)/);
 });
+
+test('the built-in 3-D shapes understand their usual names; words for what the model cannot control are refused, listing what it knows', () => {
+  const shapes = promptVocabulary('shapes', ['sphere', 'cube', 'torus', 'cylinder', 'cone', 'chair', 'table']);
+  assert.equal(labelFromPrompt('a torus', shapes), 2);
+  assert.equal(labelFromPrompt('a 3d model of a donut', shapes), 2);
+  assert.equal(labelFromPrompt('tori', shapes), 2);
+  assert.equal(labelFromPrompt('a desk', shapes), 6);
+  assert.throws(() => labelFromPrompt('a small torus', shapes), /words this model does not know \(small\): it understands sphere\/spheres\/ball/);
+});
+

@@ -41,6 +41,17 @@ const builtinVocabularies: Record<string, Record<string, string[]>> = {
   },
 };
 
+// The built-in procedural 3-D shapes (src/shapes/procedural.ts), with the usual words for each.
+builtinVocabularies['shapes'] = {
+  sphere: ['sphere', 'spheres', 'ball', 'balls', 'globe', 'globes', 'orb'],
+  cube: ['cube', 'cubes', 'box', 'boxes', 'block', 'blocks'],
+  torus: ['torus', 'tori', 'toruses', 'ring', 'rings', 'donut', 'donuts', 'doughnut', 'doughnuts'],
+  cylinder: ['cylinder', 'cylinders', 'tube', 'tubes', 'pipe', 'pipes', 'can', 'cans'],
+  cone: ['cone', 'cones'],
+  chair: ['chair', 'chairs', 'seat', 'seats', 'stool', 'stools'],
+  table: ['table', 'tables', 'desk', 'desks'],
+};
+
 // Moving MNIST clips show MNIST digits, named the same way.
 builtinVocabularies['moving-mnist'] = builtinVocabularies['mnist']!;
 
@@ -48,6 +59,7 @@ builtinVocabularies['moving-mnist'] = builtinVocabularies['mnist']!;
 export const fillerWords = [
   'a', 'an', 'the', 'of', 'some', 'picture', 'photo', 'image', 'drawing', 'sketch', 'handwritten', 'hand',
   'written', 'digit', 'number', 'numeral', 'figure', 'item', 'piece', 'clothing', 'garment', 'please', 'draw', 'me', 'show',
+  'shape', '3d', 'model', 'mesh', 'object', 'solid',
 ];
 
 export interface PromptVocabulary {
