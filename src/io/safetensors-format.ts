@@ -93,15 +93,14 @@ const bitsView = new Uint32Array(floatView.buffer);
 /** Float32 values as IEEE half bit patterns, rounded to nearest even; a value beyond half's range is an error naming the tensor. */
 export function narrowToHalf(values: Float32Array, name: string): Uint16Array {
   const out = new Uint16Array(values.length);
+  const unstorable = (value: number) => new GenloomError('BAD_ARGUMENT', `tensor "${name}" holds ${value}, which half precision cannot store: keep it in F32`);
   for (let i = 0; i < values.length; i++) {
     floatView[0] = values[i]!;
     const bits = bitsView[0]!;
     const sign = (bits >>> 16) & 0x8000;
     const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
     let mantissa = bits & 0x7fffff;
-    if (((bits >>> 23) & 0xff) === 0xff || exponent >= 0x1f) {
-      throw new GenloomError('BAD_ARGUMENT', `tensor "${name}" holds ${values[i]}, which half precision cannot store: keep it in F32`);
-    }
+    if (((bits >>> 23) & 0xff) === 0xff || exponent >= 0x1f) throw unstorable(values[i]!);
     if (exponent <= 0) {
       // Subnormal halves (or zero): the implicit bit joins the mantissa, shifted into place.
       if (exponent < -10) {
@@ -121,7 +120,7 @@ export function narrowToHalf(values: Float32Array, name: string): Uint16Array {
     const rest = mantissa & 0x1fff;
     // A carry out of the mantissa moves into the exponent, which is the right rounding too.
     if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-    if ((half & 0x7c00) === 0x7c00) throw new GenloomError('BAD_ARGUMENT', `tensor "${name}" holds ${values[i]}, which half precision cannot store: keep it in F32`);
+    if ((half & 0x7c00) === 0x7c00) throw unstorable(values[i]!);
     out[i] = half;
   }
   return out;
