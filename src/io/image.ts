@@ -70,17 +70,28 @@ export function readImage(path: string): ImageData01 {
 }
 
 /**
+ * Checks that `bytes` are a PNG or JPEG whose structure and declared size are sound (everything
+ * decodeImageBytes refuses before decoding), without decoding a pixel; says which format it is.
+ * The server runs it on an upload before a worker loads a model for it.
+ */
+export function checkImageBytes(bytes: Buffer, path: string): 'png' | 'jpeg' {
+  if (bytes.length === 0) throw new GenloomError('CORRUPT_FILE', `${path} is empty (0 bytes), not an image`);
+  if (startsWith(bytes, PNG_MAGIC)) {
+    checkPng(bytes, path);
+    return 'png';
+  }
+  if (!startsWith(bytes, JPEG_MAGIC)) throw new GenloomError('CORRUPT_FILE', `${path} is not a PNG or JPEG image (unrecognised file header)`);
+  checkJpeg(bytes, path);
+  return 'jpeg';
+}
+
+/**
  * Decodes PNG or JPEG bytes (as readImage does); `path` names them in errors. The file's structure
  * and declared size are checked first (image-header.ts): an image over maxImagePixels, or a PNG
  * whose pixel data does not match its header, is refused before a decoder allocates anything.
  */
 export function decodeImageBytes(bytes: Buffer, path: string): ImageData01 {
-  if (bytes.length === 0) throw new GenloomError('CORRUPT_FILE', `${path} is empty (0 bytes), not an image`);
-  const isPng = startsWith(bytes, PNG_MAGIC);
-  const isJpeg = !isPng && startsWith(bytes, JPEG_MAGIC);
-  if (!isPng && !isJpeg) throw new GenloomError('CORRUPT_FILE', `${path} is not a PNG or JPEG image (unrecognised file header)`);
-  if (isPng) checkPng(bytes, path);
-  else checkJpeg(bytes, path);
+  const isPng = checkImageBytes(bytes, path) === 'png';
   try {
     return isPng ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (error) {

@@ -6,6 +6,7 @@
  * fails only the request it was running; the next request starts a fresh one.
  */
 import { Worker } from 'node:worker_threads';
+import { checkImageBytes } from '../io/image.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { HttpError } from './http-errors.ts';
 import { workerEntry } from './worker-entry.ts';
@@ -51,6 +52,7 @@ export class GenerationQueue {
   run(operation: WorkRequest['operation'], entry: Pick<CatalogEntry, 'name' | 'dir' | 'version'>, body: unknown, options: WorkOptions = {}): Promise<unknown> {
     try {
       this.checkRoom();
+      checkUpload(body);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -180,4 +182,14 @@ export class GenerationQueue {
     }
     await worker?.terminate();
   }
+}
+
+/**
+ * An uploaded image (a request's `png`) is checked here, in the server's thread, with the checks
+ * the worker's decoder makes first: a hostile header is refused in milliseconds, before a worker
+ * is started or a model loaded for it (on a busy machine that took seconds).
+ */
+function checkUpload(body: unknown): void {
+  const png = (body as { png?: unknown } | null)?.png;
+  if (typeof png === 'string') checkImageBytes(Buffer.from(png, 'base64'), 'the uploaded image');
 }
