@@ -37,7 +37,21 @@ export interface ClipDataset {
   /** ['0'..'9']. */
   labelNames: string[];
   /** Renders clip `index` (0 ≤ index < count): deterministic in (seed, split, index, frames, size). */
-  clip(index: number): { clip: Clip; digits: Int32Array };
+  clip(index: number): RenderedClip;
+}
+
+/**
+ * One rendered clip and the layers it was composited from: each digit's 28 × 28 image and its
+ * path (top-left corner per frame, before rounding to whole pixels).
+ */
+export interface RenderedClip {
+  clip: Clip;
+  /** [digitsPerClip] labels. */
+  digits: Int32Array;
+  /** [digitsPerClip, 28, 28] grey levels in [0, 1]. */
+  glyphs: Float32Array;
+  /** [digitsPerClip, frames, 2]: (left, top) of each digit in each frame, in pixels. */
+  tracks: Float32Array;
 }
 
 export interface MovingMnistOptions {
@@ -54,7 +68,8 @@ export interface MovingMnistOptions {
   digitsPerClip?: number;
 }
 
-const DIGIT_SIDE = 28;
+/** The side of one digit's image (MNIST's 28 px). */
+export const DIGIT_SIDE = 28;
 const MIN_SPEED = 2;
 const MAX_SPEED = 4;
 const defaultCount = { train: 10_000, test: 1_000 } as const;
@@ -109,6 +124,26 @@ function stamp(pixels: Float32Array, digit: Float32Array, t: number, size: numbe
   }
 }
 
+/**
+ * Renders a clip from its layers as moving MNIST does: each digit's 28 × 28 image (`glyphs`,
+ * [digits, 28, 28]) stamped at its path's corner (`tracks`, [digits, frames, 2], rounded to whole
+ * pixels and kept inside the frame), overlaps combined with max. Returns frames × size × size pixels.
+ */
+export function compositeClip(glyphs: Float32Array, tracks: Float32Array, frames: number, size: number): Float32Array {
+  const pixels = new Float32Array(frames * size * size);
+  const digits = glyphs.length / (DIGIT_SIDE * DIGIT_SIDE);
+  const range = size - DIGIT_SIDE;
+  const corner = (value: number) => Math.min(range, Math.max(0, Math.round(value)));
+  for (let d = 0; d < digits; d++) {
+    const glyph = glyphs.subarray(d * DIGIT_SIDE * DIGIT_SIDE, (d + 1) * DIGIT_SIDE * DIGIT_SIDE);
+    for (let t = 0; t < frames; t++) {
+      const at = (d * frames + t) * 2;
+      stamp(pixels, glyph, t, size, corner(tracks[at]!), corner(tracks[at + 1]!));
+    }
+  }
+  return pixels;
+}
+
 function isInteger(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }
@@ -136,23 +171,24 @@ export function movingMnist(options: MovingMnistOptions): ClipDataset {
   const root = fromSeed(seed);
   const range = size - DIGIT_SIDE;
 
-  function clip(index: number): { clip: Clip; digits: Int32Array } {
+  function clip(index: number): RenderedClip {
     if (!isInteger(index, 0, count - 1)) badArgument(`clip index must be an integer from 0 to ${count - 1}, got ${index}`);
     const stream = root.fork(split, index);
-    const pixels = new Float32Array(frames * size * size);
     const digits = new Int32Array(digitsPerClip);
+    const glyphs = new Float32Array(digitsPerClip * DIGIT_SIDE * DIGIT_SIDE);
+    const tracks = new Float32Array(digitsPerClip * frames * 2);
     for (let d = 0; d < digitsPerClip; d++) {
       // One stream per digit, so digit d's path does not depend on how many digits the clip has.
       const path = drawTrajectory(stream.fork('digit', d), range, source.count);
       digits[d] = source.labels![path.image]!;
-      const digit = source.pixels.subarray(path.image * DIGIT_SIDE * DIGIT_SIDE, (path.image + 1) * DIGIT_SIDE * DIGIT_SIDE);
+      glyphs.set(source.pixels.subarray(path.image * DIGIT_SIDE * DIGIT_SIDE, (path.image + 1) * DIGIT_SIDE * DIGIT_SIDE), d * DIGIT_SIDE * DIGIT_SIDE);
       for (let t = 0; t < frames; t++) {
-        const left = Math.round(bounce(path.x0 + path.vx * t, range));
-        const top = Math.round(bounce(path.y0 + path.vy * t, range));
-        stamp(pixels, digit, t, size, left, top);
+        tracks[(d * frames + t) * 2] = bounce(path.x0 + path.vx * t, range);
+        tracks[(d * frames + t) * 2 + 1] = bounce(path.y0 + path.vy * t, range);
       }
     }
-    return { clip: { frames, height: size, width: size, pixels }, digits };
+    const pixels = compositeClip(glyphs, tracks, frames, size);
+    return { clip: { frames, height: size, width: size, pixels }, digits, glyphs, tracks };
   }
 
   return { name: movingMnistName, split, count, frames, height: size, width: size, digitsPerClip, labelNames: mnistLabelNames.slice(), clip };
@@ -170,4 +206,22 @@ export function gatherClips(data: ClipDataset, indices: ArrayLike<number>): { fr
   }
   const frames = tf.tensor5d(pixels, [indices.length, data.frames, data.height, data.width, 1]); // [B, T, H, W, 1]
   return { frames, digits };
+}
+
+/**
+ * A batch's layers as tensors (what the layered video model trains on): glyphs [B · D, 28, 28, 1],
+ * tracks [B · D, T, 2] in pixels, and digits [B · D], digit d of clip b at row b · D + d.
+ */
+export function gatherLayers(data: ClipDataset, indices: ArrayLike<number>): { glyphs: tf.Tensor4D; tracks: tf.Tensor3D; digits: Int32Array } {
+  const rows = indices.length * data.digitsPerClip;
+  const glyphs = new Float32Array(rows * DIGIT_SIDE * DIGIT_SIDE);
+  const tracks = new Float32Array(rows * data.frames * 2);
+  const digits = new Int32Array(rows);
+  for (let b = 0; b < indices.length; b++) {
+    const rendered = data.clip(indices[b]!);
+    glyphs.set(rendered.glyphs, b * data.digitsPerClip * DIGIT_SIDE * DIGIT_SIDE);
+    tracks.set(rendered.tracks, b * data.digitsPerClip * data.frames * 2);
+    digits.set(rendered.digits, b * data.digitsPerClip);
+  }
+  return { glyphs: tf.tensor4d(glyphs, [rows, DIGIT_SIDE, DIGIT_SIDE, 1]), tracks: tf.tensor3d(tracks, [rows, data.frames, 2]), digits };
 }

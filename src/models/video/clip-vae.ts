@@ -1,5 +1,6 @@
 /**
- * The video model: a per-frame conditional VAE plus a recurrent prior over its latents.
+ * The video family's first design (`design: 'frame-vae'`): a per-frame conditional VAE plus a
+ * recurrent prior over its latents. The layered design (layered.ts) replaced it as the default.
  *
  * Why this shape: a space-time diffusion model over 16×64×64 clips is far beyond a 2-core CPU, but a
  * frame VAE trains on frames (cheap 2-D convolutions) and the sequence model only sees 16-number
@@ -22,7 +23,7 @@ import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
 import { gruCell, gruSequence } from '../../layers/recurrent.ts';
-import type { VideoConfig } from './config.ts';
+import type { FrameVaeConfig } from './config.ts';
 
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);
 
@@ -33,7 +34,7 @@ export class ClipVae {
   readonly params: Params;
   private readonly bottleneck: [number, number, number];
 
-  constructor(readonly config: VideoConfig, random: Random) {
+  constructor(readonly config: FrameVaeConfig, random: Random) {
     const { frameSize, convChannels, hiddenUnits, latentDim, dynamicsUnits } = config;
     const last = convChannels[convChannels.length - 1]!;
     const side = frameSize / 2 ** convChannels.length;

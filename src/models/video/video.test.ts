@@ -7,16 +7,21 @@ import { GenloomError } from '../../core/errors.ts';
 import { gradientsOf } from '../../core/params.ts';
 import { fromSeed } from '../../core/random.ts';
 import * as tf from '../../core/tf.ts';
-import { gatherClips, movingMnist } from '../../data/moving-mnist.ts';
+import { compositeClip, gatherClips, gatherLayers, movingMnist } from '../../data/moving-mnist.ts';
 import { readManifest } from '../../io/checkpoint.ts';
 import { AdamW } from '../../train/adam.ts';
 import { tempDir } from '../../../test/fixtures.ts';
 import type { TrainRequest } from '../family.ts';
 import { ClipVae, type ClipBatch } from './clip-vae.ts';
-import { parseVideoConfig } from './config.ts';
+import { parseVideoConfig, storedVideoConfig, type FrameVaeConfig, type LayeredConfig } from './config.ts';
+import { largestComponents } from './evaluate.ts';
+import { LayeredClipModel } from './layered.ts';
 import { videoFamily } from './index.ts';
 
 await initEngine();
+
+const frameVae = (overrides: Record<string, unknown>, preset = 'small') => parseVideoConfig({ design: 'frame-vae', ...overrides }, preset) as FrameVaeConfig;
+const layered = (overrides: Record<string, unknown>, preset = 'small') => parseVideoConfig({ design: 'layered', ...overrides }, preset) as LayeredConfig;
 
 /** A few real clips of `frames` frames, as a training batch for `network`. */
 function clipBatch(network: ClipVae, clips: number): ClipBatch {
@@ -27,7 +32,7 @@ function clipBatch(network: ClipVae, clips: number): ClipBatch {
 
 test('shapes follow the config, losses are finite, and nothing leaks, for two configs', () => {
   for (const overrides of [{ frames: 3 }, { frames: 2, latentDim: 3, convChannels: [4, 8], hiddenUnits: 16, dynamicsUnits: 8, digitsPerClip: 1 }]) {
-    const config = parseVideoConfig(overrides, 'tiny');
+    const config = frameVae(overrides, 'tiny');
     const network = new ClipVae(config, fromSeed(1));
     const data = movingMnist({ split: 'train', frames: config.frames, count: 2, digitsPerClip: config.digitsPerClip });
     const { frames, digits } = gatherClips(data, [0, 1]);
@@ -50,7 +55,7 @@ test('shapes follow the config, losses are finite, and nothing leaks, for two co
 });
 
 test('the fused prior equals the step-by-step GRU, values and gradients', () => {
-  const network = new ClipVae(parseVideoConfig({ frames: 5, latentDim: 3, dynamicsUnits: 6 }, 'tiny'), fromSeed(7));
+  const network = new ClipVae(frameVae({ frames: 5, latentDim: 3, dynamicsUnits: 6 }, 'tiny'), fromSeed(7));
   const before = tf.memory().numTensors;
   tf.tidy(() => {
     const latents = tf.tensor3d(fromSeed(8).normalArray(2 * 5 * 3), [2, 5, 3]);
@@ -71,14 +76,79 @@ test('the fused prior equals the step-by-step GRU, values and gradients', () => 
   network.dispose();
 });
 
-test('config validation gives clear errors', () => {
-  assert.throws(() => parseVideoConfig({ latentDim: 0 }), (e: unknown) => e instanceof GenloomError && /latentDim/.test(e.message));
-  assert.throws(() => parseVideoConfig({ frameSize: 60 }), (e: unknown) => e instanceof GenloomError && /divisible by 8/.test(e.message));
+test('config validation gives clear errors, and a checkpoint config from before the layered design reads as a frame VAE', () => {
+  assert.throws(() => frameVae({ latentDim: 0 }), (e: unknown) => e instanceof GenloomError && /latentDim/.test(e.message));
+  assert.throws(() => frameVae({ frameSize: 60 }), (e: unknown) => e instanceof GenloomError && /divisible by 8/.test(e.message));
   assert.throws(() => parseVideoConfig({}, 'huge'), (e: unknown) => e instanceof GenloomError && /unknown video preset "huge"/.test(e.message));
+  assert.throws(() => parseVideoConfig({ design: 'diffusion' }), (e: unknown) => e instanceof GenloomError && /design must be one of layered, frame-vae \(got "diffusion"\)/.test(e.message));
+  assert.throws(() => layered({ latentDim: 8 }), (e: unknown) => e instanceof GenloomError && /latentDim/.test(e.message), 'a frame-VAE option on a layered model is named');
+  assert.equal(parseVideoConfig({}).design, 'layered', 'new runs are layered');
+  // The config.json of the video model shipped before the layered design (2026-11).
+  const old = { frames: 16, frameSize: 64, digitsPerClip: 2, classes: 10, latentDim: 16, convChannels: [16, 32, 64], hiddenUnits: 256, dynamicsUnits: 128, beta: 1, inputNoise: 0.1, sampleTemperature: 0.6 };
+  assert.equal(storedVideoConfig(old).design, 'frame-vae');
+});
+
+test('the model composites as the renderer does: a clip is its own layers stamped with max', () => {
+  const data = movingMnist({ split: 'train', frames: 6, count: 3 });
+  for (let i = 0; i < 3; i++) {
+    const rendered = data.clip(i);
+    assert.deepEqual(compositeClip(rendered.glyphs, rendered.tracks, 6, 64), rendered.clip.pixels);
+    for (const value of rendered.tracks) assert.ok(value >= 0 && value <= 36, 'corners inside the frame');
+  }
+  const network = new LayeredClipModel(layered({ frames: 6 }, 'tiny'), fromSeed(1));
+  const rendered = [data.clip(0), data.clip(1)];
+  const glyphs = Float32Array.from([...rendered[0]!.glyphs, ...rendered[1]!.glyphs]);
+  const tracks = Float32Array.from([...rendered[0]!.tracks, ...rendered[1]!.tracks]);
+  assert.deepEqual(network.composite(glyphs, tracks, 6), Float32Array.from([...rendered[0]!.clip.pixels, ...rendered[1]!.clip.pixels]));
+  network.dispose();
+});
+
+test('layered: a tiny model overfits a small batch (glyphs and paths), and its rollout follows a learnt path', () => {
+  const config = layered({ frames: 6, mixtures: 2, inputNoise: 0 }, 'tiny');
+  const network = new LayeredClipModel(config, fromSeed(2));
+  const data = movingMnist({ split: 'train', frames: 6, count: 2 });
+  const { glyphs, tracks, digits } = gatherLayers(data, [0, 1]);
+  const batch = { glyphs, tracks, labels: network.labels(digits) };
+  const before = tf.memory().numTensors;
+  const partsAt = (seed: number) => tf.tidy(() => Object.fromEntries(Object.entries(network.loss(batch, fromSeed(seed)).parts).map(([name, value]) => [name, value.dataSync()[0]!])));
+  const initial = partsAt(0);
+  assert.equal(tf.memory().numTensors, before, 'the loss leaks nothing');
+  const optimizer = new AdamW(network.params);
+  for (let step = 0; step < 150; step++) {
+    const { value, grads } = gradientsOf(network.params, () => network.loss(batch, fromSeed(step)).total);
+    optimizer.apply(grads, 1e-2);
+    tf.dispose([value, grads] as tf.TensorContainer);
+  }
+  const final = partsAt(999);
+  assert.ok(final['reconstruction']! < 0.5 * initial['reconstruction']!, `glyph reconstruction ${initial['reconstruction']} → ${final['reconstruction']}`);
+  assert.ok(final['path']! < initial['path']! - 2, `path NLL ${initial['path']} → ${final['path']} nats`);
+  // Given the first three corners (two moves: one digit here bounces off a wall at frame 1, which
+  // a single move cannot tell from a slow digit), the most likely path continues close to the true one.
+  const truth = tracks.dataSync() as Float32Array;
+  const given = truth.filter((_, i) => Math.floor(i / 2) % 6 < 3);
+  const rolled = network.rollOutPaths(4, 6, undefined, { tracks: given, frames: 3 });
+  let error = 0;
+  for (let i = 0; i < truth.length; i++) error = Math.max(error, Math.abs(rolled[i]! - truth[i]!));
+  assert.ok(error < 3, `rolled-out corners within 3 px of the true path (worst ${error.toFixed(2)})`);
+  const sampled = network.generate([3, 7], 6, fromSeed(5));
+  assert.deepEqual(network.generate([3, 7], 6, fromSeed(5)), sampled, 'same seed, same clip');
+  assert.ok(sampled.tracks.every((value) => value >= 0 && value <= 36), 'sampled corners stay inside the frame');
+  optimizer.dispose();
+  tf.dispose(batch as unknown as tf.TensorContainer);
+  network.dispose();
+});
+
+test('digit reading finds the two digits of a clip where they are apart, and one component where they touch', () => {
+  const glyph = new Float32Array(28 * 28);
+  for (let y = 6; y < 22; y++) for (let x = 12; x < 16; x++) glyph[y * 28 + x] = 1; // a bar, 4 × 16 px
+  const apart = compositeClip(Float32Array.from([...glyph, ...glyph]), Float32Array.of(0, 0, 36, 30), 1, 64);
+  assert.deepEqual(largestComponents(apart, 64, 2).map(({ x, y }) => [x, y]), [[14, 14], [50, 44]]);
+  const touching = compositeClip(Float32Array.from([...glyph, ...glyph]), Float32Array.of(0, 0, 3, 2), 1, 64);
+  assert.equal(largestComponents(touching, 64, 2).length, 1);
 });
 
 test('a tiny model overfits one small batch of clips', () => {
-  const network = new ClipVae(parseVideoConfig({ frames: 4 }, 'tiny'), fromSeed(1));
+  const network = new ClipVae(frameVae({ frames: 4 }, 'tiny'), fromSeed(1));
   const batch = clipBatch(network, 2);
   const optimizer = new AdamW(network.params);
   const lossAt = (seed: number) => tf.tidy(() => network.loss(batch, fromSeed(seed)).total.dataSync()[0]!);
@@ -97,21 +167,25 @@ test('a tiny model overfits one small batch of clips', () => {
 });
 
 const root = tempDir();
-function request(outDir: string, overrides: Partial<TrainRequest> = {}): TrainRequest {
+function baseRequest(outDir: string, overrides: Partial<TrainRequest> = {}): TrainRequest {
   return { dataset: 'moving-mnist', outDir, seed: 4, steps: 4, batchSize: 2, resume: false, preset: 'tiny', config: { frames: 4 }, command: 'test', quiet: true, backend: 'native', ...overrides };
 }
 
-test('trains on moving-mnist, resumes exactly, loads, and generates clips by seed', async () => {
-  const straight = join(root, 'straight');
-  const summary = await videoFamily.train(request(straight));
+for (const design of ['layered', 'frame-vae'] as const)
+test(`${design}: trains on moving-mnist, resumes exactly, loads, generates clips by seed, and is evaluated`, async () => {
+  const request = (outDir: string, overrides: Partial<TrainRequest> = {}) => requestFor(join(design, outDir), overrides);
+  const requestFor = (outDir: string, overrides: Partial<TrainRequest>) => baseRequest(join(root, outDir), { ...overrides, config: overrides.config ?? { frames: 4, design } });
+  const straight = join(root, design, 'straight');
+  const summary = await videoFamily.train(request('straight'));
   assert.equal(summary.steps, 4);
   assert.ok(Object.values(summary.last).every(Number.isFinite), 'finite losses');
   assert.ok(readFileSync(join(straight, 'samples.png')).length > 0, 'a preview of clips');
-  const interrupted = join(root, 'interrupted');
-  await videoFamily.train(request(interrupted, { shouldStop: (step) => step === 2 }));
-  await videoFamily.train(request(interrupted, { resume: true, dataset: '', config: {} }));
+  assert.equal((readManifest(straight).config as { design: string }).design, design);
+  const interrupted = join(root, design, 'interrupted');
+  await videoFamily.train(request('interrupted', { shouldStop: (step) => step === 2 }));
+  await videoFamily.train(request('interrupted', { resume: true, dataset: '', config: {} }));
   assert.deepEqual(readFileSync(join(interrupted, 'model.safetensors')), readFileSync(join(straight, 'model.safetensors')), 'resumed = uninterrupted');
-  await assert.rejects(videoFamily.train(request(interrupted, { resume: true, steps: 5, config: { frames: 8 } })), /is for 4-frame clips; drop --frames 8/);
+  await assert.rejects(videoFamily.train(request('interrupted', { resume: true, steps: 5, config: { frames: 8 } })), /is for 4-frame clips; drop --frames 8/);
 
   const model = videoFamily.load(straight, readManifest(straight));
   const video = model.video!;
@@ -138,11 +212,16 @@ test('trains on moving-mnist, resumes exactly, loads, and generates clips by see
   const reconstruction = metrics['reconstruction'] as { psnr: number; psnrByFrame: number[] };
   assert.equal(reconstruction.psnrByFrame.length, 4);
   assert.ok(Number.isFinite(reconstruction.psnr));
-  const temporal = metrics['temporal'] as { frameChangeRatio: number; steadyInkFraction: number };
-  assert.ok(Number.isFinite(temporal.frameChangeRatio) && temporal.steadyInkFraction >= 0 && temporal.steadyInkFraction <= 1);
+  const motion = metrics['motion'] as { ratio: number; steadyInkFraction: number };
+  assert.ok(Number.isFinite(motion.ratio) && motion.steadyInkFraction >= 0 && motion.steadyInkFraction <= 1);
+  const digits = metrics['digits'] as Record<string, number>;
+  assert.ok(digits['perFrameAccuracy']! >= 0 && digits['perFrameAccuracy']! <= 1);
+  assert.ok(digits['perFrameAccuracyReal']! > 0.3, `the classifier reads real clips (${digits['perFrameAccuracyReal']})`);
+  assert.equal('atKnownPositions' in digits, design === 'layered', 'positions are known to the layered design only');
+  assert.ok(Number.isFinite(metrics['fd_clip_features'] as number));
   model.dispose();
 });
 
 test('another dataset is refused with the one it accepts', async () => {
-  await assert.rejects(videoFamily.train(request(join(root, 'mnist'), { dataset: 'mnist' })), (e: unknown) => e instanceof GenloomError && /moving-mnist/.test(e.message) && /"mnist"/.test(e.message));
+  await assert.rejects(videoFamily.train(baseRequest(join(root, 'mnist'), { dataset: 'mnist' })), (e: unknown) => e instanceof GenloomError && /moving-mnist/.test(e.message) && /"mnist"/.test(e.message));
 });
