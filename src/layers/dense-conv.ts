@@ -46,3 +46,20 @@ export function upConv(params: Params, name: string, x: tf.Tensor4D): tf.Tensor4
   const outShape: [number, number, number, number] = [batch, height * 2, width * 2, weight.shape[2]];
   return tf.add(tf.conv2dTranspose(x, weight, outShape, 2, 'same'), params[`${name}.bias`]!);
 }
+
+/**
+ * The image VAEs' decoder body: input [B, D] → dense `${prefix}.hidden` (ReLU) → dense
+ * `${prefix}.project` (ReLU) reshaped to `bottleneck` [h, w, c] → one upConv per
+ * `${prefix}.deconv${i}` (ReLU between, none after): raw outputs, e.g. Bernoulli logits.
+ */
+export function denseUpConvDecoder(params: Params, prefix: string, input: tf.Tensor2D, bottleneck: readonly [number, number, number], layers: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const hidden = tf.relu(dense(params, `${prefix}.hidden`, input));
+    let h = tf.relu(dense(params, `${prefix}.project`, hidden)).reshape([input.shape[0], ...bottleneck]) as tf.Tensor4D;
+    for (let i = 0; i < layers; i++) {
+      h = upConv(params, `${prefix}.deconv${i}`, h);
+      if (i < layers - 1) h = tf.relu(h);
+    }
+    return h;
+  });
+}

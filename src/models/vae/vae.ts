@@ -15,7 +15,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { binarize } from '../../data/binarize.ts';
-import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
+import { addDense, addDownConv, addUpConv, dense, denseUpConvDecoder, downConv } from '../../layers/dense-conv.ts';
 import type { VaeConfig } from './config.ts';
 
 const halfLogTwoPi = 0.5 * Math.log(2 * Math.PI);
@@ -76,16 +76,7 @@ export class Vae {
 
   /** The decoder's raw output [B, H, W, C]: Bernoulli logits, or Gaussian means before the sigmoid. */
   decodeLogits(z: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const hidden = tf.relu(dense(this.params, 'decoder.hidden', z));
-      let h = tf.relu(dense(this.params, 'decoder.project', hidden)).reshape([z.shape[0], ...this.bottleneck]) as tf.Tensor4D;
-      const layers = this.config.convChannels.length;
-      for (let i = 0; i < layers; i++) {
-        h = upConv(this.params, `decoder.deconv${i}`, h);
-        if (i < layers - 1) h = tf.relu(h);
-      }
-      return h;
-    });
+    return denseUpConvDecoder(this.params, 'decoder', z, this.bottleneck, this.config.convChannels.length);
   }
 
   /** pθ(x|z)'s mean image in [0, 1], [B, H, W, C]. */

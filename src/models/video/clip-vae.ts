@@ -21,7 +21,7 @@
 import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
-import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
+import { addDense, addDownConv, addUpConv, dense, denseUpConvDecoder, downConv } from '../../layers/dense-conv.ts';
 import { gruCell, gruSequence } from '../../layers/recurrent.ts';
 import type { FrameVaeConfig } from './config.ts';
 
@@ -84,16 +84,7 @@ export class ClipVae {
 
   /** Latents [N, latentDim] and conditions [N, conditionDim] → frame logits [N, H, W, 1]. */
   decodeLogits(z: tf.Tensor2D, condition: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const hidden = tf.relu(dense(this.params, 'decoder.hidden', tf.concat([z, condition], 1)));
-      let h = tf.relu(dense(this.params, 'decoder.project', hidden)).reshape([z.shape[0], ...this.bottleneck]) as tf.Tensor4D;
-      const layers = this.config.convChannels.length;
-      for (let i = 0; i < layers; i++) {
-        h = upConv(this.params, `decoder.deconv${i}`, h);
-        if (i < layers - 1) h = tf.relu(h);
-      }
-      return h;
-    });
+    return tf.tidy(() => denseUpConvDecoder(this.params, 'decoder', tf.concat([z, condition], 1), this.bottleneck, this.config.convChannels.length));
   }
 
   /**

@@ -26,7 +26,7 @@ import * as tf from '../../core/tf.ts';
 import { ParamBuilder, disposeParams, type Params } from '../../core/params.ts';
 import type { Random } from '../../core/random.ts';
 import { compositeClip, DIGIT_SIDE } from '../../data/moving-mnist.ts';
-import { addDense, addDownConv, addUpConv, dense, downConv, upConv } from '../../layers/dense-conv.ts';
+import { addDense, addDownConv, addUpConv, dense, denseUpConvDecoder, downConv } from '../../layers/dense-conv.ts';
 import { gruCell, gruSequence } from '../../layers/recurrent.ts';
 import type { LayeredConfig } from './config.ts';
 
@@ -102,16 +102,7 @@ export class LayeredClipModel {
 
   /** p(x | s, c): styles [N, styleDim] and labels → glyph logits [N, 28, 28, 1]. */
   glyphLogits(style: tf.Tensor2D, labels: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const hidden = tf.relu(dense(this.params, 'glyph.decoder.hidden', tf.concat([style, labels], 1)));
-      let h = tf.relu(dense(this.params, 'glyph.decoder.project', hidden)).reshape([style.shape[0], ...this.bottleneck]) as tf.Tensor4D;
-      const layers = this.config.glyphChannels.length;
-      for (let i = 0; i < layers; i++) {
-        h = upConv(this.params, `glyph.decoder.deconv${i}`, h);
-        if (i < layers - 1) h = tf.relu(h);
-      }
-      return h;
-    });
+    return tf.tidy(() => denseUpConvDecoder(this.params, 'glyph.decoder', tf.concat([style, labels], 1), this.bottleneck, this.config.glyphChannels.length));
   }
 
   // ---- path model -------------------------------------------------------------------------
