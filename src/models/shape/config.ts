@@ -22,13 +22,6 @@ export const shapeConfigSchema = z
     latentDim: z.number().int().min(1).max(1024),
     /** 0: unconditional; otherwise the number of labels the generator is conditioned on. */
     classes: z.number().int().min(0).max(1000),
-    /**
-     * VAE: the encoder also reads the label, q(z | x, y) (the conditional VAE of Sohn et al. 2015).
-     * Without it z had to carry the class, the decoder learnt to read the class from z, and
-     * samples from the prior came out as any class (label accuracy 0.23). Checkpoints from before
-     * it have no such field and load as false.
-     */
-    conditionEncoder: z.boolean(),
     /** VAE: weight of the KL term (1 = the true ELBO). */
     beta: z.number().min(0).max(100),
     /** Diffusion: steps T of the (cosine) noise schedule. */
@@ -56,7 +49,6 @@ export const shapePresets = {
 const defaults = {
   generator: 'vae',
   classes: 0,
-  conditionEncoder: true,
   beta: 1,
   timesteps: 1000,
   sampleSteps: 50,
@@ -86,9 +78,4 @@ export function parseShapeConfig(overrides: Record<string, unknown>, preset = 'd
     throw new GenloomError('BAD_ARGUMENT', `invalid shape config: sampleSteps ${config.sampleSteps} exceeds timesteps ${config.timesteps}`);
   }
   return config;
-}
-
-/** A config read from a checkpoint: one from before `conditionEncoder` has an encoder that does not read labels. */
-export function storedShapeConfig(config: Record<string, unknown>): ShapeConfig {
-  return parseShapeConfig({ conditionEncoder: false, ...config });
 }

@@ -17,7 +17,7 @@ import { gatherVoxels, loadShapeDataset, type ShapeDataset } from '../../shapes/
 import { stepGeometry, train } from '../../train/trainer.ts';
 import type { FamilyDefinition, LoadedModel, TrainRequest, TrainSummary } from '../family.ts';
 import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../../train/run-setup.ts';
-import { parseShapeConfig, shapePresets, storedShapeConfig, type ShapeConfig } from './config.ts';
+import { parseShapeConfig, shapePresets, type ShapeConfig } from './config.ts';
 import { evaluateShapes } from './evaluate.ts';
 import { buildNetwork, shapeModel, trainable, type ShapeNetwork } from './shape-model.ts';
 import type { ShapeBatch } from './voxel-vae.ts';
@@ -42,7 +42,7 @@ function prepare(request: TrainRequest) {
     if (overrides['resolution'] !== undefined && overrides['resolution'] !== stored.resolution) {
       throw new GenloomError('SHAPE_MISMATCH', `the checkpoint in ${source} is for ${stored.resolution}³ grids; drop --resolution ${String(overrides['resolution'])} (or train a new model in another folder)`);
     }
-    config = storedShapeConfig({ ...stored, ...overrides });
+    config = parseShapeConfig({ ...stored, ...overrides });
     data = loadShapeDataset(datasetSpec, { split: 'train', resolution: config.resolution });
     if (config.classes > 0) {
       if (!data.labels || !data.labelNames) throw new GenloomError('BAD_ARGUMENT', `${source} is conditional, but ${datasetSpec} is unlabelled: put its meshes in subfolders named by label (${(templateLabels ?? []).join(', ')})`);
@@ -123,7 +123,7 @@ async function trainShape(request: TrainRequest): Promise<TrainSummary> {
 }
 
 function loadShape(dir: string, manifest: CheckpointManifest): LoadedModel {
-  const config = storedShapeConfig(manifest.config as Record<string, unknown>);
+  const config = parseShapeConfig(manifest.config);
   const network = buildNetwork(config, fromSeed(0));
   loadWeights(dir, 'shape', network.params);
   const training = manifest.training as Record<string, unknown>;

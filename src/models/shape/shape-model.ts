@@ -104,9 +104,9 @@ export function shapeModel(network: ShapeNetwork, labelNames: string[] | undefin
   };
   if (network instanceof VoxelVae) {
     model.latentDim = network.latentDim;
-    model.encode = (grids, labels) =>
+    model.encode = (grids) =>
       tf.tidy(() => {
-        const { mean } = network.encode(fromGrids(grids, config.resolution), network.encoderReadsLabels ? labelsFor(grids.length, labels) : undefined);
+        const { mean } = network.encode(fromGrids(grids, config.resolution));
         const values = mean.dataSync() as Float32Array;
         return grids.map((_, i) => values.slice(i * network.latentDim, (i + 1) * network.latentDim));
       });

@@ -11,7 +11,7 @@ import { readManifest } from '../../io/checkpoint.ts';
 import { AdamW } from '../../train/adam.ts';
 import { tempDir } from '../../../test/fixtures.ts';
 import type { TrainRequest } from '../family.ts';
-import { storedShapeConfig, parseShapeConfig } from './config.ts';
+import { parseShapeConfig } from './config.ts';
 import { chamfer, coverageAndMmd, distanceTransform, surfacePoints } from './evaluate.ts';
 import { shapeFamily } from './index.ts';
 import { addMix3, addPatchDown, addPatchUp, mix3, patchDown, patchUp, type Voxels } from './voxel-layers.ts';
@@ -94,15 +94,8 @@ test('a tiny conditional VAE overfits a tiny batch; shapes and no leaks', () => 
   const before = tf.memory().numTensors;
   const { first, last } = overfit((b, seed) => vae.loss(b, fromSeed(seed)).total, vae.params, batch, 40, 3e-3);
   assert.ok(last < 0.5 * first, `the loss falls clearly: ${first.toFixed(1)} → ${last.toFixed(1)}`);
-  const labels = Array.from(batch.labels!.dataSync());
-  const { mean, logVariance } = vae.encode(batch.voxels, labels);
+  const { mean, logVariance } = vae.encode(batch.voxels);
   assert.deepEqual(mean.shape, [4, 8]);
-  tf.tidy(() => {
-    // q(z | x, y): the encoder reads the label, so another label moves the posterior.
-    const other = vae.encode(batch.voxels, labels.map((label) => 1 - label)).mean;
-    assert.ok(tf.max(tf.abs(other.sub(mean))).dataSync()[0]! > 1e-4, 'the posterior depends on the label');
-  });
-  assert.throws(() => vae.encode(batch.voxels), /conditional: give one label/);
   const decoded = vae.decode(mean, [0, 1, 0, 1]);
   assert.deepEqual(decoded.shape, [4, 16, 16, 16, 1]);
   tf.dispose([mean, logVariance, decoded]);
@@ -110,20 +103,6 @@ test('a tiny conditional VAE overfits a tiny batch; shapes and no leaks', () => 
   assert.throws(() => vae.sample(1, fromSeed(1), [2]), (e: unknown) => e instanceof GenloomError && /label 2 is out of range: this model knows labels 0..1/.test(e.message));
   tf.dispose(batch as unknown as tf.TensorContainer);
   vae.dispose();
-});
-
-test('a shape VAE checkpoint from before the label-reading encoder loads as it was trained', () => {
-  const { conditionEncoder: _, ...written } = parseShapeConfig({ classes: 2 }, 'tiny'); // config.json as it was written then
-  const old = storedShapeConfig(written);
-  assert.equal(old.conditionEncoder, false);
-  const vae = new VoxelVae(old, fromSeed(1));
-  const current = new VoxelVae(parseShapeConfig({ classes: 2 }, 'tiny'), fromSeed(1));
-  assert.equal(vae.params['encoder.out.weight']!.shape[0]! + 2, current.params['encoder.out.weight']!.shape[0], 'the old encoder reads the grid alone');
-  const batch = tinyBatch(2);
-  tf.tidy(() => assert.deepEqual(vae.encode(batch.voxels).mean.shape, [2, 8]));
-  tf.dispose(batch as unknown as tf.TensorContainer);
-  vae.dispose();
-  current.dispose();
 });
 
 test('a tiny diffusion model\'s loss falls on a tiny batch; DDIM samples are grids in [0, 1]', () => {

@@ -7,7 +7,7 @@
  * | voxels x        | x ∈ {0, 1}^(r³) |
  * | mean, logVar    | μφ(x), log σφ²(x) of q(z|x) = N(μ, diag σ²) |
  * | z               | μ + σ ⊙ ε, ε ~ N(0, I) |
- * | label y         | one-hot, given to the decoder pθ(x|z, y) and the encoder q(z|x, y) (conditional models) |
+ * | label y         | one-hot, given to the decoder pθ(x|z, y) (conditional models) |
  * | beta            | β of the β-VAE objective |
  *
  * Loss per shape (nats): −log pθ(x|z, y) + β·KL(q(z|x) ‖ N(0, I)), with a Bernoulli likelihood per
@@ -49,7 +49,7 @@ export class VoxelVae {
     channels.forEach((out, i) => addPatchDown(builder, `encoder.down${i}`, i === 0 ? 1 : channels[i - 1]!, out));
     addMix3(builder, 'encoder.mix', this.bottleneckChannels, this.bottleneckChannels);
     // Small initial outputs keep q(z|x) near the prior at the start, so the KL term starts small.
-    addDense(builder, 'encoder.out', flat + (this.encoderReadsLabels ? classes : 0), 2 * latentDim, 0.1);
+    addDense(builder, 'encoder.out', flat, 2 * latentDim, 0.1);
     addDense(builder, 'decoder.project', latentDim + classes, flat);
     addMix3(builder, 'decoder.mix', this.bottleneckChannels, this.bottleneckChannels);
     const reversed = [...channels].reverse();
@@ -68,21 +68,15 @@ export class VoxelVae {
     return this.config.classes > 0;
   }
 
-  /** Whether q reads the label too (conditional models since `conditionEncoder`). */
-  get encoderReadsLabels(): boolean {
-    return this.conditional && this.config.conditionEncoder;
-  }
-
-  /** q(z|x, y): voxels [B, r, r, r, 1] (and their labels, where the encoder reads them) → mean and log-variance, each [B, latentDim]. */
-  encode(voxels: Voxels, labels?: ArrayLike<number>): { mean: tf.Tensor2D; logVariance: tf.Tensor2D } {
+  /** q(z|x): voxels [B, r, r, r, 1] → mean and log-variance, each [B, latentDim]. */
+  encode(voxels: Voxels): { mean: tf.Tensor2D; logVariance: tf.Tensor2D } {
     return tf.tidy(() => {
       let h = voxels;
       this.config.channels.forEach((_, i) => {
         h = tf.relu(patchDown(this.params, `encoder.down${i}`, h));
       });
       h = tf.relu(tf.add(h, mix3(this.params, 'encoder.mix', h))) as Voxels;
-      const flat = h.reshape([h.shape[0], -1]) as tf.Tensor2D;
-      const out = dense(this.params, 'encoder.out', this.encoderReadsLabels ? tf.concat([flat, this.oneHot(labels, flat.shape[0])], 1) : flat);
+      const out = dense(this.params, 'encoder.out', h.reshape([h.shape[0], -1]) as tf.Tensor2D);
       const [mean, logVariance] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
       return { mean, logVariance };
     });
@@ -114,10 +108,10 @@ export class VoxelVae {
   loss(batch: ShapeBatch, random: Random): ShapeLoss {
     return tf.tidy(() => {
       const x = batch.voxels;
-      const labels = this.conditional ? batch.labels!.dataSync() : undefined;
-      const { mean, logVariance } = this.encode(x, labels);
+      const { mean, logVariance } = this.encode(x);
       const epsilon = tf.tensor(random.fork('epsilon').normalArray(mean.size), mean.shape);
       const z = mean.add(tf.exp(logVariance.mul(0.5)).mul(epsilon)) as tf.Tensor2D;
+      const labels = this.conditional ? batch.labels!.dataSync() : undefined;
       const logits = this.decodeLogits(z, labels);
       // −log p = max(l, 0) − l·x + log(1 + e^−|l|), the stable binary cross-entropy.
       const perVoxel = tf.relu(logits).sub(logits.mul(x)).add(tf.log1p(tf.exp(tf.abs(logits).neg())));
