@@ -82,7 +82,7 @@ export class LayeredClipModel {
 
   /** One-hot labels [N, classes]. */
   labels(digits: ArrayLike<number>): tf.Tensor2D {
-    return tf.oneHot(tf.tensor1d(Array.from(digits), 'int32'), this.config.classes).cast('float32') as tf.Tensor2D;
+    return tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(digits), 'int32'), this.config.classes).cast('float32') as tf.Tensor2D);
   }
 
   // ---- glyph model ------------------------------------------------------------------------

