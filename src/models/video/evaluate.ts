@@ -64,7 +64,7 @@ export async function evaluateVideo(model: VideoUnderTest, options: EvaluateOpti
     const predictionByFrame = new Float64Array(frames - seen);
     for (let start = 0; start < clips; start += batchSize) {
       const rendered = Array.from({ length: Math.min(batchSize, clips - start) }, (_, i) => test.clip(start + i));
-      const truth = concat(rendered.map((item) => item.clip.pixels));
+      const truth = concatFloats(rendered.map((item) => item.clip.pixels));
       const errorsByFrame = (made: Float32Array, into: Float64Array, from: number) => {
         for (let c = 0; c < rendered.length; c++) {
           for (let t = from; t < frames; t++) {
@@ -77,7 +77,7 @@ export async function evaluateVideo(model: VideoUnderTest, options: EvaluateOpti
       };
       errorsByFrame(model.reconstruct(rendered), reconstructionByFrame, 0);
       errorsByFrame(model.predict(rendered, seen), predictionByFrame, seen);
-      real.add(truth, rendered.flatMap((item) => [...item.digits]), concat(rendered.map((item) => item.tracks)));
+      real.add(truth, rendered.flatMap((item) => [...item.digits]), concatFloats(rendered.map((item) => item.tracks)));
       progress.update(start + rendered.length, clips + samples);
     }
     const random = fromSeed(options.seed).fork('eval-samples');
@@ -129,7 +129,8 @@ export async function evaluateVideo(model: VideoUnderTest, options: EvaluateOpti
   }
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+/** The arrays end to end, as one. */
+export function concatFloats(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -233,13 +234,13 @@ class ClipStats {
   }
 
   features(): { count: number; dim: number; data: Float32Array } {
-    return { count: this.clipFeatures.length, dim: 2 * this.classifier.featureDim, data: concat(this.clipFeatures) };
+    return { count: this.clipFeatures.length, dim: 2 * this.classifier.featureDim, data: concatFloats(this.clipFeatures) };
   }
 
   private classify(crops: Float32Array[]): { labels: Int32Array; features: Float32Array } {
     if (crops.length === 0) return { labels: new Int32Array(0), features: new Float32Array(0) };
     return tf.tidy(() => {
-      const images = tf.tensor4d(concat(crops), [crops.length, DIGIT_SIDE, DIGIT_SIDE, 1]);
+      const images = tf.tensor4d(concatFloats(crops), [crops.length, DIGIT_SIDE, DIGIT_SIDE, 1]);
       const features = this.classifier.features(images);
       return { labels: tf.argMax(this.classifier.logitsFromFeatures(features), 1).dataSync() as Int32Array, features: features.dataSync() as Float32Array };
     });

@@ -19,7 +19,7 @@ import type { Clip, FamilyDefinition, LoadedModel, TrainRequest, TrainSummary, V
 import { loadWeights, parseIntegerFlag, parseIntegerList, previousRun, runControls, runLength, runManifest, trainingCadence, trainSummary } from '../../train/run-setup.ts';
 import { ClipVae } from './clip-vae.ts';
 import { parseVideoConfig, storedVideoConfig, videoDesigns, videoPresets, type VideoConfig } from './config.ts';
-import { evaluateVideo, type VideoUnderTest } from './evaluate.ts';
+import { concatFloats, evaluateVideo, type VideoUnderTest } from './evaluate.ts';
 import { LayeredClipModel } from './layered.ts';
 
 type VideoNetwork = ClipVae | LayeredClipModel;
@@ -41,11 +41,7 @@ function trainingBatch(network: VideoNetwork, data: ClipDataset, indices: ArrayL
 /** Each design seen the same way by generation and evaluation. */
 function underTest(network: VideoNetwork): VideoUnderTest {
   const { frames, frameSize, digitsPerClip } = network.config;
-  const stack = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-    parts.reduce((offset, part) => (out.set(part, offset), offset + part.length), 0);
-    return out;
-  };
+  const stack = concatFloats;
   if (network instanceof LayeredClipModel) {
     const redrawn = (clips: RenderedClip[]) => {
       const glyphs = tf.tensor4d(stack(clips.map((clip) => clip.glyphs)), [clips.length * digitsPerClip, 28, 28, 1]);
@@ -80,13 +76,7 @@ function underTest(network: VideoNetwork): VideoUnderTest {
     frames, frameSize, digitsPerClip,
     reconstruct: (clips) => read((batch) => network.reconstruct(batch), clips),
     predict: (clips, context) => read((batch) => network.predict(batch, context), clips),
-    generate: (digits, random) => {
-      const condition = network.condition(digits);
-      const made = network.generate(condition, frames, random);
-      const pixels = made.dataSync() as Float32Array;
-      tf.dispose([condition, made]);
-      return { pixels };
-    },
+    generate: (digits, random) => ({ pixels: generatePixels(network, digits, random) }),
   };
 }
 
